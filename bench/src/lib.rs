@@ -1,0 +1,1 @@
+//! Benchmarks: the peer load benchmark and criterion micro-benchmarks live here (performance issue).

@@ -1,0 +1,1 @@
+//! Pool-domain manager. Filled in by its own issue; nothing here yet.

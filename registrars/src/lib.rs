@@ -1,0 +1,1 @@
+//! Registrar adapters and mock servers. Filled in by the registrars issue.
