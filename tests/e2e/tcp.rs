@@ -1,0 +1,201 @@
+//! conformance.md §10: TCP (RFC 7766).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use e2e::{
+    Query, RecordType, Reply, Server, TcpConn, assert_answer, assert_flag, assert_rcode, flag,
+    rcode,
+};
+
+use crate::fixtures::{EX_SOA, EX_WWW_A, huge_txt};
+
+#[test]
+fn r10_1_queries_over_tcp() {
+    let s = Server::shared();
+    let q = Query::new("example.test.", RecordType::SOA);
+    assert_answer(&q, &s.tcp(&q), rcode::NOERROR, true, &[EX_SOA], &[], &[]);
+    let q = Query::new("www.example.test.", RecordType::A).edns();
+    assert_answer(&q, &s.tcp(&q), rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    let q = Query::new("nope.example.test.", RecordType::A);
+    assert_answer(&q, &s.tcp(&q), rcode::NXDOMAIN, true, &[], &[EX_SOA], &[]);
+    let q = Query::new("alias.example.test.", RecordType::A);
+    assert_answer(
+        &q,
+        &s.tcp(&q),
+        rcode::NOERROR,
+        true,
+        &[
+            ("alias.example.test.", "CNAME", "www.example.test."),
+            EX_WWW_A,
+        ],
+        &[],
+        &[],
+    );
+    let q = Query::new("nope.other.", RecordType::A);
+    assert_answer(&q, &s.tcp(&q), rcode::REFUSED, false, &[], &[], &[]);
+}
+
+#[test]
+fn r10_2_pipelining_fifty_queries() {
+    let s = Server::shared();
+    let names = [
+        ("www.example.test.", RecordType::A, rcode::NOERROR),
+        ("nope.example.test.", RecordType::A, rcode::NXDOMAIN),
+        ("mx.example.test.", RecordType::MX, rcode::NOERROR),
+        ("alias.example.test.", RecordType::A, rcode::NOERROR),
+        ("foo.wild.test.", RecordType::A, rcode::NOERROR),
+        ("huge.trunc.test.", RecordType::TXT, rcode::NOERROR),
+        ("nope.other.", RecordType::A, rcode::REFUSED),
+    ];
+    let mut c = TcpConn::connect(s.addr());
+    let mut sent: BTreeMap<u16, (Query, u16)> = BTreeMap::new();
+    let mut batch = Vec::new();
+    for i in 0..50u16 {
+        let (name, t, rc) = names[usize::from(i) % names.len()];
+        let q = Query::new(name, t).id(0x1000 + i * 7);
+        batch.extend_from_slice(&((q.to_bytes().len() as u16).to_be_bytes()));
+        batch.extend_from_slice(&q.to_bytes());
+        sent.insert(q.id, (q, rc));
+    }
+    // All 50 in one write: back to back, without waiting.
+    c.send_raw(&batch);
+    let mut seen = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < 50 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(bytes) = c.recv(left) else {
+            panic!(
+                "only {} of 50 pipelined queries answered; missing IDs {:?}\n{}",
+                seen.len(),
+                sent.keys()
+                    .filter(|k| !seen.contains(*k))
+                    .collect::<Vec<_>>(),
+                s.context()
+            );
+        };
+        let r = Reply::parse(bytes);
+        let (q, rc) = sent
+            .get(&r.id)
+            .unwrap_or_else(|| panic!("response with unknown ID {}\n{}", r.id, r.summary()));
+        assert!(seen.insert(r.id), "ID {} answered twice", r.id);
+        e2e::assert_question_echoed(q, &r);
+        assert_rcode(&r, *rc);
+        assert_flag(&r, flag::TC, false);
+    }
+}
+
+#[test]
+fn r10_3_idle_connection_closed_after_timeout() {
+    let s = Server::standard(&["--tcp-idle-timeout", "1"]);
+    let mut c = TcpConn::connect(s.addr());
+    let closed = c.wait_closed(Duration::from_secs(5));
+    let Some(after) = closed else {
+        panic!("idle connection still open 5 s after connect with --tcp-idle-timeout 1");
+    };
+    assert!(
+        after >= Duration::from_millis(700),
+        "closed after {after:?}, before the 1 s idle timeout"
+    );
+}
+
+#[test]
+fn r10_3_idle_timer_restarts_after_each_query() {
+    let s = Server::standard(&["--tcp-idle-timeout", "1"]);
+    let mut c = TcpConn::connect(s.addr());
+    // Keep it busy for ~1.6 s with queries every 0.4 s: it must stay open.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(400));
+        let q = Query::new("www.example.test.", RecordType::A);
+        c.send(&q.to_bytes());
+        let r = c
+            .recv(Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("connection closed while in use\n{}", s.context()));
+        assert_eq!(Reply::parse(r).id, q.id);
+    }
+    // Then idle: closed within a few seconds.
+    assert!(
+        c.wait_closed(Duration::from_secs(5)).is_some(),
+        "idle connection not closed after the last query"
+    );
+}
+
+#[test]
+fn r10_3_default_idle_timeout_is_not_short() {
+    // The default is 10 s: a connection idle for 2 s must still be usable.
+    let s = Server::shared();
+    let mut c = TcpConn::connect(s.addr());
+    std::thread::sleep(Duration::from_secs(2));
+    let q = Query::new("www.example.test.", RecordType::A);
+    c.send(&q.to_bytes());
+    let r = c
+        .recv(Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("connection closed after 2 s idle\n{}", s.context()));
+    assert_eq!(Reply::parse(r).id, q.id);
+}
+
+#[test]
+fn r10_5_never_tc_over_tcp() {
+    let s = Server::shared();
+    let q = Query::new("huge.trunc.test.", RecordType::TXT);
+    let r = s.tcp(&q);
+    assert_rcode(&r, rcode::NOERROR);
+    assert_flag(&r, flag::TC, false);
+    assert_eq!(r.answer(), huge_txt(), "{}", r.summary());
+    let q = Query::new("big.trunc.test.", RecordType::A).bufsize(512);
+    let r = s.tcp(&q);
+    assert_flag(&r, flag::TC, false);
+    assert_eq!(r.msg.answers.len(), 40, "{}", r.summary());
+}
+
+#[test]
+fn r10_6_connection_kept_open_between_queries() {
+    let s = Server::shared();
+    let mut c = TcpConn::connect(s.addr());
+    for i in 0..5u16 {
+        let q = Query::new("www.example.test.", RecordType::A).id(500 + i);
+        c.send(&q.to_bytes());
+        let r = c
+            .recv(Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("no answer to query {i} on one connection"));
+        assert_eq!(Reply::parse(r).id, 500 + i);
+    }
+}
+
+#[test]
+fn r10_6_half_close_still_answered() {
+    let s = Server::shared();
+    let mut c = TcpConn::connect(s.addr());
+    let mut ids = BTreeSet::new();
+    for i in 0..5u16 {
+        let q = Query::new("mx.example.test.", RecordType::MX).id(900 + i);
+        c.send(&q.to_bytes());
+        ids.insert(q.id);
+    }
+    c.shutdown_write();
+    let mut got = BTreeSet::new();
+    for _ in 0..5 {
+        let r = c
+            .recv(Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("half-closed connection lost answers: got {got:?}"));
+        got.insert(Reply::parse(r).id);
+    }
+    assert_eq!(got, ids);
+}
+
+#[test]
+fn r10_1_message_split_across_segments() {
+    // The length prefix and message arrive in pieces.
+    let s = Server::shared();
+    let q = Query::new("www.example.test.", RecordType::A);
+    let b = q.to_bytes();
+    let mut framed = (b.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&b);
+    let mut c = TcpConn::connect(s.addr());
+    for chunk in framed.chunks(5) {
+        c.send_raw(chunk);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = Reply::parse(c.recv(Duration::from_secs(3)).expect("answer"));
+    assert_answer(&q, &r, rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+}
