@@ -1,14 +1,22 @@
 //! dnsd: an authoritative DNS server.
 //!
-//! A query flows through one pipeline, written out in `answer`:
+//! A query flows through one pipeline, written out in [`answer`]:
 //!
 //! ```text
-//! net (recv) -> parse (wire -> Request) -> lookup (Request x Snapshot -> Outcome)
-//!            -> assemble (Outcome -> response bytes, compression, TC) -> net (send)
+//! net (recv) -> parse (wire -> Request) -> lookup (Request x Catalog -> Outcome)
+//!            -> assemble (Outcome -> reply bytes, compression, TC) -> net (send)
 //! ```
 //!
-//! `zone` holds the data only: records as loaded and the immutable snapshot
-//! that readers share through `arc-swap`.
+//! `zone` holds the data only: records as loaded and the immutable
+//! [`zone::Catalog`] that readers share through `arc-swap`; `server` loads
+//! zones, publishes catalogs and runs the transports.
 
+pub mod answer;
+pub mod assemble;
+pub mod config;
+pub mod lookup;
+pub mod net;
+pub mod parse;
+pub mod server;
 pub mod wire;
 pub mod zone;

@@ -1,1 +1,142 @@
-fn main() {}
+//! The `dnsd` binary: parse the command line, then serve or check a zone.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use clap::Parser;
+use tracing::{error, info};
+
+use dnsd::answer::{AnswerConfig, txt_rdata};
+use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
+use dnsd::net::{tcp, udp};
+use dnsd::server::{SharedCatalog, load_catalog, load_zone, reload};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::CheckZone { origin, file }) => check_zone(&origin, file),
+        None => serve(cli.serve),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("dnsd: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `dnsd check-zone ORIGIN FILE`.
+fn check_zone(origin: &str, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    let origin = origin_from_arg(origin).map_err(anyhow::Error::msg)?;
+    let source = ZoneSource { origin, file };
+    match load_zone(&source) {
+        Ok(zone) => {
+            println!(
+                "{}: zone {} OK: serial {}, {} records",
+                source.file.display(),
+                source.origin,
+                zone.serial,
+                zone.record_count
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_args(args)?;
+    init_logging(&settings);
+    if tracing_subscriber::EnvFilter::try_new(&settings.log_level).is_err() {
+        anyhow::bail!("invalid --log-level {:?}", settings.log_level);
+    }
+
+    let (catalog, _failed) = load_catalog(&settings.zones, None);
+    let shared: SharedCatalog = Arc::new(ArcSwap::from_pointee(catalog));
+    let config = AnswerConfig {
+        edns_payload: settings.edns_payload,
+        any_udp: settings.any_udp,
+        chaos_version: settings.chaos_version.as_deref().map(txt_rdata),
+        chaos_id: settings.chaos_id.as_deref().map(txt_rdata),
+        nsid: settings.nsid.as_ref().map(|s| s.as_bytes().into()),
+    };
+
+    // Bind everything before serving anything, so a bad address fails the start.
+    let mut udp_sockets = Vec::new();
+    let mut tcp_listeners = Vec::new();
+    for &addr in &settings.listen {
+        let (sockets, bound) = udp::bind(addr, settings.workers)?;
+        tcp_listeners.push(tcp::bind(bound)?);
+        udp_sockets.push(sockets);
+        info!(%bound, workers = settings.workers, "listening on udp and tcp");
+    }
+    for sockets in udp_sockets {
+        udp::spawn_workers(sockets, &shared, &config);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers.clamp(1, 4))
+        .thread_name("tcp")
+        .enable_all()
+        .build()
+        .context("starting the tcp runtime")?;
+    runtime.block_on(async move {
+        let limits = tcp::TcpLimits {
+            idle_timeout: settings.tcp_idle_timeout,
+            max_connections: settings.tcp_max_connections,
+        };
+        for listener in tcp_listeners {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("registering tcp listener")?;
+            tokio::spawn(tcp::serve(listener, shared.clone(), config.clone(), limits));
+        }
+        wait_for_signals(&shared, &settings.zones).await
+    })
+}
+
+/// SIGHUP reloads the zones; SIGTERM and SIGINT stop the server.
+async fn wait_for_signals(
+    shared: &SharedCatalog,
+    zones: &[ZoneSource],
+) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                info!("SIGHUP: reloading zones");
+                let shared = shared.clone();
+                let zones = zones.to_vec();
+                // Loading is blocking work; keep it off the TCP runtime's workers.
+                if let Err(err) = tokio::task::spawn_blocking(move || reload(&shared, &zones)).await {
+                    error!(%err, "reload task failed");
+                }
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    info!("stopping");
+    Ok(ExitCode::SUCCESS)
+}

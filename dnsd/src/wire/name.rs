@@ -290,7 +290,7 @@ mod tests {
     fn rejects_bad_wire() {
         assert_eq!(Name::from_wire(&[3, b'a', b'b']), Err(NameError::Truncated));
         assert_eq!(Name::from_wire(&[0xC0, 0]), Err(NameError::BadLabelType));
-        let long = vec![b'a'; 64];
+        let long = [b'a'; 64];
         assert_eq!(Name::from_labels([&long[..]]), Err(NameError::LabelTooLong));
     }
 }

@@ -1,0 +1,233 @@
+//! The one function that runs the pipeline for a query:
+//! parse -> (opcode, class and EDNS checks) -> lookup -> assemble.
+//!
+//! Transports call [`Responder::answer`] with the packet and a reusable
+//! output buffer. It takes no lock and allocates nothing once the buffer
+//! has grown to its working size.
+
+use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
+use crate::lookup::{self, AnyUdp, Data, Outcome, Owner, Section};
+use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
+use crate::wire::RType;
+use crate::zone::Catalog;
+
+/// Answer-path settings, fixed for the life of a worker.
+#[derive(Debug, Clone)]
+pub struct AnswerConfig {
+    /// Our EDNS UDP payload size (advertised and enforced), 512..=65535.
+    pub edns_payload: u16,
+    /// ANY over UDP.
+    pub any_udp: AnyUdp,
+    /// TXT RDATA (wire) for CH `version.bind`/`version.server`, if configured.
+    pub chaos_version: Option<Box<[u8]>>,
+    /// TXT RDATA (wire) for CH `hostname.bind`/`id.server`, if configured.
+    pub chaos_id: Option<Box<[u8]>>,
+    /// NSID to return when asked (RFC 5001).
+    pub nsid: Option<Box<[u8]>>,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        AnswerConfig {
+            edns_payload: 1232,
+            any_udp: AnyUdp::Minimal,
+            chaos_version: None,
+            chaos_id: None,
+            nsid: None,
+        }
+    }
+}
+
+/// How the query arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Per-worker answering state: configuration and scratch space.
+pub struct Responder {
+    config: AnswerConfig,
+    assembler: Assembler,
+}
+
+impl Responder {
+    /// A responder with its own scratch space.
+    pub fn new(config: AnswerConfig) -> Responder {
+        Responder {
+            config,
+            assembler: Assembler::default(),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &AnswerConfig {
+        &self.config
+    }
+
+    /// Writes the reply to `packet` into `out`. Returns false when the
+    /// packet must not be answered at all.
+    pub fn answer(
+        &mut self,
+        packet: &[u8],
+        catalog: &Catalog,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        match parse_request(packet) {
+            Parsed::Drop => false,
+            Parsed::FormErr {
+                id,
+                flags,
+                question_end,
+                edns,
+                ..
+            } => {
+                let question = question_end.map_or(&[][..], |end| &packet[12..end]);
+                let head = reply_head(&self.config, id, flags, question, edns.as_ref(), transport);
+                let outcome = Outcome {
+                    rcode: rcode::FORMERR,
+                    ..Outcome::default()
+                };
+                self.assembler.write(&head, &outcome, &[], out);
+                true
+            }
+            Parsed::Request(request) => {
+                self.answer_request(&request, catalog, transport, out);
+                true
+            }
+        }
+    }
+}
+
+/// The reply's header facts and size limit for this query and transport.
+fn reply_head<'q>(
+    config: &'q AnswerConfig,
+    id: u16,
+    query_flags: u16,
+    question: &'q [u8],
+    edns: Option<&crate::parse::Edns>,
+    transport: Transport,
+) -> ReplyHead<'q> {
+    let limit = match (transport, edns) {
+        (Transport::Tcp, _) => 65535,
+        // RFC 6891 §6.2.3/§6.2.5: below 512 counts as 512; never above ours.
+        (Transport::Udp, Some(edns)) => usize::from(edns.payload.max(512).min(config.edns_payload)),
+        (Transport::Udp, None) => 512,
+    };
+    ReplyHead {
+        id,
+        query_flags,
+        question,
+        edns: edns.map(|edns| ReplyEdns {
+            payload: config.edns_payload,
+            dnssec_ok: edns.dnssec_ok(),
+            nsid: if edns.nsid {
+                config.nsid.as_deref()
+            } else {
+                None
+            },
+        }),
+        limit,
+        over_tcp: transport == Transport::Tcp,
+    }
+}
+
+impl Responder {
+    fn answer_request(
+        &mut self,
+        request: &Request<'_>,
+        catalog: &Catalog,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) {
+        let question = &request.packet[12..request.question_end];
+        let head = reply_head(
+            &self.config,
+            request.id,
+            request.flags,
+            question,
+            request.edns.as_ref(),
+            transport,
+        );
+        let mut outcome = Outcome::default();
+        let qname = request
+            .question
+            .as_ref()
+            .map_or(&[0u8][..], |q| q.lower_name());
+
+        if request.edns.is_some_and(|edns| edns.version > 0) {
+            // RFC 6891 §6.1.3: BADVERS, AA=0, no records.
+            outcome.rcode = rcode::BADVERS;
+        } else if request.opcode != opcode::QUERY {
+            // NOTIFY for a zone we are not secondary for is refused (RFC 1996
+            // as PowerDNS applies it); every other opcode is not implemented.
+            outcome.rcode = if request.opcode == opcode::NOTIFY {
+                rcode::REFUSED
+            } else {
+                rcode::NOTIMP
+            };
+        } else if let Some(q) = &request.question {
+            match q.qclass {
+                class::IN => match q.qtype {
+                    RType::AXFR if transport == Transport::Udp => outcome.rcode = rcode::NOTIMP,
+                    // Zone transfers arrive with the replication work.
+                    RType::AXFR | RType::IXFR => outcome.rcode = rcode::REFUSED,
+                    // Meta types that cannot be asked for (RFC 6895 §3.1).
+                    RType::OPT | RType::TSIG | RType::TKEY => outcome.rcode = rcode::FORMERR,
+                    RType::MAILA | RType::MAILB => outcome.rcode = rcode::NOTIMP,
+                    qtype => lookup::resolve(
+                        catalog,
+                        qname,
+                        qtype,
+                        self.config.any_udp,
+                        transport == Transport::Tcp,
+                        &mut outcome,
+                    ),
+                },
+                class::CH => chaos(&self.config, qname, q.qtype, &mut outcome),
+                _ => outcome.rcode = rcode::REFUSED,
+            }
+        }
+        self.assembler.write(&head, &outcome, qname, out);
+    }
+}
+
+/// CHAOS-class server identity (RFC 4892), answered only when configured.
+fn chaos<'z>(config: &'z AnswerConfig, qname: &[u8], qtype: RType, out: &mut Outcome<'z>) {
+    out.class = class::CH;
+    let rdata = match qname {
+        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => {
+            config.chaos_version.as_deref()
+        }
+        b"\x08hostname\x04bind\x00" | b"\x02id\x06server\x00" => config.chaos_id.as_deref(),
+        _ => None,
+    };
+    let Some(rdata) = rdata else {
+        out.rcode = rcode::REFUSED;
+        return;
+    };
+    out.aa = true;
+    if qtype == RType::TXT || qtype == RType::ANY {
+        out.push(
+            Section::Answer,
+            Owner::Qname,
+            Data::Single(RType::TXT, rdata),
+            0,
+        );
+    }
+}
+
+/// Encodes a string as TXT RDATA (character-strings of at most 255 octets).
+pub fn txt_rdata(text: &str) -> Box<[u8]> {
+    let bytes = text.as_bytes();
+    let mut rdata = Vec::with_capacity(bytes.len() + bytes.len() / 255 + 1);
+    if bytes.is_empty() {
+        rdata.push(0);
+    }
+    for chunk in bytes.chunks(255) {
+        rdata.push(chunk.len() as u8);
+        rdata.extend_from_slice(chunk);
+    }
+    rdata.into_boxed_slice()
+}

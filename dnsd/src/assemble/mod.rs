@@ -1,0 +1,254 @@
+//! [`Outcome`] -> reply bytes in the caller's buffer: header, question
+//! (copied octet for octet from the query), sections with compression, the
+//! OPT record, and truncation when the reply exceeds the client's limit.
+//!
+//! Truncation follows RFC 2181 §9 and RFC 9471: a required RRset that does
+//! not fit empties the reply and sets TC=1 (header, question and OPT kept);
+//! optional additional data that does not fit is left out without TC.
+
+mod compress;
+
+pub use compress::Compressor;
+
+use crate::lookup::{Data, Entry, Outcome, Owner};
+use crate::parse::{flags, rcode};
+use crate::wire::RType;
+
+/// Everything about the reply that does not come from the lookup.
+pub struct ReplyHead<'q> {
+    pub id: u16,
+    /// The query's flags word (for OPCODE, RD and CD).
+    pub query_flags: u16,
+    /// The question section as received, empty if there was none.
+    pub question: &'q [u8],
+    /// The OPT record to include, if the query had one.
+    pub edns: Option<ReplyEdns<'q>>,
+    /// Largest reply allowed, in octets.
+    pub limit: usize,
+    /// TCP: a reply that cannot fit is SERVFAIL, never TC (RFC 7766, conformance §10.5).
+    pub over_tcp: bool,
+}
+
+/// The reply's OPT record.
+pub struct ReplyEdns<'q> {
+    /// Our UDP payload size.
+    pub payload: u16,
+    /// Echo DO (RFC 3225).
+    pub dnssec_ok: bool,
+    /// NSID to return (RFC 5001), when asked for and configured.
+    pub nsid: Option<&'q [u8]>,
+}
+
+impl ReplyEdns<'_> {
+    fn wire_len(&self) -> usize {
+        11 + self.nsid.map_or(0, |id| 4 + id.len())
+    }
+}
+
+/// Per-worker scratch reused across replies.
+#[derive(Default)]
+pub struct Assembler {
+    compressor: Compressor,
+}
+
+/// Picks one section's counter.
+type CountOf = fn(&mut Counts) -> &mut u16;
+
+/// Counts of records written per section.
+#[derive(Default)]
+struct Counts {
+    answer: u16,
+    authority: u16,
+    additional: u16,
+}
+
+impl Assembler {
+    /// Writes the reply for `outcome` into `out` (cleared first).
+    pub fn write(
+        &mut self,
+        head: &ReplyHead<'_>,
+        outcome: &Outcome<'_>,
+        qname: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        let comp = &mut self.compressor;
+        comp.clear();
+        write_header(out, head, outcome.aa, outcome.truncated);
+        out.extend_from_slice(head.question);
+        if !head.question.is_empty() {
+            comp.remember(out, 12);
+        }
+        let body_start = out.len();
+        let reserve = head.edns.as_ref().map_or(0, ReplyEdns::wire_len);
+        let room = head.limit.saturating_sub(reserve);
+
+        let mut counts = Counts::default();
+        let mut overflow = outcome.truncated;
+        let sections: [(&[Entry<'_>], CountOf); 3] = [
+            (&outcome.answer, |c| &mut c.answer),
+            (&outcome.authority, |c| &mut c.authority),
+            (&outcome.additional, |c| &mut c.additional),
+        ];
+        'sections: for (entries, counter) in sections {
+            for entry in entries {
+                if overflow {
+                    break 'sections;
+                }
+                let mark = out.len();
+                let comp_mark = comp.mark();
+                let written =
+                    write_entry(comp, out, entry, outcome, qname, head.question.is_empty());
+                if out.len() > room {
+                    out.truncate(mark);
+                    comp.truncate(comp_mark);
+                    if entry.required {
+                        overflow = true;
+                    }
+                    continue;
+                }
+                *counter(&mut counts) += written;
+            }
+        }
+
+        let mut rcode = outcome.rcode;
+        if overflow {
+            out.truncate(body_start);
+            counts = Counts::default();
+            if head.over_tcp {
+                rcode = rcode::SERVFAIL;
+            } else {
+                out[2] |= (flags::TC >> 8) as u8;
+            }
+        }
+        if let Some(edns) = &head.edns {
+            write_opt(out, edns, rcode);
+            counts.additional += 1;
+        }
+        out[3] = (out[3] & 0xF0) | (rcode & 0x0F) as u8;
+        out[6..8].copy_from_slice(&counts.answer.to_be_bytes());
+        out[8..10].copy_from_slice(&counts.authority.to_be_bytes());
+        out[10..12].copy_from_slice(&counts.additional.to_be_bytes());
+    }
+}
+
+/// Header with QR=1, OPCODE, RD and CD copied, RA=Z=AD=0 (conformance §1.1).
+fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
+    let mut word = flags::QR | (head.query_flags & (0x7800 | flags::RD | flags::CD));
+    if aa {
+        word |= flags::AA;
+    }
+    if tc {
+        word |= flags::TC;
+    }
+    let qdcount: u16 = if head.question.is_empty() { 0 } else { 1 };
+    out.extend_from_slice(&head.id.to_be_bytes());
+    out.extend_from_slice(&word.to_be_bytes());
+    out.extend_from_slice(&qdcount.to_be_bytes());
+    out.extend_from_slice(&[0; 6]);
+}
+
+/// The OPT record: version 0, our payload, DO echoed, other flags clear,
+/// the upper eight bits of the RCODE in the TTL field (RFC 6891 §6.1.3).
+fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16) {
+    out.push(0);
+    out.extend_from_slice(&RType::OPT.0.to_be_bytes());
+    out.extend_from_slice(&edns.payload.to_be_bytes());
+    out.push((rcode >> 4) as u8);
+    out.push(0);
+    let flag_word: u16 = if edns.dnssec_ok {
+        crate::parse::DO_BIT
+    } else {
+        0
+    };
+    out.extend_from_slice(&flag_word.to_be_bytes());
+    match edns.nsid {
+        Some(id) => {
+            out.extend_from_slice(&((4 + id.len()) as u16).to_be_bytes());
+            out.extend_from_slice(&3u16.to_be_bytes());
+            out.extend_from_slice(&(id.len() as u16).to_be_bytes());
+            out.extend_from_slice(id);
+        }
+        None => out.extend_from_slice(&0u16.to_be_bytes()),
+    }
+}
+
+/// Writes every record of an entry; returns how many.
+fn write_entry(
+    comp: &mut Compressor,
+    out: &mut Vec<u8>,
+    entry: &Entry<'_>,
+    outcome: &Outcome<'_>,
+    qname: &[u8],
+    no_question: bool,
+) -> u16 {
+    let rtype = entry.data.rtype();
+    // TTLs with the top bit set mean 0 (RFC 2181 §8).
+    let ttl = if entry.ttl > i32::MAX as u32 {
+        0
+    } else {
+        entry.ttl
+    };
+    let mut write_one = |out: &mut Vec<u8>, rdata: RdataRef<'_>| {
+        match entry.owner {
+            Owner::Qname if !no_question => out.extend_from_slice(&[0xC0, 12]),
+            owner => comp.write_name(out, outcome.owner_wire(owner, qname)),
+        }
+        out.extend_from_slice(&rtype.0.to_be_bytes());
+        out.extend_from_slice(&outcome.class.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        let len_at = out.len();
+        out.extend_from_slice(&[0, 0]);
+        match rdata {
+            RdataRef::Stored(bytes) => write_rdata(comp, out, rtype, bytes),
+            RdataRef::Name(name) => comp.write_name(out, name),
+        }
+        let rdlen = (out.len() - len_at - 2) as u16;
+        out[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    };
+    match entry.data {
+        Data::Set(set) => {
+            for rdata in &set.rdatas {
+                write_one(out, RdataRef::Stored(rdata));
+            }
+            set.rdatas.len() as u16
+        }
+        Data::SynthCname(i) => {
+            write_one(out, RdataRef::Name(outcome.synth[i as usize].as_wire()));
+            1
+        }
+        Data::Hinfo8482 => {
+            write_one(out, RdataRef::Stored(b"\x07RFC8482\x00"));
+            1
+        }
+        Data::Single(_, rdata) => {
+            write_one(out, RdataRef::Stored(rdata));
+            1
+        }
+    }
+}
+
+enum RdataRef<'a> {
+    Stored(&'a [u8]),
+    Name(&'a [u8]),
+}
+
+/// Writes stored RDATA, compressing the embedded names of the types RFC 1035
+/// defines (RFC 3597 §4 forbids it for any other type).
+fn write_rdata(comp: &mut Compressor, out: &mut Vec<u8>, rtype: RType, rdata: &[u8]) {
+    match rtype {
+        RType::NS | RType::CNAME | RType::PTR => comp.write_name(out, rdata),
+        RType::MX if rdata.len() > 2 => {
+            out.extend_from_slice(&rdata[..2]);
+            comp.write_name(out, &rdata[2..]);
+        }
+        RType::SOA => {
+            let mname_len = crate::wire::name::wire_name_len(rdata).unwrap_or(rdata.len());
+            let rname_len = crate::wire::name::wire_name_len(&rdata[mname_len..]).unwrap_or(0);
+            comp.write_name(out, &rdata[..mname_len]);
+            comp.write_name(out, &rdata[mname_len..mname_len + rname_len]);
+            out.extend_from_slice(&rdata[mname_len + rname_len..]);
+        }
+        _ => out.extend_from_slice(rdata),
+    }
+}

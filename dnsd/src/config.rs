@@ -1,0 +1,377 @@
+//! Command line and configuration file, merged into one [`Settings`].
+//!
+//! Every setting can come from a flag or from the TOML file given with
+//! `--config`; a flag overrides the file. `--zone` flags add to the file's
+//! zones (a flag for the same origin replaces the file's entry), and
+//! `--listen` flags replace the file's addresses.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+use crate::lookup::AnyUdp;
+use crate::wire::Name;
+
+/// Command-line interface.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dnsd",
+    version,
+    about = "Authoritative DNS server: zone files, UDP and TCP, RFC-correct answers",
+    after_help = "Example:\n  dnsd --listen 127.0.0.1:5300 --zone example.test=examples/example.test.zone\n\n\
+                  Signals: SIGHUP reloads every zone file (a zone that fails to load keeps\n\
+                  serving its previous version); SIGTERM and SIGINT stop the server."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a zone file and print every error as file:line: reason; exits
+    /// non-zero when the zone would not load.
+    CheckZone {
+        /// The zone's origin, e.g. example.test
+        origin: String,
+        /// The zone file
+        file: PathBuf,
+    },
+}
+
+/// Flags for serving.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to serve UDP and TCP on, e.g. 127.0.0.1:5300 or [::1]:5300
+    /// (repeatable). Default: 0.0.0.0:53 and [::]:53.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Vec<SocketAddr>,
+    /// Zone to serve from an RFC 1035 zone file, as ORIGIN=FILE (repeatable).
+    #[arg(long, value_name = "ORIGIN=FILE", value_parser = parse_zone_arg)]
+    pub zone: Vec<ZoneSource>,
+    /// TOML configuration file with the same settings; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// UDP worker threads per listen address (one SO_REUSEPORT socket each).
+    /// Default: the number of CPUs.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Close TCP connections idle for this many seconds. Default: 10.
+    #[arg(long, value_name = "SECS")]
+    pub tcp_idle_timeout: Option<u64>,
+    /// Most concurrent TCP connections; more are closed at once. Default: 1000.
+    #[arg(long, value_name = "N")]
+    pub tcp_max_connections: Option<usize>,
+    /// EDNS UDP payload size advertised and enforced (512-4096). Default: 1232.
+    #[arg(long, value_name = "OCTETS")]
+    pub edns_payload: Option<u16>,
+    /// How to answer QTYPE ANY over UDP (RFC 8482). Default: minimal.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub any_udp: Option<AnyUdpArg>,
+    /// Answer CHAOS TXT version.bind / version.server with this text. Default: refuse.
+    #[arg(long, value_name = "STRING")]
+    pub chaos_version: Option<String>,
+    /// Answer CHAOS TXT hostname.bind / id.server with this text. Default: refuse.
+    #[arg(long, value_name = "STRING")]
+    pub chaos_id: Option<String>,
+    /// Return this NSID to clients that ask (RFC 5001). Default: none.
+    #[arg(long, value_name = "STRING")]
+    pub nsid: Option<String>,
+    /// Log format. Default: human.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log level or tracing filter (error, warn, info, debug, trace). Default: info.
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+}
+
+/// `--any-udp` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AnyUdpArg {
+    /// One HINFO "RFC8482" "" record.
+    Minimal,
+    /// Empty reply with TC=1, so the client retries over TCP.
+    Tc,
+    /// Every RRset at the name.
+    Full,
+}
+
+impl From<AnyUdpArg> for AnyUdp {
+    fn from(arg: AnyUdpArg) -> AnyUdp {
+        match arg {
+            AnyUdpArg::Minimal => AnyUdp::Minimal,
+            AnyUdpArg::Tc => AnyUdp::Tc,
+            AnyUdpArg::Full => AnyUdp::Full,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A zone and the file it is loaded from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneSource {
+    pub origin: Name,
+    pub file: PathBuf,
+}
+
+fn parse_origin(text: &str) -> Result<Name, String> {
+    let absolute = if text.ends_with('.') {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    };
+    Name::from_text(&absolute, None).map_err(|e| format!("invalid zone origin {text:?}: {e}"))
+}
+
+fn parse_zone_arg(arg: &str) -> Result<ZoneSource, String> {
+    let (origin, file) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("expected ORIGIN=FILE, got {arg:?}"))?;
+    if file.is_empty() {
+        return Err(format!("no file given for zone {origin:?}"));
+    }
+    Ok(ZoneSource {
+        origin: parse_origin(origin)?,
+        file: PathBuf::from(file),
+    })
+}
+
+/// Parses a zone origin as given on the command line (trailing dot optional).
+pub fn origin_from_arg(text: &str) -> Result<Name, String> {
+    parse_origin(text)
+}
+
+/// The configuration file (TOML). Unknown keys are errors, so typos are caught.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub listen: Option<Vec<SocketAddr>>,
+    #[serde(default)]
+    pub zone: Vec<FileZone>,
+    pub workers: Option<usize>,
+    pub tcp_idle_timeout: Option<u64>,
+    pub tcp_max_connections: Option<usize>,
+    pub edns_payload: Option<u16>,
+    pub any_udp: Option<AnyUdp>,
+    pub chaos_version: Option<String>,
+    pub chaos_id: Option<String>,
+    pub nsid: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+}
+
+/// `[[zone]]` in the configuration file. A relative `file` is relative to
+/// the configuration file's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileZone {
+    pub origin: String,
+    pub file: PathBuf,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The merged settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: Vec<SocketAddr>,
+    pub zones: Vec<ZoneSource>,
+    pub workers: usize,
+    pub tcp_idle_timeout: Duration,
+    pub tcp_max_connections: usize,
+    pub edns_payload: u16,
+    pub any_udp: AnyUdp,
+    pub chaos_version: Option<String>,
+    pub chaos_id: Option<String>,
+    pub nsid: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl Settings {
+    /// Reads the file named by `--config`, if any, and applies the flags over it.
+    pub fn from_args(args: ServeArgs) -> Result<Settings, ConfigError> {
+        let (file, base) = match &args.config {
+            Some(path) => (
+                read_file_config(path)?,
+                path.parent().map(Path::to_path_buf),
+            ),
+            None => (FileConfig::default(), None),
+        };
+        let mut zones: Vec<ZoneSource> = Vec::new();
+        for zone in file.zone {
+            let origin = parse_origin(&zone.origin).map_err(ConfigError::Invalid)?;
+            let file = match (&base, zone.file.is_relative()) {
+                (Some(base), true) => base.join(zone.file),
+                _ => zone.file,
+            };
+            zones.push(ZoneSource { origin, file });
+        }
+        for zone in args.zone {
+            zones.retain(|z| z.origin != zone.origin);
+            zones.push(zone);
+        }
+        let listen = if !args.listen.is_empty() {
+            args.listen
+        } else {
+            file.listen.unwrap_or_else(|| {
+                vec![
+                    SocketAddr::from(([0, 0, 0, 0], 53)),
+                    SocketAddr::from(([0u16; 8], 53)),
+                ]
+            })
+        };
+        let settings = Settings {
+            listen,
+            zones,
+            workers: args
+                .workers
+                .or(file.workers)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            tcp_idle_timeout: Duration::from_secs(
+                args.tcp_idle_timeout
+                    .or(file.tcp_idle_timeout)
+                    .unwrap_or(10),
+            ),
+            tcp_max_connections: args
+                .tcp_max_connections
+                .or(file.tcp_max_connections)
+                .unwrap_or(1000),
+            edns_payload: args.edns_payload.or(file.edns_payload).unwrap_or(1232),
+            any_udp: args
+                .any_udp
+                .map(AnyUdp::from)
+                .or(file.any_udp)
+                .unwrap_or_default(),
+            chaos_version: args.chaos_version.or(file.chaos_version),
+            chaos_id: args.chaos_id.or(file.chaos_id),
+            nsid: args.nsid.or(file.nsid),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(512..=4096).contains(&self.edns_payload) {
+            return Err(ConfigError::Invalid(format!(
+                "edns-payload {} is out of range (512-4096)",
+                self.edns_payload
+            )));
+        }
+        if self.workers == 0 || self.workers > 1024 {
+            return Err(ConfigError::Invalid(format!(
+                "workers {} is out of range (1-1024)",
+                self.workers
+            )));
+        }
+        if self.tcp_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "tcp-max-connections must be at least 1".into(),
+            ));
+        }
+        if self.tcp_idle_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "tcp-idle-timeout must be at least 1 second".into(),
+            ));
+        }
+        if self.listen.is_empty() {
+            return Err(ConfigError::Invalid("no listen address".into()));
+        }
+        Ok(())
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["dnsd"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).serve
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = std::env::temp_dir().join(format!("dnsd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(
+            &path,
+            "listen = [\"127.0.0.1:5353\"]\nworkers = 3\nedns-payload = 1400\nany-udp = \"tc\"\n\
+             [[zone]]\norigin = \"a.test\"\nfile = \"a.zone\"\n[[zone]]\norigin = \"b.test.\"\nfile = \"/b.zone\"\n",
+        )
+        .unwrap();
+        let config = path.to_str().unwrap();
+        let settings = Settings::from_args(args(&[
+            "--config",
+            config,
+            "--workers",
+            "2",
+            "--zone",
+            "b.test=/other.zone",
+        ]))
+        .unwrap();
+        assert_eq!(settings.workers, 2);
+        assert_eq!(settings.edns_payload, 1400);
+        assert_eq!(settings.any_udp, AnyUdp::Tc);
+        assert_eq!(settings.listen, vec!["127.0.0.1:5353".parse().unwrap()]);
+        assert_eq!(settings.zones.len(), 2);
+        assert_eq!(settings.zones[0].file, dir.join("a.zone"));
+        assert_eq!(settings.zones[1].file, PathBuf::from("/other.zone"));
+        std::fs::write(&path, "bogus-key = 1\n").unwrap();
+        let err = Settings::from_args(args(&["--config", config])).unwrap_err();
+        assert!(err.to_string().contains("bogus-key"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let err = Settings::from_args(args(&["--edns-payload", "100"])).unwrap_err();
+        assert!(err.to_string().contains("edns-payload 100"));
+        assert!(Cli::try_parse_from(["dnsd", "--zone", "nofile"]).is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! Question x [`Catalog`] -> [`Outcome`]: the RFC 1034 §4.3.2 algorithm.
+//!
+//! Finds the zone, walks down from its apex to the closest encloser,
+//! and decides between an exact answer, a wildcard answer (RFC 4592), a
+//! referral, a DNAME substitution (RFC 6672), NODATA and NXDOMAIN, following
+//! CNAME chains through served zones. The outcome only borrows zone data;
+//! turning it into bytes is `assemble`'s job. No allocation, no locks.
+
+mod outcome;
+
+use arrayvec::ArrayVec;
+
+pub use outcome::{Data, Entry, Outcome, Owner, Section, SynthName};
+
+use crate::parse::rcode;
+use crate::wire::name::MAX_NAME_LEN;
+use crate::wire::{RType, name::wire_is_subdomain};
+use crate::zone::{Catalog, Node, Zone};
+
+/// Longest CNAME/DNAME chain followed (conformance.md §4.7).
+pub const MAX_CHAIN: usize = 16;
+
+/// How ANY is answered over UDP (RFC 8482; conformance.md §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnyUdp {
+    /// One synthesised `HINFO "RFC8482" ""`.
+    #[default]
+    Minimal,
+    /// An empty TC=1 reply, sending the client to TCP.
+    Tc,
+    /// Every RRset at the name.
+    Full,
+}
+
+/// Types that are stored but never answered as such: LUA records (and ALIAS)
+/// produce other types; a query for the type itself is NODATA.
+fn is_invisible(rtype: RType) -> bool {
+    rtype == RType::LUA || rtype == RType::ALIAS
+}
+
+/// Resolves `qname` (lowercase wire) and `qtype` against the catalog.
+/// `over_tcp` selects the full ANY answer.
+pub fn resolve<'z>(
+    catalog: &'z Catalog,
+    qname: &[u8],
+    qtype: RType,
+    any_udp: AnyUdp,
+    over_tcp: bool,
+    out: &mut Outcome<'z>,
+) {
+    let mut current = Owner::Qname;
+    let mut lower = [0u8; MAX_NAME_LEN];
+    for hop in 0..=MAX_CHAIN {
+        let name_len = {
+            let wire = out.owner_wire(current, qname);
+            lower[..wire.len()].copy_from_slice(wire);
+            lower[..wire.len()].make_ascii_lowercase();
+            wire.len()
+        };
+        let name = &lower[..name_len];
+        let found = catalog
+            .find(name, qtype == RType::DS)
+            .or_else(|| catalog.find(name, false));
+        let Some((zone, apex_pos)) = found else {
+            if hop == 0 {
+                out.rcode = rcode::REFUSED;
+            }
+            return;
+        };
+        if hop == 0 {
+            out.aa = true;
+        }
+        match walk(zone, name, apex_pos, qtype) {
+            Step::Referral(cut) => {
+                // A referral ends the answer; inside a chain, the chain just stops.
+                if hop == 0 {
+                    out.aa = false;
+                    add_referral(zone, cut, out);
+                }
+                return;
+            }
+            Step::NxDomain => {
+                out.rcode = rcode::NXDOMAIN;
+                add_negative(zone, out);
+                return;
+            }
+            Step::Dname(node, prefix_len) => {
+                let Some(dname) = node.rrset(RType::DNAME) else {
+                    return;
+                };
+                out.push(
+                    Section::Answer,
+                    Owner::Wire(node.name.as_wire()),
+                    Data::Set(dname),
+                    dname.ttl,
+                );
+                let target = &dname.rdatas[0];
+                let owner_wire = out.owner_wire(current, qname);
+                let Some(synth) = SynthName::concat(&owner_wire[..prefix_len], target) else {
+                    out.rcode = rcode::YXDOMAIN;
+                    return;
+                };
+                let Some(index) = out.add_synth(synth) else {
+                    return;
+                };
+                out.push(Section::Answer, current, Data::SynthCname(index), dname.ttl);
+                current = Owner::Synth(index);
+            }
+            Step::Node(node) => {
+                if qtype == RType::ANY {
+                    answer_any(zone, node, current, any_udp, over_tcp, out);
+                    return;
+                }
+                if !is_invisible(qtype)
+                    && let Some(set) = node.rrset(qtype)
+                {
+                    out.push(Section::Answer, current, Data::Set(set), set.ttl);
+                    add_additional_for(zone, set, out);
+                    return;
+                }
+                let Some(cname) = node.rrset(RType::CNAME) else {
+                    add_negative(zone, out);
+                    return;
+                };
+                out.push(Section::Answer, current, Data::Set(cname), cname.ttl);
+                let target: &'z [u8] = &cname.rdatas[0];
+                // Stop at a loop: the target already owns a CNAME in the answer.
+                if out.chain_contains(target, qname) {
+                    return;
+                }
+                current = Owner::Wire(target);
+            }
+        }
+    }
+}
+
+/// Where the walk down a zone ended.
+enum Step<'z> {
+    /// The name exists here (exactly, or as the wildcard that covers it).
+    Node(&'z Node),
+    /// A zone cut at or above the name.
+    Referral(&'z Node),
+    /// A DNAME above the name; the usize is the length of the name's part
+    /// below the DNAME owner.
+    Dname(&'z Node, usize),
+    /// No such name and no wildcard.
+    NxDomain,
+}
+
+/// Walks from the apex down to `name`, label by label.
+fn walk<'z>(zone: &'z Zone, name: &[u8], apex_pos: usize, qtype: RType) -> Step<'z> {
+    let mut starts: ArrayVec<u8, 128> = ArrayVec::new();
+    let mut pos = 0;
+    while pos < apex_pos {
+        starts.push(pos as u8);
+        pos += 1 + name[pos] as usize;
+    }
+    let mut encloser = apex_pos;
+    for &start in starts.iter().rev() {
+        let start = start as usize;
+        let Some(node) = zone.node(&name[start..]) else {
+            return wildcard_at(zone, &name[encloser..]);
+        };
+        let at_qname = start == 0;
+        // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
+        if node.is_delegation && !(at_qname && qtype == RType::DS) {
+            return Step::Referral(node);
+        }
+        if node.is_dname && !at_qname {
+            return Step::Dname(node, start);
+        }
+        encloser = start;
+    }
+    match zone.node(name) {
+        Some(node) => Step::Node(node),
+        None => Step::NxDomain,
+    }
+}
+
+/// RFC 4592 §3.3.1: the source of synthesis is `*.<closest encloser>`.
+fn wildcard_at<'z>(zone: &'z Zone, encloser: &[u8]) -> Step<'z> {
+    let mut key = [0u8; MAX_NAME_LEN + 2];
+    if encloser.len() + 2 > MAX_NAME_LEN {
+        return Step::NxDomain;
+    }
+    key[0] = 1;
+    key[1] = b'*';
+    key[2..2 + encloser.len()].copy_from_slice(encloser);
+    match zone.node(&key[..2 + encloser.len()]) {
+        Some(node) => Step::Node(node),
+        None => Step::NxDomain,
+    }
+}
+
+fn answer_any<'z>(
+    zone: &'z Zone,
+    node: &'z Node,
+    owner: Owner<'z>,
+    any_udp: AnyUdp,
+    over_tcp: bool,
+    out: &mut Outcome<'z>,
+) {
+    let visible = || node.rrsets.iter().filter(|set| !is_invisible(set.rtype));
+    if visible().next().is_none() {
+        add_negative(zone, out);
+        return;
+    }
+    match (over_tcp, any_udp) {
+        (false, AnyUdp::Minimal) => out.push(Section::Answer, owner, Data::Hinfo8482, 3600),
+        (false, AnyUdp::Tc) => out.truncated = true,
+        _ => {
+            for set in visible() {
+                out.push(Section::Answer, owner, Data::Set(set), set.ttl);
+            }
+        }
+    }
+}
+
+/// NODATA/NXDOMAIN authority: the SOA with the negative TTL (RFC 2308 §3).
+fn add_negative<'z>(zone: &'z Zone, out: &mut Outcome<'z>) {
+    let apex = zone.apex();
+    if let Some(soa) = apex.rrset(RType::SOA) {
+        out.push(
+            Section::Authority,
+            Owner::Wire(apex.name.as_wire()),
+            Data::Set(soa),
+            zone.negative_ttl,
+        );
+    }
+}
+
+/// Authority NS at the cut, plus glue: in-domain glue is required (RFC 9471),
+/// sibling glue is added when it fits.
+fn add_referral<'z>(zone: &'z Zone, cut: &'z Node, out: &mut Outcome<'z>) {
+    let Some(ns) = cut.rrset(RType::NS) else {
+        return;
+    };
+    out.push(
+        Section::Authority,
+        Owner::Wire(cut.name.as_wire()),
+        Data::Set(ns),
+        ns.ttl,
+    );
+    for target in &ns.rdatas {
+        let in_domain = wire_is_subdomain(target, cut.name.as_wire());
+        add_addresses(zone, target, in_domain, true, out);
+    }
+}
+
+/// Additional A/AAAA for the targets of MX, SRV and NS (RFC 1035 §3.3.9,
+/// RFC 2782), from the same zone, when they fit.
+fn add_additional_for<'z>(zone: &'z Zone, set: &'z crate::zone::RRset, out: &mut Outcome<'z>) {
+    let skip = match set.rtype {
+        RType::NS => 0,
+        RType::MX => 2,
+        RType::SRV => 6,
+        _ => return,
+    };
+    for rdata in &set.rdatas {
+        if let Some(target) = rdata.get(skip..) {
+            add_addresses(zone, target, false, false, out);
+        }
+    }
+}
+
+/// Adds the A and AAAA RRsets at `target` if the zone has them.
+/// `glue` allows data below a cut (only referrals may return it).
+fn add_addresses<'z>(
+    zone: &'z Zone,
+    target: &'z [u8],
+    required: bool,
+    glue: bool,
+    out: &mut Outcome<'z>,
+) {
+    let mut lower = [0u8; MAX_NAME_LEN];
+    let Some(buf) = lower.get_mut(..target.len()) else {
+        return;
+    };
+    buf.copy_from_slice(target);
+    buf.make_ascii_lowercase();
+    let Some(node) = zone.node(buf) else { return };
+    if node.is_occluded && !glue {
+        return;
+    }
+    if out.has_additional_owner(node.name.as_wire()) {
+        return;
+    }
+    for rtype in [RType::A, RType::AAAA] {
+        if let Some(set) = node.rrset(rtype) {
+            let owner = Owner::Wire(node.name.as_wire());
+            if required {
+                out.push_required(Section::Additional, owner, Data::Set(set), set.ttl);
+            } else {
+                out.push(Section::Additional, owner, Data::Set(set), set.ttl);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+//! The result of a lookup: RCODE, AA and the three sections as references
+//! into zone data, in fixed-capacity arrays so building one never allocates.
+
+use arrayvec::ArrayVec;
+
+use crate::parse::rcode;
+use crate::wire::RType;
+use crate::wire::name::MAX_NAME_LEN;
+use crate::zone::RRset;
+
+/// Which section an entry goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// Whose name a record carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'z> {
+    /// The query name, spelled as the client sent it (written as a pointer
+    /// to the question, which keeps the client's case; conformance §12.2).
+    Qname,
+    /// A name from zone data (a node's name or a CNAME target), wire form.
+    Wire(&'z [u8]),
+    /// A name made during this lookup (DNAME substitution), by index.
+    Synth(u8),
+}
+
+/// The records of an entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'z> {
+    /// An RRset from the zone.
+    Set(&'z RRset),
+    /// A CNAME synthesised from a DNAME, pointing at `Outcome::synth[i]`.
+    SynthCname(u8),
+    /// RFC 8482 §4.2 `HINFO "RFC8482" ""`, the minimal ANY answer.
+    Hinfo8482,
+    /// One record from configuration (CHAOS TXT), RDATA in wire form.
+    Single(RType, &'z [u8]),
+}
+
+impl Data<'_> {
+    /// The type of the records.
+    pub fn rtype(&self) -> RType {
+        match self {
+            Data::Set(set) => set.rtype,
+            Data::SynthCname(_) => RType::CNAME,
+            Data::Hinfo8482 => RType::HINFO,
+            Data::Single(rtype, _) => *rtype,
+        }
+    }
+}
+
+/// One RRset placed in a section.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'z> {
+    pub owner: Owner<'z>,
+    pub data: Data<'z>,
+    pub ttl: u32,
+    /// Must fit in the reply, or the reply is truncated (TC=1). Additional
+    /// data that is not required is dropped silently instead (RFC 2181 §9).
+    pub required: bool,
+}
+
+/// A name built during lookup, stored inline.
+#[derive(Clone)]
+pub struct SynthName {
+    bytes: [u8; MAX_NAME_LEN],
+    len: u8,
+}
+
+impl SynthName {
+    /// `prefix` (whole labels) followed by `suffix` (a complete wire name);
+    /// `None` when longer than 255 octets (RFC 6672 §2.2: YXDOMAIN).
+    pub fn concat(prefix: &[u8], suffix: &[u8]) -> Option<SynthName> {
+        let len = prefix.len() + suffix.len();
+        if len > MAX_NAME_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_NAME_LEN];
+        bytes[..prefix.len()].copy_from_slice(prefix);
+        bytes[prefix.len()..len].copy_from_slice(suffix);
+        Some(SynthName {
+            bytes,
+            len: len as u8,
+        })
+    }
+
+    /// The wire form.
+    pub fn as_wire(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+/// What to reply, before it becomes bytes.
+pub struct Outcome<'z> {
+    pub rcode: u16,
+    pub aa: bool,
+    /// Reply with TC=1 and no records (ANY over UDP with `any-udp = tc`).
+    pub truncated: bool,
+    /// Class of the records (IN, or CH for CHAOS answers).
+    pub class: u16,
+    pub answer: ArrayVec<Entry<'z>, 48>,
+    pub authority: ArrayVec<Entry<'z>, 4>,
+    pub additional: ArrayVec<Entry<'z>, 32>,
+    pub synth: ArrayVec<SynthName, 4>,
+}
+
+impl Default for Outcome<'_> {
+    fn default() -> Self {
+        Outcome {
+            rcode: rcode::NOERROR,
+            aa: false,
+            truncated: false,
+            class: crate::parse::class::IN,
+            answer: ArrayVec::new(),
+            authority: ArrayVec::new(),
+            additional: ArrayVec::new(),
+            synth: ArrayVec::new(),
+        }
+    }
+}
+
+impl<'z> Outcome<'z> {
+    /// Adds an entry; answer and authority entries are required. When a
+    /// section is full the entry is dropped: the caps are far above any
+    /// reply that fits in 64 KiB of useful data.
+    pub fn push(&mut self, section: Section, owner: Owner<'z>, data: Data<'z>, ttl: u32) {
+        let required = section != Section::Additional;
+        self.push_entry(
+            section,
+            Entry {
+                owner,
+                data,
+                ttl,
+                required,
+            },
+        );
+    }
+
+    /// Adds an additional-section entry that must fit (in-domain glue).
+    pub fn push_required(&mut self, section: Section, owner: Owner<'z>, data: Data<'z>, ttl: u32) {
+        self.push_entry(
+            section,
+            Entry {
+                owner,
+                data,
+                ttl,
+                required: true,
+            },
+        );
+    }
+
+    fn push_entry(&mut self, section: Section, entry: Entry<'z>) {
+        let _ = match section {
+            Section::Answer => self.answer.try_push(entry),
+            Section::Authority => self.authority.try_push(entry),
+            Section::Additional => self.additional.try_push(entry),
+        };
+    }
+
+    /// Stores a synthesised name and returns its index.
+    pub fn add_synth(&mut self, name: SynthName) -> Option<u8> {
+        let index = self.synth.len() as u8;
+        self.synth.try_push(name).ok().map(|()| index)
+    }
+
+    /// The wire bytes of an owner; `qname` is the question's lowercase name.
+    pub fn owner_wire<'a>(&'a self, owner: Owner<'a>, qname: &'a [u8]) -> &'a [u8] {
+        match owner {
+            Owner::Qname => qname,
+            Owner::Wire(wire) => wire,
+            Owner::Synth(i) => self.synth[i as usize].as_wire(),
+        }
+    }
+
+    /// True when `name` already owns a CNAME in the answer (a chain loop).
+    pub fn chain_contains(&self, name: &[u8], qname: &[u8]) -> bool {
+        self.answer.iter().any(|entry| {
+            entry.data.rtype() == RType::CNAME
+                && self
+                    .owner_wire(entry.owner, qname)
+                    .eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// True when the additional section already has records for `owner`.
+    pub fn has_additional_owner(&self, owner: &[u8]) -> bool {
+        self.additional
+            .iter()
+            .any(|entry| matches!(entry.owner, Owner::Wire(w) if w.eq_ignore_ascii_case(owner)))
+    }
+}

@@ -1,0 +1,133 @@
+//! TCP (RFC 7766): many queries per connection, pipelined, answered as each
+//! completes; an idle timeout, a per-message read timeout and a cap on
+//! concurrent connections.
+//!
+//! Each connection has a reader task and a writer task joined by a bounded
+//! channel, so a client that sends many queries before reading cannot
+//! deadlock the server, and half-closed connections still get every answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::timeout;
+use tracing::{debug, warn};
+
+use socket2::{Protocol, Type};
+
+use super::{BindError, new_socket};
+use crate::answer::{AnswerConfig, Responder, Transport};
+use crate::server::SharedCatalog;
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Close a connection with no query for this long.
+    pub idle_timeout: Duration,
+    /// Most concurrent connections.
+    pub max_connections: usize,
+}
+
+/// Longest wait for the rest of a message once its first octet arrived.
+const MESSAGE_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Binds a listening socket (std, so binding errors surface before the
+/// runtime starts).
+pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, BindError> {
+    let fail = |source| BindError {
+        addr,
+        transport: "tcp",
+        source,
+    };
+    let socket = new_socket(addr, Type::STREAM, Protocol::TCP).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(1024).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    Ok(socket.into())
+}
+
+/// Accepts connections forever.
+pub async fn serve(
+    listener: TcpListener,
+    catalog: SharedCatalog,
+    config: AnswerConfig,
+    limits: TcpLimits,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of descriptors and the like: back off instead of spinning.
+                warn!(%err, "tcp accept error");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            debug!(%peer, "tcp connection limit reached; closing");
+            drop(stream);
+            continue;
+        };
+        let catalog = catalog.clone();
+        let config = config.clone();
+        tokio::spawn(connection(stream, catalog, config, limits, permit));
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    catalog: SharedCatalog,
+    config: AnswerConfig,
+    limits: TcpLimits,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let (replies, mut pending) = mpsc::channel::<Vec<u8>>(64);
+    let write_task = tokio::spawn(async move {
+        while let Some(frame) = pending.recv().await {
+            if writer.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+
+    let mut responder = Responder::new(config);
+    let mut message = vec![0u8; 512];
+    let mut reply = Vec::with_capacity(512);
+    loop {
+        let mut prefix = [0u8; 2];
+        match timeout(limits.idle_timeout, reader.read_exact(&mut prefix)).await {
+            Ok(Ok(_)) => {}
+            // EOF, reset, or idle for too long.
+            _ => break,
+        }
+        let len = usize::from(u16::from_be_bytes(prefix));
+        if message.len() < len {
+            message.resize(len, 0);
+        }
+        let read_timeout = MESSAGE_READ_TIMEOUT.min(limits.idle_timeout);
+        match timeout(read_timeout, reader.read_exact(&mut message[..len])).await {
+            Ok(Ok(_)) => {}
+            _ => break,
+        }
+        let snapshot = catalog.load();
+        if !responder.answer(&message[..len], &snapshot, Transport::Tcp, &mut reply) {
+            continue;
+        }
+        let mut frame = Vec::with_capacity(2 + reply.len());
+        frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        frame.extend_from_slice(&reply);
+        if replies.send(frame).await.is_err() {
+            break;
+        }
+    }
+    drop(replies);
+    let _ = write_task.await;
+}

@@ -1,0 +1,78 @@
+//! The set of served zones, found by the most specific enclosing apex.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::tree::Zone;
+use crate::wire::Name;
+
+/// Every zone the server answers for. Built off the answer path and
+/// published whole; never modified once shared.
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    zones: FxHashMap<Box<[u8]>, Arc<Zone>>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// Adds or replaces the zone at its origin.
+    pub fn insert(&mut self, zone: Arc<Zone>) {
+        self.zones
+            .insert(zone.origin.to_lowercase().as_wire().into(), zone);
+    }
+
+    /// Removes the zone at `origin`.
+    pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
+        self.zones.remove(origin.to_lowercase().as_wire())
+    }
+
+    /// The zone with exactly this origin.
+    pub fn get(&self, origin: &Name) -> Option<&Arc<Zone>> {
+        self.zones.get(origin.to_lowercase().as_wire())
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.zones.len()
+    }
+
+    /// True when no zone is served.
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+
+    /// Iterates over the zones.
+    pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
+        self.zones.values()
+    }
+
+    /// The most specific zone enclosing `lower_wire` (a lowercase wire name),
+    /// with the offset in `lower_wire` where the zone's apex starts.
+    /// `skip_exact` ignores a zone whose apex is the name itself (DS queries
+    /// are answered by the parent side of a cut, RFC 4035 §3.1.4.1).
+    #[inline]
+    pub fn find(&self, lower_wire: &[u8], skip_exact: bool) -> Option<(&Zone, usize)> {
+        if self.zones.is_empty() {
+            return None;
+        }
+        let mut pos = 0;
+        if skip_exact && lower_wire.len() > 1 {
+            pos = 1 + lower_wire[0] as usize;
+        }
+        loop {
+            if let Some(zone) = self.zones.get(&lower_wire[pos..]) {
+                return Some((zone, pos));
+            }
+            let len = lower_wire[pos] as usize;
+            if len == 0 {
+                return None;
+            }
+            pos += 1 + len;
+        }
+    }
+}

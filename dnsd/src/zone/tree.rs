@@ -1,0 +1,89 @@
+//! The indexed form of one zone: nodes keyed by lowercase wire name.
+//!
+//! Every name that exists in the zone has a node, including empty
+//! non-terminals, so "does this name exist" is one hash lookup. Flags that
+//! the answer path needs (delegation, below a cut, wildcard child) are
+//! computed once at build time, never per query.
+
+use rustc_hash::FxHashMap;
+
+use crate::wire::{Name, RType};
+
+/// All records of one type at one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RRset {
+    /// The type shared by every record.
+    pub rtype: RType,
+    /// One TTL for the whole set (RFC 2181 §5.2): the smallest one loaded.
+    pub ttl: u32,
+    /// Uncompressed wire RDATA of each record, duplicates removed, in load order.
+    pub rdatas: Vec<Box<[u8]>>,
+}
+
+/// A name in the zone and the data at it.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The name with the case of its first appearance in the zone data.
+    pub name: Name,
+    /// RRsets sorted by type code; empty for an empty non-terminal.
+    pub rrsets: Vec<RRset>,
+    /// NS at a name other than the apex: a zone cut.
+    pub is_delegation: bool,
+    /// Strictly below a zone cut: only glue lives here.
+    pub is_occluded: bool,
+    /// Owns a DNAME record (RFC 6672).
+    pub is_dname: bool,
+    /// `*.<this name>` exists in the zone.
+    pub has_wildcard_child: bool,
+}
+
+impl Node {
+    /// The RRset of `rtype`, if present.
+    pub fn rrset(&self, rtype: RType) -> Option<&RRset> {
+        self.rrsets
+            .binary_search_by_key(&rtype, |set| set.rtype)
+            .ok()
+            .map(|i| &self.rrsets[i])
+    }
+
+    /// True for an empty non-terminal (or a name whose only data is invisible).
+    pub fn is_empty(&self) -> bool {
+        self.rrsets.is_empty()
+    }
+}
+
+/// One zone, immutable once built.
+#[derive(Debug)]
+pub struct Zone {
+    /// The apex, case as configured.
+    pub origin: Name,
+    /// Nodes by lowercase wire name.
+    pub(crate) nodes: FxHashMap<Box<[u8]>, Node>,
+    /// TTL for the SOA in negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
+    pub negative_ttl: u32,
+    /// SOA serial, for logs and later for transfers.
+    pub serial: u32,
+    /// Number of records loaded.
+    pub record_count: usize,
+}
+
+impl Zone {
+    /// The node at a lowercase wire name.
+    #[inline]
+    pub fn node(&self, lower_wire: &[u8]) -> Option<&Node> {
+        self.nodes.get(lower_wire)
+    }
+
+    /// The apex node; every built zone has one.
+    pub fn apex(&self) -> &Node {
+        // Invariant: build_zone refuses a zone without an apex SOA.
+        self.nodes
+            .get(self.origin.to_lowercase().as_wire())
+            .expect("zone has an apex node")
+    }
+
+    /// Iterates over every node (no particular order).
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+}
