@@ -1,8 +1,11 @@
 //! Name compression (RFC 1035 §4.1.4) while writing a reply.
 //!
 //! Remembers where each written name suffix starts; a later name whose
-//! suffix equals one (ignoring case) is written as a pointer. The table is
-//! a fixed array reset per reply, so compression allocates nothing.
+//! suffix equals one octet for octet is written as a pointer. Matching is
+//! case-sensitive on purpose: a pointer into the question would otherwise
+//! give zone names the client's spelling, and names other than the query
+//! name must keep the zone's case (conformance §12.2). The table is a fixed
+//! array reset per reply, so compression allocates nothing.
 
 /// Offsets of name suffixes already in the message.
 pub struct Compressor {
@@ -92,7 +95,7 @@ impl Compressor {
     }
 }
 
-/// Compares the (possibly compressed) name at `offset` with `name`, ignoring case.
+/// Compares the (possibly compressed) name at `offset` with `name`, exactly.
 fn name_at_equals(msg: &[u8], mut offset: usize, name: &[u8]) -> bool {
     let mut pos = 0;
     // Pointers in our own output only go backwards; the hop cap is a guard.
@@ -120,7 +123,7 @@ fn name_at_equals(msg: &[u8], mut offset: usize, name: &[u8]) -> bool {
         ) else {
             return false;
         };
-        if !a.eq_ignore_ascii_case(b) {
+        if a != b {
             return false;
         }
         offset += 1 + len;
@@ -143,8 +146,12 @@ mod tests {
         comp.write_name(&mut msg, b"\x04mail\x07example\x04test\x00");
         assert_eq!(&msg[start..], b"\x04mail\xc0\x10");
         let start = msg.len();
-        comp.write_name(&mut msg, b"\x04MAIL\x07example\x04test\x00");
+        comp.write_name(&mut msg, b"\x04mail\x07example\x04test\x00");
         assert_eq!(&msg[start..], &[0xc0, start as u8 - 7]);
+        // Case differs: no pointer, so the name keeps its own spelling.
+        let start = msg.len();
+        comp.write_name(&mut msg, b"\x04MAIL\x07EXAMPLE\x04test\x00");
+        assert_eq!(&msg[start..], b"\x04MAIL\x07EXAMPLE\xc0\x18");
         let start = msg.len();
         comp.write_name(&mut msg, b"\x00");
         assert_eq!(&msg[start..], b"\x00");
