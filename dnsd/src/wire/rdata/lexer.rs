@@ -152,7 +152,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn skip_comment(&mut self) {
-        let rest = &self.src.as_bytes()[self.pos..];
+        let rest = self.src.as_bytes().get(self.pos..).unwrap_or_default();
         self.pos += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
     }
 
@@ -231,7 +231,8 @@ impl<'a> Lexer<'a> {
                     if bytes.get(self.pos + 1) == Some(&b'\n') {
                         self.line += 1;
                     }
-                    self.pos += 2;
+                    // A backslash as the last byte must not step past the end.
+                    self.pos = (self.pos + 2).min(bytes.len());
                 }
                 Some(_) => self.pos += 1,
             }
@@ -389,6 +390,8 @@ mod tests {
         assert!(tokenize(r"a\256").is_err());
         assert!(tokenize(r"a\").is_err());
         assert!(tokenize("a )").is_err());
+        assert!(tokenize("\"\\").is_err());
+        assert!(tokenize("x\"\\").is_err());
     }
 
     #[test]

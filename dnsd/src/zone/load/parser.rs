@@ -164,6 +164,15 @@ impl Parser {
                 path.display()
             ));
         }
+        // Devices and FIFOs could block or never end; only plain files are zone data.
+        let meta =
+            std::fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "cannot read {}: not a regular file",
+                path.display()
+            ));
+        }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let included = FileState {

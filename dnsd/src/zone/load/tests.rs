@@ -265,6 +265,14 @@ fn include_loops_are_refused() {
 }
 
 #[test]
+fn include_of_a_device_is_refused() {
+    assert_eq!(
+        parse_errors("$INCLUDE /dev/zero\n"),
+        ["zone.db:1: cannot read /dev/zero: not a regular file"]
+    );
+}
+
+#[test]
 fn unreadable_file() {
     let err = load_file(&origin(), Path::new("/nonexistent/zone")).unwrap_err();
     assert!(
