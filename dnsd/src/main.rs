@@ -89,10 +89,6 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         udp_sockets.push(sockets);
         info!(%bound, workers = settings.workers, "listening on udp and tcp");
     }
-    for sockets in udp_sockets {
-        udp::spawn_workers(sockets, &shared, &config);
-    }
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))
         .thread_name("tcp")
@@ -100,6 +96,12 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the tcp runtime")?;
     runtime.block_on(async move {
+        // Signal handlers first: a SIGHUP that arrives once queries are
+        // answered must reload, not kill the process (its default action).
+        let signals = Signals::install()?;
+        for sockets in udp_sockets {
+            udp::spawn_workers(sockets, &shared, &config);
+        }
         let limits = tcp::TcpLimits {
             idle_timeout: settings.tcp_idle_timeout,
             max_connections: settings.tcp_max_connections,
@@ -109,34 +111,48 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
                 tokio::net::TcpListener::from_std(listener).context("registering tcp listener")?;
             tokio::spawn(tcp::serve(listener, shared.clone(), config.clone(), limits));
         }
-        wait_for_signals(&shared, &settings.zones).await
+        signals.run(&shared, &settings.zones).await
     })
 }
 
 /// SIGHUP reloads the zones; SIGTERM and SIGINT stop the server.
-async fn wait_for_signals(
-    shared: &SharedCatalog,
-    zones: &[ZoneSource],
-) -> anyhow::Result<ExitCode> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
-    let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    loop {
-        tokio::select! {
-            _ = hangup.recv() => {
-                info!("SIGHUP: reloading zones");
-                let shared = shared.clone();
-                let zones = zones.to_vec();
-                // Loading is blocking work; keep it off the TCP runtime's workers.
-                if let Err(err) = tokio::task::spawn_blocking(move || reload(&shared, &zones)).await {
-                    error!(%err, "reload task failed");
-                }
-            }
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-        }
+struct Signals {
+    hangup: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup()).context("installing SIGHUP handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).context("installing SIGINT handler")?,
+        })
     }
-    info!("stopping");
-    Ok(ExitCode::SUCCESS)
+
+    async fn run(
+        mut self,
+        shared: &SharedCatalog,
+        zones: &[ZoneSource],
+    ) -> anyhow::Result<ExitCode> {
+        loop {
+            tokio::select! {
+                _ = self.hangup.recv() => {
+                    info!("SIGHUP: reloading zones");
+                    let shared = shared.clone();
+                    let zones = zones.to_vec();
+                    // Loading is blocking work; keep it off the TCP runtime's workers.
+                    if let Err(err) = tokio::task::spawn_blocking(move || reload(&shared, &zones)).await {
+                        error!(%err, "reload task failed");
+                    }
+                }
+                _ = self.terminate.recv() => break,
+                _ = self.interrupt.recv() => break,
+            }
+        }
+        info!("stopping");
+        Ok(ExitCode::SUCCESS)
+    }
 }
