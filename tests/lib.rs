@@ -534,22 +534,16 @@ pub fn udp_exchange(addr: SocketAddr, bytes: &[u8], timeout: Duration) -> Option
     sock.connect(addr).expect("connect UDP");
     sock.send(bytes).ok()?;
     let mut buf = vec![0u8; 65535];
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        if left.is_zero() {
-            return None;
+    // The socket is fresh and connected: the first datagram is the response.
+    sock.set_read_timeout(Some(timeout)).ok()?;
+    match sock.recv(&mut buf) {
+        Ok(n) => Some(buf[..n].to_vec()),
+        // ECONNREFUSED from an ICMP port-unreachable: nobody listening (yet).
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            thread::sleep(Duration::from_millis(20));
+            None
         }
-        sock.set_read_timeout(Some(left)).ok()?;
-        match sock.recv(&mut buf) {
-            Ok(n) => return Some(buf[..n].to_vec()),
-            // ECONNREFUSED from an ICMP port-unreachable: nobody listening (yet).
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                thread::sleep(Duration::from_millis(20));
-                return None;
-            }
-            Err(_) => return None,
-        }
+        Err(_) => None,
     }
 }
 
@@ -580,6 +574,11 @@ impl TcpConn {
         self.stream.write_all(bytes).expect("TCP write");
     }
 
+    /// Write raw bytes, reporting failure (the server may have closed the connection).
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
     /// Read one framed message; `None` on EOF, reset or timeout.
     pub fn recv(&mut self, timeout: Duration) -> Option<Vec<u8>> {
         self.stream.set_read_timeout(Some(timeout)).ok()?;
@@ -595,26 +594,20 @@ impl TcpConn {
     pub fn wait_closed(&mut self, timeout: Duration) -> Option<Duration> {
         let start = Instant::now();
         let mut buf = [0u8; 512];
-        loop {
-            let left = timeout.checked_sub(start.elapsed())?;
-            if left.is_zero() {
-                return None;
+        self.stream.set_read_timeout(Some(timeout)).ok()?;
+        match self.stream.read(&mut buf) {
+            Ok(0) => Some(start.elapsed()),
+            Ok(n) => panic!("unexpected {n} octets on an idle connection"),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
             }
-            self.stream.set_read_timeout(Some(left)).ok()?;
-            match self.stream.read(&mut buf) {
-                Ok(0) => return Some(start.elapsed()),
-                Ok(n) => panic!("unexpected {n} octets on an idle connection"),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return None;
-                }
-                // reset counts as closed
-                Err(_) => return Some(start.elapsed()),
-            }
+            // A reset counts as closed.
+            Err(_) => Some(start.elapsed()),
         }
     }
 
