@@ -1,0 +1,773 @@
+//! GoDaddy adapter against the GoDaddy mock: every operation, each error
+//! class, the v2 action flow, retries and idempotency (asserted through the
+//! mock's journal and state).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use registrars::credentials::GoDaddyCredentials;
+use registrars::http::{HttpConfig, RetryPolicy};
+use registrars::mock::{Fault, MockServer, Seed};
+use registrars::{
+    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
+    Provider, Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
+};
+
+const KEY: &str = "gd-test-key";
+const SECRET: &str = "gd-test-secret-5f2c";
+
+fn seed(task_polls: u32) -> Seed {
+    Seed::from_json(&format!(
+        r#"{{
+        "options": {{"task_polls": {task_polls}}},
+        "accounts": [
+          {{"id": "cust-1",
+            "credentials": {{"key": "{KEY}", "secret": "{SECRET}", "shopper_id": "shop-9"}},
+            "domains": [
+              {{"name": "example.com",
+                "nameservers": ["ns1.domaincontrol.com", "ns2.domaincontrol.com"],
+                "records": [
+                  {{"name": "@", "type": "A", "content": "192.0.2.10", "ttl": 1800}},
+                  {{"name": "www", "type": "CNAME", "content": "example.com", "ttl": 1800}},
+                  {{"name": "old", "type": "NS", "content": "ns9.elsewhere.net", "ttl": 3600}}
+                ],
+                "glue": [{{"host": "ns1.example.com", "ips": ["192.0.2.53"]}}]}}
+            ]}},
+          {{"id": "cust-2", "access_denied": true,
+            "credentials": {{"key": "small-key", "secret": "small-secret"}},
+            "domains": [{{"name": "small.org"}}]}}
+        ]}}"#
+    ))
+    .expect("seed parses")
+}
+
+fn options() -> ConnectOptions {
+    ConnectOptions {
+        http: HttpConfig {
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+                max_retry_after: Duration::from_secs(5),
+            },
+        },
+        ..ConnectOptions::default()
+    }
+}
+
+fn creds(key: &str, secret: &str, customer: Option<&str>) -> Credentials {
+    Credentials::GoDaddy(GoDaddyCredentials {
+        key: Secret::new(key),
+        secret: Secret::new(secret),
+        customer_id: customer.map(str::to_owned),
+        shopper_id: None,
+    })
+}
+
+fn adapter(server: &MockServer, customer: Option<&str>) -> Box<dyn Registrar> {
+    connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        creds(KEY, SECRET, customer),
+        &options(),
+    )
+    .expect("adapter builds")
+}
+
+fn d(name: &str) -> DomainName {
+    DomainName::new(name).unwrap()
+}
+
+fn hosts(names: &[&str]) -> Vec<HostName> {
+    names.iter().map(|n| HostName::new(n).unwrap()).collect()
+}
+
+/// Journal entries that write (anything but GET).
+fn writes(server: &MockServer) -> Vec<String> {
+    server
+        .state()
+        .journal()
+        .into_iter()
+        .filter(|e| {
+            ["PUT ", "PATCH ", "POST ", "DELETE "]
+                .iter()
+                .any(|m| e.starts_with(m))
+        })
+        .collect()
+}
+
+/// Polls until the task is no longer pending.
+async fn wait_task(gd: &dyn Registrar, task: &TaskRef) -> TaskStatus {
+    for _ in 0..10 {
+        match gd.task_status(task).await.expect("task status") {
+            TaskStatus::Pending => continue,
+            other => return other,
+        }
+    }
+    panic!("task {task} never finished")
+}
+
+fn domain_ns(server: &MockServer, name: &str) -> Vec<String> {
+    let world = server.state().world();
+    world.accounts[0].domain(name).unwrap().nameservers.clone()
+}
+
+#[tokio::test]
+async fn get_nameservers_and_validate() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    gd.validate_credentials().await.unwrap();
+    assert_eq!(
+        gd.get_nameservers(&d("example.com")).await.unwrap(),
+        hosts(&["ns1.domaincontrol.com", "ns2.domaincontrol.com"])
+    );
+    let err = gd.get_nameservers(&d("not-mine.com")).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::DomainNotInAccount { ref domain } if domain == "not-mine.com"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_key_is_invalid_credentials() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        creds(KEY, "wrong-secret", None),
+        &options(),
+    )
+    .unwrap();
+    let err = gd.validate_credentials().await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::InvalidCredentials { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("UNABLE_TO_AUTHENTICATE"), "{err}");
+    assert!(!err.to_string().contains("wrong-secret"));
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(err.pdm_code(), "invalid-token");
+}
+
+#[tokio::test]
+async fn account_tier_gate_is_not_permitted() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        creds("small-key", "small-secret", None),
+        &options(),
+    )
+    .unwrap();
+    let err = gd.validate_credentials().await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::NotPermitted { ref message } if message.contains("ACCESS_DENIED")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn set_nameservers_v1_is_applied_then_unchanged() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    let want = hosts(&["ns1.openova.io", "ns2.openova.io"]);
+    assert_eq!(
+        gd.set_nameservers(&d("example.com"), &want).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        domain_ns(&server, "example.com"),
+        vec!["ns1.openova.io", "ns2.openova.io"]
+    );
+    assert_eq!(writes(&server), vec!["PATCH /v1/domains/example.com"]);
+    // Same set in another order: no write.
+    let again = hosts(&["ns2.openova.io", "ns1.openova.io"]);
+    assert_eq!(
+        gd.set_nameservers(&d("example.com"), &again).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), 1);
+}
+
+#[tokio::test]
+async fn set_nameservers_enforces_counts_locally() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    let err = gd
+        .set_nameservers(&d("example.com"), &hosts(&["ns1.openova.io"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "nameservers"),
+        "{err}"
+    );
+    assert!(server.state().journal().is_empty(), "nothing sent");
+}
+
+#[tokio::test]
+async fn set_nameservers_v2_action_flow() {
+    let server = MockServer::start(Provider::GoDaddy, seed(3)).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let want = hosts(&["ns1.openova.io", "ns2.openova.io", "ns3.openova.io"]);
+    let change = gd.set_nameservers(&d("example.com"), &want).await.unwrap();
+    let Change::Pending(task) = change else {
+        panic!("expected a pending action, got {change:?}")
+    };
+    assert_eq!(task.id, "DOMAIN_UPDATE_NAME_SERVERS");
+    // Not applied until the action succeeds.
+    assert_eq!(domain_ns(&server, "example.com").len(), 2);
+    assert_eq!(gd.task_status(&task).await.unwrap(), TaskStatus::Pending);
+    assert_eq!(gd.task_status(&task).await.unwrap(), TaskStatus::Pending);
+    assert_eq!(gd.task_status(&task).await.unwrap(), TaskStatus::Done);
+    assert_eq!(domain_ns(&server, "example.com").len(), 3);
+    let before = writes(&server).len();
+    assert_eq!(
+        gd.set_nameservers(&d("example.com"), &want).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), before);
+}
+
+#[tokio::test]
+async fn customer_id_is_looked_up_from_the_shopper() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        Credentials::GoDaddy(GoDaddyCredentials {
+            key: Secret::new(KEY),
+            secret: Secret::new(SECRET),
+            customer_id: None,
+            shopper_id: Some("shop-9".into()),
+        }),
+        &options(),
+    )
+    .unwrap();
+    let change = gd
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(change, Change::Pending(_)), "{change:?}");
+    let journal = server.state().journal();
+    assert!(
+        journal.contains(&"GET /v1/shoppers/shop-9".to_owned()),
+        "{journal:?}"
+    );
+    assert!(
+        journal.contains(&"PUT /v2/customers/cust-1/domains/example.com/nameServers".to_owned())
+    );
+    // Looked up once only.
+    gd.get_ds(&d("example.com")).await.unwrap();
+    let lookups = server
+        .state()
+        .journal()
+        .iter()
+        .filter(|e| e.contains("/v1/shoppers/"))
+        .count();
+    assert_eq!(lookups, 1);
+}
+
+#[tokio::test]
+async fn failed_action_reports_failure_and_changes_nothing() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::FailTask {
+            message: "registry refused the hosts".into(),
+        },
+        1,
+    );
+    let gd = adapter(&server, Some("cust-1"));
+    let Change::Pending(task) = gd
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected pending")
+    };
+    match wait_task(gd.as_ref(), &task).await {
+        TaskStatus::Failed { message } => {
+            assert!(message.contains("registry refused"), "{message}")
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+    assert_eq!(
+        domain_ns(&server, "example.com")[0],
+        "ns1.domaincontrol.com"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_retry_after_sec_is_honoured() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: Some(1),
+        },
+        1,
+    );
+    let gd = adapter(&server, None);
+    let started = Instant::now();
+    gd.get_nameservers(&d("example.com")).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server.state().journal().len(),
+        2,
+        "one throttled try, one success"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_beyond_our_patience_is_returned() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: Some(120),
+        },
+        1,
+    );
+    let gd = adapter(&server, None);
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::RateLimited {
+            retry_after: Some(Duration::from_secs(120))
+        }
+    );
+    assert_eq!(err.pdm_code(), "rate-limited");
+}
+
+#[tokio::test]
+async fn mock_rate_limit_window_is_signalled_as_godaddy_does() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server
+        .state()
+        .set_rate_limit(Some(registrars::mock::RateLimit {
+            requests: 1,
+            per_seconds: 60,
+        }));
+    let gd = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        creds(KEY, SECRET, None),
+        &ConnectOptions {
+            http: HttpConfig {
+                retry: RetryPolicy::none(),
+                ..HttpConfig::default()
+            },
+            ..ConnectOptions::default()
+        },
+    )
+    .unwrap();
+    gd.get_nameservers(&d("example.com")).await.unwrap();
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistrarError::RateLimited {
+                retry_after: Some(_)
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_exhaust_retries_as_unavailable() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 503,
+            body: String::new(),
+            retry_after: None,
+        },
+        10,
+    );
+    let gd = adapter(&server, None);
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
+    assert_eq!(err.pdm_code(), "api-unavailable");
+    assert_eq!(server.state().journal().len(), 3, "max_attempts tries");
+}
+
+#[tokio::test]
+async fn transient_5xx_then_success() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 502,
+            body: String::new(),
+            retry_after: None,
+        },
+        2,
+    );
+    let gd = adapter(&server, None);
+    assert_eq!(
+        gd.get_nameservers(&d("example.com")).await.unwrap().len(),
+        2
+    );
+    assert_eq!(server.state().journal().len(), 3);
+}
+
+#[tokio::test]
+async fn provider_refusal_is_rejected_with_code() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::ProviderError {
+            code: "DOMAIN_LOCKED".into(),
+            message: "The domain is locked".into(),
+            status: Some(409),
+        },
+        1,
+    );
+    let gd = adapter(&server, None);
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Conflict { ref code, .. } if code == "DOMAIN_LOCKED"),
+        "{err}"
+    );
+    server.state().inject(
+        Fault::ProviderError {
+            code: "UNSUPPORTED_TLD".into(),
+            message: "Name servers cannot be changed for this TLD".into(),
+            status: Some(400),
+        },
+        1,
+    );
+    let err = gd.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::Rejected {
+            code: "UNSUPPORTED_TLD".into(),
+            message: "Name servers cannot be changed for this TLD".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn field_errors_become_invalid() {
+    let mut seed = seed(1);
+    seed.options
+        .extra
+        .insert("godaddy_min_ttl".into(), serde_json::json!(3600));
+    let server = MockServer::start(Provider::GoDaddy, seed).await.unwrap();
+    let gd = adapter(&server, None);
+    let delegation = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        ttl: 1800,
+        ds: vec![],
+    };
+    let err = gd
+        .set_child_delegation(&d("example.com"), &Label::new("sub").unwrap(), &delegation)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "records[0].ttl"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn child_delegation_round_trip() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    let zone = d("example.com");
+    let sub = Label::new("sub").unwrap();
+    assert_eq!(gd.get_child_delegation(&zone, &sub).await.unwrap(), None);
+    let want = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        ttl: 3600,
+        ds: vec![],
+    };
+    assert_eq!(
+        gd.set_child_delegation(&zone, &sub, &want).await.unwrap(),
+        Change::Applied
+    );
+    let got = gd.get_child_delegation(&zone, &sub).await.unwrap().unwrap();
+    assert_eq!(got.ttl, 3600);
+    assert!(registrars::types::same_hosts(
+        &got.nameservers,
+        &want.nameservers
+    ));
+    // Other records untouched, including NS at another name.
+    {
+        let world = server.state().world();
+        let records = &world.accounts[0].domain("example.com").unwrap().records;
+        assert_eq!(records.len(), 5, "{records:?}");
+        assert!(records.iter().any(|r| r.name == "old" && r.rtype == "NS"));
+    }
+    let writes_before = writes(&server).len();
+    assert_eq!(
+        gd.set_child_delegation(&zone, &sub, &want).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), writes_before);
+    // A TTL change alone is a change.
+    let longer = Delegation {
+        ttl: 7200,
+        ..want.clone()
+    };
+    assert_eq!(
+        gd.set_child_delegation(&zone, &sub, &longer).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        gd.delete_child_delegation(&zone, &sub).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        gd.delete_child_delegation(&zone, &sub).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(gd.get_child_delegation(&zone, &sub).await.unwrap(), None);
+    assert!(
+        writes(&server)
+            .iter()
+            .all(|w| w.contains("/records/NS/sub")),
+        "only the one name is written"
+    );
+}
+
+#[tokio::test]
+async fn child_delegation_local_refusals() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    let zone = d("example.com");
+    let sub = Label::new("sub").unwrap();
+    let ds = registrars::DsRecord::new(1, 13, 2, &"ab".repeat(32)).unwrap();
+    let with_ds = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        ttl: 3600,
+        ds: vec![ds],
+    };
+    let err = gd
+        .set_child_delegation(&zone, &sub, &with_ds)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistrarError::Unsupported { .. }), "{err}");
+    assert_eq!(err.pdm_code(), "unsupported-operation");
+    let short = Delegation {
+        ttl: 300,
+        ds: vec![],
+        ..with_ds
+    };
+    let err = gd
+        .set_child_delegation(&zone, &sub, &short)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "ttl"),
+        "{err}"
+    );
+    assert!(server.state().journal().is_empty());
+    let err = gd
+        .get_child_delegation(&d("not-mine.com"), &sub)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::DomainNotInAccount { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn glue_through_host_actions() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let zone = d("example.com");
+    let listed = gd.list_glue(&zone).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].host.as_str(), "ns1.example.com");
+    let glue = Glue {
+        host: HostName::new("ns2.example.com").unwrap(),
+        ips: vec![
+            "192.0.2.54".parse().unwrap(),
+            "2001:db8::54".parse().unwrap(),
+        ],
+    };
+    let Change::Pending(task) = gd.upsert_glue(&zone, &glue).await.unwrap() else {
+        panic!("expected pending")
+    };
+    assert_eq!(task.id, "HOST_CREATE");
+    assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
+    {
+        let world = server.state().world();
+        let stored = &world.accounts[0].domain("example.com").unwrap().glue;
+        assert!(stored.contains(&glue), "{stored:?}");
+    }
+    let host = HostName::new("ns1.example.com").unwrap();
+    let Change::Pending(task) = gd.delete_glue(&zone, &host).await.unwrap() else {
+        panic!("expected pending")
+    };
+    assert_eq!(task.id, "HOST_DELETE");
+    assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(
+        gd.delete_glue(&zone, &host).await.unwrap(),
+        Change::Unchanged
+    );
+    let outside = Glue {
+        host: HostName::new("ns1.other.net").unwrap(),
+        ips: glue.ips.clone(),
+    };
+    assert!(matches!(
+        gd.upsert_glue(&zone, &outside).await.unwrap_err(),
+        RegistrarError::Invalid { .. }
+    ));
+}
+
+#[tokio::test]
+async fn v2_without_customer_id_says_what_to_set() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, None);
+    let err = gd.list_glue(&d("example.com")).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, ref message } if field == "customer_id" && message.contains("GODADDY_CUSTOMER_ID")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn ds_add_replace_and_clear() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let zone = d("example.com");
+    assert!(gd.get_ds(&zone).await.unwrap().is_empty());
+    let old = DsMaterial::parse(&format!("11111 13 2 {}", "ab".repeat(32))).unwrap();
+    let key = DsMaterial::parse("257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==").unwrap();
+    let Change::Pending(task) = gd.set_ds(&zone, std::slice::from_ref(&old)).await.unwrap() else {
+        panic!("expected pending")
+    };
+    assert_eq!(task.id, "DNSSEC_CREATE");
+    assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(gd.get_ds(&zone).await.unwrap(), vec![old.clone()]);
+    // Same material again: nothing written.
+    let before = writes(&server).len();
+    assert_eq!(
+        gd.set_ds(&zone, std::slice::from_ref(&old)).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), before);
+    // Roll to the key: add the new DS, then remove the old one.
+    let Change::Pending(task) = gd.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap() else {
+        panic!("expected pending")
+    };
+    assert_eq!(task.id, "DNSSEC_CREATE,DNSSEC_DELETE");
+    assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
+    let DsMaterial::Dnskey(k) = &key else {
+        unreachable!()
+    };
+    assert_eq!(
+        gd.get_ds(&zone).await.unwrap(),
+        vec![DsMaterial::Ds(k.to_ds(&zone))]
+    );
+    assert_eq!(
+        gd.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap(),
+        Change::Unchanged
+    );
+    // Empty set removes everything.
+    let Change::Pending(task) = gd.set_ds(&zone, &[]).await.unwrap() else {
+        panic!("expected pending")
+    };
+    assert_eq!(task.id, "DNSSEC_DELETE");
+    assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
+    assert!(gd.get_ds(&zone).await.unwrap().is_empty());
+    // Algorithm names on the wire, not numbers.
+    let dump = serde_json::to_string(&server.state().journal()).unwrap();
+    assert!(dump.contains("DNSSEC_CREATE"), "{dump}");
+}
+
+#[tokio::test]
+async fn unsupported_algorithm_is_refused_locally() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let odd = DsMaterial::parse(&format!("1 253 2 {}", "ab".repeat(32))).unwrap();
+    let err = gd.set_ds(&d("example.com"), &[odd]).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "ds.algorithm"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_action_refusal_is_a_conflict() {
+    let mut seed = seed(5);
+    seed.options.extra.insert(
+        "godaddy_refuse_concurrent_actions".into(),
+        serde_json::json!(true),
+    );
+    let server = MockServer::start(Provider::GoDaddy, seed).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let zone = d("example.com");
+    let _ = gd
+        .set_nameservers(&zone, &hosts(&["ns1.openova.io", "ns2.openova.io"]))
+        .await
+        .unwrap();
+    let ds = DsMaterial::parse(&format!("11111 13 2 {}", "ab".repeat(32))).unwrap();
+    let err = gd.set_ds(&zone, &[ds]).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Conflict { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn nothing_secret_in_trace_logs() {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 500,
+            body: String::new(),
+            retry_after: None,
+        },
+        1,
+    );
+    let gd = adapter(&server, Some("cust-1"));
+    let _ = gd
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap();
+    let bad = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        creds(KEY, "nope-secret", None),
+        &options(),
+    )
+    .unwrap();
+    let _ = bad.validate_credentials().await;
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("set_nameservers"),
+        "trace logging was captured: {logs}"
+    );
+    for secret in [KEY, SECRET, "nope-secret", "sso-key"] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs");
+    }
+}
