@@ -1,1 +1,22 @@
-//! Benchmarks: the peer load benchmark and criterion micro-benchmarks live here (performance issue).
+//! Benchmark tooling for dnsd: the instruments, not the server.
+//!
+//! - [`generate`]: the benchmark zone and dnsperf-format query file, fixed by a seed.
+//! - [`queryfile`]: query files read into ready-to-send wire messages.
+//! - [`histogram`]: the latency histogram the load generator reports from.
+//! - [`tracker`]: per-socket IDs, timeouts and loss.
+//! - [`report`]: medians and the markdown tables of `BENCHMARKS.md`.
+//! - [`sys`]: batched `recvmmsg`/`sendmmsg` I/O and socket setup (Linux).
+//!
+//! Binaries: `genzone` (writes zone and queries), `dnsload` (batched
+//! open/closed-loop load generator), `min-responder` (the fixed-answer
+//! floor), `bench-report` (CSV to `BENCHMARKS.md`). `peers.sh` and
+//! `scale.sh` drive them against dnsd, NSD, Knot and PowerDNS; criterion
+//! micro-benchmarks of dnsd's pipeline are in `benches/`.
+
+pub mod generate;
+pub mod histogram;
+pub mod queryfile;
+pub mod report;
+pub mod rng;
+pub mod sys;
+pub mod tracker;
