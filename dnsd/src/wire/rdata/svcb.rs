@@ -273,7 +273,7 @@ fn print_value(key: u16, value: &[u8], out: &mut String) -> Result<(), &'static 
     let mut text = String::new();
     match key {
         MANDATORY => {
-            if value.is_empty() || value.len() % 2 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(2) {
                 return Err("bad length");
             }
             let keys: Vec<u16> = value
@@ -322,7 +322,7 @@ fn print_value(key: u16, value: &[u8], out: &mut String) -> Result<(), &'static 
             text = u16::from_be_bytes(port).to_string();
         }
         IPV4HINT => {
-            if value.is_empty() || value.len() % 4 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(4) {
                 return Err("bad length");
             }
             let addrs: Vec<String> = value
@@ -332,7 +332,7 @@ fn print_value(key: u16, value: &[u8], out: &mut String) -> Result<(), &'static 
             text = addrs.join(",");
         }
         IPV6HINT => {
-            if value.is_empty() || value.len() % 16 != 0 {
+            if value.is_empty() || !value.len().is_multiple_of(16) {
                 return Err("bad length");
             }
             let mut addrs = Vec::new();

@@ -147,10 +147,10 @@ impl Parser {
         };
         let path_text = String::from_utf8_lossy(path_token.bytes()).into_owned();
         let mut path = PathBuf::from(&path_text);
-        if path.is_relative() {
-            if let Some(dir) = file.parent() {
-                path = dir.join(path);
-            }
+        if path.is_relative()
+            && let Some(dir) = file.parent()
+        {
+            path = dir.join(path);
         }
         if self.include_stack.len() > MAX_INCLUDE_DEPTH {
             return Err(format!(
