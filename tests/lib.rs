@@ -788,6 +788,8 @@ pub struct Query {
     pub questions: Vec<(Vec<u8>, u16, u16)>,
     /// Raw RRs for the answer section.
     pub answer_rrs: Vec<Vec<u8>>,
+    /// Raw RRs for the authority section.
+    pub authority_rrs: Vec<Vec<u8>>,
     /// Raw RRs for the additional section, before the OPT.
     pub additional_rrs: Vec<Vec<u8>>,
     /// The OPT RR (last in additional), if any.
@@ -843,6 +845,7 @@ impl Query {
             flags: 0,
             questions: vec![(name, qtype, 1)],
             answer_rrs: Vec::new(),
+            authority_rrs: Vec::new(),
             additional_rrs: Vec::new(),
             opt: None,
             trailing: Vec::new(),
@@ -921,7 +924,7 @@ impl Query {
         for rr in &self.answer_rrs {
             m.extend_from_slice(rr);
         }
-        for rr in &self.additional_rrs {
+        for rr in self.authority_rrs.iter().chain(&self.additional_rrs) {
             m.extend_from_slice(rr);
         }
         if let Some(o) = &self.opt {

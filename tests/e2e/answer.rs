@@ -512,3 +512,101 @@ fn r4_rrset_ttls_uniform() {
     let ttls: std::collections::BTreeSet<u32> = r.raw_section(0).iter().map(|x| x.ttl).collect();
     assert_eq!(ttls.len(), 1, "one TTL per RRset\n{}", r.summary());
 }
+
+#[test]
+fn r4_7_cname_chased_into_another_served_zone() {
+    // The target is in wild.test (served here), where a wildcard answers it.
+    let (q, r) = ask("towild.example.test.", RecordType::A);
+    assert_answer(
+        &q,
+        &r,
+        rcode::NOERROR,
+        true,
+        &[
+            ("towild.example.test.", "CNAME", "foo.wild.test."),
+            ("foo.wild.test.", "A", "192.0.2.1"),
+        ],
+        &[],
+        &[],
+    );
+}
+
+#[test]
+fn r4_9_cname_into_another_zone_ending_nxdomain() {
+    // RFC 6604: the RCODE and the SOA are those of the last name, in wild.test.
+    let (q, r) = ask("towildnx.example.test.", RecordType::A);
+    assert_answer(
+        &q,
+        &r,
+        rcode::NXDOMAIN,
+        true,
+        &[("towildnx.example.test.", "CNAME", "z.b.wild.test.")],
+        &[crate::fixtures::WILD_SOA],
+        &[],
+    );
+}
+
+#[test]
+fn r4_7_cname_to_name_below_cut_ends_in_referral() {
+    // The chase restarts at host.sub, which is below the cut: the CNAME (authoritative,
+    // so AA=1 per §1.9) followed by the referral.
+    let (q, r) = ask("tosub.example.test.", RecordType::A);
+    assert_answer(
+        &q,
+        &r,
+        rcode::NOERROR,
+        true,
+        &[("tosub.example.test.", "CNAME", "host.sub.example.test.")],
+        &[SUB_NS],
+        &referral_glue(),
+    );
+}
+
+#[test]
+fn r4_11_cname_chain_stops_at_hop_limit() {
+    // hop1 → hop2 → … → hop20 → www: 20 CNAMEs, more than the 16-hop limit.
+    let (q, r) = ask("hop1.example.test.", RecordType::A);
+    assert_header_basics(&q, &r);
+    assert_question_echoed(&q, &r);
+    assert_rcode(&r, rcode::NOERROR);
+    assert_flag(&r, flag::AA, true);
+    let raw = r.raw_section(0);
+    assert!(
+        !raw.is_empty() && raw.len() <= 17,
+        "at most 16 hops\n{}",
+        r.summary()
+    );
+    assert!(
+        raw.iter().all(|x| x.rtype == 5),
+        "CNAMEs only, no A\n{}",
+        r.summary()
+    );
+    for (i, rr) in raw.iter().enumerate() {
+        assert_eq!(
+            rr.owner,
+            format!("hop{}.example.test.", i + 1),
+            "{}",
+            r.summary()
+        );
+    }
+}
+
+#[test]
+fn r4_rrset_ttl_with_top_bit_set_is_zero() {
+    // RFC 2181 §8, on its own zone so a loader that rejects it cannot hide other rows.
+    let s = Server::builder()
+        .zone("ttl.test", e2e::zone("ttl.test.zone"))
+        .start();
+    let q = Query::new("topbit.ttl.test.", RecordType::A);
+    let r = s.udp(&q);
+    assert_rcode(&r, rcode::NOERROR);
+    assert_eq!(r.raw_section(0).len(), 1, "{}", r.summary());
+    assert_eq!(
+        r.raw_section(0)[0].ttl,
+        0,
+        "TTL ≥ 2^31 is treated as 0\n{}",
+        r.summary()
+    );
+    let r = s.udp(&Query::new("maxok.ttl.test.", RecordType::A));
+    assert_eq!(r.raw_section(0)[0].ttl, 2147483647, "{}", r.summary());
+}

@@ -154,3 +154,24 @@ fn r7_any_below_cut_is_referral() {
         r.summary()
     );
 }
+
+#[test]
+fn r7_1_any_over_udp_on_wildcard_name() {
+    let q = Query::new("foo.wild.test.", RecordType::ANY);
+    let r = Server::shared().udp(&q);
+    assert_rfc8482_hinfo(&q, &r, "foo.wild.test.");
+    // Over TCP: the wildcard's RRsets, synthesised at the query name.
+    let r = Server::shared().tcp(&q);
+    assert_answer(
+        &q,
+        &r,
+        rcode::NOERROR,
+        true,
+        &[
+            ("foo.wild.test.", "A", "192.0.2.1"),
+            ("foo.wild.test.", "TXT", "\"w\""),
+        ],
+        &[],
+        &[],
+    );
+}

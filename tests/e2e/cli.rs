@@ -305,3 +305,18 @@ fn r8_8_nsid_returned_when_configured() {
     assert!(e2e::opt(&r).options.is_empty(), "{}", r.summary());
     assert_flag(&r, flag::AA, true);
 }
+
+#[test]
+fn cli_missing_config_file_fails_naming_it() {
+    let out = run_dnsd(
+        &[
+            "--config",
+            "/nonexistent/dnsd-e2e.toml",
+            "--zone",
+            &example_zone_arg(),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_exit(&out, false);
+    assert!(text(&out).contains("dnsd-e2e.toml"), "{}", text(&out));
+}

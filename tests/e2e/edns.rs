@@ -296,3 +296,80 @@ fn r9_1_ecs_ignored_and_not_echoed() {
         assert_clean_opt(&r, 0);
     }
 }
+
+#[test]
+fn r8_6_opt_in_authority_section_formerr() {
+    let mut q = www();
+    q.authority_rrs.push(OptSpec::default().to_bytes());
+    let r = Server::hostile().udp_raw_answered(&q.to_bytes());
+    assert_eq!(r.id, q.id, "{}", r.summary());
+    assert_rcode_formerr(&r);
+}
+
+const COOKIE: u16 = 10;
+const KEEPALIVE: u16 = 11;
+
+#[test]
+fn r8_9_cookie_client_only_either_answered_or_ignored() {
+    // (choice) Server cookies per RFC 7873, or ignore without echoing.
+    let client = vec![1, 2, 3, 4, 5, 6, 7, 8];
+    let q = www().edns_with(|o| o.options.push((COOKIE, client.clone())));
+    let r = Server::shared().udp(&q);
+    assert_answer(&q, &r, rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    let o = opt(&r);
+    for (code, data) in &o.options {
+        assert_eq!(
+            *code,
+            COOKIE,
+            "only a COOKIE may come back\n{}",
+            r.summary()
+        );
+        assert!(
+            (16..=40).contains(&data.len()) && data[..8] == client[..],
+            "a returned COOKIE carries the client cookie and a server cookie\n{}",
+            r.summary()
+        );
+    }
+}
+
+#[test]
+fn r8_9_cookie_malformed_length_formerr() {
+    // RFC 7873 §5.2.2: client cookie not 8 octets, or server cookie outside 8..=32.
+    for len in [0usize, 1, 7, 9, 15, 41] {
+        let q = www().edns_with(|o| o.options.push((COOKIE, vec![0xAB; len])));
+        let r = Server::hostile().udp(&q);
+        assert_eq!(r.id, q.id);
+        assert_eq!(
+            r.rcode(),
+            rcode::FORMERR,
+            "COOKIE of {len} octets\n{}",
+            r.summary()
+        );
+    }
+}
+
+#[test]
+fn r8_12_tcp_keepalive_ignored_over_udp() {
+    let q = www().edns_with(|o| o.options.push((KEEPALIVE, vec![])));
+    let r = Server::shared().udp(&q);
+    assert_answer(&q, &r, rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    assert_clean_opt(&r, 0);
+}
+
+#[test]
+fn r8_12_tcp_keepalive_over_tcp_reports_idle_timeout() {
+    // (choice) If returned over TCP, it carries the idle timeout in 100 ms units.
+    let s = Server::standard(&["--tcp-idle-timeout", "3"]);
+    let q = www().edns_with(|o| o.options.push((KEEPALIVE, vec![])));
+    let r = s.tcp(&q);
+    assert_answer(&q, &r, rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    for (code, data) in &opt(&r).options {
+        assert_eq!(*code, KEEPALIVE, "{}", r.summary());
+        assert_eq!(
+            data,
+            &30u16.to_be_bytes().to_vec(),
+            "3 s = 30 × 100 ms\n{}",
+            r.summary()
+        );
+    }
+}

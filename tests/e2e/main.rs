@@ -36,6 +36,8 @@ mod reload;
 mod rfc8906;
 /// §10 TCP.
 mod tcp;
+/// §13 zone transfers with the default (no transfers offered).
+mod transfer;
 /// §11 truncation.
 mod truncation;
 /// §5 wildcards (RFC 4592) on the wild.test zone.

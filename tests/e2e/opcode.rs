@@ -121,11 +121,9 @@ fn r2_4_update_notimp() {
     let mut q = Query::new("example.test.", RecordType::SOA).opcode(5);
     let mut upd = name_wire("www.example.test.");
     upd.extend_from_slice(&[0, 1, 0, 255, 0, 0, 0, 0, 0, 0]);
-    // The update section is the third section: put it into "authority" by hand.
-    let mut b = q.to_bytes();
-    b[8..10].copy_from_slice(&1u16.to_be_bytes());
-    b.extend_from_slice(&upd);
-    q.id = u16::from_be_bytes([b[0], b[1]]);
+    // The update section is the third section, where a query has its authority.
+    q.authority_rrs.push(upd);
+    let b = q.to_bytes();
     let r = Server::shared().udp_raw_answered(&b);
     assert_eq!(r.id, q.id, "ID copied\n{}", r.summary());
     assert_eq!(r.opcode(), 5, "opcode echoed\n{}", r.summary());

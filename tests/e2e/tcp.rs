@@ -199,3 +199,37 @@ fn r10_1_message_split_across_segments() {
     let r = Reply::parse(c.recv(Duration::from_secs(3)).expect("answer"));
     assert_answer(&q, &r, rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
 }
+
+#[test]
+fn r10_5_response_over_65535_octets_is_servfail() {
+    // toobig.trunc.test TXT is about 74 KB: it cannot be sent even over TCP.
+    let q = Query::new("toobig.trunc.test.", RecordType::TXT);
+    let r = Server::shared().tcp(&q);
+    e2e::assert_header_basics(&q, &r);
+    e2e::assert_question_echoed(&q, &r);
+    assert_rcode(&r, rcode::SERVFAIL);
+    assert_flag(&r, flag::TC, false);
+    assert!(r.msg.answers.is_empty(), "{}", r.summary());
+}
+
+#[test]
+fn r10_4_slow_clients_do_not_hold_workers() {
+    // With one worker, 20 connections that sent half a length prefix must not stop
+    // UDP or other TCP clients from being served.
+    let s = Server::standard(&["--workers", "1"]);
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut c = TcpConn::connect(s.addr());
+        c.send_raw(&[0]);
+        slow.push(c);
+    }
+    let q = Query::new("www.example.test.", RecordType::A);
+    let start = Instant::now();
+    assert_answer(&q, &s.udp(&q), rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    assert_answer(&q, &s.tcp(&q), rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "served, but slowly"
+    );
+    drop(slow);
+}
