@@ -16,7 +16,7 @@ use registrars::{
 };
 
 const EXIT_HELP: &str = "\
-Exit codes: 0 success; 1 other error; 2 usage; 3 invalid credentials or not permitted;
+Exit codes: 0 success; 1 other error; 2 usage or missing credentials; 3 invalid credentials or not permitted;
   4 domain not in account; 5 rate limited or provider unavailable (retry later);
   6 unsupported by this provider (the message says what to do instead);
   7 rejected by the provider (invalid value, conflict, failed task).";
@@ -114,7 +114,19 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // Missing or malformed credentials are a usage problem, not the
+    // provider's: say which variables are needed.
+    let credentials = match &cli.command {
+        Command::Capabilities => None,
+        _ => match Credentials::from_env(cli.provider) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e}\n\n{ENV_HELP}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match runtime.block_on(run(cli, credentials)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -123,8 +135,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), RegistrarError> {
-    if let Command::Capabilities = cli.command {
+async fn run(cli: Cli, credentials: Option<Credentials>) -> Result<(), RegistrarError> {
+    let Some(credentials) = credentials else {
         let caps = registrars::providers::capabilities(cli.provider);
         for cap in caps.iter() {
             println!("{cap}");
@@ -135,8 +147,7 @@ async fn run(cli: Cli) -> Result<(), RegistrarError> {
             caps.min_nameservers, caps.max_nameservers
         );
         return Ok(());
-    }
-    let credentials = Credentials::from_env(cli.provider)?;
+    };
     let registrar = registrars::connect(cli.provider, cli.base_url.as_deref(), credentials)?;
     match cli.command {
         Command::Capabilities => unreachable!("handled above"),
