@@ -24,6 +24,8 @@ mod cli;
 mod edns;
 /// §1 message and header handling, including malformed input.
 mod header;
+/// Queries encoded by hickory-proto's own message builder.
+mod interop_hickory;
 /// Interoperability with Knot's `kdig`.
 mod interop_kdig;
 /// §6 negative answers (RFC 2308).

@@ -131,3 +131,13 @@ fn r2_4_update_notimp() {
     assert_rcode(&r, rcode::NOTIMP);
     assert_flag(&r, flag::AA, false);
 }
+
+#[test]
+fn r2_4_update_with_zone_section_only_notimp() {
+    let q = Query::new("example.test.", RecordType::SOA).opcode(5);
+    let r = Server::shared().udp(&q);
+    assert_eq!(r.opcode(), 5, "opcode echoed\n{}", r.summary());
+    assert_header_basics(&q, &r);
+    assert_rcode(&r, rcode::NOTIMP);
+    assert_flag(&r, flag::AA, false);
+}
