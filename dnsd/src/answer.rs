@@ -5,8 +5,12 @@
 //! output buffer. It takes no lock and allocates nothing once the buffer
 //! has grown to its working size.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
 use crate::lookup::{self, AnyUdp, Data, Outcome, Owner, Section};
+use crate::metrics::WorkerStats;
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
 use crate::wire::RType;
 use crate::zone::Catalog;
@@ -45,10 +49,11 @@ pub enum Transport {
     Tcp,
 }
 
-/// Per-worker answering state: configuration and scratch space.
+/// Per-worker answering state: configuration, scratch space and counters.
 pub struct Responder {
     config: AnswerConfig,
     assembler: Assembler,
+    stats: Option<Arc<WorkerStats>>,
 }
 
 impl Responder {
@@ -57,6 +62,15 @@ impl Responder {
         Responder {
             config,
             assembler: Assembler::default(),
+            stats: None,
+        }
+    }
+
+    /// A responder that counts what it answers into `stats`.
+    pub fn with_stats(config: AnswerConfig, stats: Arc<WorkerStats>) -> Responder {
+        Responder {
+            stats: Some(stats),
+            ..Responder::new(config)
         }
     }
 
@@ -74,8 +88,25 @@ impl Responder {
         transport: Transport,
         out: &mut Vec<u8>,
     ) -> bool {
+        let started = self.stats.is_some().then(Instant::now);
+        let answered = self.answer_packet(packet, catalog, transport, out);
+        if let (Some(stats), Some(started), Some((qtype, rcode))) = (&self.stats, started, answered)
+        {
+            stats.record(qtype, rcode, started.elapsed().as_nanos() as u64);
+        }
+        answered.is_some()
+    }
+
+    /// Returns the query type and RCODE of the reply written; `None` for a drop.
+    fn answer_packet(
+        &mut self,
+        packet: &[u8],
+        catalog: &Catalog,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) -> Option<(RType, u16)> {
         match parse_request(packet) {
-            Parsed::Drop => false,
+            Parsed::Drop => None,
             Parsed::FormErr {
                 id,
                 flags,
@@ -90,11 +121,10 @@ impl Responder {
                     ..Outcome::default()
                 };
                 self.assembler.write(&head, &outcome, &[], out);
-                true
+                Some((RType(0), rcode::FORMERR))
             }
             Parsed::Request(request) => {
-                self.answer_request(&request, catalog, transport, out);
-                true
+                Some(self.answer_request(&request, catalog, transport, out))
             }
         }
     }
@@ -140,7 +170,7 @@ impl Responder {
         catalog: &Catalog,
         transport: Transport,
         out: &mut Vec<u8>,
-    ) {
+    ) -> (RType, u16) {
         let question = &request.packet[12..request.question_end];
         let head = reply_head(
             &self.config,
@@ -190,6 +220,14 @@ impl Responder {
             }
         }
         self.assembler.write(&head, &outcome, qname, out);
+        let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
+        // The assembler may turn an overflowing TCP reply into SERVFAIL.
+        let rcode = if outcome.rcode >= 16 {
+            outcome.rcode
+        } else {
+            u16::from(out[3] & 0x0F)
+        };
+        (qtype, rcode)
     }
 }
 

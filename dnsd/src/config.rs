@@ -83,6 +83,20 @@ pub struct ServeArgs {
     /// Return this NSID to clients that ask (RFC 5001). Default: none.
     #[arg(long, value_name = "STRING")]
     pub nsid: Option<String>,
+    /// Serve the PowerDNS-compatible REST API, /metrics, /healthz and
+    /// /readyz on this address. Default: off.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub api_listen: Option<SocketAddr>,
+    /// API key clients send in X-API-Key (required with --api-listen).
+    /// Prefer --api-key-file: command lines are visible to other users.
+    #[arg(long, value_name = "KEY", env = "DNSD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// File holding the API key (surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+    /// Where API-managed zones are stored. Default: ./data
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Log format. Default: human.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -174,6 +188,9 @@ pub struct FileConfig {
     pub nsid: Option<String>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
+    pub api_listen: Option<SocketAddr>,
+    pub api_key_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `[[zone]]` in the configuration file. A relative `file` is relative to
@@ -199,6 +216,16 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The API key, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The merged settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -214,6 +241,9 @@ pub struct Settings {
     pub nsid: Option<String>,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub api_listen: Option<SocketAddr>,
+    pub api_key: Option<Secret>,
+    pub data_dir: PathBuf,
 }
 
 impl Settings {
@@ -249,6 +279,19 @@ impl Settings {
                 ]
             })
         };
+        let api_key = match (args.api_key, args.api_key_file.or(file.api_key_file)) {
+            (Some(key), _) => Some(Secret(key.trim().to_string())),
+            (None, Some(path)) => {
+                let path = match (&base, path.is_relative() && args.config.is_some()) {
+                    (Some(base), true) => base.join(path),
+                    _ => path,
+                };
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path, source })?;
+                Some(Secret(text.trim().to_string()))
+            }
+            (None, None) => None,
+        };
         let settings = Settings {
             listen,
             zones,
@@ -279,6 +322,12 @@ impl Settings {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".into()),
+            api_listen: args.api_listen.or(file.api_listen),
+            api_key,
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
         };
         settings.check()?;
         Ok(settings)
@@ -305,6 +354,11 @@ impl Settings {
         if self.tcp_idle_timeout.is_zero() {
             return Err(ConfigError::Invalid(
                 "tcp-idle-timeout must be at least 1 second".into(),
+            ));
+        }
+        if self.api_listen.is_some() && self.api_key.as_ref().is_none_or(|k| k.0.is_empty()) {
+            return Err(ConfigError::Invalid(
+                "--api-listen needs an API key: give --api-key-file FILE (or --api-key / DNSD_API_KEY)".into(),
             ));
         }
         if self.listen.is_empty() {

@@ -12,9 +12,11 @@
 //! zones, publishes catalogs and runs the transports.
 
 pub mod answer;
+pub mod api;
 pub mod assemble;
 pub mod config;
 pub mod lookup;
+pub mod metrics;
 pub mod net;
 pub mod parse;
 pub mod server;

@@ -4,14 +4,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use clap::Parser;
 use tracing::{error, info};
 
+use dnsd::answer::Transport;
 use dnsd::answer::{AnswerConfig, txt_rdata};
+use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
+use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
-use dnsd::server::{SharedCatalog, load_catalog, load_zone, reload};
+use dnsd::server::{Zones, load_zone};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -65,13 +67,21 @@ fn init_logging(settings: &Settings) {
 
 fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_args(args)?;
-    init_logging(&settings);
     if tracing_subscriber::EnvFilter::try_new(&settings.log_level).is_err() {
         anyhow::bail!("invalid --log-level {:?}", settings.log_level);
     }
+    init_logging(&settings);
 
-    let (catalog, _failed) = load_catalog(&settings.zones, None);
-    let shared: SharedCatalog = Arc::new(ArcSwap::from_pointee(catalog));
+    // API zones live in the data directory; it is opened when the API is
+    // on, or when an earlier run left zones there (they keep being served).
+    let store_file = settings.data_dir.join("zones.redb");
+    let store = if settings.api_listen.is_some() || store_file.exists() {
+        Some(Store::open(&settings.data_dir)?)
+    } else {
+        None
+    };
+    let zones = Arc::new(Zones::open(settings.zones.clone(), store)?);
+    let metrics = Arc::new(Metrics::default());
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
@@ -89,6 +99,17 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         udp_sockets.push(sockets);
         info!(%bound, workers = settings.workers, "listening on udp and tcp");
     }
+    let api_listener = match settings.api_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (api)"))?;
+            listener.set_nonblocking(true)?;
+            info!(%addr, "api listening");
+            Some(listener)
+        }
+        None => None,
+    };
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))
         .thread_name("tcp")
@@ -100,18 +121,39 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         // answered must reload, not kill the process (its default action).
         let signals = Signals::install()?;
         for sockets in udp_sockets {
-            udp::spawn_workers(sockets, &shared, &config);
+            udp::spawn_workers(sockets, zones.catalog(), &config, &metrics);
         }
         let limits = tcp::TcpLimits {
             idle_timeout: settings.tcp_idle_timeout,
             max_connections: settings.tcp_max_connections,
         };
+        let tcp_stats = metrics.worker(Transport::Tcp);
         for listener in tcp_listeners {
             let listener =
                 tokio::net::TcpListener::from_std(listener).context("registering tcp listener")?;
-            tokio::spawn(tcp::serve(listener, shared.clone(), config.clone(), limits));
+            tokio::spawn(tcp::serve(
+                listener,
+                zones.catalog().clone(),
+                config.clone(),
+                limits,
+                tcp_stats.clone(),
+            ));
         }
-        signals.run(&shared, &settings.zones).await
+        if let (Some(listener), Some(key)) = (api_listener, &settings.api_key) {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("registering api listener")?;
+            let state = ApiState {
+                zones: zones.clone(),
+                key: ApiKey::new(&key.0),
+                metrics: metrics.clone(),
+            };
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, api::router(state)).await {
+                    error!(%err, "api server stopped");
+                }
+            });
+        }
+        signals.run(&zones).await
     })
 }
 
@@ -132,22 +174,17 @@ impl Signals {
         })
     }
 
-    async fn run(
-        mut self,
-        shared: &SharedCatalog,
-        zones: &[ZoneSource],
-    ) -> anyhow::Result<ExitCode> {
+    async fn run(mut self, zones: &Arc<Zones>) -> anyhow::Result<ExitCode> {
         loop {
             tokio::select! {
                 _ = self.hangup.recv() => {
                     info!("SIGHUP: reloading zones");
-                    let shared = shared.clone();
-                    let zones = zones.to_vec();
+                    let zones = zones.clone();
                     // Loading is blocking work; keep it off the TCP runtime's workers.
-                    if let Err(err) = tokio::task::spawn_blocking(move || reload(&shared, &zones)).await {
+                    if let Err(err) = tokio::task::spawn_blocking(move || zones.reload_files()).await {
                         error!(%err, "reload task failed");
                     }
-                }
+                                }
                 _ = self.terminate.recv() => break,
                 _ = self.interrupt.recv() => break,
             }

@@ -20,6 +20,7 @@ use socket2::{Protocol, Type};
 
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder, Transport};
+use crate::metrics::WorkerStats;
 use crate::server::SharedCatalog;
 
 /// Connection limits.
@@ -56,6 +57,7 @@ pub async fn serve(
     catalog: SharedCatalog,
     config: AnswerConfig,
     limits: TcpLimits,
+    stats: Arc<WorkerStats>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -75,14 +77,15 @@ pub async fn serve(
         };
         let catalog = catalog.clone();
         let config = config.clone();
-        tokio::spawn(connection(stream, catalog, config, limits, permit));
+        let responder = Responder::with_stats(config, stats.clone());
+        tokio::spawn(connection(stream, catalog, responder, limits, permit));
     }
 }
 
 async fn connection(
     stream: TcpStream,
     catalog: SharedCatalog,
-    config: AnswerConfig,
+    mut responder: Responder,
     limits: TcpLimits,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -98,7 +101,6 @@ async fn connection(
         let _ = writer.shutdown().await;
     });
 
-    let mut responder = Responder::new(config);
     let mut message = vec![0u8; 512];
     let mut reply = Vec::with_capacity(512);
     loop {

@@ -8,6 +8,7 @@ use tracing::{debug, error};
 
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder, Transport};
+use crate::metrics::Metrics;
 use crate::server::SharedCatalog;
 
 /// Binds `workers` sockets to `addr`. Before sharing the port with
@@ -45,6 +46,7 @@ pub fn spawn_workers(
     sockets: Vec<UdpSocket>,
     catalog: &SharedCatalog,
     config: &AnswerConfig,
+    metrics: &Metrics,
 ) -> Vec<JoinHandle<()>> {
     sockets
         .into_iter()
@@ -52,17 +54,17 @@ pub fn spawn_workers(
         .map(|(index, socket)| {
             let catalog = catalog.clone();
             let config = config.clone();
+            let stats = metrics.worker(Transport::Udp);
             std::thread::Builder::new()
                 .name(format!("udp-{index}"))
-                .spawn(move || serve(socket, catalog, config))
+                .spawn(move || serve(socket, catalog, Responder::with_stats(config, stats)))
                 .expect("spawning a thread at startup")
         })
         .collect()
 }
 
 /// The worker loop: receive, answer, send; forever.
-fn serve(socket: UdpSocket, catalog: SharedCatalog, config: AnswerConfig) {
-    let mut responder = Responder::new(config);
+fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
     let mut cache = arc_swap::Cache::new(catalog);
     let mut packet = vec![0u8; 65535];
     let mut reply = Vec::with_capacity(4096);

@@ -1,0 +1,68 @@
+//! API errors: one type, each variant knowing its HTTP status, rendered as
+//! PowerDNS renders them (`{"error": "..."}`, optionally with `errors`).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Not Found")]
+    NotFound,
+    #[error("Conflict")]
+    Conflict,
+    /// Validation failures (PowerDNS `ApiException`): 422.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Several validation failures at once.
+    #[error("Multiple errors found in RRset")]
+    Multiple(Vec<String>),
+    /// Something failed on our side; details are logged, not returned.
+    #[error("Internal Server Error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status PowerDNS uses for this kind of error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) | ApiError::Multiple(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Shorthand for a 422.
+pub fn unprocessable(message: impl Into<String>) -> ApiError {
+    ApiError::Unprocessable(message.into())
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "api internal error");
+        }
+        let body = match &self {
+            ApiError::Multiple(errors) => {
+                serde_json::json!({"error": self.to_string(), "errors": errors})
+            }
+            _ => serde_json::json!({"error": self.to_string()}),
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if self == ApiError::Unauthorized {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("X-API-Key realm=\"PowerDNS\""),
+            );
+        }
+        response
+    }
+}

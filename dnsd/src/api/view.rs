@@ -1,0 +1,135 @@
+//! JSON shapes of zones and RRsets as PowerDNS returns them.
+
+use serde_json::{Value, json};
+
+use super::ids;
+use super::model::{ApiZone, content_text};
+use crate::server::ZoneView;
+
+/// `/api/v1/servers/localhost`.
+pub fn server() -> Value {
+    json!({
+        "type": "Server",
+        "id": "localhost",
+        "daemon_type": "authoritative",
+        "version": concat!("dnsd ", env!("CARGO_PKG_VERSION")),
+        "url": "/api/v1/servers/localhost",
+        "config_url": "/api/v1/servers/localhost/config{/config_setting}",
+        "zones_url": "/api/v1/servers/localhost/zones{/zone}",
+        "autoprimaries_url": "/api/v1/servers/localhost/autoprimaries{/autoprimary}",
+    })
+}
+
+/// Options of a zone listing or detail.
+#[derive(Debug, Clone, Copy)]
+pub struct Detail<'a> {
+    pub dnssec_fields: bool,
+    pub rrsets: bool,
+    /// Only the RRsets at this name (and of this type).
+    pub rrset_name: Option<&'a crate::wire::Name>,
+    pub rrset_type: Option<crate::wire::RType>,
+    pub include_disabled: bool,
+}
+
+/// The zone object; `detail` = `None` gives the list form.
+pub fn zone(view: &ZoneView, detail: Option<Detail<'_>>) -> Value {
+    let zone = view.zone();
+    let name = zone.origin.to_lowercase().to_string();
+    let id = ids::encode(&name);
+    let (settings, model) = match view {
+        ZoneView::Api { model, .. } => (model.settings.clone(), Some(model.as_ref())),
+        ZoneView::File { .. } => (Default::default(), None),
+    };
+    let mut out = json!({
+        "id": id,
+        "url": format!("/api/v1/servers/localhost/zones/{id}"),
+        "name": name,
+        "kind": settings.kind,
+        "catalog": settings.catalog,
+        "account": settings.account,
+        "masters": settings.masters,
+        "serial": zone.serial,
+        "notified_serial": settings.notified_serial,
+        "last_check": 0,
+    });
+    let object = out.as_object_mut().expect("built as an object");
+    let dnssec_fields = detail.is_none_or(|d| d.dnssec_fields);
+    if dnssec_fields {
+        object.insert("dnssec".into(), json!(false));
+        object.insert("edited_serial".into(), json!(zone.serial));
+    }
+    let Some(detail) = detail else { return out };
+    object.insert("soa_edit_api".into(), json!(settings.soa_edit_api));
+    object.insert("soa_edit".into(), json!(settings.soa_edit));
+    object.insert("nsec3param".into(), json!(settings.nsec3param));
+    object.insert("nsec3narrow".into(), json!(settings.nsec3narrow));
+    object.insert("api_rectify".into(), json!(settings.api_rectify));
+    object.insert("master_tsig_key_ids".into(), json!([]));
+    object.insert("slave_tsig_key_ids".into(), json!([]));
+    if detail.rrsets {
+        let rrsets = match model {
+            Some(model) => api_rrsets(model, &detail),
+            None => file_rrsets(zone, &detail),
+        };
+        object.insert("rrsets".into(), Value::Array(rrsets));
+    }
+    out
+}
+
+fn wanted(detail: &Detail<'_>, owner: &crate::wire::Name, rtype: crate::wire::RType) -> bool {
+    detail.rrset_name.is_none_or(|n| n == owner) && detail.rrset_type.is_none_or(|t| t == rtype)
+}
+
+fn api_rrsets(model: &ApiZone, detail: &Detail<'_>) -> Vec<Value> {
+    model
+        .rrsets
+        .iter()
+        .filter(|(key, _)| wanted(detail, &key.owner, key.rtype))
+        .filter_map(|(key, set)| {
+            let records: Vec<Value> = set
+                .records
+                .iter()
+                .filter(|r| detail.include_disabled || !r.disabled)
+                .map(|r| json!({"content": r.content, "disabled": r.disabled}))
+                .collect();
+            (!records.is_empty() || !set.comments.is_empty()).then(|| {
+                json!({
+                    "name": key.owner.to_string(),
+                    "type": key.rtype.to_string(),
+                    "ttl": set.ttl,
+                    "records": records,
+                    "comments": set.comments,
+                })
+            })
+        })
+        .collect()
+}
+
+fn file_rrsets(zone: &crate::zone::Zone, detail: &Detail<'_>) -> Vec<Value> {
+    let mut nodes: Vec<_> = zone.nodes().collect();
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = Vec::new();
+    for node in nodes {
+        for set in &node.rrsets {
+            if !wanted(detail, &node.name, set.rtype) {
+                continue;
+            }
+            let records: Vec<Value> = set
+                .rdatas
+                .iter()
+                .map(|rdata| {
+                    let content = content_text(set.rtype, rdata).unwrap_or_default();
+                    json!({"content": content, "disabled": false})
+                })
+                .collect();
+            out.push(json!({
+                "name": node.name.to_lowercase().to_string(),
+                "type": set.rtype.to_string(),
+                "ttl": set.ttl,
+                "records": records,
+                "comments": [],
+            }));
+        }
+    }
+    out
+}

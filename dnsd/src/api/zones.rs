@@ -1,0 +1,479 @@
+//! `/api/v1/servers/{server}/zones…`: list, create, read, change, delete.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, unprocessable};
+use super::patch::{CreateZone, RRsetChange, apply_patch, create_zone, request_name, zone_kind};
+use super::serial::{is_known_rule, unix_now};
+use super::view::{self, Detail};
+use super::{ApiState, ids};
+use crate::server::ZoneView;
+use crate::wire::{Name, RType};
+
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route(
+            "/api/v1/servers",
+            get(|| async { axum::Json(json!([view::server()])) }),
+        )
+        .route("/api/v1/servers/{server}", get(server))
+        .route("/api/v1/servers/{server}/zones", get(list).post(create))
+        .route(
+            "/api/v1/servers/{server}/zones/{id}",
+            get(detail).patch(patch_rrsets).put(settings).delete(remove),
+        )
+        .route("/api/v1/servers/{server}/zones/{id}/rectify", put(rectify))
+        .route("/api/v1/servers/{server}/zones/{id}/notify", put(notify))
+        .route("/api/v1/servers/{server}/zones/{id}/export", get(export))
+        .route(
+            "/api/v1/servers/{server}/zones/{id}/cryptokeys",
+            get(cryptokeys).post(add_cryptokey),
+        )
+        .route(
+            "/api/v1/servers/{server}/zones/{id}/metadata",
+            get(metadata_list),
+        )
+        .route(
+            "/api/v1/servers/{server}/zones/{id}/metadata/{kind}",
+            get(metadata_get),
+        )
+}
+
+/// Only `localhost` exists.
+fn check_server(server: &str) -> Result<(), ApiError> {
+    if server == "localhost" {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Zone name from a path id: `=XX` escapes, trailing dot optional.
+fn zone_from_id(id: &str) -> Result<Name, ApiError> {
+    let text =
+        ids::decode(id).ok_or_else(|| ApiError::BadRequest(format!("Invalid zone id '{id}'")))?;
+    let text = if text.ends_with('.') {
+        text
+    } else {
+        format!("{text}.")
+    };
+    Name::from_text(&text, None)
+        .map(|n| n.to_lowercase())
+        .map_err(|e| ApiError::BadRequest(format!("Invalid zone id '{id}': {e}")))
+}
+
+fn find(state: &ApiState, server: &str, id: &str) -> Result<ZoneView, ApiError> {
+    check_server(server)?;
+    let name = zone_from_id(id)?;
+    state.zones.get(&name).ok_or(ApiError::NotFound)
+}
+
+/// Parses a JSON body: unparsable JSON is 400, a wrong shape is 422.
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("Could not parse JSON body: {e}")))?;
+    serde_json::from_value(value).map_err(|e| unprocessable(format!("Invalid JSON body: {e}")))
+}
+
+/// Runs blocking zone work (locks, fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+async fn server(Path(server): Path<String>) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    Ok(axum::Json(view::server()).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    zone: Option<String>,
+    dnssec: Option<bool>,
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    Path(server): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let filter = match &q.zone {
+        Some(text) => Some(
+            Name::from_text(
+                if text.ends_with('.') {
+                    text
+                } else {
+                    return Ok(axum::Json(json!([])).into_response());
+                },
+                None,
+            )
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let detail = Detail {
+        dnssec_fields: q.dnssec.unwrap_or(true),
+        rrsets: false,
+        rrset_name: None,
+        rrset_type: None,
+        include_disabled: true,
+    };
+    let zones: Vec<Value> = state
+        .zones
+        .list()
+        .iter()
+        .filter(|v| filter.as_ref().is_none_or(|f| &v.zone().origin == f))
+        .map(|v| {
+            let mut z = view::zone(v, Some(detail));
+            // The list form carries only the list fields.
+            if let Some(o) = z.as_object_mut() {
+                for key in [
+                    "soa_edit_api",
+                    "soa_edit",
+                    "nsec3param",
+                    "nsec3narrow",
+                    "api_rectify",
+                    "master_tsig_key_ids",
+                    "slave_tsig_key_ids",
+                ] {
+                    o.remove(key);
+                }
+            }
+            z
+        })
+        .collect();
+    Ok(axum::Json(zones).into_response())
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    rrsets: Option<bool>,
+    rrset_name: Option<String>,
+    rrset_type: Option<String>,
+    include_disabled: Option<bool>,
+}
+
+async fn detail(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+    Query(q): Query<DetailQuery>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &server, &id)?;
+    let rrset_name = match &q.rrset_name {
+        Some(n) => Some(request_name(n, true)?),
+        None => None,
+    };
+    let rrset_type = match (&q.rrset_type, &rrset_name) {
+        (Some(t), Some(_)) => {
+            Some(RType::from_text(t).ok_or_else(|| unprocessable(format!("unknown type '{t}'")))?)
+        }
+        _ => None,
+    };
+    let detail = Detail {
+        dnssec_fields: true,
+        rrsets: q.rrsets.unwrap_or(true),
+        rrset_name: rrset_name.as_ref(),
+        rrset_type,
+        include_disabled: q.include_disabled.unwrap_or(true),
+    };
+    Ok(axum::Json(view::zone(&view, Some(detail))).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateQuery {
+    rrsets: Option<bool>,
+}
+
+async fn create(
+    State(state): State<ApiState>,
+    Path(server): Path<String>,
+    Query(q): Query<CreateQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let request: CreateZone = json_body(&body)?;
+    let zones = state.zones.clone();
+    let model = blocking(move || {
+        let model = create_zone(&request, unix_now())?;
+        zones.create(model)
+    })
+    .await?;
+    let view = state.zones.get(&model.name).ok_or(ApiError::NotFound)?;
+    let detail = Detail {
+        dnssec_fields: true,
+        rrsets: q.rrsets.unwrap_or(true),
+        rrset_name: None,
+        rrset_type: None,
+        include_disabled: true,
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(view::zone(&view, Some(detail))),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct PatchBody {
+    rrsets: Option<Value>,
+}
+
+async fn patch_rrsets(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let request: PatchBody = json_body(&body)?;
+    let changes: Vec<RRsetChange> = match request.rrsets {
+        Some(Value::Array(items)) => serde_json::from_value(Value::Array(items))
+            .map_err(|e| unprocessable(format!("Invalid rrsets in update request: {e}")))?,
+        _ => return Err(unprocessable("No rrsets given in update request")),
+    };
+    let zones = state.zones.clone();
+    let serials = blocking(move || {
+        zones.update(&name, |current| {
+            let patched = apply_patch(current, &changes, unix_now())?;
+            let serials = (patched.old_serial, patched.new_serial);
+            Ok((
+                patched.changed.then_some(patched.zone),
+                patched.changed.then_some(serials),
+            ))
+        })
+    })
+    .await?;
+    state.metrics.api_change();
+    let mut headers = HeaderMap::new();
+    if let Some((old, new)) = serials {
+        headers.insert("X-PDNS-Old-Serial", HeaderValue::from(old));
+        headers.insert("X-PDNS-New-Serial", HeaderValue::from(new));
+    }
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+#[derive(Deserialize)]
+struct SettingsBody {
+    kind: Option<String>,
+    masters: Option<Vec<String>>,
+    catalog: Option<String>,
+    account: Option<String>,
+    soa_edit: Option<String>,
+    soa_edit_api: Option<String>,
+    api_rectify: Option<bool>,
+    dnssec: Option<bool>,
+    nsec3param: Option<String>,
+    nsec3narrow: Option<bool>,
+    rrsets: Option<Vec<RRsetChange>>,
+}
+
+async fn settings(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let request: SettingsBody = json_body(&body)?;
+    let zones = state.zones.clone();
+    blocking(move || {
+        zones.update(&name, |current| {
+            let mut next = current.clone();
+            let s = &mut next.settings;
+            if let Some(kind) = &request.kind {
+                s.kind = zone_kind(kind)?;
+            }
+            if let Some(v) = &request.masters {
+                s.masters = v.clone();
+            }
+            if let Some(v) = &request.catalog {
+                s.catalog = v.clone();
+            }
+            if let Some(v) = &request.account {
+                s.account = v.clone();
+            }
+            if let Some(v) = &request.soa_edit {
+                s.soa_edit = v.clone();
+            }
+            if let Some(v) = &request.soa_edit_api {
+                if !is_known_rule(v) {
+                    tracing::warn!(zone = %current.name, rule = %v, "unknown soa_edit_api value; serials will move as with DEFAULT");
+                }
+                s.soa_edit_api = v.clone();
+            }
+            if let Some(v) = request.api_rectify {
+                s.api_rectify = v;
+            }
+            if let Some(v) = request.nsec3narrow {
+                s.nsec3narrow = v;
+            }
+            if request.nsec3param.as_deref().is_some_and(|p| !p.is_empty()) {
+                return Err(unprocessable(format!(
+                    "NSEC3PARAM value provided for zone '{}', but zone is not DNSSEC secured.",
+                    current.name
+                )));
+            }
+            if request.dnssec == Some(true) {
+                return Err(unprocessable(format!(
+                    "DNSSEC for zone '{}' is not available yet in this dnsd build",
+                    current.name
+                )));
+            }
+            if let Some(rrsets) = &request.rrsets {
+                let mut replaced = current.clone();
+                replaced.rrsets = BTreeMap::new();
+                let changes: Vec<RRsetChange> = rrsets
+                    .iter()
+                    .cloned()
+                    .map(|mut c| {
+                        c.changetype = Some("REPLACE".into());
+                        c
+                    })
+                    .collect();
+                let patched = apply_patch(&replaced, &changes, unix_now())?;
+                if patched.zone.serial().is_none() {
+                    return Err(unprocessable("Must give SOA record for zone when replacing all RR sets"));
+                }
+                next.rrsets = patched.zone.rrsets;
+            }
+            let changed = next != *current;
+            Ok((changed.then_some(next), ()))
+        })
+    })
+    .await?;
+    state.metrics.api_change();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn remove(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let zones = state.zones.clone();
+    blocking(move || zones.delete(&name)).await?;
+    state.metrics.api_change();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// dnsd signs online, so there is nothing to rectify.
+async fn rectify(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    find(&state, &server, &id)?;
+    Ok(axum::Json(json!({"result": "Rectified"})).into_response())
+}
+
+/// Accepted for any existing zone, as PowerDNS does.
+async fn notify(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    find(&state, &server, &id)?;
+    Ok(axum::Json(json!({"result": "Notification queued"})).into_response())
+}
+
+/// The zone as zone-file text.
+async fn export(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &server, &id)?;
+    let detail = Detail {
+        dnssec_fields: false,
+        rrsets: true,
+        rrset_name: None,
+        rrset_type: None,
+        include_disabled: false,
+    };
+    let zone = view::zone(&view, Some(detail));
+    let mut text = String::new();
+    for set in zone["rrsets"].as_array().into_iter().flatten() {
+        for record in set["records"].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "{}\t{}\tIN\t{}\t{}\n",
+                set["name"].as_str().unwrap_or_default(),
+                set["ttl"],
+                set["type"].as_str().unwrap_or_default(),
+                record["content"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// No keys until online signing lands.
+async fn cryptokeys(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    find(&state, &server, &id)?;
+    Ok(axum::Json(json!([])).into_response())
+}
+
+async fn add_cryptokey(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    find(&state, &server, &id)?;
+    Err(unprocessable(
+        "Adding key failed, perhaps DNSSEC not enabled in configuration?",
+    ))
+}
+
+async fn metadata_list(
+    State(state): State<ApiState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &server, &id)?;
+    let items: Vec<Value> = match &view {
+        ZoneView::Api { model, .. } => model
+            .settings
+            .metadata
+            .iter()
+            .map(|(kind, values)| json!({"type": "Metadata", "kind": kind, "metadata": values}))
+            .collect(),
+        ZoneView::File { .. } => Vec::new(),
+    };
+    Ok(axum::Json(items).into_response())
+}
+
+async fn metadata_get(
+    State(state): State<ApiState>,
+    Path((server, id, kind)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &server, &id)?;
+    let values = match &view {
+        ZoneView::Api { model, .. } => model
+            .settings
+            .metadata
+            .get(&kind)
+            .cloned()
+            .unwrap_or_default(),
+        ZoneView::File { .. } => Vec::new(),
+    };
+    Ok(axum::Json(json!({"type": "Metadata", "kind": kind, "metadata": values})).into_response())
+}

@@ -1,0 +1,203 @@
+//! Counters for `/metrics` (Prometheus text format).
+//!
+//! Each transport worker owns a [`WorkerStats`] and is its only writer, so
+//! counting is a relaxed atomic add on a line no other core writes: no lock
+//! and no contention on the answer path. Scrapes add the workers up.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use crate::answer::Transport;
+use crate::server::Zones;
+use crate::wire::RType;
+
+/// Query types counted separately; everything else is "other".
+const TYPES: [RType; 16] = [
+    RType::A,
+    RType::AAAA,
+    RType::NS,
+    RType::CNAME,
+    RType::SOA,
+    RType::PTR,
+    RType::MX,
+    RType::TXT,
+    RType::SRV,
+    RType::CAA,
+    RType::DS,
+    RType::DNSKEY,
+    RType::SVCB,
+    RType::HTTPS,
+    RType::ANY,
+    RType::NAPTR,
+];
+
+/// RCODE names by value (0..=16; 16 is BADVERS).
+const RCODES: [&str; 17] = [
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+    "BADVERS",
+];
+
+/// Upper bounds of the latency buckets, in microseconds.
+const LATENCY_BOUNDS_US: [u64; 10] = [1, 2, 5, 10, 20, 50, 100, 1_000, 10_000, 100_000];
+
+/// One worker's counters.
+pub struct WorkerStats {
+    transport: Transport,
+    by_type: [AtomicU64; TYPES.len() + 1],
+    by_rcode: [AtomicU64; RCODES.len()],
+    latency: [AtomicU64; LATENCY_BOUNDS_US.len() + 1],
+    latency_sum_ns: AtomicU64,
+}
+
+impl WorkerStats {
+    fn new(transport: Transport) -> WorkerStats {
+        WorkerStats {
+            transport,
+            by_type: Default::default(),
+            by_rcode: Default::default(),
+            latency: Default::default(),
+            latency_sum_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one answered query.
+    #[inline]
+    pub fn record(&self, qtype: RType, rcode: u16, elapsed_ns: u64) {
+        let slot = TYPES
+            .iter()
+            .position(|&t| t == qtype)
+            .unwrap_or(TYPES.len());
+        self.by_type[slot].fetch_add(1, Relaxed);
+        self.by_rcode[usize::from(rcode).min(RCODES.len() - 1)].fetch_add(1, Relaxed);
+        let us = elapsed_ns / 1000;
+        let bucket = LATENCY_BOUNDS_US
+            .iter()
+            .position(|&b| us < b)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        self.latency[bucket].fetch_add(1, Relaxed);
+        self.latency_sum_ns.fetch_add(elapsed_ns, Relaxed);
+    }
+}
+
+/// All workers' counters plus API counters.
+#[derive(Default)]
+pub struct Metrics {
+    workers: Mutex<Vec<Arc<WorkerStats>>>,
+    api_changes: AtomicU64,
+}
+
+impl Metrics {
+    /// Registers a worker and hands it its counters.
+    pub fn worker(&self, transport: Transport) -> Arc<WorkerStats> {
+        let stats = Arc::new(WorkerStats::new(transport));
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(stats.clone());
+        stats
+    }
+
+    /// Counts a successful API change.
+    pub fn api_change(&self) {
+        self.api_changes.fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus exposition.
+    pub fn render(&self, zones: &Zones) -> String {
+        let workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out = String::with_capacity(4096);
+        let transports = [(Transport::Udp, "udp"), (Transport::Tcp, "tcp")];
+
+        out.push_str("# HELP dnsd_queries_total Queries answered, by query type and transport.\n");
+        out.push_str("# TYPE dnsd_queries_total counter\n");
+        for (transport, label) in transports {
+            for (slot, name) in TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .chain(["other".to_string()])
+                .enumerate()
+            {
+                let n: u64 = workers
+                    .iter()
+                    .filter(|w| w.transport == transport)
+                    .map(|w| w.by_type[slot].load(Relaxed))
+                    .sum();
+                let _ = writeln!(
+                    out,
+                    "dnsd_queries_total{{qtype=\"{name}\",transport=\"{label}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP dnsd_responses_total Responses sent, by RCODE and transport.\n");
+        out.push_str("# TYPE dnsd_responses_total counter\n");
+        for (transport, label) in transports {
+            for (code, name) in RCODES.iter().enumerate() {
+                let n: u64 = workers
+                    .iter()
+                    .filter(|w| w.transport == transport)
+                    .map(|w| w.by_rcode[code].load(Relaxed))
+                    .sum();
+                let _ = writeln!(
+                    out,
+                    "dnsd_responses_total{{rcode=\"{name}\",transport=\"{label}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP dnsd_answer_seconds Time to build an answer, socket time excluded.\n");
+        out.push_str("# TYPE dnsd_answer_seconds histogram\n");
+        for (transport, label) in transports {
+            let mine: Vec<_> = workers
+                .iter()
+                .filter(|w| w.transport == transport)
+                .collect();
+            let mut cumulative = 0u64;
+            for (i, bound) in LATENCY_BOUNDS_US.iter().enumerate() {
+                cumulative += mine.iter().map(|w| w.latency[i].load(Relaxed)).sum::<u64>();
+                let _ = writeln!(
+                    out,
+                    "dnsd_answer_seconds_bucket{{transport=\"{label}\",le=\"{}\"}} {cumulative}",
+                    *bound as f64 / 1e6
+                );
+            }
+            cumulative += mine
+                .iter()
+                .map(|w| w.latency[LATENCY_BOUNDS_US.len()].load(Relaxed))
+                .sum::<u64>();
+            let _ = writeln!(
+                out,
+                "dnsd_answer_seconds_bucket{{transport=\"{label}\",le=\"+Inf\"}} {cumulative}"
+            );
+            let sum: u64 = mine.iter().map(|w| w.latency_sum_ns.load(Relaxed)).sum();
+            let _ = writeln!(
+                out,
+                "dnsd_answer_seconds_sum{{transport=\"{label}\"}} {}",
+                sum as f64 / 1e9
+            );
+            let _ = writeln!(
+                out,
+                "dnsd_answer_seconds_count{{transport=\"{label}\"}} {cumulative}"
+            );
+        }
+        let views = zones.list();
+        let records: usize = views.iter().map(|v| v.zone().record_count).sum();
+        out.push_str("# HELP dnsd_zones Zones served.\n# TYPE dnsd_zones gauge\n");
+        let _ = writeln!(out, "dnsd_zones {}", views.len());
+        out.push_str(
+            "# HELP dnsd_records Records served, over all zones.\n# TYPE dnsd_records gauge\n",
+        );
+        let _ = writeln!(out, "dnsd_records {records}");
+        out.push_str("# HELP dnsd_api_changes_total Successful API changes.\n# TYPE dnsd_api_changes_total counter\n");
+        let _ = writeln!(
+            out,
+            "dnsd_api_changes_total {}",
+            self.api_changes.load(Relaxed)
+        );
+        out
+    }
+}
