@@ -73,11 +73,12 @@ pub fn resolve<'z>(
         }
         match walk(zone, name, apex_pos, qtype) {
             Step::Referral(cut) => {
-                // A referral ends the answer; inside a chain, the chain just stops.
+                // RFC 1034 §4.3.2 step 3b, also after a CNAME restart: the
+                // referral goes in authority; AA stays as the first step set it.
                 if hop == 0 {
                     out.aa = false;
-                    add_referral(zone, cut, out);
                 }
+                add_referral(zone, cut, out);
                 return;
             }
             Step::NxDomain => {

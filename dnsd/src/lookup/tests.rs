@@ -49,6 +49,7 @@ fn catalog() -> Catalog {
         rec("mx", RType::MX, mx),
         rec("mail", RType::A, a([192, 0, 2, 25])),
         rec("alias", RType::CNAME, target("www")),
+        rec("tosub", RType::CNAME, target("host.sub")),
         rec("loop1", RType::CNAME, target("loop2")),
         rec("loop2", RType::CNAME, target("loop1")),
         rec("dangling", RType::CNAME, target("nothere")),
@@ -170,6 +171,16 @@ fn referral_with_glue_and_ds_at_parent() {
     let out = run(&c, "sub", RType::DS);
     assert!(out.aa, "DS is answered by the parent");
     assert_eq!(out.authority[0].data.rtype(), RType::SOA);
+}
+
+#[test]
+fn cname_into_a_delegation_ends_in_a_referral() {
+    let c = catalog();
+    let out = run(&c, "tosub", RType::A);
+    assert!(out.aa, "AA follows the first name");
+    assert_eq!(answer_types(&out), vec![RType::CNAME]);
+    assert_eq!(out.authority[0].data.rtype(), RType::NS);
+    assert_eq!(out.additional[0].data.rtype(), RType::A);
 }
 
 #[test]
