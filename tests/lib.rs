@@ -913,7 +913,12 @@ impl Query {
         m.extend_from_slice(&self.id.to_be_bytes());
         m.extend_from_slice(&self.flags.to_be_bytes());
         let arcount = self.additional_rrs.len() + usize::from(self.opt.is_some());
-        for n in [self.questions.len(), self.answer_rrs.len(), 0, arcount] {
+        for n in [
+            self.questions.len(),
+            self.answer_rrs.len(),
+            self.authority_rrs.len(),
+            arcount,
+        ] {
             m.extend_from_slice(&(n as u16).to_be_bytes());
         }
         for (name, t, c) in &self.questions {
