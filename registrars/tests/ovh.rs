@@ -1,0 +1,740 @@
+//! OVH adapter against the OVH mock: signed requests (and their refusals),
+//! time sync and clock skew, tasks to completion, zone records with
+//! refresh, glue both ways, DNSKEY-based DS, retries and idempotency.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use registrars::clock::OffsetClock;
+use registrars::credentials::OvhCredentials;
+use registrars::http::{HttpConfig, RetryPolicy};
+use registrars::mock::{Fault, MockServer, Seed};
+use registrars::{
+    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
+    Provider, Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
+};
+
+const AK: &str = "ovh-test-ak";
+const AS: &str = "ovh-test-as-9b1e";
+const CK: &str = "ovh-test-ck-77d0";
+const KSK: &str = "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+
+fn seed(task_polls: u32, extra: &str) -> Seed {
+    Seed::from_json(&format!(
+        r#"{{
+        "options": {{"task_polls": {task_polls}, "extra": {{{extra}}}}},
+        "accounts": [
+          {{"id": "ovh-1",
+            "credentials": {{"application_key": "{AK}", "application_secret": "{AS}", "consumer_key": "{CK}"}},
+            "domains": [
+              {{"name": "example.com",
+                "nameservers": ["dns10.ovh.net", "ns10.ovh.net"],
+                "records": [
+                  {{"name": "@", "type": "A", "content": "192.0.2.10", "ttl": 0}},
+                  {{"name": "www", "type": "CNAME", "content": "example.com", "ttl": 0}},
+                  {{"name": "sub2", "type": "NS", "content": "ns.elsewhere.net", "ttl": 3600}}
+                ],
+                "glue": [{{"host": "ns1.example.com", "ips": ["192.0.2.53"]}}]}},
+              {{"name": "legacy.fr", "hosted_zone": false,
+                "nameservers": ["ns1.legacy.fr", "ns2.other.net"],
+                "extra": {{"hostSupported": false, "ns_ips": {{"ns1.legacy.fr": "192.0.2.7"}}}}}}
+            ]}},
+          {{"id": "ovh-2", "access_denied": true,
+            "credentials": {{"application_key": "ak2", "application_secret": "as2", "consumer_key": "ck2"}},
+            "domains": [{{"name": "denied.net"}}]}}
+        ]}}"#
+    ))
+    .expect("seed parses")
+}
+
+fn options(clock: Arc<OffsetClock>) -> ConnectOptions {
+    ConnectOptions {
+        http: HttpConfig {
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+                max_retry_after: Duration::from_secs(5),
+            },
+        },
+        clock,
+    }
+}
+
+fn creds(ak: &str, r#as: &str, ck: &str) -> Credentials {
+    Credentials::Ovh(OvhCredentials {
+        application_key: Secret::new(ak),
+        application_secret: Secret::new(r#as),
+        consumer_key: Secret::new(ck),
+    })
+}
+
+fn adapter_with(server: &MockServer, c: Credentials) -> Box<dyn Registrar> {
+    connect_with(
+        Provider::Ovh,
+        Some(&server.base_url()),
+        c,
+        &options(Arc::new(OffsetClock::new(0))),
+    )
+    .unwrap()
+}
+
+fn adapter(server: &MockServer) -> Box<dyn Registrar> {
+    adapter_with(server, creds(AK, AS, CK))
+}
+
+fn d(name: &str) -> DomainName {
+    DomainName::new(name).unwrap()
+}
+
+fn hosts(names: &[&str]) -> Vec<HostName> {
+    names.iter().map(|n| HostName::new(n).unwrap()).collect()
+}
+
+fn writes(server: &MockServer) -> Vec<String> {
+    server
+        .state()
+        .journal()
+        .into_iter()
+        .filter(|e| {
+            ["PUT ", "POST ", "DELETE "]
+                .iter()
+                .any(|m| e.starts_with(m))
+        })
+        .collect()
+}
+
+fn provider_requests(server: &MockServer) -> usize {
+    server
+        .state()
+        .journal()
+        .iter()
+        .filter(|e| e.contains(" /1.0/"))
+        .count()
+}
+
+async fn wait_task(r: &dyn Registrar, task: &TaskRef) -> TaskStatus {
+    for _ in 0..10 {
+        match r.task_status(task).await.expect("task status") {
+            TaskStatus::Pending => continue,
+            other => return other,
+        }
+    }
+    panic!("task {task} never finished")
+}
+
+fn pending(change: Change) -> TaskRef {
+    match change {
+        Change::Pending(task) => task,
+        other => panic!("expected a pending task, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reads_name_servers_with_signed_requests() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    ovh.validate_credentials().await.unwrap();
+    assert_eq!(
+        ovh.get_nameservers(&d("example.com")).await.unwrap(),
+        hosts(&["dns10.ovh.net", "ns10.ovh.net"])
+    );
+    let journal = server.state().journal();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| *e == "GET /1.0/auth/time")
+            .count(),
+        1,
+        "time synced once: {journal:?}"
+    );
+    let err = ovh.get_nameservers(&d("not-mine.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::DomainNotInAccount {
+            domain: "not-mine.com".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn bad_keys_and_signatures_are_invalid_credentials() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    for (c, code) in [
+        (creds("wrong-ak", AS, CK), "INVALID_KEY"),
+        (creds(AK, AS, "wrong-ck"), "INVALID_CREDENTIAL"),
+        (creds(AK, "wrong-secret", CK), "INVALID_SIGNATURE"),
+    ] {
+        let ovh = adapter_with(&server, c);
+        let err = ovh.validate_credentials().await.unwrap_err();
+        assert!(
+            matches!(err, RegistrarError::InvalidCredentials { ref message } if message.starts_with(code)),
+            "{code}: {err}"
+        );
+        assert_eq!(err.pdm_code(), "invalid-token");
+    }
+}
+
+#[tokio::test]
+async fn signature_covers_the_url_the_server_sees() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let url = format!("{}/domain", server.base_url());
+    let client = reqwest::Client::new();
+    let now = registrars::clock::Clock::now_unix(&registrars::clock::SystemClock);
+    let send = |signed_url: String| {
+        let sig = registrars::providers::ovh::signature(AS, CK, "GET", &signed_url, b"", now);
+        client
+            .get(&url)
+            .header("X-Ovh-Application", AK)
+            .header("X-Ovh-Consumer", CK)
+            .header("X-Ovh-Timestamp", now.to_string())
+            .header("X-Ovh-Signature", sig)
+            .send()
+    };
+    let ok = send(url.clone()).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    // Signed for another URL (OVH's own): refused as OVH refuses it.
+    let bad = send("https://eu.api.ovh.com/1.0/domain".into())
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["errorCode"], "INVALID_SIGNATURE");
+    assert_eq!(body["class"], "Client::BadRequest");
+}
+
+#[tokio::test]
+async fn ungranted_calls_are_not_permitted() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter_with(&server, creds("ak2", "as2", "ck2"));
+    let err = ovh.get_nameservers(&d("denied.net")).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::NotPermitted { ref message } if message.contains("NOT_GRANTED_CALL")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn time_offset_from_auth_time_is_applied() {
+    // OVH's clock two minutes ahead of ours: beyond the 30 s tolerance,
+    // so only a synced timestamp passes.
+    let server = MockServer::start(Provider::Ovh, seed(1, r#""ovh_clock_offset_secs": 120"#))
+        .await
+        .unwrap();
+    let ovh = adapter(&server);
+    ovh.validate_credentials().await.unwrap();
+}
+
+#[tokio::test]
+async fn clock_skew_resyncs_and_retries_once() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let clock = Arc::new(OffsetClock::new(0));
+    let ovh = connect_with(
+        Provider::Ovh,
+        Some(&server.base_url()),
+        creds(AK, AS, CK),
+        &options(clock.clone()),
+    )
+    .unwrap();
+    ovh.validate_credentials().await.unwrap();
+    // Our clock jumps 10 minutes: the stored offset is now wrong.
+    clock.set_offset(600);
+    ovh.validate_credentials().await.unwrap();
+    let journal = server.state().journal();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| *e == "GET /1.0/auth/time")
+            .count(),
+        2,
+        "{journal:?}"
+    );
+    assert_eq!(
+        journal.iter().filter(|e| *e == "GET /1.0/domain").count(),
+        3,
+        "ok, refused, ok: {journal:?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_timestamp_maps_to_clock_skew() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    // Every signed call is refused with OVH's timestamp error: after one
+    // resync the adapter gives up with ClockSkew.
+    server.state().inject(
+        Fault::ProviderError {
+            code: "Client::BadRequest".into(),
+            message: "Invalid timestamp".into(),
+            status: Some(400),
+        },
+        10,
+    );
+    let ovh = adapter(&server);
+    let err = ovh.validate_credentials().await.unwrap_err();
+    assert!(matches!(err, RegistrarError::ClockSkew { .. }), "{err}");
+    assert_eq!(err.pdm_code(), "api-unavailable");
+}
+
+#[tokio::test]
+async fn set_nameservers_switches_to_external_and_runs_a_task() {
+    let server = MockServer::start(Provider::Ovh, seed(3, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let zone = d("example.com");
+    let want = hosts(&["ns1.openova.io", "ns2.openova.io"]);
+    let task = pending(ovh.set_nameservers(&zone, &want).await.unwrap());
+    assert_eq!(
+        writes(&server),
+        vec![
+            "PUT /1.0/domain/example.com",
+            "POST /1.0/domain/example.com/nameServers/update"
+        ]
+    );
+    // Not applied until the task is done.
+    assert_eq!(
+        ovh.get_nameservers(&zone).await.unwrap(),
+        hosts(&["dns10.ovh.net", "ns10.ovh.net"])
+    );
+    assert_eq!(ovh.task_status(&task).await.unwrap(), TaskStatus::Pending);
+    assert_eq!(ovh.task_status(&task).await.unwrap(), TaskStatus::Pending);
+    assert_eq!(ovh.task_status(&task).await.unwrap(), TaskStatus::Done);
+    assert!(registrars::types::same_hosts(
+        &ovh.get_nameservers(&zone).await.unwrap(),
+        &want
+    ));
+    let before = writes(&server).len();
+    assert_eq!(
+        ovh.set_nameservers(&zone, &want).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(
+        writes(&server).len(),
+        before,
+        "second identical set writes nothing"
+    );
+    let world = server.state().world();
+    assert_eq!(
+        world.accounts[0].domains[0].extra["nameServerType"],
+        "external"
+    );
+}
+
+#[tokio::test]
+async fn failed_task_is_reported() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    server.state().inject(
+        Fault::FailTask {
+            message: "registry timeout".into(),
+        },
+        1,
+    );
+    let ovh = adapter(&server);
+    let task = pending(
+        ovh.set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap(),
+    );
+    match wait_task(ovh.as_ref(), &task).await {
+        TaskStatus::Failed { message } => assert!(
+            message.contains("registry timeout") && message.contains("DomainDnsUpdate"),
+            "{message}"
+        ),
+        other => panic!("expected failure, got {other:?}"),
+    }
+    assert_eq!(
+        ovh.get_nameservers(&d("example.com")).await.unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_honoured() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    ovh.validate_credentials().await.unwrap();
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: Some(1),
+        },
+        1,
+    );
+    let started = Instant::now();
+    ovh.get_nameservers(&d("example.com")).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: Some(300),
+        },
+        1,
+    );
+    let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::RateLimited {
+            retry_after: Some(Duration::from_secs(300))
+        }
+    );
+}
+
+#[tokio::test]
+async fn server_errors_exhaust_retries() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    ovh.validate_credentials().await.unwrap();
+    let before = provider_requests(&server);
+    server.state().inject(
+        Fault::Status {
+            status: 500,
+            body: r#"{"class":"Server::InternalServerError","message":"Internal server error"}"#
+                .into(),
+            retry_after: None,
+        },
+        5,
+    );
+    let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
+    assert_eq!(provider_requests(&server) - before, 3);
+}
+
+#[tokio::test]
+async fn provider_refusals_keep_their_code() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    ovh.validate_credentials().await.unwrap();
+    server.state().inject(
+        Fault::ProviderError {
+            code: "Client::Gone".into(),
+            message: "This service is expired".into(),
+            status: Some(460),
+        },
+        1,
+    );
+    let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::Rejected {
+            code: "Client::Gone".into(),
+            message: "This service is expired".into()
+        }
+    );
+    server.state().inject(
+        Fault::ProviderError {
+            code: "Client::Conflict".into(),
+            message: "A task is already running".into(),
+            status: Some(409),
+        },
+        1,
+    );
+    let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Conflict { .. }), "{err}");
+    // A real refusal from the mock: glue host still in the NS set.
+    let task = pending(
+        ovh.set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.example.com", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    let err = ovh
+        .delete_glue(
+            &d("example.com"),
+            &HostName::new("ns1.example.com").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Rejected { ref code, .. } if code == "Client::BadRequest"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn child_delegation_in_a_hosted_zone() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let zone = d("example.com");
+    let sub = Label::new("sub").unwrap();
+    // `sub2` matches the LIKE filter but is not ours.
+    assert_eq!(ovh.get_child_delegation(&zone, &sub).await.unwrap(), None);
+    let want = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        ttl: 3600,
+        ds: vec![],
+    };
+    assert_eq!(
+        ovh.set_child_delegation(&zone, &sub, &want).await.unwrap(),
+        Change::Applied
+    );
+    let journal = server.state().journal();
+    assert_eq!(
+        journal.last().map(String::as_str),
+        Some("refresh example.com"),
+        "{journal:?}"
+    );
+    let got = ovh
+        .get_child_delegation(&zone, &sub)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.ttl, 3600);
+    assert!(registrars::types::same_hosts(
+        &got.nameservers,
+        &want.nameservers
+    ));
+    {
+        let world = server.state().world();
+        let dom = &world.accounts[0].domains[0];
+        assert_eq!(dom.extra["zone_unrefreshed"], false);
+        assert!(dom.records.iter().any(|r| r.name == "sub2"), "sub2 kept");
+        assert_eq!(dom.records.len(), 5);
+    }
+    let before = writes(&server).len();
+    assert_eq!(
+        ovh.set_child_delegation(&zone, &sub, &want).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), before);
+    // Swap one server and the TTL: one delete, one update, one create, refresh.
+    let next = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns3.openova.io"]),
+        ttl: 7200,
+        ds: vec![],
+    };
+    assert_eq!(
+        ovh.set_child_delegation(&zone, &sub, &next).await.unwrap(),
+        Change::Applied
+    );
+    let mut new_writes: Vec<String> = writes(&server)[before..]
+        .iter()
+        .map(|w| w.split(" /1.0").next().unwrap().to_owned())
+        .collect();
+    assert!(writes(&server).last().unwrap().ends_with("/refresh"));
+    new_writes.sort();
+    assert_eq!(
+        new_writes,
+        vec!["DELETE", "POST", "POST", "PUT"],
+        "{:?}",
+        &writes(&server)[before..]
+    );
+    let got = ovh
+        .get_child_delegation(&zone, &sub)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.ttl, 7200);
+    assert!(registrars::types::same_hosts(
+        &got.nameservers,
+        &next.nameservers
+    ));
+    assert_eq!(
+        ovh.delete_child_delegation(&zone, &sub).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        ovh.delete_child_delegation(&zone, &sub).await.unwrap(),
+        Change::Unchanged
+    );
+    // DS is not a zone field type at OVH.
+    let ds = registrars::DsRecord::new(1, 13, 2, &"ab".repeat(32)).unwrap();
+    let err = ovh
+        .set_child_delegation(
+            &zone,
+            &sub,
+            &Delegation {
+                ds: vec![ds],
+                ..want
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistrarError::Unsupported { .. }), "{err}");
+    let err = ovh
+        .get_child_delegation(&d("legacy.fr"), &sub)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::DomainNotInAccount { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn glue_records_with_host_objects() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let zone = d("example.com");
+    let glue = ovh.list_glue(&zone).await.unwrap();
+    assert_eq!(
+        glue,
+        vec![Glue {
+            host: HostName::new("ns1.example.com").unwrap(),
+            ips: vec!["192.0.2.53".parse().unwrap()]
+        }]
+    );
+    assert_eq!(
+        ovh.upsert_glue(&zone, &glue[0]).await.unwrap(),
+        Change::Unchanged
+    );
+    let moved = Glue {
+        ips: vec![
+            "192.0.2.54".parse().unwrap(),
+            "2001:db8::54".parse().unwrap(),
+        ],
+        ..glue[0].clone()
+    };
+    let task = pending(ovh.upsert_glue(&zone, &moved).await.unwrap());
+    assert!(
+        writes(&server)
+            .last()
+            .unwrap()
+            .ends_with("/glueRecord/ns1.example.com/update")
+    );
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    let fresh = Glue {
+        host: HostName::new("ns2.example.com").unwrap(),
+        ips: vec!["192.0.2.55".parse().unwrap()],
+    };
+    let task = pending(ovh.upsert_glue(&zone, &fresh).await.unwrap());
+    assert_eq!(
+        writes(&server).last().unwrap(),
+        "POST /1.0/domain/example.com/glueRecord"
+    );
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    let listed = ovh.list_glue(&zone).await.unwrap();
+    assert!(
+        listed.contains(&moved) && listed.contains(&fresh),
+        "{listed:?}"
+    );
+    let task = pending(ovh.delete_glue(&zone, &fresh.host).await.unwrap());
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(
+        ovh.delete_glue(&zone, &fresh.host).await.unwrap(),
+        Change::Unchanged
+    );
+}
+
+#[tokio::test]
+async fn glue_without_host_objects_lives_in_the_ns_entry() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let dom = d("legacy.fr");
+    let host = HostName::new("ns1.legacy.fr").unwrap();
+    assert_eq!(
+        ovh.list_glue(&dom).await.unwrap(),
+        vec![Glue {
+            host: host.clone(),
+            ips: vec!["192.0.2.7".parse().unwrap()]
+        }]
+    );
+    let moved = Glue {
+        host: host.clone(),
+        ips: vec!["192.0.2.8".parse().unwrap()],
+    };
+    let task = pending(ovh.upsert_glue(&dom, &moved).await.unwrap());
+    assert_eq!(
+        writes(&server).last().unwrap(),
+        "POST /1.0/domain/legacy.fr/nameServers/update"
+    );
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(ovh.list_glue(&dom).await.unwrap(), vec![moved.clone()]);
+    assert_eq!(
+        ovh.upsert_glue(&dom, &moved).await.unwrap(),
+        Change::Unchanged
+    );
+    // Changing the NS set keeps the in-domain host's address.
+    let task = pending(
+        ovh.set_nameservers(&dom, &hosts(&["ns1.legacy.fr", "ns3.other.net"]))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(ovh.list_glue(&dom).await.unwrap(), vec![moved]);
+    let err = ovh.delete_glue(&dom, &host).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Unsupported { .. }), "{err}");
+    let err = ovh
+        .set_nameservers(&dom, &hosts(&["ns9.legacy.fr", "ns3.other.net"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistrarError::Invalid { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn ds_from_dnskeys_replaces_the_set() {
+    let server = MockServer::start(Provider::Ovh, seed(2, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let zone = d("example.com");
+    let key = DsMaterial::parse(KSK).unwrap();
+    assert!(ovh.get_ds(&zone).await.unwrap().is_empty());
+    let task = pending(ovh.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap());
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    assert_eq!(ovh.get_ds(&zone).await.unwrap(), vec![key.clone()]);
+    let before = writes(&server).len();
+    assert_eq!(
+        ovh.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server).len(), before);
+    // A bare DS cannot be published at OVH.
+    let ds = DsMaterial::parse(&format!("2371 13 2 {}", "ab".repeat(32))).unwrap();
+    let err = ovh.set_ds(&zone, &[ds]).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref message, .. } if message.contains("DNSKEY")),
+        "{err}"
+    );
+    // Empty set removes DNSSEC.
+    let task = pending(ovh.set_ds(&zone, &[]).await.unwrap());
+    assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
+    assert!(ovh.get_ds(&zone).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn nothing_secret_in_trace_logs() {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let sink = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 502,
+            body: String::new(),
+            retry_after: None,
+        },
+        1,
+    );
+    let ovh = adapter(&server);
+    let _ = ovh
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap();
+    let _ = adapter_with(&server, creds(AK, "bad-secret-x", CK))
+        .validate_credentials()
+        .await;
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("set_nameservers"), "{logs}");
+    for secret in [AK, AS, CK, "bad-secret-x", "$1$"] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs");
+    }
+}
