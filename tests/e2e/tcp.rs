@@ -233,3 +233,55 @@ fn r10_4_slow_clients_do_not_hold_workers() {
     );
     drop(slow);
 }
+
+#[test]
+fn r10_3_default_idle_timeout_is_ten_seconds() {
+    // The slowest test of the suite (about 10 s), run in parallel with the rest.
+    let s = Server::shared();
+    let mut c = TcpConn::connect(s.addr());
+    let Some(after) = c.wait_closed(Duration::from_secs(15)) else {
+        panic!("idle connection still open after 15 s (default idle timeout is 10 s)");
+    };
+    assert!(
+        after >= Duration::from_secs(9) && after <= Duration::from_secs(13),
+        "closed after {after:?}; the default idle timeout is 10 s"
+    );
+}
+
+#[test]
+fn r1_4_formerr_over_tcp() {
+    let s = Server::hostile();
+    let mut q = Query::new("www.example.test.", RecordType::A);
+    q.questions.push(q.questions[0].clone());
+    let mut c = TcpConn::connect(s.addr());
+    c.send(&q.to_bytes());
+    let r = Reply::parse(c.recv(Duration::from_secs(3)).expect("FORMERR over TCP"));
+    assert_eq!(r.id, q.id);
+    assert_eq!(r.rcode(), rcode::FORMERR, "{}", r.summary());
+    assert_flag(&r, flag::QR, true);
+}
+
+#[test]
+fn r1_2_qr_set_over_tcp_not_answered() {
+    let s = Server::hostile();
+    let bad = Query::new("www.example.test.", RecordType::A)
+        .set(flag::QR)
+        .id(0x0BAD);
+    let good = Query::new("www.example.test.", RecordType::A).id(0x0600);
+    let mut c = TcpConn::connect(s.addr());
+    c.send(&bad.to_bytes());
+    // The server may close the connection after a response-shaped message; if not,
+    // the next query is answered and nothing ever comes back for the first.
+    if c.try_send_raw(&framed(&good.to_bytes())).is_ok() {
+        while let Some(b) = c.recv(Duration::from_secs(1)) {
+            let r = Reply::parse(b);
+            assert_ne!(r.id, 0x0BAD, "a QR=1 message was answered\n{}", r.summary());
+        }
+    }
+}
+
+fn framed(b: &[u8]) -> Vec<u8> {
+    let mut f = (b.len() as u16).to_be_bytes().to_vec();
+    f.extend_from_slice(b);
+    f
+}
