@@ -86,7 +86,9 @@ pub(crate) fn parse_escape(rest: &[u8]) -> Option<(u8, usize)> {
         if !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let value = digits.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let value = digits
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         u8::try_from(value).ok().map(|v| (v, 3))
     } else {
         // A multi-byte UTF-8 character cannot be one escaped octet.
@@ -135,8 +137,14 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(Name::from_text("a..b.", None), Err(NameError::EmptyLabel));
-        assert!(matches!(Name::from_text("www", None), Err(NameError::NoOrigin(_))));
-        assert!(matches!(Name::from_text(r"a\256.", None), Err(NameError::BadEscape(_))));
+        assert!(matches!(
+            Name::from_text("www", None),
+            Err(NameError::NoOrigin(_))
+        ));
+        assert!(matches!(
+            Name::from_text(r"a\256.", None),
+            Err(NameError::BadEscape(_))
+        ));
         let long = format!("{}.", "a".repeat(64));
         assert_eq!(Name::from_text(&long, None), Err(NameError::LabelTooLong));
         let too_long = format!("{}.", ["abcdefghi"; 26].join("."));
