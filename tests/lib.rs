@@ -77,10 +77,33 @@ pub fn dnsd_bin() -> PathBuf {
 pub fn scratch_dir(tag: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
+    if n == 0 {
+        remove_stale_scratch();
+    }
     let dir = std::env::temp_dir().join(format!("dnsd-e2e-{}-{tag}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
+}
+
+/// Remove scratch directories left by earlier test processes that are gone (servers
+/// kept in statics are never dropped, so their directories outlive the run).
+fn remove_stale_scratch() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("dnsd-e2e-") else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 //----------- ports ---------------------------------------------------------------------------

@@ -163,3 +163,22 @@ fn r12_3_high_octets_are_not_case_folded() {
     assert_question_echoed(&q, &r);
     assert_rcode(&r, rcode::NXDOMAIN);
 }
+
+#[test]
+fn r12_2_names_not_at_qname_keep_zone_case() {
+    // The apex SOA of a negative answer and the delegation NS of a referral are not at
+    // QNAME: they keep the zone's spelling even when a suffix of QNAME matches them.
+    let s = Server::shared();
+    let r = s.udp(&Query::new("NoPe.ExAmPlE.TeSt.", RecordType::A));
+    assert_rcode(&r, rcode::NXDOMAIN);
+    assert_eq!(owners(&r, 1), vec!["example.test."], "{}", r.summary());
+    let r = s.udp(&Query::new("HoSt.SuB.ExAmPlE.TeSt.", RecordType::A));
+    assert_rcode(&r, rcode::NOERROR);
+    assert_eq!(owners(&r, 1), vec!["sub.example.test."], "{}", r.summary());
+    assert_eq!(
+        owners(&r, 2),
+        vec!["ns.sub.example.test.", "ns.sub.example.test."],
+        "{}",
+        r.summary()
+    );
+}
