@@ -159,3 +159,33 @@ fn r11_4_additional_complete_when_it_fits() {
     assert_eq!(r.answer(), mxbig_mx(), "{}", r.summary());
     assert_eq!(r.additional(), mxbig_glue(), "{}", r.summary());
 }
+
+#[test]
+fn r11_4_additional_dropped_opt_kept_at_512() {
+    let q = Query::new("mxbig.trunc.test.", RecordType::MX).bufsize(512);
+    let r = Server::shared().udp(&q);
+    assert_rcode(&r, rcode::NOERROR);
+    assert_flag(&r, flag::TC, false);
+    assert!(r.len() <= 512, "{} octets", r.len());
+    assert_eq!(r.answer(), mxbig_mx(), "{}", r.summary());
+    let o = opt(&r);
+    assert_eq!((o.version, o.payload), (0, 1232), "{}", r.summary());
+    assert!(r.opt_is_last, "{}", r.summary());
+    let all = mxbig_glue();
+    for rr in r.additional() {
+        assert!(all.contains(&rr), "unexpected additional {rr:?}");
+    }
+}
+
+#[test]
+fn r11_3_referral_glue_not_fitting_512_with_edns_truncated_opt_kept() {
+    let q = Query::new("host.deleg.trunc.test.", RecordType::A).bufsize(512);
+    let r = Server::shared().udp(&q);
+    assert_header_basics(&q, &r);
+    assert_question_echoed(&q, &r);
+    assert_rcode(&r, rcode::NOERROR);
+    assert_flag(&r, flag::TC, true);
+    assert_flag(&r, flag::AA, false);
+    assert!(r.len() <= 512, "{} octets", r.len());
+    assert_eq!(opt(&r).version, 0, "{}", r.summary());
+}
