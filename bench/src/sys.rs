@@ -16,6 +16,8 @@ pub const SLOT: usize = 4096;
 /// `n` message slots for one `recvmmsg`/`sendmmsg` call.
 pub struct Batch {
     data: Vec<u8>,
+    /// Peer addresses; read and written only by the kernel, through `msg_name`.
+    #[allow(dead_code)]
     addrs: Vec<libc::sockaddr_storage>,
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
@@ -124,23 +126,45 @@ impl Batch {
         }
     }
 
-    /// Sends slots `0..count` (lengths set by [`Batch::set_len`], addresses
-    /// as left by the last receive, or none on a connected socket when
-    /// `to_source` is false). Returns how many were sent.
+    /// Sends slots `0..count`; see [`Batch::send_range`].
     pub fn send(&mut self, fd: RawFd, count: usize, to_source: bool) -> io::Result<usize> {
-        let count = count.min(self.capacity());
+        self.send_range(fd, 0, count, to_source)
+    }
+
+    /// Sends slots `start..start + count` (lengths set by
+    /// [`Batch::set_len`]; addresses as left by the last receive, or none on
+    /// a connected socket when `to_source` is false). Returns how many were
+    /// sent.
+    pub fn send_range(
+        &mut self,
+        fd: RawFd,
+        start: usize,
+        count: usize,
+        to_source: bool,
+    ) -> io::Result<usize> {
+        let start = start.min(self.capacity());
+        let count = count.min(self.capacity() - start);
+        if count == 0 {
+            return Ok(0);
+        }
+        let hdrs = &mut self.hdrs[start..start + count];
         if !to_source {
-            for h in &mut self.hdrs[..count] {
+            for h in hdrs.iter_mut() {
                 h.msg_hdr.msg_namelen = 0;
             }
         }
         // SAFETY: as in `recv`; lengths never exceed the slot size.
-        let n = unsafe { libc::sendmmsg(fd, self.hdrs.as_mut_ptr(), count as u32, 0) };
+        let n = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), count as u32, 0) };
         if n < 0 {
             Err(io::Error::last_os_error())
         } else {
             Ok(n as usize)
         }
+    }
+
+    /// The length set for slot `i`.
+    pub fn len_of(&self, i: usize) -> usize {
+        self.iovs[i].iov_len
     }
 }
 
