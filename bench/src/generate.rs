@@ -77,7 +77,7 @@ impl ZoneSpec {
         for i in 0..self.names {
             let [_, b, c, d] = (i as u32).to_be_bytes();
             writeln!(out, "host{i} IN A 10.{b}.{c}.{d}")?;
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 writeln!(
                     out,
                     "host{i} IN AAAA 2001:db8:1::{:x}:{:x}",
@@ -118,7 +118,7 @@ impl ZoneSpec {
         let (name, qtype) = match kind {
             Kind::Existing => {
                 let i = rng.below(self.names);
-                let qtype = if i % 2 == 0 && rng.coin() {
+                let qtype = if i.is_multiple_of(2) && rng.coin() {
                     "AAAA"
                 } else {
                     "A"
