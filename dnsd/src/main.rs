@@ -32,6 +32,13 @@ fn main() -> ExitCode {
 
 /// `dnsd check-zone ORIGIN FILE`.
 fn check_zone(origin: &str, file: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    // Warnings (e.g. a TTL treated as 0) go to stderr beside the errors.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .init();
     let origin = origin_from_arg(origin).map_err(anyhow::Error::msg)?;
     let source = ZoneSource { origin, file };
     match load_zone(&source) {

@@ -33,12 +33,30 @@ pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> 
             format!("cannot read {}: {e}", path.display()),
         )])
     })?;
-    let records = dedup(parse_str(origin, &text, path)?);
+    let mut records = dedup(parse_str(origin, &text, path)?);
+    clamp_ttls(&mut records);
     let errors = validate(origin, &records);
     if errors.is_empty() {
         Ok(records)
     } else {
         Err(LoadErrors(errors))
+    }
+}
+
+/// TTLs with the top bit set are treated as 0 (RFC 2181 §8), as BIND does
+/// when loading a master file, with a warning naming `file:line`. Values
+/// that do not fit 32 bits are refused by the parser already.
+fn clamp_ttls(records: &mut [Record]) {
+    for record in records.iter_mut().filter(|r| r.ttl > MAX_TTL) {
+        let at = record
+            .location
+            .as_ref()
+            .map_or_else(String::new, |l| format!("{l}: "));
+        tracing::warn!(
+            "{at}TTL {} is above {MAX_TTL} (RFC 2181 §8); using 0",
+            record.ttl
+        );
+        record.ttl = 0;
     }
 }
 

@@ -406,6 +406,33 @@ fn ttl_limit() {
 }
 
 #[test]
+fn load_file_treats_top_bit_ttls_as_zero() {
+    let dir = std::env::temp_dir().join(format!("dnsd-ttl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("zone.db");
+    std::fs::write(
+        &path,
+        format!("{HEAD}big 2147483648 A 192.0.2.1\nok 2147483647 A 192.0.2.1\n"),
+    )
+    .unwrap();
+    let origin = Name::from_text("example.test.", None).unwrap();
+    let records = load_file(&origin, &path).unwrap();
+    let ttl = |label: &str| {
+        records
+            .iter()
+            .find(|r| r.owner.labels().next() == Some(label.as_bytes()))
+            .unwrap()
+            .ttl
+    };
+    assert_eq!((ttl("big"), ttl("ok")), (0, 2147483647));
+    std::fs::write(&path, format!("{HEAD}huge 4294967296 A 192.0.2.1\n")).unwrap();
+    assert!(
+        load_file(&origin, &path).is_err(),
+        "beyond 32 bits is an error"
+    );
+}
+
+#[test]
 fn mismatched_ttls_in_an_rrset_are_kept() {
     let records = parse_ok(&format!("{HEAD}www 10 A 192.0.2.1\nwww 20 A 192.0.2.2\n"));
     assert!(validate(&origin(), &records).is_empty());

@@ -1,0 +1,736 @@
+//! The PowerDNS-compatible REST API against the real dnsd binary: the
+//! conformance list of pdns-api.md §11, the exact request sequences of
+//! external-dns and the pool-domain manager, persistence across restarts
+//! and `kill -9`, and bad input. DNS answers are checked over real UDP.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use e2e::{Query, Server, free_port, scratch_dir, zone};
+use hickory_proto::rr::RecordType;
+use serde_json::{Value, json};
+
+const KEY: &str = "s3cret-test-key";
+
+/// A dnsd with the API on, its data directory and API address.
+struct ApiServer {
+    dns: Server,
+    api: SocketAddr,
+    data: PathBuf,
+}
+
+fn start_with(data: PathBuf) -> ApiServer {
+    let api = SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        free_port(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    );
+    let dns = Server::builder()
+        .zone("example.test", zone("example.test.zone"))
+        .args([
+            "--api-listen".to_string(),
+            api.to_string(),
+            "--api-key".to_string(),
+            KEY.to_string(),
+            "--data-dir".to_string(),
+            data.display().to_string(),
+        ])
+        .start();
+    wait_http(api);
+    ApiServer { dns, api, data }
+}
+
+fn start() -> ApiServer {
+    start_with(scratch_dir("api-data"))
+}
+
+fn wait_http(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("api on {addr} never accepted connections");
+}
+
+/// An HTTP reply.
+#[derive(Debug)]
+struct Http {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Http {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; a tiny client keeps the
+/// test independent of the server's HTTP stack.
+fn http(addr: SocketAddr, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Http {
+    let mut stream = TcpStream::connect(addr).expect("connect to api");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
+    );
+    if let Some(key) = key {
+        request.push_str(&format!("X-API-Key: {key}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Http {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+impl ApiServer {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Http {
+        let body = body.map(|b| b.to_string());
+        http(self.api, method, path, Some(KEY), body.as_deref())
+    }
+    fn zones(&self) -> String {
+        "/api/v1/servers/localhost/zones".into()
+    }
+    fn a(&self, name: &str) -> Vec<String> {
+        let r = self.dns.udp(&Query::new(name, RecordType::A));
+        r.answer()
+            .into_iter()
+            .filter(|rr| rr.1 == "A")
+            .map(|rr| rr.2)
+            .collect()
+    }
+    fn rcode(&self, name: &str, qtype: RecordType) -> u16 {
+        self.dns.udp(&Query::new(name, qtype)).rcode()
+    }
+    fn soa_serial(&self, zone: &str) -> u32 {
+        let r = self.dns.udp(&Query::new(zone, RecordType::SOA));
+        let soa = r
+            .answer()
+            .into_iter()
+            .find(|rr| rr.1 == "SOA")
+            .expect("SOA answer");
+        soa.2.split_whitespace().nth(2).unwrap().parse().unwrap()
+    }
+}
+
+fn create_pool(s: &ApiServer, name: &str) -> Http {
+    s.call(
+        "POST",
+        &s.zones(),
+        Some(json!({"name": name, "kind": "Native", "nameservers": ["ns1.openova.io.", "ns2.openova.io.", "ns3.openova.io."]})),
+    )
+}
+
+fn rrset(name: &str, rtype: &str, ttl: u32, contents: &[&str]) -> Value {
+    let records: Vec<Value> = contents
+        .iter()
+        .map(|c| json!({"content": c, "disabled": false}))
+        .collect();
+    json!({"name": name, "type": rtype, "ttl": ttl, "changetype": "REPLACE", "records": records})
+}
+
+#[test]
+fn auth_is_required_and_errors_are_json() {
+    let s = start();
+    for key in [None, Some("wrong")] {
+        let r = http(s.api, "GET", "/api/v1/servers/localhost/zones", key, None);
+        assert_eq!(r.status, 401);
+        assert_eq!(r.error(), "Unauthorized");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("X-API-Key realm=\"PowerDNS\"")
+        );
+    }
+    // Header names are case-insensitive (lego sends X-Api-Key).
+    let mut stream = TcpStream::connect(s.api).unwrap();
+    write!(
+        stream,
+        "GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-api-key: {KEY}\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("\"/api/v1\""), "{out}");
+    // Health endpoints need no key.
+    assert_eq!(http(s.api, "GET", "/healthz", None, None).status, 200);
+    assert_eq!(http(s.api, "GET", "/readyz", None, None).status, 200);
+    let r = s.call("GET", "/api/v1/servers/other/zones", None);
+    assert_eq!((r.status, r.error().as_str()), (404, "Not Found"));
+    let r = s.call("GET", "/api/v1/servers/localhost", None);
+    assert_eq!(r.json()["id"], "localhost");
+    assert_eq!(r.json()["daemon_type"], "authoritative");
+}
+
+#[test]
+fn create_get_patch_delete_per_spec_section_11() {
+    let s = start();
+    // 2. Create with nameservers: 201, apex NS and SOA, id and url; again 409.
+    let r = create_pool(&s, "pool.test.");
+    assert_eq!(r.status, 201, "{}", r.body);
+    let z = r.json();
+    assert_eq!(z["id"], "pool.test.");
+    assert_eq!(z["url"], "/api/v1/servers/localhost/zones/pool.test.");
+    let types: Vec<&str> = z["rrsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"NS") && types.contains(&"SOA"), "{types:?}");
+    assert_eq!(create_pool(&s, "pool.test.").status, 409);
+    assert_eq!(s.rcode("pool.test.", RecordType::SOA), 0);
+
+    // 3. GET by id with and without the trailing dot.
+    for id in ["pool.test.", "pool.test"] {
+        let r = s.call("GET", &format!("{}/{id}", s.zones()), None);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["name"], "pool.test.");
+    }
+    let r = s.call("GET", &format!("{}/pool.test=zz", s.zones()), None);
+    assert_eq!(r.status, 400, "bad escape");
+
+    // 4. PATCH REPLACE A + TXT: 204, visible at once, serial headers move.
+    let before = s.soa_serial("pool.test.");
+    let r = s.call(
+        "PATCH",
+        &format!("{}/pool.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("app.pool.test.", "A", 300, &["192.0.2.10"]), rrset("app.pool.test.", "TXT", 300, &["\"hello\""])]})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let old: u32 = r.header("x-pdns-old-serial").unwrap().parse().unwrap();
+    let new: u32 = r.header("x-pdns-new-serial").unwrap().parse().unwrap();
+    assert!(new > old && old == before, "{old} -> {new}");
+    // Visible in answers right after the 204: no sleep.
+    assert_eq!(s.a("app.pool.test."), vec!["192.0.2.10"]);
+    assert_eq!(s.soa_serial("pool.test."), new);
+    let z = s
+        .call("GET", &format!("{}/pool.test.", s.zones()), None)
+        .json();
+    let txt = z["rrsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "TXT")
+        .unwrap()
+        .clone();
+    assert_eq!(txt["records"][0]["content"], "\"hello\"");
+
+    // 5. Unquoted TXT or a relative CNAME target: 422, and nothing applied.
+    for bad in [
+        rrset("t.pool.test.", "TXT", 300, &["unquoted"]),
+        rrset("c.pool.test.", "CNAME", 300, &["app.pool.test"]),
+    ] {
+        let r = s.call(
+            "PATCH",
+            &format!("{}/pool.test.", s.zones()),
+            Some(json!({"rrsets": [rrset("other.pool.test.", "A", 300, &["192.0.2.99"]), bad]})),
+        );
+        assert_eq!(r.status, 422);
+        assert!(r.error().contains("Not in expected format"), "{}", r.body);
+        assert_eq!(
+            s.rcode("other.pool.test.", RecordType::A),
+            3,
+            "nothing of a rejected PATCH is applied"
+        );
+    }
+
+    // 6. DELETE with records present: 204; again: 204.
+    for _ in 0..2 {
+        let r = s.call(
+            "PATCH",
+            &format!("{}/pool.test.", s.zones()),
+            Some(
+                json!({"rrsets": [{"name": "app.pool.test.", "type": "A", "changetype": "DELETE",
+                                    "records": [{"content": "192.0.2.10", "disabled": false}]}]}),
+            ),
+        );
+        assert_eq!(r.status, 204);
+    }
+    assert!(s.a("app.pool.test.").is_empty());
+
+    // 9. soa_edit_api INCEPTION-EPOCH: a later PATCH still bumps the serial.
+    let r = s.call(
+        "PUT",
+        &format!("{}/pool.test.", s.zones()),
+        Some(json!({"soa_edit_api": "INCEPTION-EPOCH", "soa_edit": "INCEPTION-EPOCH"})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let before = s.soa_serial("pool.test.");
+    let r = s.call(
+        "PATCH",
+        &format!("{}/pool.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("x.pool.test.", "A", 60, &["192.0.2.5"])]})),
+    );
+    assert_eq!(r.status, 204);
+    assert!(s.soa_serial("pool.test.") > before);
+
+    // 10. Rectify and notify.
+    let r = s.call("PUT", &format!("{}/pool.test./rectify", s.zones()), None);
+    assert_eq!(
+        (r.status, r.json()["result"].clone()),
+        (200, json!("Rectified"))
+    );
+    let r = s.call("PUT", &format!("{}/pool.test./notify", s.zones()), None);
+    assert_eq!(
+        (r.status, r.json()["result"].clone()),
+        (200, json!("Notification queued"))
+    );
+
+    // 11. DELETE zone: 204, then 404 and REFUSED over DNS.
+    assert_eq!(
+        s.call("DELETE", &format!("{}/pool.test.", s.zones()), None)
+            .status,
+        204
+    );
+    let r = s.call("GET", &format!("{}/pool.test.", s.zones()), None);
+    assert_eq!((r.status, r.error().as_str()), (404, "Not Found"));
+    assert_eq!(s.rcode("app.pool.test.", RecordType::A), 5);
+}
+
+#[test]
+fn serials_stay_below_two_to_the_31() {
+    let s = start();
+    assert_eq!(create_pool(&s, "big.test.").status, 201);
+    let soa = "ns1.openova.io. hostmaster.big.test. 2147483646 10800 3600 604800 3600";
+    let r = s.call(
+        "PATCH",
+        &format!("{}/big.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("big.test.", "SOA", 3600, &[soa])]})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = s.call(
+        "PATCH",
+        &format!("{}/big.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("a.big.test.", "A", 60, &["192.0.2.1"])]})),
+    );
+    assert_eq!(r.status, 204);
+    let serial = s
+        .call("GET", &format!("{}/big.test.", s.zones()), None)
+        .json()["serial"]
+        .as_u64()
+        .unwrap();
+    assert!(serial < 1 << 31, "{serial}");
+}
+
+/// The sequence external-dns's pdns provider sends (pdns-api.md §10.1).
+#[test]
+fn external_dns_replay() {
+    let s = start();
+    assert_eq!(create_pool(&s, "example.org.").status, 201);
+    // Read cycle: list, then each zone by the id from the list.
+    let list = s.call("GET", &s.zones(), None);
+    assert_eq!(list.status, 200);
+    let entry = list
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["name"] == "example.org.")
+        .unwrap()
+        .clone();
+    assert!(entry.get("rrsets").is_none(), "the list form has no rrsets");
+    let id = entry["id"].as_str().unwrap().to_string();
+    let zone = s.call("GET", &format!("{}/{id}", s.zones()), None).json();
+    // Write cycle: creates, with the whole zone object beside rrsets.
+    let mut body = zone.clone();
+    body["rrsets"] = json!([
+        rrset("app.example.org.", "A", 300, &["192.0.2.10"]),
+        rrset(
+            "_externaldns.a-app.example.org.",
+            "TXT",
+            300,
+            &[
+                "\"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/app\""
+            ]
+        ),
+        rrset("web.example.org.", "CNAME", 300, &["app.example.org."]),
+    ]);
+    let r = s.call("PATCH", &format!("{}/{id}", s.zones()), Some(body));
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(s.a("app.example.org."), vec!["192.0.2.10"]);
+    assert_eq!(s.a("web.example.org."), vec!["192.0.2.10"], "CNAME chased");
+    // Updates.
+    let mut body = zone.clone();
+    body["rrsets"] = json!([rrset(
+        "app.example.org.",
+        "A",
+        300,
+        &["192.0.2.11", "192.0.2.12"]
+    )]);
+    assert_eq!(
+        s.call("PATCH", &format!("{}/{id}", s.zones()), Some(body))
+            .status,
+        204
+    );
+    let mut got = s.a("app.example.org.");
+    got.sort();
+    assert_eq!(got, vec!["192.0.2.11", "192.0.2.12"]);
+    // Deletes: records still present, no TTL.
+    let mut body = zone.clone();
+    body["rrsets"] = json!([
+        {"name": "app.example.org.", "type": "A", "changetype": "DELETE",
+         "records": [{"content": "192.0.2.11", "disabled": false}, {"content": "192.0.2.12", "disabled": false}]},
+        {"name": "_externaldns.a-app.example.org.", "type": "TXT", "changetype": "DELETE",
+         "records": [{"content": "\"heritage=external-dns\"", "disabled": false}]},
+    ]);
+    assert_eq!(
+        s.call("PATCH", &format!("{}/{id}", s.zones()), Some(body))
+            .status,
+        204
+    );
+    assert_eq!(s.rcode("app.example.org.", RecordType::A), 3);
+    // The read cycle sees what is left, with disabled records marked.
+    let zone = s.call("GET", &format!("{}/{id}", s.zones()), None).json();
+    let names: Vec<&str> = zone["rrsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"web.example.org.") && !names.contains(&"app.example.org."),
+        "{names:?}"
+    );
+}
+
+/// The calls the Go pool-domain manager makes (pdm-api.md §6), without
+/// the DNSSEC steps, which need online signing.
+#[test]
+fn pool_domain_manager_replay() {
+    let s = start();
+    let zones = s.zones();
+    // Bootstrap: EnsureZone on the pool.
+    assert_eq!(
+        s.call("GET", &format!("{zones}/omani.test."), None).status,
+        404
+    );
+    assert_eq!(create_pool(&s, "omani.test.").status, 201);
+    // Reserve: CreateZone child; 409 on retry counts as success for PDM.
+    assert_eq!(create_pool(&s, "acme.omani.test.").status, 201);
+    assert_eq!(create_pool(&s, "acme.omani.test.").status, 409);
+    // AddNSDelegation in the parent.
+    let r = s.call("PATCH", &format!("{zones}/omani.test."), Some(json!({"rrsets": [
+        rrset("acme.omani.test.", "NS", 3600, &["ns1.openova.io.", "ns2.openova.io.", "ns3.openova.io."])]})));
+    assert_eq!(r.status, 204, "{}", r.body);
+    // Commit: six A RRsets into the child.
+    let ip = "203.0.113.7";
+    let names = [
+        "acme.omani.test.",
+        "*.acme.omani.test.",
+        "console.acme.omani.test.",
+        "api.acme.omani.test.",
+        "gitea.acme.omani.test.",
+        "harbor.acme.omani.test.",
+    ];
+    let rrsets: Vec<Value> = names.iter().map(|n| rrset(n, "A", 300, &[ip])).collect();
+    let r = s.call(
+        "PATCH",
+        &format!("{zones}/acme.omani.test."),
+        Some(json!({"rrsets": rrsets})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    for name in [
+        "console.acme.omani.test.",
+        "anything.acme.omani.test.",
+        "acme.omani.test.",
+    ] {
+        assert_eq!(s.a(name), vec![ip], "{name}");
+    }
+    // Release: DeleteZone child, RemoveNSDelegation in the parent (no ttl, no records).
+    assert_eq!(
+        s.call("DELETE", &format!("{zones}/acme.omani.test."), None)
+            .status,
+        204
+    );
+    assert_eq!(
+        s.call("DELETE", &format!("{zones}/acme.omani.test."), None)
+            .status,
+        404,
+        "PDM treats 404 as done"
+    );
+    let r = s.call(
+        "PATCH",
+        &format!("{zones}/omani.test."),
+        Some(json!({"rrsets": [
+        {"name": "acme.omani.test.", "type": "NS", "changetype": "DELETE"}]})),
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        s.rcode("console.acme.omani.test.", RecordType::A),
+        3,
+        "NXDOMAIN after release"
+    );
+}
+
+#[test]
+fn bad_input_gets_clear_4xx_and_changes_nothing() {
+    let s = start();
+    assert_eq!(create_pool(&s, "bad.test.").status, 201);
+    let zones = s.zones();
+    let serial = s.soa_serial("bad.test.");
+    let cases: Vec<(&str, String, Option<&str>, u16, &str)> = vec![
+        (
+            "PATCH",
+            format!("{zones}/bad.test."),
+            Some("{not json"),
+            400,
+            "Could not parse JSON",
+        ),
+        (
+            "PATCH",
+            format!("{zones}/bad.test."),
+            Some("{}"),
+            422,
+            "No rrsets given",
+        ),
+        (
+            "PATCH",
+            format!("{zones}/nope.test."),
+            Some("{\"rrsets\":[]}"),
+            404,
+            "Not Found",
+        ),
+        (
+            "PATCH",
+            format!("{zones}/bad.test."),
+            Some(
+                r#"{"rrsets":[{"name":"a.bad.test.","type":"A","ttl":60,"changetype":"REPLACE","records":[{"content":"999.1.1.1"}]}]}"#,
+            ),
+            422,
+            "a.bad.test.",
+        ),
+        (
+            "PATCH",
+            format!("{zones}/bad.test."),
+            Some(
+                r#"{"rrsets":[{"name":"a.other.","type":"A","ttl":60,"changetype":"REPLACE","records":[{"content":"192.0.2.1"}]}]}"#,
+            ),
+            422,
+            "out of zone",
+        ),
+        (
+            "PATCH",
+            format!("{zones}/example.test."),
+            Some(r#"{"rrsets":[]}"#),
+            422,
+            "read-only",
+        ),
+        (
+            "POST",
+            zones.clone(),
+            Some(r#"{"name":"nokind.test."}"#),
+            422,
+            "kind",
+        ),
+        (
+            "POST",
+            zones.clone(),
+            Some(r#"{"name":"example.test.","kind":"Native"}"#),
+            409,
+            "Conflict",
+        ),
+        (
+            "DELETE",
+            format!("{zones}/example.test."),
+            None,
+            422,
+            "read-only",
+        ),
+    ];
+    for (method, path, body, status, needle) in cases {
+        let r = http(s.api, method, &path, Some(KEY), body);
+        assert_eq!(r.status, status, "{method} {path} {body:?}: {}", r.body);
+        assert!(
+            r.error().contains(needle),
+            "{method} {path}: {:?} lacks {needle:?}",
+            r.error()
+        );
+    }
+    assert_eq!(s.soa_serial("bad.test."), serial, "no change applied");
+    assert_eq!(
+        s.rcode("www.example.test.", RecordType::A),
+        0,
+        "file zone untouched"
+    );
+}
+
+#[test]
+fn changes_survive_restart() {
+    let data = scratch_dir("api-restart");
+    {
+        let s = start_with(data.clone());
+        assert_eq!(create_pool(&s, "keep.test.").status, 201);
+        let r = s.call(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/keep.test.",
+            Some(json!({"rrsets": [rrset("www.keep.test.", "A", 60, &["192.0.2.44"])]})),
+        );
+        assert_eq!(r.status, 204);
+    } // dropped: dnsd killed
+    let s = start_with(data);
+    assert_eq!(s.a("www.keep.test."), vec!["192.0.2.44"]);
+    let z = s.call("GET", "/api/v1/servers/localhost/zones/keep.test.", None);
+    assert_eq!(z.status, 200);
+    assert_eq!(z.json()["soa_edit_api"], "DEFAULT");
+    let _ = &s.data;
+}
+
+/// `kill -9` in the middle of a burst of PATCHes: every change that got a
+/// 204 is there after restart, and the zone still loads.
+#[test]
+fn kill_9_during_patch_burst_loses_nothing_acknowledged() {
+    let data = scratch_dir("api-kill9");
+    let s = start_with(data.clone());
+    assert_eq!(create_pool(&s, "burst.test.").status, 201);
+    let api = s.api;
+    let writer = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for i in 0..400u32 {
+            let body =
+                json!({"rrsets": [rrset(&format!("h{i}.burst.test."), "A", 60, &["192.0.2.1"])]})
+                    .to_string();
+            let Ok(mut stream) = TcpStream::connect(api) else {
+                break;
+            };
+            let request = format!(
+                "PATCH /api/v1/servers/localhost/zones/burst.test. HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: {KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(request.as_bytes()).is_err() {
+                break;
+            }
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            if reply.starts_with("HTTP/1.1 204") {
+                acked.push(i);
+            } else {
+                break;
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(s.dns.pid() as libc::pid_t, libc::SIGKILL) };
+    let acked = writer.join().unwrap();
+    assert!(
+        acked.len() > 5,
+        "the burst got going before the kill ({} acked)",
+        acked.len()
+    );
+    drop(s);
+    let s = start_with(data);
+    let zone = s
+        .call("GET", "/api/v1/servers/localhost/zones/burst.test.", None)
+        .json();
+    let present: std::collections::HashSet<String> = zone["rrsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    for i in &acked {
+        assert!(
+            present.contains(&format!("h{i}.burst.test.")),
+            "acknowledged change h{i} lost"
+        );
+    }
+    assert_eq!(
+        s.a(&format!("h{}.burst.test.", acked[acked.len() - 1])),
+        vec!["192.0.2.1"]
+    );
+}
+
+#[test]
+fn metrics_count_queries_and_zones() {
+    let s = start();
+    for _ in 0..3 {
+        s.a("www.example.test.");
+    }
+    s.rcode("nope.example.test.", RecordType::A);
+    let m = http(s.api, "GET", "/metrics", None, None);
+    assert_eq!(m.status, 200);
+    let value = |prefix: &str| -> f64 {
+        m.body
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{prefix} missing in\n{}", m.body))
+    };
+    assert!(value("dnsd_queries_total{qtype=\"A\",transport=\"udp\"}") >= 4.0);
+    assert!(value("dnsd_responses_total{rcode=\"NXDOMAIN\",transport=\"udp\"}") >= 1.0);
+    assert_eq!(value("dnsd_zones "), 1.0);
+    assert!(value("dnsd_answer_seconds_count{transport=\"udp\"}") >= 4.0);
+}
