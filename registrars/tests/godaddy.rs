@@ -113,6 +113,36 @@ fn domain_ns(server: &MockServer, name: &str) -> Vec<String> {
     world.accounts[0].domain(name).unwrap().nameservers.clone()
 }
 
+/// Every trace event of this test binary, from the first call on: a
+/// global subscriber, because a thread-scoped one can miss events whose
+/// callsites other test threads registered first.
+fn captured_logs() -> String {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Buf(logs.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
+        logs
+    });
+    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
+}
+
 #[tokio::test]
 async fn get_nameservers_and_validate() {
     let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
@@ -719,24 +749,7 @@ async fn concurrent_action_refusal_is_a_conflict() {
 
 #[tokio::test]
 async fn nothing_secret_in_trace_logs() {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let sink = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _ = captured_logs();
     let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
     server.state().inject(
         Fault::Status {
@@ -762,7 +775,7 @@ async fn nothing_secret_in_trace_logs() {
     )
     .unwrap();
     let _ = bad.validate_credentials().await;
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = captured_logs();
     assert!(
         logs.contains("set_nameservers"),
         "trace logging was captured: {logs}"

@@ -1,0 +1,601 @@
+//! Dynadot adapter against the Dynadot mock: api3 envelopes (HTTP 200 with
+//! int-or-string codes), the `set_ns` registration precondition, glue,
+//! DNSSEC, unsupported child delegation, per-account serialisation,
+//! retries, idempotency and a key that never reaches the logs.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use registrars::credentials::DynadotCredentials;
+use registrars::http::{HttpConfig, RetryPolicy};
+use registrars::mock::{Fault, MockServer, Seed};
+use registrars::{
+    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
+    Provider, Registrar, RegistrarError, Secret, connect_with,
+};
+
+const KEY: &str = "dyn-test-key-41c9";
+const SECRET: &str = "dyn-test-secret-0a7e";
+const KSK: &str = "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+
+fn seed(extra: &str) -> Seed {
+    Seed::from_json(&format!(
+        r#"{{
+        "options": {{"extra": {{{extra}}}}},
+        "accounts": [
+          {{"id": "dyn-1",
+            "credentials": {{"api_key": "{KEY}", "api_secret": "{SECRET}"}},
+            "domains": [
+              {{"name": "example.com",
+                "nameservers": ["ns1.dyna-ns.net", "ns2.dyna-ns.net"],
+                "glue": [{{"host": "ns1.example.com", "ips": ["192.0.2.53"]}}]}},
+              {{"name": "other.net", "nameservers": ["ns1.example.com", "ns2.dyna-ns.net"]}}
+            ]}}
+        ]}}"#
+    ))
+    .expect("seed parses")
+}
+
+fn options() -> ConnectOptions {
+    ConnectOptions {
+        http: HttpConfig {
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+                max_retry_after: Duration::from_secs(5),
+            },
+        },
+        ..ConnectOptions::default()
+    }
+}
+
+fn creds(key: &str, secret: Option<&str>) -> Credentials {
+    Credentials::Dynadot(DynadotCredentials {
+        api_key: Secret::new(key),
+        api_secret: secret.map(Secret::new),
+    })
+}
+
+fn adapter_with(server: &MockServer, c: Credentials) -> Box<dyn Registrar> {
+    connect_with(Provider::Dynadot, Some(&server.base_url()), c, &options()).unwrap()
+}
+
+fn adapter(server: &MockServer) -> Box<dyn Registrar> {
+    adapter_with(server, creds(KEY, Some(SECRET)))
+}
+
+fn d(name: &str) -> DomainName {
+    DomainName::new(name).unwrap()
+}
+
+fn hosts(names: &[&str]) -> Vec<HostName> {
+    names.iter().map(|n| HostName::new(n).unwrap()).collect()
+}
+
+/// Commands the mock ran, in order.
+fn commands(server: &MockServer) -> Vec<String> {
+    server
+        .state()
+        .journal()
+        .into_iter()
+        .filter_map(|e| e.strip_prefix("command ").map(str::to_owned))
+        .collect()
+}
+
+fn writes(server: &MockServer) -> usize {
+    server
+        .state()
+        .journal()
+        .iter()
+        .filter(|e| e.starts_with("write "))
+        .count()
+}
+
+fn raw_url(server: &MockServer, query: &str) -> String {
+    format!("{}?key={KEY}&{query}", server.base_url())
+}
+
+/// Every trace event of this test binary, from the first call on: a
+/// global subscriber, because a thread-scoped one can miss events whose
+/// callsites other test threads registered first.
+fn captured_logs() -> String {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Buf(logs.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
+        logs
+    });
+    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
+}
+
+#[tokio::test]
+async fn reads_name_servers() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    dy.validate_credentials().await.unwrap();
+    assert_eq!(
+        dy.get_nameservers(&d("example.com")).await.unwrap(),
+        hosts(&["ns1.dyna-ns.net", "ns2.dyna-ns.net"])
+    );
+    let err = dy.get_nameservers(&d("not-mine.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::DomainNotInAccount {
+            domain: "not-mine.com".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn bad_key_in_either_envelope_shape() {
+    for shape in [
+        r#""dynadot_bad_key_shape": "header""#,
+        r#""dynadot_bad_key_shape": "flat""#,
+    ] {
+        let server = MockServer::start(Provider::Dynadot, seed(shape))
+            .await
+            .unwrap();
+        let err = adapter_with(&server, creds("wrong-key", None))
+            .validate_credentials()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RegistrarError::InvalidCredentials { .. }),
+            "{shape}: {err}"
+        );
+        assert_eq!(err.pdm_code(), "invalid-token");
+    }
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let err = adapter_with(&server, creds(KEY, Some("wrong-secret")))
+        .validate_credentials()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::InvalidCredentials { .. }),
+        "{err}"
+    );
+    // The secret is optional.
+    adapter_with(&server, creds(KEY, None))
+        .validate_credentials()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn set_nameservers_registers_external_hosts_first() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let zone = d("example.com");
+    let want = hosts(&["ns1.openova.io", "ns2.openova.io", "ns1.example.com"]);
+    assert_eq!(
+        dy.set_nameservers(&zone, &want).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        commands(&server),
+        vec!["domain_info", "server_list", "add_ns", "add_ns", "set_ns"],
+        "the in-domain host has glue already; the two external ones are added"
+    );
+    assert!(registrars::types::same_hosts(
+        &dy.get_nameservers(&zone).await.unwrap(),
+        &want
+    ));
+    let before = writes(&server);
+    assert_eq!(
+        dy.set_nameservers(
+            &zone,
+            &hosts(&["ns1.example.com", "ns2.openova.io", "ns1.openova.io"])
+        )
+        .await
+        .unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(
+        writes(&server),
+        before,
+        "second identical set writes nothing"
+    );
+    assert!(!commands(&server)[5..].contains(&"set_ns".to_owned()));
+}
+
+#[tokio::test]
+async fn unregistered_in_domain_host_needs_glue() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let err = dy
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns7.example.com", "ns1.openova.io"]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::NameserverNotRegistered { ref host, .. } if host == "ns7.example.com"),
+        "{err}"
+    );
+    assert_eq!(writes(&server), 0);
+    // The mock enforces the same precondition, with Dynadot's words.
+    let body: serde_json::Value = reqwest::get(raw_url(
+        &server,
+        "command=set_ns&domain=example.com&ns0=ns7.example.com",
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["SetNsResponse"]["ResponseCode"], "-1");
+    assert_eq!(
+        body["SetNsResponse"]["Error"],
+        "'ns7.example.com' needs to be registered with an ip address before it can be used."
+    );
+    let err = dy
+        .set_nameservers(&d("example.com"), &hosts(&["ns1.openova.io"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { .. }),
+        "at least two: {err}"
+    );
+}
+
+#[tokio::test]
+async fn response_code_is_int_or_string_and_always_http_200() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let resp = reqwest::get(raw_url(&server, "command=domain_info&domain=example.com"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        let code = &body["DomainInfoResponse"]["ResponseCode"];
+        kinds.push(code.is_number());
+        assert!(
+            body["DomainInfoResponse"].get("ResponseHeader").is_none(),
+            "flat envelope"
+        );
+    }
+    assert_eq!(kinds, vec![true, false]);
+    let resp = reqwest::get(format!(
+        "{}?key=nope&command=domain_info&domain=example.com",
+        server.base_url()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["Response"]["ResponseHeader"]["Error"], "invalid key");
+}
+
+#[tokio::test]
+async fn child_delegation_is_unsupported_with_advice() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let zone = d("example.com");
+    let sub = Label::new("sub").unwrap();
+    let want = Delegation {
+        nameservers: hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        ttl: 3600,
+        ds: vec![],
+    };
+    for err in [
+        dy.get_child_delegation(&zone, &sub).await.unwrap_err(),
+        dy.set_child_delegation(&zone, &sub, &want)
+            .await
+            .unwrap_err(),
+        dy.delete_child_delegation(&zone, &sub).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, RegistrarError::Unsupported { ref instead, .. } if instead.contains("set_dns2")),
+            "{err}"
+        );
+        assert_eq!(err.pdm_code(), "unsupported-operation");
+    }
+    assert!(server.state().journal().is_empty(), "nothing sent");
+    let err = dy
+        .task_status(&registrars::TaskRef {
+            provider: Provider::Dynadot,
+            domain: zone,
+            id: "1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistrarError::Unsupported { .. }));
+}
+
+#[tokio::test]
+async fn glue_register_update_delete() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let zone = d("example.com");
+    let existing = Glue {
+        host: HostName::new("ns1.example.com").unwrap(),
+        ips: vec!["192.0.2.53".parse().unwrap()],
+    };
+    assert_eq!(dy.list_glue(&zone).await.unwrap(), vec![existing.clone()]);
+    assert_eq!(
+        dy.upsert_glue(&zone, &existing).await.unwrap(),
+        Change::Unchanged
+    );
+    let fresh = Glue {
+        host: HostName::new("ns2.example.com").unwrap(),
+        ips: vec![
+            "192.0.2.54".parse().unwrap(),
+            "2001:db8::54".parse().unwrap(),
+        ],
+    };
+    assert_eq!(
+        dy.upsert_glue(&zone, &fresh).await.unwrap(),
+        Change::Applied
+    );
+    let cmds = commands(&server);
+    assert!(
+        cmds.ends_with(&[
+            "server_list".into(),
+            "register_ns".into(),
+            "server_list".into(),
+            "set_ns_ip".into()
+        ]),
+        "{cmds:?}"
+    );
+    let listed = dy.list_glue(&zone).await.unwrap();
+    assert!(listed.contains(&fresh), "{listed:?}");
+    let moved = Glue {
+        ips: vec!["192.0.2.99".parse().unwrap()],
+        ..fresh.clone()
+    };
+    assert_eq!(
+        dy.upsert_glue(&zone, &moved).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(commands(&server).last().unwrap(), "set_ns_ip");
+    assert!(dy.list_glue(&zone).await.unwrap().contains(&moved));
+    assert_eq!(
+        dy.delete_glue(&zone, &fresh.host).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(
+        dy.delete_glue(&zone, &fresh.host).await.unwrap(),
+        Change::Unchanged
+    );
+    // ns1.example.com serves other.net: Dynadot refuses, with its code.
+    let err = dy.delete_glue(&zone, &existing.host).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Rejected { ref code, ref message } if code == "-1" && message.contains("in use")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn dnssec_both_forms_replace_and_clear() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let zone = d("example.com");
+    assert!(dy.get_ds(&zone).await.unwrap().is_empty());
+    let ds = DsMaterial::parse(&format!("2371 13 2 {}", "ab".repeat(32))).unwrap();
+    let key = DsMaterial::parse(KSK).unwrap();
+    let both = vec![ds.clone(), key.clone()];
+    assert_eq!(dy.set_ds(&zone, &both).await.unwrap(), Change::Applied);
+    let mut got = dy.get_ds(&zone).await.unwrap();
+    got.sort();
+    let mut want = both.clone();
+    want.sort();
+    assert_eq!(got, want);
+    let before = writes(&server);
+    assert_eq!(
+        dy.set_ds(&zone, &[key.clone(), ds.clone()]).await.unwrap(),
+        Change::Unchanged
+    );
+    assert_eq!(writes(&server), before);
+    assert_eq!(
+        dy.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap(),
+        Change::Applied
+    );
+    assert_eq!(dy.get_ds(&zone).await.unwrap(), vec![key]);
+    assert!(commands(&server).contains(&"clear_dnssec".to_owned()));
+    assert_eq!(dy.set_ds(&zone, &[]).await.unwrap(), Change::Applied);
+    assert!(dy.get_ds(&zone).await.unwrap().is_empty());
+    assert_eq!(dy.set_ds(&zone, &[]).await.unwrap(), Change::Unchanged);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_reported() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: None,
+        },
+        1,
+    );
+    assert_eq!(
+        dy.get_nameservers(&d("example.com")).await.unwrap().len(),
+        2
+    );
+    server.state().inject(
+        Fault::RateLimited {
+            retry_after_secs: None,
+        },
+        10,
+    );
+    let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(err, RegistrarError::RateLimited { retry_after: None });
+    assert_eq!(err.pdm_code(), "rate-limited");
+}
+
+#[tokio::test]
+async fn main_server_trouble_and_5xx_are_unavailable() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    let transient = Fault::ProviderError {
+        code: "-1".into(),
+        message: "problem with connection to main server".into(),
+        status: None,
+    };
+    server.state().inject(transient.clone(), 2);
+    assert_eq!(
+        dy.get_nameservers(&d("example.com")).await.unwrap().len(),
+        2,
+        "recovered within the retries"
+    );
+    server.state().inject(transient, 10);
+    let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
+    server.state().clear_faults();
+    server.state().inject(
+        Fault::Status {
+            status: 503,
+            body: String::new(),
+            retry_after: None,
+        },
+        10,
+    );
+    let before = server.state().journal().len();
+    let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
+    assert_eq!(
+        server.state().journal().len() - before,
+        3,
+        "max_attempts tries"
+    );
+}
+
+#[tokio::test]
+async fn other_refusals_are_rejected_verbatim() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let dy = adapter(&server);
+    server.state().inject(
+        Fault::ProviderError {
+            code: "-1".into(),
+            message: "domain is locked".into(),
+            status: None,
+        },
+        1,
+    );
+    let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
+    assert_eq!(
+        err,
+        RegistrarError::Rejected {
+            code: "-1".into(),
+            message: "domain is locked".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn one_request_at_a_time_per_account() {
+    let server = MockServer::start(Provider::Dynadot, seed(r#""dynadot_processing_ms": 150"#))
+        .await
+        .unwrap();
+    // The mock refuses overlapping requests of one account…
+    let url = raw_url(&server, "command=domain_info&domain=example.com");
+    let (a, b) = tokio::join!(reqwest::get(&url), reqwest::get(&url));
+    let bodies = [
+        a.unwrap().text().await.unwrap(),
+        b.unwrap().text().await.unwrap(),
+    ];
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.contains("too many concurrent"))
+            .count(),
+        1,
+        "{bodies:?}"
+    );
+    // …and two adapters for the same account never overlap.
+    let one = adapter(&server);
+    let two = adapter(&server);
+    let zone = d("example.com");
+    let (x, y) = tokio::join!(one.get_nameservers(&zone), two.get_nameservers(&zone));
+    assert_eq!(x.unwrap(), y.unwrap());
+    let overlaps = server
+        .state()
+        .journal()
+        .iter()
+        .filter(|e| e.starts_with("overlap"))
+        .count();
+    assert_eq!(overlaps, 1, "only the raw pair overlapped");
+}
+
+#[tokio::test]
+async fn key_never_in_logs_or_errors() {
+    let _ = captured_logs();
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 500,
+            body: String::new(),
+            retry_after: None,
+        },
+        1,
+    );
+    let dy = adapter(&server);
+    let _ = dy
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap();
+    server.state().inject(
+        Fault::Status {
+            status: 503,
+            body: String::new(),
+            retry_after: None,
+        },
+        5,
+    );
+    let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
+    let logs = captured_logs();
+    assert!(logs.contains("api3.json"), "{logs}");
+    for text in [logs, err.to_string(), format!("{err:?}")] {
+        assert!(
+            !text.contains(KEY) && !text.contains(SECRET) && !text.contains("key="),
+            "secret leaked: {text}"
+        );
+    }
+}
