@@ -1,10 +1,11 @@
 //! UDP: per-worker SO_REUSEPORT sockets, each served by one OS thread.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
 use std::thread::JoinHandle;
 
 use socket2::{Protocol, Type};
-use tracing::{debug, error};
+use tracing::debug;
 
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder, Transport};
@@ -63,14 +64,15 @@ pub fn spawn_workers(
         .collect()
 }
 
-/// The worker loop: receive, answer, send; forever.
+/// The worker loop: receive a batch, answer each, send the replies as a
+/// batch; forever.
 fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
     let mut cache = arc_swap::Cache::new(catalog);
-    let mut packet = vec![0u8; 65535];
-    let mut reply = Vec::with_capacity(4096);
+    let mut batch = Batch::new();
+    let fd = socket.as_raw_fd();
     loop {
-        let (len, peer): (usize, SocketAddr) = match socket.recv_from(&mut packet) {
-            Ok(received) => received,
+        let received = match batch.receive(fd) {
+            Ok(n) => n,
             Err(err) => {
                 // Transient (e.g. ICMP errors surfacing as ECONNREFUSED); keep serving.
                 debug!(%err, "udp receive error");
@@ -78,14 +80,149 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
             }
         };
         let catalog = cache.load();
-        if responder.answer(&packet[..len], catalog, Transport::Udp, &mut reply)
-            && let Err(err) = socket.send_to(&reply, peer)
-        {
-            debug!(%err, %peer, "udp send error");
+        let mut replies = 0;
+        for i in 0..received {
+            let Some((packet, reply)) = batch.packet_and_reply(i, replies) else {
+                continue;
+            };
+            if responder.answer(packet, catalog, Transport::Udp, reply) {
+                batch.queue_reply(i, replies);
+                replies += 1;
+            }
         }
-        if reply.capacity() > 65536 {
-            error!("reply buffer grew past 64 KiB; shrinking");
-            reply.shrink_to(4096);
+        if let Err(err) = batch.send(fd, replies) {
+            debug!(%err, "udp send error");
         }
+    }
+}
+
+/// How many datagrams one system call moves.
+const BATCH: usize = 32;
+/// Receive buffer per datagram. Queries are small; a longer datagram is
+/// cut (MSG_TRUNC) and dropped rather than answered from partial bytes.
+const RECV_SIZE: usize = 4096;
+
+/// Buffers and headers for `recvmmsg`/`sendmmsg`, allocated once per worker.
+///
+/// The headers hold raw pointers into the buffers, so a `Batch` lives in a
+/// `Box` and its vectors are never resized after `new` (reply vectors may
+/// grow; their pointers are refreshed before each send).
+struct Batch {
+    buffers: Vec<u8>,
+    peers: Vec<libc::sockaddr_storage>,
+    recv_iov: Vec<libc::iovec>,
+    recv_hdrs: Vec<libc::mmsghdr>,
+    replies: Vec<Vec<u8>>,
+    send_iov: Vec<libc::iovec>,
+    send_hdrs: Vec<libc::mmsghdr>,
+}
+
+impl Batch {
+    fn new() -> Box<Batch> {
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let zero_hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        let zero_addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let zero_iov = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
+        let mut batch = Box::new(Batch {
+            buffers: vec![0u8; BATCH * RECV_SIZE],
+            peers: vec![zero_addr; BATCH],
+            recv_iov: vec![zero_iov; BATCH],
+            recv_hdrs: vec![zero_hdr; BATCH],
+            replies: (0..BATCH).map(|_| Vec::with_capacity(1232)).collect(),
+            send_iov: vec![zero_iov; BATCH],
+            send_hdrs: vec![zero_hdr; BATCH],
+        });
+        let b = &mut *batch;
+        for i in 0..BATCH {
+            b.recv_iov[i].iov_base = b.buffers[i * RECV_SIZE..].as_mut_ptr().cast();
+            b.recv_iov[i].iov_len = RECV_SIZE;
+            let hdr = &mut b.recv_hdrs[i].msg_hdr;
+            hdr.msg_iov = &mut b.recv_iov[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_name = (&mut b.peers[i] as *mut libc::sockaddr_storage).cast();
+        }
+        batch
+    }
+
+    /// Blocks until at least one datagram is there; returns how many arrived.
+    fn receive(&mut self, fd: RawFd) -> std::io::Result<usize> {
+        for hdr in &mut self.recv_hdrs {
+            hdr.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_hdr.msg_flags = 0;
+            hdr.msg_len = 0;
+        }
+        // SAFETY: the headers point into buffers owned by self, valid and
+        // not moved for the duration of the call; BATCH matches their count.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.recv_hdrs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// The bytes of received datagram `i` (unless it was cut short) and the
+    /// buffer for the `slot`-th reply of this batch.
+    fn packet_and_reply(&mut self, i: usize, slot: usize) -> Option<(&[u8], &mut Vec<u8>)> {
+        let hdr = &self.recv_hdrs[i];
+        if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            return None;
+        }
+        let len = (hdr.msg_len as usize).min(RECV_SIZE);
+        let packet = &self.buffers[i * RECV_SIZE..i * RECV_SIZE + len];
+        Some((packet, &mut self.replies[slot]))
+    }
+
+    /// Addresses reply `slot` to the sender of datagram `i`.
+    fn queue_reply(&mut self, i: usize, slot: usize) {
+        let reply = &mut self.replies[slot];
+        self.send_iov[slot].iov_base = reply.as_mut_ptr().cast();
+        self.send_iov[slot].iov_len = reply.len();
+        let hdr = &mut self.send_hdrs[slot].msg_hdr;
+        hdr.msg_iov = &mut self.send_iov[slot];
+        hdr.msg_iovlen = 1;
+        hdr.msg_name = (&mut self.peers[i] as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = self.recv_hdrs[i].msg_hdr.msg_namelen;
+    }
+
+    /// Sends the first `count` queued replies; a reply the kernel refuses
+    /// is skipped so the rest still go out.
+    fn send(&mut self, fd: RawFd, count: usize) -> std::io::Result<()> {
+        let mut sent = 0;
+        let mut last_error = None;
+        while sent < count {
+            // SAFETY: headers [sent, count) were filled by queue_reply and point
+            // at buffers and addresses owned by self, unchanged since.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    self.send_hdrs[sent..].as_mut_ptr(),
+                    (count - sent) as libc::c_uint,
+                    0,
+                )
+            };
+            if n <= 0 {
+                last_error = Some(std::io::Error::last_os_error());
+                sent += 1;
+            } else {
+                sent += n as usize;
+            }
+        }
+        for reply in &mut self.replies[..count] {
+            if reply.capacity() > 65536 {
+                reply.shrink_to(4096);
+            }
+        }
+        last_error.map_or(Ok(()), Err)
     }
 }
