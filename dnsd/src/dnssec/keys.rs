@@ -872,7 +872,7 @@ fn parse_bind_private(text: &str) -> Result<BindPrivate, KeyMaterialError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn name(text: &str) -> Name {
