@@ -599,3 +599,100 @@ async fn key_never_in_logs_or_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn rest_nameservers_check_bearer_and_signature() {
+    use registrars::mock::dynadot::rest::signature;
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let root = server.base_url().replace("/api3.json", "");
+    let path = "/restful/v1/domains/example.com/nameservers";
+    let client = reqwest::Client::new();
+    let body = r#"{"nameservers_list":["ns1.example.com","ns2.dyna-ns.net"]}"#;
+    let put = |sig: String, key: &str| {
+        client
+            .put(format!("{root}{path}"))
+            .bearer_auth(key)
+            .header("X-Request-ID", "4f1c2d7e-0000-4000-8000-000000000001")
+            .header("X-Signature", sig)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let good = signature(
+        KEY,
+        SECRET,
+        path,
+        "4f1c2d7e-0000-4000-8000-000000000001",
+        body.as_bytes(),
+    );
+    let resp = put(good.clone(), KEY).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["code"], 200);
+    let wrong = signature(
+        KEY,
+        "not-the-secret",
+        path,
+        "4f1c2d7e-0000-4000-8000-000000000001",
+        body.as_bytes(),
+    );
+    let resp = put(wrong, KEY).await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["description"], "invalid signature");
+    assert_eq!(put(good, "other-key").await.unwrap().status(), 401);
+    // The api3 view sees the REST change.
+    let dy = adapter(&server);
+    assert_eq!(
+        dy.get_nameservers(&d("example.com")).await.unwrap(),
+        hosts(&["ns1.example.com", "ns2.dyna-ns.net"])
+    );
+    let resp = client
+        .get(format!("{root}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["data"]["nameservers_list"][0], "ns1.example.com");
+}
+
+#[tokio::test]
+async fn mock_zone_api_has_no_ns_type_and_replaces_without_the_add_flag() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let call = |q: &str| {
+        let url = raw_url(&server, q);
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let body = call("command=set_dns2&domain=example.com&subdomain0=sub&sub_record_type0=ns&sub_record0=ns1.openova.io").await;
+    assert_eq!(body["SetDnsResponse"]["Status"], "error");
+    let _ = call("command=set_dns2&domain=example.com&main_record_type0=a&main_record0=192.0.2.1&add_dns_to_current_setting=1").await;
+    let _ = call("command=set_dns2&domain=example.com&subdomain0=www&sub_record_type0=cname&sub_record0=example.com&add_dns_to_current_setting=1").await;
+    assert_eq!(
+        server.state().world().accounts[0].domains[0].records.len(),
+        2
+    );
+    let body = call("command=set_dns2&domain=example.com&subdomain0=mail&sub_record_type0=a&sub_record0=192.0.2.9").await;
+    assert_eq!(body["SetDnsResponse"]["Status"], "success");
+    assert_eq!(
+        server.state().world().accounts[0].domains[0].records.len(),
+        1,
+        "replaced whole"
+    );
+    let body = call("command=get_dns&domain=example.com").await;
+    assert_eq!(
+        body["GetDnsResponse"]["GetDns"]["NameServerSettings"]["SubDomains"][0]["Subhost"],
+        "mail"
+    );
+}

@@ -13,6 +13,12 @@
 //! - Registered name servers ([`servers`]): glue of the account's domains,
 //!   hosts added with `add_ns`, and hosts in use; `set_ns` refuses others.
 //!
+//! - Zone records through `get_dns` / `set_dns2` ([`zone`]): no NS or
+//!   DS type, and without `add_dns_to_current_setting=1` the zone is
+//!   replaced whole.
+//! - REST v1 name servers ([`rest`]): Bearer key, `X-Signature` checked
+//!   on the `PUT`, JSON envelopes with matching HTTP status.
+//!
 //! Open points are switches in `options.extra`: `dynadot_processing_ms`
 //! (default 0), `dynadot_bad_key_shape` (`header`, the default, or
 //! `flat`). Parameter spellings in conflict are all accepted: `host` /
@@ -20,7 +26,10 @@
 //! `domain`. The DNSSEC answer shape (`DnssecInfo`) is this mock's own
 //! reading, the API docs not showing one.
 
+/// REST v1 name server endpoints with `X-Signature` checks.
+pub mod rest;
 mod servers;
+mod zone;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -66,10 +75,16 @@ struct Dd {
 
 /// Provider routes.
 pub fn router(state: MockState) -> Router {
-    Router::new().route("/api3.json", get(api3)).with_state(Dd {
-        state,
-        local: Local::default(),
-    })
+    Router::new()
+        .route("/api3.json", get(api3))
+        .route(
+            "/restful/v1/domains/{domain}/nameservers",
+            get(rest::get_nameservers).put(rest::put_nameservers),
+        )
+        .with_state(Dd {
+            state,
+            local: Local::default(),
+        })
 }
 
 /// How Dynadot signals a fault: HTTP 200 and an error envelope.
@@ -382,6 +397,15 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
             Ok(Map::new())
         })
         .inspect(|_| dd.state.note(format!("write dnssec {domain_param}"))),
+        "get_dns" => on_domain(&mut |d| Ok(zone::get_dns(d))),
+        "set_dns2" => {
+            let (records, add) = zone::parse_set_dns2(params)?;
+            on_domain(&mut |d| {
+                zone::apply(d, records.clone(), add);
+                Ok(Map::new())
+            })
+            .inspect(|_| dd.state.note(format!("write records {domain_param}")))
+        }
         "" => Err("missing command".into()),
         other => Err(format!("invalid command: {other}")),
     }
