@@ -751,3 +751,78 @@ async fn nothing_secret_in_trace_logs() {
         assert!(!logs.contains(secret), "{secret} leaked into logs");
     }
 }
+
+/// A request signed as a client library would sign it.
+async fn signed(
+    server: &MockServer,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let url = format!("{}{path}", server.base_url());
+    let now = registrars::clock::Clock::now_unix(&registrars::clock::SystemClock);
+    let sig = registrars::providers::ovh::signature(AS, CK, method, &url, body.as_bytes(), now);
+    let resp = reqwest::Client::new()
+        .request(method.parse().unwrap(), &url)
+        .header("X-Ovh-Application", AK)
+        .header("X-Ovh-Consumer", CK)
+        .header("X-Ovh-Timestamp", now.to_string())
+        .header("X-Ovh-Signature", sig)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn add_only_name_server_calls_are_tasks_too() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let dom = d("legacy.fr");
+    let (status, task) = signed(
+        &server,
+        "POST",
+        "/domain/legacy.fr/nameServer",
+        r#"{"nameServer":[{"host":"ns4.other.net"}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(task["status"], "todo");
+    assert_eq!(task["function"], "DomainDnsUpdate");
+    let task_ref = registrars::TaskRef {
+        provider: Provider::Ovh,
+        domain: dom.clone(),
+        id: task["id"].to_string(),
+    };
+    assert_eq!(wait_task(ovh.as_ref(), &task_ref).await, TaskStatus::Done);
+    assert_eq!(ovh.get_nameservers(&dom).await.unwrap().len(), 3);
+    let (_, ids) = signed(&server, "GET", "/domain/legacy.fr/nameServer", "").await;
+    let last = ids.as_array().unwrap().last().unwrap().to_string();
+    let (status, _) = signed(
+        &server,
+        "DELETE",
+        &format!("/domain/legacy.fr/nameServer/{last}"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = signed(&server, "DELETE", "/domain/legacy.fr/nameServer/1", "").await;
+    assert_eq!(
+        (status, body["class"].as_str()),
+        (404, Some("Client::NotFound"))
+    );
+    // An unknown task is a bad reference, not a missing domain.
+    let bogus = registrars::TaskRef {
+        provider: Provider::Ovh,
+        domain: dom,
+        id: "999999".into(),
+    };
+    let err = ovh.task_status(&bogus).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "task"),
+        "{err}"
+    );
+}

@@ -9,7 +9,8 @@
 //!   `glueRecordIpv6Supported`, `glueRecordMultiIpSupported` (default
 //!   true), `ns_ips` (host → glue IP in the NS entry). Zone edits set
 //!   `zone_unrefreshed` until `POST …/refresh`.
-//! - Name server, glue and DS writes return tasks ([`tasks`]).
+//! - Name server, glue and DS writes return tasks ([`tasks`]), including
+//!   the add-only `POST …/nameServer` and `DELETE …/nameServer/{id}`.
 //! - Record list filters match with LIKE (substring), as OVH's do.
 //!
 //! Open points are switches in `options.extra`: `ovh_time_tolerance_secs`
@@ -190,7 +191,9 @@ async fn dispatch(
         ("GET", ["domain", d]) => cx.info(d),
         ("PUT", ["domain", d]) => cx.update_info(d, &body),
         ("GET", ["domain", d, "nameServer"]) => cx.ns_ids(d),
+        ("POST", ["domain", d, "nameServer"]) => cx.add_ns(d, &body),
         ("GET", ["domain", d, "nameServer", id]) => cx.ns_entry(d, id),
+        ("DELETE", ["domain", d, "nameServer", id]) => cx.delete_ns(d, id),
         ("POST", ["domain", d, "nameServers", "update"]) => cx.update_ns(d, &body),
         ("GET", ["domain", d, "task", id]) => cx.task(d, id),
         ("GET", ["domain", d, "glueRecord"]) => cx.glue_list(d),
@@ -356,47 +359,63 @@ impl Cx<'_> {
         let Some(list) = list else {
             return bad_request("Missing parameter nameServers");
         };
-        let domain = normalise(d);
         let checked = self.domain(d, |dom| {
-            if ns_type(dom) != "external" {
+            let entries = list
+                .iter()
+                .map(|item| check_entry(dom, item))
+                .collect::<Result<Vec<_>, _>>()?;
+            check_set(dom, &entries)?;
+            Ok(entries)
+        });
+        match checked {
+            Ok(entries) => self.start(d, "DomainDnsUpdate", PendingChange::Nameservers(entries)),
+            Err(r) => r,
+        }
+    }
+
+    /// The add-only alternative: `POST /domain/{d}/nameServer`.
+    fn add_ns(&self, d: &str, body: &Value) -> Response {
+        let Some(list) = body.get("nameServer").and_then(Value::as_array) else {
+            return bad_request("Missing parameter nameServer");
+        };
+        let checked = self.domain(d, |dom| {
+            let mut entries = current_entries(dom);
+            for item in list {
+                let entry = check_entry(dom, item)?;
+                if entries.iter().any(|(h, _)| *h == entry.0) {
+                    return Err(error(
+                        409,
+                        "Client::Conflict",
+                        None,
+                        &format!("{} is already a name server of the domain", entry.0),
+                    ));
+                }
+                entries.push(entry);
+            }
+            check_set(dom, &entries)?;
+            Ok(entries)
+        });
+        match checked {
+            Ok(entries) => self.start(d, "DomainDnsUpdate", PendingChange::Nameservers(entries)),
+            Err(r) => r,
+        }
+    }
+
+    /// `DELETE /domain/{d}/nameServer/{id}`.
+    fn delete_ns(&self, d: &str, id: &str) -> Response {
+        let checked = self.domain(d, |dom| {
+            let mut entries = current_entries(dom);
+            let before = entries.len();
+            entries.retain(|(h, _)| stable_id(h).to_string() != id);
+            if entries.len() == before {
                 return Err(error(
-                    403,
-                    "Client::Forbidden",
+                    404,
+                    "Client::NotFound",
                     None,
-                    "Name servers can only be edited when nameServerType is external",
+                    "This name server does not exist",
                 ));
             }
-            if list.len() < 2 || list.len() > 13 {
-                return Err(bad_request("Between 2 and 13 name servers are required"));
-            }
-            let host_supported = flag(dom, "hostSupported", true);
-            let mut entries = Vec::new();
-            for item in list {
-                let host = item
-                    .get("host")
-                    .and_then(Value::as_str)
-                    .and_then(|h| HostName::new(h).ok())
-                    .ok_or_else(|| bad_request("Invalid host"))?;
-                let ip = item
-                    .get("ip")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty());
-                if let Some(ip) = ip
-                    && ip.parse::<IpAddr>().is_err()
-                {
-                    return Err(bad_request(&format!("Invalid ip for {host}")));
-                }
-                let inside = within(host.as_str(), &domain);
-                if inside && host_supported && !dom.glue.iter().any(|g| g.host == host) {
-                    return Err(bad_request(&format!(
-                        "{host} is inside the domain and must be created as a glue record first"
-                    )));
-                }
-                if inside && !host_supported && ip.is_none() {
-                    return Err(bad_request(&format!("An ip is required for {host}")));
-                }
-                entries.push((host.to_string(), ip.map(str::to_owned)));
-            }
+            check_set(dom, &entries)?;
             Ok(entries)
         });
         match checked {
@@ -773,6 +792,59 @@ impl Cx<'_> {
             Err(r) => r,
         }
     }
+}
+
+/// The NS set as (host, glue ip) pairs.
+fn current_entries(dom: &Domain) -> Vec<(String, Option<String>)> {
+    dom.nameservers
+        .iter()
+        .map(|h| (h.clone(), ns_ip(dom, h)))
+        .collect()
+}
+
+/// Checks one `{"host","ip"}` NS entry against the domain.
+fn check_entry(dom: &Domain, item: &Value) -> Result<(String, Option<String>), Response> {
+    let host = item
+        .get("host")
+        .and_then(Value::as_str)
+        .and_then(|h| HostName::new(h).ok())
+        .ok_or_else(|| bad_request("Invalid host"))?;
+    let ip = item
+        .get("ip")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    if let Some(ip) = ip
+        && ip.parse::<IpAddr>().is_err()
+    {
+        return Err(bad_request(&format!("Invalid ip for {host}")));
+    }
+    let host_supported = flag(dom, "hostSupported", true);
+    let inside = within(host.as_str(), &normalise(&dom.name));
+    if inside && host_supported && !dom.glue.iter().any(|g| g.host == host) {
+        return Err(bad_request(&format!(
+            "{host} is inside the domain and must be created as a glue record first"
+        )));
+    }
+    if inside && !host_supported && ip.is_none() {
+        return Err(bad_request(&format!("An ip is required for {host}")));
+    }
+    Ok((host.to_string(), ip.map(str::to_owned)))
+}
+
+/// Checks a whole NS set: editable at all, and its size.
+fn check_set(dom: &Domain, entries: &[(String, Option<String>)]) -> Result<(), Response> {
+    if ns_type(dom) != "external" {
+        return Err(error(
+            403,
+            "Client::Forbidden",
+            None,
+            "Name servers can only be edited when nameServerType is external",
+        ));
+    }
+    if entries.len() < 2 || entries.len() > 13 {
+        return Err(bad_request("Between 2 and 13 name servers are required"));
+    }
+    Ok(())
 }
 
 /// The OVH `subDomain` of a stored record (`""` for the apex).

@@ -852,7 +852,15 @@ impl Registrar for Ovh {
         let path = format!("{}/task/{}", Self::domain_path(&task.domain), task.id);
         let t: Task = self
             .get(op::TASK_STATUS, &path, task.domain.as_str(), "task")
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // A 404 here is about the task, not the domain.
+                RegistrarError::DomainNotInAccount { .. } => RegistrarError::Invalid {
+                    field: "task".into(),
+                    message: format!("OVH has no task {} for {}", task.id, task.domain),
+                },
+                e => e,
+            })?;
         Ok(match t.status.as_str() {
             "todo" | "doing" => TaskStatus::Pending,
             "done" => TaskStatus::Done,
