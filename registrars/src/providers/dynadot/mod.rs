@@ -17,7 +17,7 @@ mod envelope;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex as StdMutex, OnceLock};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock, Weak};
 
 use async_trait::async_trait;
 use reqwest::Url;
@@ -85,17 +85,24 @@ pub struct Dynadot {
 }
 
 /// The process-wide lock for the account behind `key`, found by the key's
-/// SHA-256 so the table never holds the key itself.
+/// SHA-256 so the table never holds the key itself. The table keeps weak
+/// references, pruned as it grows, so one-off keys do not pile up.
 fn account_lock(key: &Secret) -> Arc<Mutex<()>> {
     /// Key digest → that account's turn.
-    type Table = HashMap<[u8; 32], Arc<Mutex<()>>>;
+    type Table = HashMap<[u8; 32], Weak<Mutex<()>>>;
     static LOCKS: OnceLock<StdMutex<Table>> = OnceLock::new();
     let id: [u8; 32] = Sha256::digest(key.expose().as_bytes()).into();
     let mut table = LOCKS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    table.entry(id).or_default().clone()
+    if let Some(lock) = table.get(&id).and_then(Weak::upgrade) {
+        return lock;
+    }
+    table.retain(|_, weak| weak.strong_count() > 0);
+    let lock = Arc::new(Mutex::new(()));
+    table.insert(id, Arc::downgrade(&lock));
+    lock
 }
 
 fn unsupported_child(operation: &'static str) -> RegistrarError {
@@ -451,6 +458,9 @@ impl Registrar for Dynadot {
         if current.iter().collect::<BTreeSet<_>>() == wanted {
             return Ok(Change::Unchanged);
         }
+        // set_dnssec adds one record per call and nothing removes a single
+        // one, so a change is clear-then-add: the zone is briefly unsigned
+        // at the parent (insecure, never bogus).
         if !current.is_empty() {
             self.call(
                 op::SET_DS,
@@ -479,5 +489,19 @@ impl Registrar for Dynadot {
                 .await?;
         }
         Ok(Change::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_lock_per_key_while_in_use() {
+        let a = account_lock(&Secret::new("unit-key-a"));
+        let again = account_lock(&Secret::new("unit-key-a"));
+        let b = account_lock(&Secret::new("unit-key-b"));
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!Arc::ptr_eq(&a, &b));
     }
 }
