@@ -784,3 +784,25 @@ async fn nothing_secret_in_trace_logs() {
         assert!(!logs.contains(secret), "{secret} leaked into logs");
     }
 }
+
+#[tokio::test]
+async fn unknown_shopper_is_a_configuration_error() {
+    let server = MockServer::start(Provider::GoDaddy, seed(1)).await.unwrap();
+    let gd = connect_with(
+        Provider::GoDaddy,
+        Some(&server.base_url()),
+        Credentials::GoDaddy(GoDaddyCredentials {
+            key: Secret::new(KEY),
+            secret: Secret::new(SECRET),
+            customer_id: None,
+            shopper_id: Some("shop-unknown".into()),
+        }),
+        &options(),
+    )
+    .unwrap();
+    let err = gd.get_ds(&d("example.com")).await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Invalid { ref field, .. } if field == "shopper_id"),
+        "{err}"
+    );
+}

@@ -178,7 +178,15 @@ impl GoDaddy {
                     .call(operation, Method::GET, &path, None, "", |r| {
                         r.json("shopper")
                     })
-                    .await?;
+                    .await
+                    .map_err(|e| match e {
+                        // The 404 is about the shopper, not a domain.
+                        RegistrarError::DomainNotInAccount { .. } => RegistrarError::Invalid {
+                            field: "shopper_id".into(),
+                            message: "GoDaddy knows no such shopper for these credentials".into(),
+                        },
+                        e => e,
+                    })?;
                 shopper
                     .customer_id
                     .ok_or_else(|| RegistrarError::protocol("shopper has no customerId"))
@@ -309,7 +317,10 @@ impl Registrar for GoDaddy {
         if same_hosts(&current, nameservers) {
             return Ok(Change::Unchanged);
         }
-        let body = serde_json::json!({ "nameServers": nameservers });
+        let mut hosts: Vec<&HostName> = nameservers.iter().collect();
+        hosts.sort();
+        hosts.dedup();
+        let body = serde_json::json!({ "nameServers": hosts });
         let v2 = self.customer.initialized() || self.shopper_id.is_some();
         if v2 {
             return self
