@@ -696,3 +696,39 @@ async fn mock_zone_api_has_no_ns_type_and_replaces_without_the_add_flag() {
         "mail"
     );
 }
+
+#[tokio::test]
+async fn configured_rate_limit_and_slow_answers() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let quick = ConnectOptions {
+        http: HttpConfig {
+            timeout: Duration::from_millis(300),
+            retry: RetryPolicy::none(),
+        },
+        ..ConnectOptions::default()
+    };
+    let dy = connect_with(
+        Provider::Dynadot,
+        Some(&server.base_url()),
+        creds(KEY, Some(SECRET)),
+        &quick,
+    )
+    .unwrap();
+    server.state().inject(Fault::Delay { ms: 1_000 }, 1);
+    let err = dy.validate_credentials().await.unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Unavailable { ref message, .. } if message.contains("no response")),
+        "{err}"
+    );
+    server
+        .state()
+        .set_rate_limit(Some(registrars::mock::RateLimit {
+            requests: 1,
+            per_seconds: 60,
+        }));
+    dy.validate_credentials().await.unwrap();
+    let err = dy.validate_credentials().await.unwrap_err();
+    assert_eq!(err, RegistrarError::RateLimited { retry_after: None });
+}

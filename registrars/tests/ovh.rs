@@ -826,3 +826,39 @@ async fn add_only_name_server_calls_are_tasks_too() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn configured_rate_limit_is_a_429() {
+    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
+    let ovh = connect_with(
+        Provider::Ovh,
+        Some(&server.base_url()),
+        creds(AK, AS, CK),
+        &ConnectOptions {
+            http: HttpConfig {
+                retry: RetryPolicy::none(),
+                ..HttpConfig::default()
+            },
+            ..options(Arc::new(OffsetClock::new(0)))
+        },
+    )
+    .unwrap();
+    ovh.validate_credentials().await.unwrap(); // auth/time + GET /domain
+    server
+        .state()
+        .set_rate_limit(Some(registrars::mock::RateLimit {
+            requests: 1,
+            per_seconds: 60,
+        }));
+    ovh.validate_credentials().await.unwrap();
+    let err = ovh.validate_credentials().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RegistrarError::RateLimited {
+                retry_after: Some(_)
+            }
+        ),
+        "{err}"
+    );
+}
