@@ -37,7 +37,9 @@ fn seed(task_polls: u32, extra: &str) -> Seed {
                 "glue": [{{"host": "ns1.example.com", "ips": ["192.0.2.53"]}}]}},
               {{"name": "legacy.fr", "hosted_zone": false,
                 "nameservers": ["ns1.legacy.fr", "ns2.other.net"],
-                "extra": {{"hostSupported": false, "ns_ips": {{"ns1.legacy.fr": "192.0.2.7"}}}}}}
+                "extra": {{"hostSupported": false, "ns_ips": {{"ns1.legacy.fr": "192.0.2.7"}}}}}},
+              {{"name": "signed.org", "hosted_zone": false,
+                "nameservers": ["ns1.openova.io", "ns2.openova.io"]}}
             ]}},
           {{"id": "ovh-2", "access_denied": true,
             "credentials": {{"application_key": "ak2", "application_secret": "as2", "consumer_key": "ck2"}},
@@ -697,7 +699,7 @@ async fn glue_without_host_objects_lives_in_the_ns_entry() {
 async fn ds_from_dnskeys_replaces_the_set() {
     let server = MockServer::start(Provider::Ovh, seed(2, "")).await.unwrap();
     let ovh = adapter(&server);
-    let zone = d("example.com");
+    let zone = d("signed.org");
     let key = DsMaterial::parse(KSK).unwrap();
     assert!(ovh.get_ds(&zone).await.unwrap().is_empty());
     let task = pending(ovh.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap());
@@ -720,6 +722,15 @@ async fn ds_from_dnskeys_replaces_the_set() {
     let task = pending(ovh.set_ds(&zone, &[]).await.unwrap());
     assert_eq!(wait_task(ovh.as_ref(), &task).await, TaskStatus::Done);
     assert!(ovh.get_ds(&zone).await.unwrap().is_empty());
+    // A domain on OVH's own DNS: OVH signs it, our keys would not match.
+    let err = ovh
+        .set_ds(&d("example.com"), std::slice::from_ref(&key))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::Unsupported { ref instead, .. } if instead.contains("dnssec")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@
 //!   the adapter switches it first. When the TLD has no host objects
 //!   (`hostSupported` false) glue is the `ip` of the NS entry, kept as it
 //!   is across NS changes.
-//! - `dsRecord` takes DNSKEYs, never digests, and replaces the whole set.
+//! - `dsRecord` takes DNSKEYs, never digests, and replaces the whole set;
+//!   it is refused while the domain uses OVH's own (signing) DNS.
 //! - Zone edits are not live until `POST /domain/zone/{z}/refresh`, which
 //!   follows every change. Record filters match with LIKE, so every
 //!   listed record is re-checked.
@@ -825,6 +826,17 @@ impl Registrar for Ovh {
             .collect();
         if current == keys {
             return Ok(Change::Unchanged);
+        }
+        if self.info(op::SET_DS, domain).await?.name_server_type == "hosted" {
+            // OVH's servers serve (and sign) the zone: a DS for our keys
+            // would point validators at keys nobody serves.
+            return Err(RegistrarError::unsupported(
+                Provider::Ovh,
+                op::SET_DS,
+                "this domain uses OVH's own DNS, which signs the zone itself: enable DNSSEC on \
+                 the OVH zone (/domain/zone/{zone}/dnssec), or move the domain to external name \
+                 servers (set_nameservers) before publishing your keys",
+            ));
         }
         // The whole set goes in one call; an empty list removes DNSSEC.
         let input: Vec<DsKeyInput> = keys
