@@ -806,3 +806,32 @@ async fn unknown_shopper_is_a_configuration_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn v2_writes_carry_a_request_id_echoed_in_the_action() {
+    let server = MockServer::start(Provider::GoDaddy, seed(2)).await.unwrap();
+    let gd = adapter(&server, Some("cust-1"));
+    let _ = gd
+        .set_nameservers(
+            &d("example.com"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap();
+    let action: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v2/customers/cust-1/domains/example.com/actions/DOMAIN_UPDATE_NAME_SERVERS",
+            server.base_url()
+        ))
+        .header("Authorization", format!("sso-key {KEY}:{SECRET}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(action["status"], "PENDING");
+    let rid = action["requestId"].as_str().expect("requestId echoed");
+    assert_eq!(rid.len(), 32);
+    assert!(rid.bytes().all(|b| b.is_ascii_hexdigit()));
+}

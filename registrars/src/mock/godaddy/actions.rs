@@ -34,6 +34,8 @@ pub(super) struct Actions {
     latest: HashMap<(String, String, String), String>,
     /// Action id → the change it makes when it succeeds.
     pending: HashMap<String, PendingChange>,
+    /// Action id → the client's `X-Request-Id`, echoed in the action.
+    request_ids: HashMap<String, String>,
 }
 
 fn lock(gd: &Gd) -> std::sync::MutexGuard<'_, Actions> {
@@ -41,7 +43,14 @@ fn lock(gd: &Gd) -> std::sync::MutexGuard<'_, Actions> {
 }
 
 /// Starts an action of `kind` that will make `change`.
-pub(super) fn start(gd: &Gd, account: &str, domain: &str, kind: &str, change: PendingChange) {
+pub(super) fn start(
+    gd: &Gd,
+    account: &str,
+    domain: &str,
+    kind: &str,
+    change: PendingChange,
+    request_id: Option<String>,
+) {
     let domain = normalise(domain);
     let task = gd.state.create_task(account, &domain, kind);
     let mut actions = lock(gd);
@@ -49,6 +58,9 @@ pub(super) fn start(gd: &Gd, account: &str, domain: &str, kind: &str, change: Pe
         (account.to_owned(), domain, kind.to_owned()),
         task.id.clone(),
     );
+    if let Some(rid) = request_id {
+        actions.request_ids.insert(task.id.clone(), rid);
+    }
     actions.pending.insert(task.id, change);
 }
 
@@ -73,13 +85,21 @@ pub(super) fn busy(gd: &Gd, account: &str, domain: &str) -> bool {
         .any(|t| ids.contains(&t.id) && t.polls < t.polls_needed)
 }
 
-fn action_json(kind: &str, status: &str, failure: Option<&str>) -> Value {
+fn action_json(
+    kind: &str,
+    status: &str,
+    failure: Option<&str>,
+    request_id: Option<&String>,
+) -> Value {
     let mut body = json!({
         "type": kind,
         "origination": "USER",
         "createdAt": "2026-01-01T00:00:00.000Z",
         "status": status,
     });
+    if let Some(rid) = request_id {
+        body["requestId"] = json!(rid);
+    }
     if let Some(message) = failure {
         body["reason"] = json!({ "code": "ACTION_FAILED", "message": message });
     }
@@ -95,19 +115,21 @@ pub(super) fn poll(gd: &Gd, account: &str, domain: &str, kind: &str) -> Option<V
         .get(&(account.to_owned(), domain.clone(), kind.to_owned()))?
         .clone();
     let (_, state) = gd.state.poll_task(account, &id)?;
+    let rid = lock(gd).request_ids.get(&id).cloned();
+    let rid = rid.as_ref();
     Some(match state {
-        MockTaskState::Running => action_json(kind, "PENDING", None),
+        MockTaskState::Running => action_json(kind, "PENDING", None, rid),
         MockTaskState::Done => {
             let change = lock(gd).pending.remove(&id);
             if let Some(change) = change {
                 apply(&mut gd.state.world(), account, &domain, change);
                 gd.state.note(format!("applied {kind} {domain}"));
             }
-            action_json(kind, "SUCCESS", None)
+            action_json(kind, "SUCCESS", None, rid)
         }
         MockTaskState::Failed(message) => {
             lock(gd).pending.remove(&id);
-            action_json(kind, "FAILED", Some(&message))
+            action_json(kind, "FAILED", Some(&message), rid)
         }
     })
 }
@@ -116,21 +138,25 @@ pub(super) fn poll(gd: &Gd, account: &str, domain: &str, kind: &str) -> Option<V
 /// (the v2 domain's `actions[]`).
 pub(super) fn summary(gd: &Gd, account: &str, domain: &str) -> Vec<Value> {
     let domain = normalise(domain);
-    let latest: Vec<(String, String)> = lock(gd)
-        .latest
-        .iter()
-        .filter(|((a, d, _), _)| *a == account && *d == domain)
-        .map(|((_, _, k), id)| (k.clone(), id.clone()))
-        .collect();
+    let (latest, rids): (Vec<(String, String)>, HashMap<String, String>) = {
+        let actions = lock(gd);
+        let latest = actions
+            .latest
+            .iter()
+            .filter(|((a, d, _), _)| *a == account && *d == domain)
+            .map(|((_, _, k), id)| (k.clone(), id.clone()))
+            .collect();
+        (latest, actions.request_ids.clone())
+    };
     let world = gd.state.world();
     latest
         .into_iter()
         .filter_map(|(kind, id)| {
             let task = world.tasks.iter().find(|t| t.id == id)?;
             Some(match (&task.failure, task.polls >= task.polls_needed) {
-                (_, false) => action_json(&kind, "PENDING", None),
-                (Some(msg), true) => action_json(&kind, "FAILED", Some(msg)),
-                (None, true) => action_json(&kind, "SUCCESS", None),
+                (_, false) => action_json(&kind, "PENDING", None, rids.get(&id)),
+                (Some(msg), true) => action_json(&kind, "FAILED", Some(msg), rids.get(&id)),
+                (None, true) => action_json(&kind, "SUCCESS", None, rids.get(&id)),
             })
         })
         .collect()

@@ -616,7 +616,14 @@ async fn get_domain_v2(
 }
 
 /// Starts an action for a v2 write, after the shared checks.
-fn start(gd: &Gd, account: &str, domain: &str, kind: &str, change: PendingChange) -> Response {
+fn start(
+    gd: &Gd,
+    headers: &HeaderMap,
+    account: &str,
+    domain: &str,
+    kind: &str,
+    change: PendingChange,
+) -> Response {
     {
         let world = gd.state.world();
         if world
@@ -636,7 +643,11 @@ fn start(gd: &Gd, account: &str, domain: &str, kind: &str, change: PendingChange
             "Another action is in progress for this domain",
         );
     }
-    actions::start(gd, account, domain, kind, change);
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    actions::start(gd, account, domain, kind, change, request_id);
     gd.state.note(format!("action {kind} {domain}"));
     let status = extra_u64(&gd.state, "godaddy_v2_status", 202) as u16;
     StatusCode::from_u16(status)
@@ -665,6 +676,7 @@ async fn put_nameservers(
     };
     start(
         &gd,
+        &headers,
         &account,
         &domain,
         "DOMAIN_UPDATE_NAME_SERVERS",
@@ -710,6 +722,7 @@ async fn put_host(
     }
     start(
         &gd,
+        &headers,
         &account,
         &domain,
         "HOST_CREATE",
@@ -733,6 +746,7 @@ async fn delete_host(
     match exists {
         Ok(true) => start(
             &gd,
+            &headers,
             &account,
             &domain,
             "HOST_DELETE",
@@ -756,6 +770,7 @@ async fn patch_dnssec(
     match parse_dnssec(&body) {
         Ok(items) => start(
             &gd,
+            &headers,
             &account,
             &domain,
             "DNSSEC_CREATE",
@@ -778,6 +793,7 @@ async fn delete_dnssec(
     match parse_dnssec(&body) {
         Ok(items) => start(
             &gd,
+            &headers,
             &account,
             &domain,
             "DNSSEC_DELETE",

@@ -133,6 +133,10 @@ impl GoDaddy {
     ) -> Result<T, RegistrarError> {
         let url = format!("{}{}", self.base_url, path);
         let v1 = path.starts_with("/v1/");
+        // v2 writes carry a request id, which GoDaddy echoes into the
+        // action it starts; the same id on every retry of the call.
+        let request_id =
+            (!v1 && method != Method::GET).then(|| format!("{:032x}", rand::random::<u128>()));
         self.http
             .execute(
                 op,
@@ -143,6 +147,9 @@ impl GoDaddy {
                         .header("accept", "application/json");
                     if v1 && let Some(shopper) = &self.shopper_id {
                         req = req.header("x-shopper-id", shopper.as_str());
+                    }
+                    if let Some(id) = &request_id {
+                        req = req.header("x-request-id", id.as_str());
                     }
                     if let Some(body) = body {
                         req = req.json(body);
