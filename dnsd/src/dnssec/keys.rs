@@ -745,20 +745,20 @@ impl KeyTiming {
 }
 
 /// The public half, from a `.key` file.
-struct BindPublic {
-    flags: u16,
-    algorithm: Algorithm,
-    key: Vec<u8>,
+pub(super) struct BindPublic {
+    pub(super) flags: u16,
+    pub(super) algorithm: Algorithm,
+    pub(super) key: Vec<u8>,
 }
 
 /// The private half, from a `.private` file.
-struct BindPrivate {
-    algorithm: Algorithm,
-    key: Vec<u8>,
-    timing: KeyTiming,
+pub(super) struct BindPrivate {
+    pub(super) algorithm: Algorithm,
+    pub(super) key: Vec<u8>,
+    pub(super) timing: KeyTiming,
 }
 
-fn parse_bind_key(zone: &Name, text: &str) -> Result<BindPublic, KeyMaterialError> {
+pub(super) fn parse_bind_key(zone: &Name, text: &str) -> Result<BindPublic, KeyMaterialError> {
     // Comments start with ';'; the record may span lines in parentheses.
     let mut record = String::new();
     for line in text.lines() {
@@ -802,7 +802,7 @@ fn parse_bind_key(zone: &Name, text: &str) -> Result<BindPublic, KeyMaterialErro
     })
 }
 
-fn parse_bind_private(text: &str) -> Result<BindPrivate, KeyMaterialError> {
+pub(super) fn parse_bind_private(text: &str) -> Result<BindPrivate, KeyMaterialError> {
     let mut format_seen = false;
     let mut algorithm = None;
     let mut key = None;

@@ -4,4 +4,5 @@ pub mod cache;
 pub mod denial;
 pub mod keys;
 pub mod sign;
+pub mod store;
 pub mod timestamp;
