@@ -15,6 +15,7 @@ pub mod answer;
 pub mod api;
 pub mod assemble;
 pub mod config;
+pub mod dynamic;
 pub mod dnssec;
 pub mod lookup;
 pub mod metrics;

@@ -1,0 +1,29 @@
+//! LUA records (PowerDNS-compatible), compiled at load and evaluated per
+//! query without a Lua interpreter. See `shared/spec/lua-records.md`.
+//!
+//! ```text
+//! RDATA --syntax::join_chunks--> code --syntax::parse--> Expr
+//!       --rule::compile--> LuaRule (typed, options resolved, refused with a reason)
+//! query: eval::evaluate(&LuaRule, &QueryContext, &dyn HealthView, &dyn GeoView)
+//!       -> Result<Vec<Answer>, EvalError> -> Outcome (answer / NODATA / SERVFAIL)
+//! ```
+//!
+//! This module does no I/O: the background health checker implements
+//! [`HealthView`] (keys are [`CheckKey`]), GeoIP comes in through [`GeoView`]
+//! (implemented for `geo::SharedGeo`). [`hash`] reproduces PowerDNS's hashes
+//! bit for bit.
+
+pub mod eval;
+pub mod hash;
+pub mod rule;
+pub mod syntax;
+
+#[cfg(test)]
+mod tests;
+
+pub use eval::{
+    AllUp, Answer, CheckKey, CheckKind, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
+    Outcome, QueryContext, Value, evaluate, evaluate_rule, evaluate_with,
+};
+pub use rule::{CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata};
+pub use syntax::Whitespace;
