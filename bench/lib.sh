@@ -76,12 +76,19 @@ bench_install_peers() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
             nsd knot pdns-server pdns-backend-bind dnsperf >/dev/null
     fi
-    local svc
-    for svc in nsd knot pdns; do
+    # Only the distro's own instances, found by their pidfiles: init
+    # scripts match processes by executable and would also stop servers
+    # that this or another benchmark started.
+    local svc pidfile
+    for svc in nsd:/run/nsd/nsd.pid knot:/run/knot/knot.pid pdns:/run/pdns/pdns.pid; do
+        pidfile=${svc#*:}
+        svc=${svc%%:*}
+        [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null || continue
+        bench_log "stopping the distro's $svc service"
         if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
             systemctl stop "$svc" || true
-        elif [[ -x /etc/init.d/$svc ]]; then
-            /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
+        else
+            kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
         fi
     done
 }

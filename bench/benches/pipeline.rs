@@ -38,7 +38,7 @@ fn catalog(spec: &ZoneSpec) -> Catalog {
     let mut text = Vec::new();
     spec.write_zone(&mut text).expect("write to a Vec");
     let text = String::from_utf8(text).expect("generated zone is ASCII");
-    let origin = Name::from_text(&spec.origin, None).expect("valid origin");
+    let origin = Name::from_text(&format!("{}.", spec.origin), None).expect("valid origin");
     let records = parse_str(&origin, &text, Path::new("bench.zone")).expect("zone parses");
     let zone = build_zone(&origin, records).expect("zone builds");
     let mut catalog = Catalog::new();

@@ -37,7 +37,8 @@ fn opt(field: Option<&str>) -> Option<f64> {
     field.and_then(|f| f.trim().parse().ok())
 }
 
-/// Parses CSV text with a header line; unknown or short lines are skipped.
+/// Parses CSV text with a header line; short lines and runs without any
+/// answer (queries/s 0) are skipped.
 pub fn parse_csv(text: &str) -> Vec<Row> {
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
@@ -70,6 +71,10 @@ pub fn parse_csv(text: &str) -> Vec<Row> {
         else {
             continue;
         };
+        if qps <= 0.0 {
+            // A run with no answers (server down) says nothing about speed.
+            continue;
+        }
         rows.push(Row {
             scenario: scenario.to_owned(),
             generator: generator.to_owned(),
@@ -260,7 +265,8 @@ mod tests {
 udp,dnsperf,dnsd,1,100,0.5,0,0.1,0.2,0.1,0.4\n\
 udp,dnsperf,nsd,1,80,1.0,2,0.1,0.4,0.3,0.7\n\
 udp,dnsperf,dnsd,2,120,0.7,1,,,0.2,0.5\n\
-udp,dnsperf,nsd,2,90,1.0,0,0.2,0.6,0.3,0.7\n";
+udp,dnsperf,nsd,2,90,1.0,0,0.2,0.6,0.3,0.7\n\
+udp,dnsperf,nsd,3,0,,1000,,,,\n";
 
     #[test]
     fn medians() {
