@@ -334,14 +334,14 @@ impl SigningKey {
                 private.len()
             )));
         }
-        if let Some(public) = public {
-            if public.len() != algorithm.public_key_len() {
-                return Err(KeyMaterialError::malformed(format!(
-                    "{algorithm} public key must be {} octets, not {}",
-                    algorithm.public_key_len(),
-                    public.len()
-                )));
-            }
+        if let Some(public) = public
+            && public.len() != algorithm.public_key_len()
+        {
+            return Err(KeyMaterialError::malformed(format!(
+                "{algorithm} public key must be {} octets, not {}",
+                algorithm.public_key_len(),
+                public.len()
+            )));
         }
         let mut secret = Secret([0; 32]);
         secret.0.copy_from_slice(private);

@@ -1,4 +1,36 @@
-//! Online DNSSEC signing (issue 7): placeholder, rewritten below.
+//! Online DNSSEC signing (issue 7; `shared/spec/dnssec.md`): the building
+//! blocks the answer path uses to sign what it sends when a query has DO=1.
+//!
+//! ```text
+//!  KeyStore (store.rs)          <data-dir>/keys/<zone>/K<zone>.+013+<tag>.{key,private}
+//!     | ensure_keys(zone, policy): load, or generate when no key file exists
+//!     v
+//!  ZoneKeys (store.rs)          keys + published/active state + CSK/KSK/ZSK role
+//!     | signers(rtype), dnskey_rdatas(), cds_rdatas(), cdnskey_rdatas(), ds_lines()
+//!     v
+//!  rrsigs() (here) --> SigCache (cache.rs) --hit--> Arc<[u8]> RRSIG RDATA
+//!                          | miss
+//!                          v
+//!                      sign_rrset (sign.rs): canonical form, Window, SigningKey::sign (keys.rs)
+//!
+//!  denial.rs: compact NSEC for negative answers: next name succ(q), type
+//!  bitmap per case (NXNAME / NODATA / ENT / insecure cut), RCODE and CO.
+//! ```
+//!
+//! - [`keys`]: [`SigningKey`] (algorithms 13 and 15 via `ring`), DNSKEY and
+//!   DS/CDS/CDNSKEY RDATA, key tags, roles, BIND `.key`/`.private` text.
+//! - [`store`]: [`KeyStore`] (files 0600 in folders 0700, atomic writes;
+//!   unreadable or corrupt keys are errors naming the file, never replaced)
+//!   and [`ZoneKeys`].
+//! - [`sign`]: [`sign_rrset`], [`verify_rrsig`], [`Window`]/[`SigPolicy`]
+//!   (inception an hour before the current hour, 14 days, jitter, refresh).
+//! - [`cache`]: [`SigCache`], sharded and bounded in bytes, never blocking.
+//! - [`denial`]: [`succ`], [`TypeBitmap`], [`Denial`], [`nxdomain_reply`].
+//! - [`timestamp`]: RRSIG and BIND time text.
+//!
+//! Invariants: nothing here logs or prints private key material (`Debug`
+//! redacts it); nothing on the signing path reads the clock or does I/O —
+//! callers pass `now`; only [`store`] touches files.
 
 pub mod cache;
 pub mod denial;
@@ -6,3 +38,56 @@ pub mod keys;
 pub mod sign;
 pub mod store;
 pub mod timestamp;
+
+#[cfg(test)]
+mod interop_tests;
+
+use std::sync::Arc;
+
+pub use cache::{CacheStats, SigCache};
+pub use denial::{Denial, TypeBitmap, nxdomain_reply, succ, succ_delegation};
+pub use keys::{Algorithm, DigestType, KeyRole, SigningKey};
+pub use sign::{Scratch, SigPolicy, SignError, Window, sign_rrset, verify_rrsig};
+pub use store::{KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
+
+use crate::wire::RType;
+
+/// Appends to `out` the RRSIG RDATA for one RRset: one per key of `keys`
+/// that signs `rtype` (the CSK, or the KSK for DNSKEY/CDS/CDNSKEY and the
+/// ZSK otherwise), each from `cache` or signed now and cached.
+///
+/// `owner` is the wire owner as it goes in the answer (for a wildcard
+/// expansion in compact mode, the query name: spec §4 item 3). The caller
+/// decides what is signed at all (spec §2.3: not delegation NS, glue or OPT).
+#[allow(clippy::too_many_arguments)] // The fields of an RRset, plus keys, cache, time and scratch.
+pub fn rrsigs<'r, I>(
+    keys: &ZoneKeys,
+    cache: &SigCache,
+    owner: &[u8],
+    rtype: RType,
+    class: u16,
+    ttl: u32,
+    rdatas: I,
+    now: u64,
+    policy: &SigPolicy,
+    scratch: &mut Scratch,
+    out: &mut Vec<Arc<[u8]>>,
+) -> Result<(), SignError>
+where
+    I: IntoIterator<Item = &'r [u8]> + Clone,
+{
+    for key in keys.signers(rtype) {
+        out.push(cache.rrsig(
+            key,
+            owner,
+            rtype,
+            class,
+            ttl,
+            rdatas.clone(),
+            now,
+            policy,
+            scratch,
+        )?);
+    }
+    Ok(())
+}
