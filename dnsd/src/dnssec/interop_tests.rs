@@ -3,6 +3,7 @@
 //! `ldns-verify-zone`, and `ldns-key2ds` must compute the same DS from our
 //! `.key` file. Skipped (with a note) when the tools are not installed.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ fn scratch_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// TTL and RDATAs of one RRset.
+type RrsetData = (u32, Vec<Vec<u8>>);
 
 /// `(owner, type, TTL, RDATA in presentation form)` of the test zone.
 const ZONE: &[(&str, &str, u32, &str)] = &[
@@ -65,7 +69,7 @@ fn signed_zone_text(keys: &ZoneKeys) -> String {
     let mut scratch = Scratch::new();
 
     // RRsets by (owner, type), in canonical owner order.
-    let mut sets: std::collections::BTreeMap<(Name, u16), (u32, Vec<Vec<u8>>)> = Default::default();
+    let mut sets: BTreeMap<(Name, u16), RrsetData> = BTreeMap::new();
     for &(owner, rtype, ttl, text) in ZONE {
         let rtype = RType::from_text(rtype).unwrap();
         let rdata = parse_str(rtype, text, &zone).unwrap();

@@ -17,16 +17,16 @@
 //!  bitmap per case (NXNAME / NODATA / ENT / insecure cut), RCODE and CO.
 //! ```
 //!
-//! - [`keys`]: [`SigningKey`] (algorithms 13 and 15 via `ring`), DNSKEY and
+//! - [`keys`] holds [`SigningKey`] (algorithms 13 and 15 via `ring`), DNSKEY and
 //!   DS/CDS/CDNSKEY RDATA, key tags, roles, BIND `.key`/`.private` text.
-//! - [`store`]: [`KeyStore`] (files 0600 in folders 0700, atomic writes;
+//! - [`store`] holds [`KeyStore`] (files 0600 in folders 0700, atomic writes;
 //!   unreadable or corrupt keys are errors naming the file, never replaced)
 //!   and [`ZoneKeys`].
-//! - [`sign`]: [`sign_rrset`], [`verify_rrsig`], [`Window`]/[`SigPolicy`]
+//! - [`sign`] holds [`sign_rrset`], [`verify_rrsig`], [`Window`]/[`SigPolicy`]
 //!   (inception an hour before the current hour, 14 days, jitter, refresh).
-//! - [`cache`]: [`SigCache`], sharded and bounded in bytes, never blocking.
-//! - [`denial`]: [`succ`], [`TypeBitmap`], [`Denial`], [`nxdomain_reply`].
-//! - [`timestamp`]: RRSIG and BIND time text.
+//! - [`cache`] holds [`SigCache`], sharded and bounded in bytes, never blocking.
+//! - [`denial`] holds [`succ`], [`TypeBitmap`], [`Denial`], [`nxdomain_reply`].
+//! - [`timestamp`] holds RRSIG and BIND time text.
 //!
 //! Invariants: nothing here logs or prints private key material (`Debug`
 //! redacts it); nothing on the signing path reads the clock or does I/O —
