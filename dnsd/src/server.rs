@@ -89,7 +89,8 @@ impl Zones {
             store: None,
         };
         load_files(&mut inner, false);
-        if let Some(store) = &store {
+        let mut store = store;
+        if let Some(store) = &mut store {
             for model in store.load_all()? {
                 let key = model.name.to_lowercase();
                 if inner.files.contains_key(&key) {
@@ -195,7 +196,7 @@ impl Zones {
         if inner.files.contains_key(&key) || inner.api.contains_key(&key) {
             return Err(ApiError::Conflict);
         }
-        let entry = commit(&inner, None, model)?;
+        let entry = commit(&mut inner, None, model)?;
         let model = entry.model.clone();
         inner.api.insert(key, entry);
         self.publish(&inner);
@@ -216,7 +217,7 @@ impl Zones {
         let current = inner.api.get(&key).ok_or(ApiError::NotFound)?.model.clone();
         let (next, result) = change(&current)?;
         if let Some(next) = next {
-            let entry = commit(&inner, Some(&current), next)?;
+            let entry = commit(&mut inner, Some(&current), next)?;
             inner.api.insert(key, entry);
             self.publish(&inner);
         }
@@ -228,10 +229,10 @@ impl Zones {
         let mut inner = self.lock();
         let key = name.to_lowercase();
         refuse_file_zone(&inner, &key)?;
-        let entry = inner.api.get(&key).ok_or(ApiError::NotFound)?;
-        if let Some(store) = &inner.store {
+        let model = inner.api.get(&key).ok_or(ApiError::NotFound)?.model.clone();
+        if let Some(store) = &mut inner.store {
             store
-                .delete(&entry.model)
+                .delete(&model)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
         }
         inner.api.remove(&key);
@@ -253,13 +254,24 @@ fn refuse_file_zone(inner: &Inner, key: &Name) -> Result<(), ApiError> {
 
 /// Builds the zone (so it is known to be servable), then persists the
 /// change durably; only then may the caller publish it.
-fn commit(inner: &Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<ApiEntry, ApiError> {
+fn commit(inner: &mut Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<ApiEntry, ApiError> {
     let zone =
         build_zone(&model.name, model.records()).map_err(|e| unprocessable(e.to_string()))?;
-    if let Some(store) = &inner.store {
+    let Inner { api, store, .. } = inner;
+    if let Some(store) = store {
         store
             .save(old, &model)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if store.wants_compaction() {
+            let others = api
+                .values()
+                .map(|e| e.model.as_ref())
+                .filter(|m| m.name != model.name);
+            if let Err(err) = store.compact(others.chain(std::iter::once(&model))) {
+                // The journal still holds everything; compaction can wait.
+                warn!(%err, "could not compact the zone store");
+            }
+        }
     }
     Ok(ApiEntry {
         model: Arc::new(model),

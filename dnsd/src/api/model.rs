@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use imbl::OrdMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::wire::{Name, RType, rdata};
@@ -93,20 +95,35 @@ pub struct RRsetKey {
 }
 
 /// A zone managed through the API.
+///
+/// RRsets sit in a persistent ordered map: cloning a zone to change it is
+/// O(1) and the old and new versions share everything not changed, so a
+/// PATCH to a large zone costs what it touches. Canonical name order puts
+/// a name's descendants right after it, which the rule checks rely on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiZone {
     /// Lowercase, absolute.
     pub name: Name,
     pub settings: ZoneSettings,
-    pub rrsets: BTreeMap<RRsetKey, StoredRRset>,
+    pub rrsets: OrdMap<RRsetKey, StoredRRset>,
 }
 
 impl ApiZone {
     /// Records to index, disabled ones left out.
     pub fn records(&self) -> Vec<Record> {
+        self.records_where(|r| !r.disabled)
+    }
+
+    /// Every record, disabled ones included: the zone rules apply to all
+    /// stored data.
+    pub fn all_records(&self) -> Vec<Record> {
+        self.records_where(|_| true)
+    }
+
+    fn records_where(&self, keep: impl Fn(&StoredRecord) -> bool) -> Vec<Record> {
         let mut out = Vec::new();
         for (key, set) in &self.rrsets {
-            for record in set.records.iter().filter(|r| !r.disabled) {
+            for record in set.records.iter().filter(|r| keep(r)) {
                 out.push(Record {
                     owner: key.owner.clone(),
                     rtype: key.rtype,
@@ -165,15 +182,18 @@ impl ApiZone {
     /// storage). Content that no longer parses is an error: storage only
     /// ever holds content that parsed when it was written.
     pub fn derive_wire(&mut self) -> Result<(), String> {
-        let origin = self.name.clone();
-        for (key, set) in &mut self.rrsets {
+        let mut rrsets = OrdMap::new();
+        for (key, set) in &self.rrsets {
+            let mut set = set.clone();
             for record in &mut set.records {
-                let wire = parse_content(key.rtype, &record.content, &origin).map_err(|e| {
+                let wire = parse_content(key.rtype, &record.content, &self.name).map_err(|e| {
                     format!("{} {} {:?}: {e}", key.owner, key.rtype, record.content)
                 })?;
                 record.wire = wire.into_boxed_slice();
             }
+            rrsets.insert(key.clone(), set);
         }
+        self.rrsets = rrsets;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! be tested without HTTP or storage. A change is all-or-nothing: any
 //! failed check rejects the whole request.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -233,6 +233,7 @@ fn comments_from(change: &RRsetChange, now: u64) -> Option<Vec<Comment>> {
 pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<Patched, ApiError> {
     let mut next = zone.clone();
     let mut seen: BTreeSet<(RRsetKey, &'static str)> = BTreeSet::new();
+    let mut requested: BTreeSet<RRsetKey> = BTreeSet::new();
     let mut soa_replaced = false;
     for change in changes {
         let kind = match change
@@ -255,6 +256,7 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
         let owner = request_name(&change.name, true)?;
         let rtype = request_type(&change.rtype, &change.name)?;
         let key = RRsetKey { owner, rtype };
+        requested.insert(key.clone());
         if kind != ChangeType::Delete && !key.owner.is_subdomain_of(&zone.name) {
             return Err(unprocessable(format!(
                 "RRset {} IN {rtype}: Name is out of zone",
@@ -359,7 +361,12 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
     }
 
     let old_serial = zone.serial().unwrap_or(0);
-    if next.rrsets == zone.rrsets {
+    let changed: BTreeSet<Name> = requested
+        .into_iter()
+        .filter(|key| zone.rrsets.get(key) != next.rrsets.get(key))
+        .map(|key| key.owner)
+        .collect();
+    if changed.is_empty() {
         return Ok(Patched {
             zone: next,
             changed: false,
@@ -367,7 +374,7 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
             new_serial: old_serial,
         });
     }
-    check_zone_rules(&next)?;
+    check_rules_near(&next, &changed)?;
     let base = if soa_replaced {
         next.serial().unwrap_or(old_serial)
     } else {
@@ -394,29 +401,81 @@ fn raise(errors: Vec<String>) -> Result<(), ApiError> {
 }
 
 /// The zone-file rules (one SOA at the apex, CNAME exclusivity, NS and
-/// DNAME, occlusion, TTLs) applied to an API zone. A zone without NS is
-/// allowed here, as PowerDNS allows it.
+/// DNAME, occlusion, TTLs) applied to a whole API zone. A zone without NS
+/// is allowed here, as PowerDNS allows it.
 pub fn check_zone_rules(zone: &ApiZone) -> Result<(), ApiError> {
-    let records = zone.records_including_disabled();
-    let errors: Vec<String> = validate(&zone.name, &records)
+    rule_errors(zone, &zone.all_records())
+}
+
+/// The same rules after a change at `owners`, looking only at the records
+/// a change there can affect: the apex, each changed name, its ancestors
+/// (a cut above it occludes it) and, where it now owns NS or DNAME, every
+/// name below it. Descendants follow a name in canonical order, so that
+/// part is one range scan. Violations elsewhere existed before and are not
+/// this change's doing.
+pub fn check_rules_near(zone: &ApiZone, owners: &BTreeSet<Name>) -> Result<(), ApiError> {
+    let mut names: BTreeSet<Name> = BTreeSet::new();
+    names.insert(zone.name.clone());
+    let mut subtrees: Vec<&Name> = Vec::new();
+    for owner in owners {
+        let mut ancestor = Some(owner.clone());
+        while let Some(name) = ancestor {
+            if !name.is_subdomain_of(&zone.name) || !names.insert(name.clone()) {
+                break;
+            }
+            ancestor = name.parent();
+        }
+        let cuts = [RType::NS, RType::DNAME].iter().any(|&rtype| {
+            zone.rrsets.contains_key(&RRsetKey {
+                owner: owner.clone(),
+                rtype,
+            })
+        });
+        if cuts && owner != &zone.name {
+            subtrees.push(owner);
+        }
+    }
+    let mut subset = ApiZone {
+        name: zone.name.clone(),
+        settings: Default::default(),
+        rrsets: Default::default(),
+    };
+    for name in &names {
+        let from = RRsetKey {
+            owner: name.clone(),
+            rtype: RType(0),
+        };
+        for (key, set) in zone
+            .rrsets
+            .range(from..)
+            .take_while(|(k, _)| &k.owner == name)
+        {
+            subset.rrsets.insert(key.clone(), set.clone());
+        }
+    }
+    for top in subtrees {
+        let from = RRsetKey {
+            owner: top.clone(),
+            rtype: RType(0),
+        };
+        for (key, set) in zone
+            .rrsets
+            .range(from..)
+            .take_while(|(k, _)| k.owner.is_subdomain_of(top))
+        {
+            subset.rrsets.insert(key.clone(), set.clone());
+        }
+    }
+    rule_errors(zone, &subset.all_records())
+}
+
+fn rule_errors(zone: &ApiZone, records: &[crate::zone::Record]) -> Result<(), ApiError> {
+    let errors: Vec<String> = validate(&zone.name, records)
         .into_iter()
         .map(|e| e.reason)
         .filter(|reason| !reason.contains("has no NS records at its apex"))
         .collect();
     raise(errors)
-}
-
-impl ApiZone {
-    /// Every record, disabled ones included: rules apply to stored data.
-    fn records_including_disabled(&self) -> Vec<crate::zone::Record> {
-        let mut all = self.clone();
-        for set in all.rrsets.values_mut() {
-            for record in &mut set.records {
-                record.disabled = false;
-            }
-        }
-        all.records()
-    }
 }
 
 /// A POST …/zones body.
@@ -511,7 +570,7 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
     let mut zone = ApiZone {
         name: name.clone(),
         settings,
-        rrsets: BTreeMap::new(),
+        rrsets: Default::default(),
     };
 
     if let Some(text) = &body.zone {

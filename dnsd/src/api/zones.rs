@@ -1,7 +1,5 @@
 //! `/api/v1/servers/{server}/zones…`: list, create, read, change, delete.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -335,7 +333,7 @@ async fn settings(
             }
             if let Some(rrsets) = &request.rrsets {
                 let mut replaced = current.clone();
-                replaced.rrsets = BTreeMap::new();
+                replaced.rrsets = Default::default();
                 let changes: Vec<RRsetChange> = rrsets
                     .iter()
                     .cloned()
