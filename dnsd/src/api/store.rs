@@ -136,8 +136,7 @@ impl Store {
     /// torn last journal line is cut off; damage anywhere else is an error
     /// (nothing is silently dropped).
     pub fn load_all(&mut self) -> Result<Vec<ApiZone>, StoreError> {
-        let mut zones: BTreeMap<String, (ZoneSettings, BTreeMap<(String, u16), StoredRRset>)> =
-            BTreeMap::new();
+        let mut zones: BTreeMap<String, ZoneState> = BTreeMap::new();
         let snapshot_path = self.snapshot_path();
         if let Ok(text) = fs::read_to_string(&snapshot_path) {
             let snapshot: Snapshot =

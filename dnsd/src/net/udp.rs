@@ -150,7 +150,8 @@ impl Batch {
     /// Blocks until at least one datagram is there; returns how many arrived.
     fn receive(&mut self, fd: RawFd) -> std::io::Result<usize> {
         for hdr in &mut self.recv_hdrs {
-            hdr.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             hdr.msg_hdr.msg_flags = 0;
             hdr.msg_len = 0;
         }
