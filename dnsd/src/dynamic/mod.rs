@@ -15,6 +15,7 @@
 
 pub mod eval;
 pub mod hash;
+pub mod health;
 pub mod rule;
 pub mod syntax;
 
