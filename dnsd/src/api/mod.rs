@@ -7,6 +7,8 @@
 //! new catalog.
 
 pub mod error;
+/// `GET /api/v1/health-checks`: the LUA health checker's state.
+mod health;
 pub mod ids;
 pub mod model;
 pub mod patch;
@@ -60,6 +62,7 @@ pub struct ApiState {
 /// The whole HTTP surface.
 pub fn router(state: ApiState) -> Router {
     let api = zones::router()
+        .route("/api/v1/health-checks", get(health::list))
         .route("/api", get(|| async { axum::Json(serde_json::json!([{"url": "/api/v1", "version": 1}])) }))
         .route(
             "/api/v1",

@@ -622,3 +622,62 @@ async fn the_loop_stops_when_the_checker_is_dropped() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The evaluator with the real checker: ifportup's answer follows the
+/// targets, the first query goes to the backup selector, and
+/// `failOnIncompleteCheck` fails only the registering query (§7.1, §15.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ifportup_answers_follow_the_checker() {
+    use crate::dynamic::{EvalError, NoGeo, compile, evaluate};
+    use crate::wire::Name;
+    use crate::wire::rtype::RType;
+
+    let c = start(settings());
+    let mut primary = TcpTarget::bind("127.0.0.19");
+    let port = primary.addr.port();
+    // The standby shares the port on another loopback address.
+    let _standby = TcpTarget::bind_addr(SocketAddr::new(ip("127.0.0.20"), port));
+    let rule = compile(
+        &format!(
+            "ifportup({port}, {{{{'127.0.0.19'}}, {{'127.0.0.20'}}}}, {{selector='pickfirst'}})"
+        ),
+        RType::A,
+    )
+    .unwrap();
+    let strict = compile(
+        &format!("ifportup({port}, {{'127.0.0.21'}}, {{failOnIncompleteCheck='true'}})"),
+        RType::A,
+    )
+    .unwrap();
+    let (q, zone) = (
+        Name::from_text("www.example.org.", None).unwrap(),
+        Name::from_text("example.org.", None).unwrap(),
+    );
+    let ctx = crate::dynamic::QueryContext::new(&q, &q, &zone, ip("192.0.2.53"), None);
+    let answer = |rule| -> Result<Vec<String>, EvalError> {
+        Ok(evaluate(rule, &ctx, c.as_ref(), &NoGeo)?
+            .into_iter()
+            .map(|a| a.0)
+            .collect())
+    };
+    // First query: nothing checked, backup selector over the first set.
+    assert_eq!(answer(&rule).unwrap(), vec!["127.0.0.19"]);
+    assert!(matches!(answer(&strict), Err(EvalError::IncompleteCheck)));
+    // The next query before the check completes gets the backup selector.
+    let second = answer(&strict);
+    assert!(second.is_ok(), "{second:?}");
+    let bound = INTERVAL + MARGIN;
+    let primary_key = tcp_key(primary.addr, "selector='pickfirst'");
+    wait_for(&c, &primary_key, UP, bound).await;
+    assert_eq!(answer(&rule).unwrap(), vec!["127.0.0.19"]);
+    primary.down();
+    wait_for(&c, &primary_key, Health::Down, bound).await;
+    assert_eq!(
+        answer(&rule).unwrap(),
+        vec!["127.0.0.20"],
+        "fails over to the second set"
+    );
+    primary.up();
+    wait_for(&c, &primary_key, UP, bound).await;
+    assert_eq!(answer(&rule).unwrap(), vec!["127.0.0.19"]);
+}

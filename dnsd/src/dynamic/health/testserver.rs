@@ -37,6 +37,13 @@ impl TcpTarget {
         }
     }
 
+    pub fn bind_addr(addr: SocketAddr) -> TcpTarget {
+        TcpTarget {
+            addr,
+            listener: Some(reusable_listener(addr)),
+        }
+    }
+
     pub fn down(&mut self) {
         self.listener = None;
     }
