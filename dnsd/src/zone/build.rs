@@ -4,10 +4,10 @@
 //! data, ...); this step only indexes, and refuses the few shapes it cannot
 //! index at all, so a zone built here is always answerable.
 
-use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 use super::record::Record;
-use super::tree::{Node, RRset, Zone};
+use super::tree::{Node, NodeMap, RRset, Zone};
 use crate::wire::{Name, RType};
 
 /// Why records cannot become a zone.
@@ -24,55 +24,69 @@ pub enum BuildError {
 /// Indexes `records` as the zone `origin`.
 pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
     let origin_lower = origin.to_lowercase();
-    let mut nodes: FxHashMap<Box<[u8]>, Node> = FxHashMap::default();
+    let mut nodes = NodeMap::default();
     nodes.reserve(records.len());
     let record_count = records.len();
 
     for record in records {
-        if !record.owner.is_subdomain_of(origin) {
-            return Err(BuildError::OutOfZone {
-                owner: record.owner.to_string(),
-                origin: origin.to_string(),
-            });
-        }
-        let key: Box<[u8]> = record.owner.to_lowercase().as_wire().into();
-        if !nodes.contains_key(&key) {
+        check_in_zone(&record.owner, origin)?;
+        let lower = record.owner.to_lowercase();
+        if !nodes.contains_key(lower.as_wire()) {
             add_ancestors(&mut nodes, &record.owner, &origin_lower);
+            nodes.insert(
+                Arc::from(lower.as_wire()),
+                Arc::new(empty_node(record.owner.clone())),
+            );
         }
-        let node = nodes
-            .entry(key)
-            .or_insert_with(|| empty_node(record.owner.clone()));
-        add_record(node, record);
+        // Invariant: inserted just above when missing. Nodes are not shared
+        // yet, so make_mut never copies here.
+        let node = nodes.get_mut(lower.as_wire()).expect("node inserted above");
+        add_record(Arc::make_mut(node), record);
     }
 
     let apex_key = origin_lower.as_wire();
-    let apex = nodes
-        .get(apex_key)
-        .ok_or_else(|| BuildError::NoSoa(origin.to_string()))?;
-    let soa = apex
-        .rrset(RType::SOA)
-        .and_then(|set| set.rdatas.first().map(|rdata| (set.ttl, rdata)))
-        .ok_or_else(|| BuildError::NoSoa(origin.to_string()))?;
-    let (soa_ttl, soa_rdata) = soa;
-    if soa_rdata.len() < 22 {
-        return Err(BuildError::BadSoa(origin.to_string()));
-    }
-    let tail = &soa_rdata[soa_rdata.len() - 20..];
-    let serial = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
-    let minimum = u32::from_be_bytes([tail[16], tail[17], tail[18], tail[19]]);
+    let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
 
     adjust(&mut nodes, apex_key);
 
     Ok(Zone {
         origin: origin.clone(),
         nodes,
-        negative_ttl: soa_ttl.min(minimum),
+        negative_ttl,
         serial,
         record_count,
     })
 }
 
-fn empty_node(name: Name) -> Node {
+/// Refuses an owner outside the zone.
+pub(super) fn check_in_zone(owner: &Name, origin: &Name) -> Result<(), BuildError> {
+    if owner.is_subdomain_of(origin) {
+        Ok(())
+    } else {
+        Err(BuildError::OutOfZone {
+            owner: owner.to_string(),
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// `(negative_ttl, serial)` from the apex SOA: the negative TTL is
+/// min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
+pub(super) fn soa_figures(apex: Option<&Node>, origin: &Name) -> Result<(u32, u32), BuildError> {
+    let (soa_ttl, soa_rdata) = apex
+        .and_then(|apex| apex.rrset(RType::SOA))
+        .and_then(|set| set.rdatas.first().map(|rdata| (set.ttl, rdata)))
+        .ok_or_else(|| BuildError::NoSoa(origin.to_string()))?;
+    if soa_rdata.len() < 22 {
+        return Err(BuildError::BadSoa(origin.to_string()));
+    }
+    let tail = &soa_rdata[soa_rdata.len() - 20..];
+    let serial = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let minimum = u32::from_be_bytes([tail[16], tail[17], tail[18], tail[19]]);
+    Ok((soa_ttl.min(minimum), serial))
+}
+
+pub(super) fn empty_node(name: Name) -> Node {
     Node {
         name,
         rrsets: Vec::new(),
@@ -80,27 +94,31 @@ fn empty_node(name: Name) -> Node {
         is_occluded: false,
         is_dname: false,
         has_wildcard_child: false,
+        records_loaded: 0,
     }
 }
 
 /// Creates the empty non-terminals between `owner` and the apex.
-fn add_ancestors(nodes: &mut FxHashMap<Box<[u8]>, Node>, owner: &Name, origin_lower: &Name) {
+fn add_ancestors(nodes: &mut NodeMap, owner: &Name, origin_lower: &Name) {
     let mut current = owner.parent();
     while let Some(name) = current {
         if name.wire_len() < origin_lower.wire_len() {
             break;
         }
-        let key: Box<[u8]> = name.to_lowercase().as_wire().into();
+        let key: Arc<[u8]> = name.to_lowercase().as_wire().into();
         if nodes.contains_key(&key) {
             break;
         }
         let parent = name.parent();
-        nodes.insert(key, empty_node(name));
+        nodes.insert(key, Arc::new(empty_node(name)));
         current = parent;
     }
 }
 
-fn add_record(node: &mut Node, record: Record) {
+/// Adds one record to its node: the RRset's TTL is the smallest given,
+/// and a duplicate (by [`rdata_eq`]) is counted but not stored twice.
+pub(super) fn add_record(node: &mut Node, record: Record) {
+    node.records_loaded += 1;
     let at = node
         .rrsets
         .binary_search_by_key(&record.rtype, |set| set.rtype);
@@ -138,34 +156,53 @@ fn rdata_eq(rtype: RType, a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Computes the flags of every node once all records are in.
-fn adjust(nodes: &mut FxHashMap<Box<[u8]>, Node>, apex_key: &[u8]) {
-    let keys: Vec<Box<[u8]>> = nodes.keys().cloned().collect();
+/// Sets the flags that follow from a node's own records.
+pub(super) fn set_own_flags(node: &mut Node, is_apex: bool) {
+    node.is_dname = node.rrset(RType::DNAME).is_some();
+    node.is_delegation = !is_apex && node.rrset(RType::NS).is_some();
+}
+
+/// True when `key`, a lowercase wire name at or below `apex_key`, lies
+/// strictly below a zone cut (NS or DNAME between it and the apex).
+pub(super) fn is_below_cut(nodes: &NodeMap, key: &[u8], apex_key: &[u8]) -> bool {
+    if key.len() <= apex_key.len() {
+        return false;
+    }
+    let mut pos = 1 + key[0] as usize;
+    while key.len() - pos > apex_key.len() {
+        if nodes
+            .get(&key[pos..])
+            .is_some_and(|n| n.is_delegation || n.is_dname)
+        {
+            return true;
+        }
+        pos += 1 + key[pos] as usize;
+    }
+    false
+}
+
+/// True when `key` is a wildcard name (`*` as its first label).
+pub(super) fn is_wildcard_key(key: &[u8]) -> bool {
+    key.len() > 2 && key[0] == 1 && key[1] == b'*'
+}
+
+/// Computes the flags of every node once all records are in. Nodes are
+/// not shared yet, so make_mut never copies here.
+fn adjust(nodes: &mut NodeMap, apex_key: &[u8]) {
+    let keys: Vec<Arc<[u8]>> = nodes.keys().cloned().collect();
     for key in &keys {
         let node = nodes.get_mut(key).expect("key from this map");
-        node.is_dname = node.rrset(RType::DNAME).is_some();
-        node.is_delegation = &key[..] != apex_key && node.rrset(RType::NS).is_some();
+        set_own_flags(Arc::make_mut(node), &key[..] == apex_key);
     }
     for key in &keys {
-        let wildcard_parent = key.len() > 2 && key[0] == 1 && key[1] == b'*';
-        if wildcard_parent && let Some(parent) = nodes.get_mut(&key[2..]) {
-            parent.has_wildcard_child = true;
+        if is_wildcard_key(key)
+            && let Some(parent) = nodes.get_mut(&key[2..])
+        {
+            Arc::make_mut(parent).has_wildcard_child = true;
         }
-        // Walk up to the apex: any delegation strictly above makes this node occluded.
-        let mut pos = 1 + key[0] as usize;
-        let mut occluded = false;
-        while key.len() - pos >= apex_key.len() && &key[pos..] != apex_key {
-            if nodes
-                .get(&key[pos..])
-                .is_some_and(|n| n.is_delegation || n.is_dname)
-            {
-                occluded = true;
-                break;
-            }
-            pos += 1 + key[pos] as usize;
-        }
-        if occluded {
-            nodes.get_mut(key).expect("key from this map").is_occluded = true;
+        if is_below_cut(nodes, key, apex_key) {
+            let node = nodes.get_mut(key).expect("key from this map");
+            Arc::make_mut(node).is_occluded = true;
         }
     }
 }

@@ -4,6 +4,13 @@
 //! non-terminals, so "does this name exist" is one hash lookup. Flags that
 //! the answer path needs (delegation, below a cut, wildcard child) are
 //! computed once at build time, never per query.
+//!
+//! Keys and nodes sit behind `Arc`, so a new version of a zone made by
+//! [`update_zone`](super::update_zone) shares every node it did not change
+//! with the previous version: copying the map costs reference-count bumps,
+//! not records.
+
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -35,6 +42,9 @@ pub struct Node {
     pub is_dname: bool,
     /// `*.<this name>` exists in the zone.
     pub has_wildcard_child: bool,
+    /// Records given for this name, duplicates included (their sum is
+    /// [`Zone::record_count`]), so an update can subtract what it replaces.
+    pub(crate) records_loaded: usize,
 }
 
 impl Node {
@@ -52,13 +62,17 @@ impl Node {
     }
 }
 
+/// Nodes by lowercase wire name, shared between versions of a zone.
+pub(crate) type NodeMap = FxHashMap<Arc<[u8]>, Arc<Node>>;
+
 /// One zone, immutable once built.
 #[derive(Debug)]
 pub struct Zone {
     /// The apex, case as configured.
     pub origin: Name,
-    /// Nodes by lowercase wire name.
-    pub(crate) nodes: FxHashMap<Box<[u8]>, Node>,
+    /// Nodes by lowercase wire name; every ancestor of a node up to the
+    /// apex has a node too.
+    pub(crate) nodes: NodeMap,
     /// TTL for the SOA in negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
     pub negative_ttl: u32,
     /// SOA serial, for logs and later for transfers.
@@ -71,7 +85,7 @@ impl Zone {
     /// The node at a lowercase wire name.
     #[inline]
     pub fn node(&self, lower_wire: &[u8]) -> Option<&Node> {
-        self.nodes.get(lower_wire)
+        self.nodes.get(lower_wire).map(|node| &**node)
     }
 
     /// The apex node; every built zone has one.
@@ -80,10 +94,11 @@ impl Zone {
         self.nodes
             .get(self.origin.to_lowercase().as_wire())
             .expect("zone has an apex node")
+            .as_ref()
     }
 
     /// Iterates over every node (no particular order).
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        self.nodes.values()
+        self.nodes.values().map(|node| &**node)
     }
 }
