@@ -75,7 +75,6 @@ async fn round(inner: &Arc<Inner>, tick: Instant) {
                     "LUA health check: timeout option is unlimited or above the hard limit; using the hard limit"
                 );
             }
-            let before = entry.reported();
             let outcome = probe::run(&key, &inner.probe).await;
             let error = match &outcome {
                 probe::Outcome::Down(e) => Some(e.to_string()),
@@ -83,13 +82,14 @@ async fn round(inner: &Arc<Inner>, tick: Instant) {
             };
             if entry.record(outcome, key.options.minimum_failures, tick) {
                 inner.bump();
-                let after = entry.reported();
-                match (after.health(), error) {
-                    (crate::dynamic::Health::Down, Some(error)) => {
-                        info!(target = %describe(&key), %error, "LUA health check: DOWN")
+                let target = describe(&key);
+                match (entry.reported(), error) {
+                    (Reported::Down, error) => {
+                        info!(%target, error = error.unwrap_or_default(), "LUA health check: down")
                     }
-                    _ if after != before => info!(target = %describe(&key), state = ?after, "LUA health check: UP"),
-                    _ => {}
+                    (state, error) => {
+                        info!(%target, ?state, error = error.unwrap_or_default(), "LUA health check: up")
+                    }
                 }
             }
         });

@@ -681,3 +681,26 @@ async fn ifportup_answers_follow_the_checker() {
     wait_for(&c, &primary_key, UP, bound).await;
     assert_eq!(answer(&rule).unwrap(), vec!["127.0.0.19"]);
 }
+
+/// §6.3, §15.9: a per-check `interval` longer than the global one takes
+/// effect on global ticks; checks without it run every tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_check_interval_runs_on_global_ticks() {
+    let c = start(settings());
+    let target = TcpTarget::bind("127.0.0.22");
+    let every_tick = tcp_key(target.addr, "");
+    let every_second = tcp_key(target.addr, "interval=1");
+    c.status(&every_tick);
+    c.status(&every_second);
+    wait_for(&c, &every_tick, UP, INTERVAL + MARGIN).await;
+    wait_for(&c, &every_second, UP, INTERVAL + MARGIN).await;
+    let (a0, b0) = (info(&c, &every_tick).checks, info(&c, &every_second).checks);
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let (a, b) = (
+        info(&c, &every_tick).checks - a0,
+        info(&c, &every_second).checks - b0,
+    );
+    // 3 s: ~10 ticks; the 1 s check falls due every 4th tick (1.2 s).
+    assert!(a >= 6, "every tick: {a}");
+    assert!((1..=3).contains(&b), "interval=1: {b}");
+}
