@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
+use crate::dnssec::Signer;
+use crate::dnssec::denial::EDNS_FLAG_CO;
 use crate::lookup::{self, AnyUdp, Data, Outcome, Owner, Section};
 use crate::metrics::WorkerStats;
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
@@ -28,6 +30,8 @@ pub struct AnswerConfig {
     pub chaos_id: Option<Box<[u8]>>,
     /// NSID to return when asked (RFC 5001).
     pub nsid: Option<Box<[u8]>>,
+    /// Online signing for zones that have keys: the shared signature cache.
+    pub signer: Arc<Signer>,
 }
 
 impl Default for AnswerConfig {
@@ -38,8 +42,19 @@ impl Default for AnswerConfig {
             chaos_version: None,
             chaos_id: None,
             nsid: None,
+            signer: Arc::new(Signer::new(DEFAULT_SIGNATURE_CACHE_BYTES)),
         }
     }
+}
+
+/// Default memory budget of the signature cache.
+pub const DEFAULT_SIGNATURE_CACHE_BYTES: usize = 64 << 20;
+
+/// Seconds since the Unix epoch, for signature windows.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// How the query arrived.
@@ -160,6 +175,9 @@ fn reply_head<'q>(
         }),
         limit,
         over_tcp: transport == Transport::Tcp,
+        signing: edns
+            .filter(|edns| edns.dnssec_ok())
+            .map(|_| (config.signer.as_ref(), unix_now())),
     }
 }
 
@@ -181,6 +199,10 @@ impl Responder {
             transport,
         );
         let mut outcome = Outcome::default();
+        if let Some(edns) = &request.edns {
+            outcome.dnssec_ok = edns.dnssec_ok();
+            outcome.compact_ok = edns.flags & EDNS_FLAG_CO != 0;
+        }
         let qname = request
             .question
             .as_ref()
@@ -204,7 +226,10 @@ impl Responder {
                     // Zone transfers arrive with the replication work.
                     RType::AXFR | RType::IXFR => outcome.rcode = rcode::REFUSED,
                     // Meta types that cannot be asked for (RFC 6895 §3.1).
-                    RType::OPT | RType::TSIG | RType::TKEY => outcome.rcode = rcode::FORMERR,
+                    // NXNAME only ever appears in NSEC bitmaps (RFC 9824 §3.5).
+                    RType::OPT | RType::TSIG | RType::TKEY | RType::NXNAME => {
+                        outcome.rcode = rcode::FORMERR
+                    }
                     RType::MAILA | RType::MAILB => outcome.rcode = rcode::NOTIMP,
                     qtype => lookup::resolve(
                         catalog,

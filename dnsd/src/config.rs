@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::dnssec::{Algorithm, KeyPolicy};
 use crate::lookup::AnyUdp;
 use crate::wire::Name;
 
@@ -35,6 +36,15 @@ pub struct Cli {
 /// Subcommands besides serving.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the DS records (digest type 2, SHA-256) of a signed zone's
+    /// key-signing keys, for the parent zone or a registrar. Never creates keys.
+    Ds {
+        /// The zone's origin, e.g. example.test
+        origin: String,
+        /// The data directory holding the keys. Default: ./data
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Check a zone file and print every error as file:line: reason; exits
     /// non-zero when the zone would not load.
     CheckZone {
@@ -97,6 +107,20 @@ pub struct ServeArgs {
     /// Where API-managed zones are stored. Default: ./data
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Sign this zone online with DNSSEC (repeatable; the zone must be
+    /// given with --zone or in the config file). Keys are generated on
+    /// first use under DATA-DIR/keys/ORIGIN/ (owner-only files).
+    #[arg(long, value_name = "ORIGIN")]
+    pub dnssec: Vec<String>,
+    /// Algorithm of generated keys. Default: ecdsap256sha256 (13).
+    #[arg(long, value_enum, value_name = "ALGORITHM")]
+    pub dnssec_algorithm: Option<DnssecAlgorithm>,
+    /// Generate a KSK/ZSK pair instead of one combined signing key (CSK).
+    #[arg(long)]
+    pub dnssec_split: bool,
+    /// Memory for cached signatures, in MiB. Default: 64.
+    #[arg(long, value_name = "MIB")]
+    pub signature_cache_mb: Option<usize>,
     /// Log format. Default: human.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -126,6 +150,25 @@ impl From<AnyUdpArg> for AnyUdp {
     }
 }
 
+/// `--dnssec-algorithm` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnssecAlgorithm {
+    /// ECDSA P-256 with SHA-256, algorithm 13 (RFC 6605).
+    Ecdsap256sha256,
+    /// Ed25519, algorithm 15 (RFC 8080).
+    Ed25519,
+}
+
+impl From<DnssecAlgorithm> for Algorithm {
+    fn from(a: DnssecAlgorithm) -> Algorithm {
+        match a {
+            DnssecAlgorithm::Ecdsap256sha256 => Algorithm::EcdsaP256Sha256,
+            DnssecAlgorithm::Ed25519 => Algorithm::Ed25519,
+        }
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -142,6 +185,8 @@ pub enum LogFormat {
 pub struct ZoneSource {
     pub origin: Name,
     pub file: PathBuf,
+    /// Sign answers online (DNSSEC) with keys kept under the data directory.
+    pub dnssec: bool,
 }
 
 fn parse_origin(text: &str) -> Result<Name, String> {
@@ -163,6 +208,7 @@ fn parse_zone_arg(arg: &str) -> Result<ZoneSource, String> {
     Ok(ZoneSource {
         origin: parse_origin(origin)?,
         file: PathBuf::from(file),
+        dnssec: false,
     })
 }
 
@@ -191,6 +237,10 @@ pub struct FileConfig {
     pub api_listen: Option<SocketAddr>,
     pub api_key_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    pub dnssec_algorithm: Option<DnssecAlgorithm>,
+    #[serde(default)]
+    pub dnssec_split: bool,
+    pub signature_cache_mb: Option<usize>,
 }
 
 /// `[[zone]]` in the configuration file. A relative `file` is relative to
@@ -200,6 +250,9 @@ pub struct FileConfig {
 pub struct FileZone {
     pub origin: String,
     pub file: PathBuf,
+    /// Sign this zone online (DNSSEC).
+    #[serde(default)]
+    pub dnssec: bool,
 }
 
 /// Why the configuration cannot be used.
@@ -244,6 +297,9 @@ pub struct Settings {
     pub api_listen: Option<SocketAddr>,
     pub api_key: Option<Secret>,
     pub data_dir: PathBuf,
+    /// Keys generated for signed zones.
+    pub key_policy: KeyPolicy,
+    pub signature_cache_bytes: usize,
 }
 
 impl Settings {
@@ -263,11 +319,22 @@ impl Settings {
                 (Some(base), true) => base.join(zone.file),
                 _ => zone.file,
             };
-            zones.push(ZoneSource { origin, file });
+            zones.push(ZoneSource {
+                origin,
+                file,
+                dnssec: zone.dnssec,
+            });
         }
         for zone in args.zone {
             zones.retain(|z| z.origin != zone.origin);
             zones.push(zone);
+        }
+        for origin in &args.dnssec {
+            let origin = parse_origin(origin).map_err(ConfigError::Invalid)?;
+            let zone = zones.iter_mut().find(|z| z.origin == origin).ok_or_else(|| {
+                ConfigError::Invalid(format!("--dnssec {origin}: no such zone (give it with --zone or in the config file)"))
+            })?;
+            zone.dnssec = true;
         }
         let listen = if !args.listen.is_empty() {
             args.listen
@@ -328,6 +395,18 @@ impl Settings {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("data")),
+            key_policy: KeyPolicy {
+                algorithm: args
+                    .dnssec_algorithm
+                    .or(file.dnssec_algorithm)
+                    .map_or(Algorithm::EcdsaP256Sha256, Algorithm::from),
+                split: args.dnssec_split || file.dnssec_split,
+            },
+            signature_cache_bytes: args
+                .signature_cache_mb
+                .or(file.signature_cache_mb)
+                .unwrap_or(64)
+                << 20,
         };
         settings.check()?;
         Ok(settings)

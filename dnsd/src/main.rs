@@ -11,14 +11,16 @@ use dnsd::answer::Transport;
 use dnsd::answer::{AnswerConfig, txt_rdata};
 use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
+use dnsd::dnssec::{DigestType, KeyStore, Signer, ZoneKeys};
 use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
-use dnsd::server::{Zones, load_zone};
+use dnsd::server::{ZoneSigning, Zones, load_zone};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, file),
+        Some(Command::Ds { origin, data_dir }) => print_ds(&origin, data_dir),
         None => serve(cli.serve),
     };
     match result {
@@ -40,7 +42,11 @@ fn check_zone(origin: &str, file: std::path::PathBuf) -> anyhow::Result<ExitCode
         .with_ansi(false)
         .init();
     let origin = origin_from_arg(origin).map_err(anyhow::Error::msg)?;
-    let source = ZoneSource { origin, file };
+    let source = ZoneSource {
+        origin,
+        file,
+        dnssec: false,
+    };
     match load_zone(&source) {
         Ok(zone) => {
             println!(
@@ -57,6 +63,33 @@ fn check_zone(origin: &str, file: std::path::PathBuf) -> anyhow::Result<ExitCode
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `dnsd ds ORIGIN`: the DS lines (digest type 2) of a signed zone's
+/// key-signing keys. Reads the keys; never creates any.
+fn print_ds(origin: &str, data_dir: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    let origin = origin_from_arg(origin).map_err(anyhow::Error::msg)?;
+    let store = KeyStore::new(data_dir.unwrap_or_else(|| "data".into()));
+    let keys = store.load(&origin)?;
+    if keys.is_empty() {
+        anyhow::bail!(
+            "zone {origin} has no keys in {} (start dnsd with --dnssec {origin} to create them)",
+            store.zone_dir(&origin).display()
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let keys = ZoneKeys::new(
+        &origin,
+        keys.iter()
+            .map(|stored| (stored.key.clone(), stored.timing.state_at(now)))
+            .collect(),
+    );
+    for line in keys.ds_lines(DigestType::Sha256) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(settings: &Settings) {
@@ -87,14 +120,20 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let zones = Arc::new(Zones::open(settings.zones.clone(), store)?);
-    let metrics = Arc::new(Metrics::default());
+    let signing = ZoneSigning {
+        keys: KeyStore::new(&settings.data_dir),
+        policy: settings.key_policy,
+    };
+    let zones = Arc::new(Zones::open(settings.zones.clone(), store, signing)?);
+    let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
+    let metrics = Arc::new(Metrics::new(Some(signer.clone())));
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
         chaos_version: settings.chaos_version.as_deref().map(txt_rdata),
         chaos_id: settings.chaos_id.as_deref().map(txt_rdata),
         nsid: settings.nsid.as_ref().map(|s| s.as_bytes().into()),
+        signer,
     };
 
     // Bind everything before serving anything, so a bad address fails the start.

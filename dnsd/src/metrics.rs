@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use crate::answer::Transport;
+use crate::dnssec::Signer;
 use crate::server::Zones;
 use crate::wire::RType;
 
@@ -86,9 +87,18 @@ impl WorkerStats {
 pub struct Metrics {
     workers: Mutex<Vec<Arc<WorkerStats>>>,
     api_changes: AtomicU64,
+    signer: Option<Arc<Signer>>,
 }
 
 impl Metrics {
+    /// Counters; with a signer, its signature cache is reported too.
+    pub fn new(signer: Option<Arc<Signer>>) -> Metrics {
+        Metrics {
+            signer,
+            ..Metrics::default()
+        }
+    }
+
     /// Registers a worker and hands it its counters.
     pub fn worker(&self, transport: Transport) -> Arc<WorkerStats> {
         let stats = Arc::new(WorkerStats::new(transport));
@@ -198,6 +208,53 @@ impl Metrics {
             "dnsd_api_changes_total {}",
             self.api_changes.load(Relaxed)
         );
+        if let Some(signer) = &self.signer {
+            let stats = signer.cache.stats();
+            let series = [
+                (
+                    "dnsd_signature_cache_entries",
+                    "Signatures held in the cache.",
+                    stats.entries as u64,
+                    "gauge",
+                ),
+                (
+                    "dnsd_signature_cache_bytes",
+                    "Memory used by cached signatures.",
+                    stats.bytes as u64,
+                    "gauge",
+                ),
+                (
+                    "dnsd_signature_cache_capacity_bytes",
+                    "Memory budget of the signature cache.",
+                    stats.capacity as u64,
+                    "gauge",
+                ),
+                (
+                    "dnsd_signature_cache_hits_total",
+                    "Signatures served from the cache.",
+                    stats.hits,
+                    "counter",
+                ),
+                (
+                    "dnsd_signature_cache_misses_total",
+                    "Signatures made because none was cached.",
+                    stats.misses,
+                    "counter",
+                ),
+                (
+                    "dnsd_signature_cache_evictions_total",
+                    "Signatures dropped to stay within budget.",
+                    stats.evictions,
+                    "counter",
+                ),
+            ];
+            for (name, help, value, kind) in series {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+                );
+            }
+        }
         out
     }
 }

@@ -12,14 +12,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
+use imbl::ordmap::DiffItem;
 use tracing::{error, info, warn};
 
 use crate::api::error::{ApiError, unprocessable};
-use crate::api::model::ApiZone;
+use crate::api::model::{ApiZone, RRsetKey, StoredRRset};
 use crate::api::store::{Store, StoreError};
 use crate::config::ZoneSource;
-use crate::wire::Name;
-use crate::zone::{Catalog, Zone, build_zone, load};
+use crate::dnssec::{DigestType, KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
+use crate::wire::{Name, RType};
+use crate::zone::{
+    BuildError, Catalog, NamesBelow, OwnerChange, Record, Served, Zone, build_zone, load,
+    update_zone,
+};
 
 /// The catalog readers see, shared by every transport.
 pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
@@ -31,12 +36,65 @@ pub enum ZoneLoadError {
     Load(#[from] load::LoadErrors),
     #[error("{0}")]
     Build(#[from] crate::zone::BuildError),
+    #[error("DNSSEC keys: {0}")]
+    Keys(#[from] KeyStoreError),
 }
 
 /// Reads, checks and indexes one zone file.
 pub fn load_zone(source: &ZoneSource) -> Result<Zone, ZoneLoadError> {
     let records = load::load_file(&source.origin, &source.file)?;
     Ok(build_zone(&source.origin, records)?)
+}
+
+/// Where signed zones keep their keys, and how new keys are made.
+pub struct ZoneSigning {
+    pub keys: KeyStore,
+    pub policy: KeyPolicy,
+}
+
+/// Reads, checks and indexes one zone file; for a signed zone, loads (or,
+/// when it has none yet, generates) its keys and publishes DNSKEY, CDS and
+/// CDNSKEY at the apex. Keys that exist but cannot be read fail the zone:
+/// it is never served unsigned, and a key is never silently replaced.
+pub fn load_served_zone(
+    source: &ZoneSource,
+    signing: &ZoneSigning,
+) -> Result<(Zone, Option<Arc<ZoneKeys>>), ZoneLoadError> {
+    let mut records = load::load_file(&source.origin, &source.file)?;
+    if !source.dnssec {
+        return Ok((build_zone(&source.origin, records)?, None));
+    }
+    let keys = signing.keys.ensure_keys(&source.origin, &signing.policy)?;
+    records.extend(key_records(&source.origin, &keys));
+    Ok((build_zone(&source.origin, records)?, Some(Arc::new(keys))))
+}
+
+/// TTL of DNSKEY, CDS and CDNSKEY records dnsd publishes.
+const KEY_TTL: u32 = 3600;
+
+/// The apex DNSKEY RRset (published keys), and CDS (SHA-256) and CDNSKEY
+/// for the active key-signing keys (RFC 7344), so a parent or registrar
+/// that reads them can install the DS.
+pub fn key_records(origin: &Name, keys: &ZoneKeys) -> Vec<Record> {
+    let record = |rtype: RType, rdata: &[u8]| Record {
+        owner: origin.clone(),
+        rtype,
+        class: 1,
+        ttl: KEY_TTL,
+        rdata: rdata.into(),
+        location: None,
+    };
+    let mut out: Vec<Record> = keys
+        .dnskey_rdatas()
+        .map(|r| record(RType::DNSKEY, r))
+        .collect();
+    out.extend(
+        keys.cds_rdatas(&[DigestType::Sha256])
+            .iter()
+            .map(|r| record(RType::CDS, r)),
+    );
+    out.extend(keys.cdnskey_rdatas().map(|r| record(RType::CDNSKEY, r)));
+    out
 }
 
 /// A served zone as the API sees it.
@@ -67,7 +125,10 @@ struct ApiEntry {
 
 struct Inner {
     sources: Vec<ZoneSource>,
+    signing: ZoneSigning,
     files: BTreeMap<Name, (ZoneSource, Arc<Zone>)>,
+    /// Keys of the signed file zones.
+    file_keys: BTreeMap<Name, Arc<ZoneKeys>>,
     api: BTreeMap<Name, ApiEntry>,
     store: Option<Store>,
 }
@@ -81,10 +142,16 @@ pub struct Zones {
 impl Zones {
     /// Loads the zone files and the stored API zones, and publishes them.
     /// Zones that fail are logged and left out.
-    pub fn open(sources: Vec<ZoneSource>, store: Option<Store>) -> Result<Zones, StoreError> {
+    pub fn open(
+        sources: Vec<ZoneSource>,
+        store: Option<Store>,
+        signing: ZoneSigning,
+    ) -> Result<Zones, StoreError> {
         let mut inner = Inner {
             sources,
+            signing,
             files: BTreeMap::new(),
+            file_keys: BTreeMap::new(),
             api: BTreeMap::new(),
             store: None,
         };
@@ -136,8 +203,11 @@ impl Zones {
 
     fn publish(&self, inner: &Inner) {
         let mut catalog = Catalog::new();
-        for (_, zone) in inner.files.values() {
-            catalog.insert(zone.clone());
+        for (name, (_, zone)) in &inner.files {
+            catalog.insert_served(Served {
+                zone: zone.clone(),
+                keys: inner.file_keys.get(name).cloned(),
+            });
         }
         for entry in inner.api.values() {
             catalog.insert(entry.zone.clone());
@@ -253,10 +323,19 @@ fn refuse_file_zone(inner: &Inner, key: &Name) -> Result<(), ApiError> {
 }
 
 /// Builds the zone (so it is known to be servable), then persists the
-/// change durably; only then may the caller publish it.
+/// change durably; only then may the caller publish it. A change to a zone
+/// updates its served version by the RRsets that differ (issue 4); a new
+/// zone, or a change touching much of one, is built whole.
 fn commit(inner: &mut Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<ApiEntry, ApiError> {
-    let zone =
-        build_zone(&model.name, model.records()).map_err(|e| unprocessable(e.to_string()))?;
+    let current = inner.api.get(&model.name.to_lowercase());
+    let zone = match (old, current) {
+        // The served zone is the one built from `old`: update it.
+        (Some(old), Some(entry)) if std::ptr::eq(old, entry.model.as_ref()) => {
+            next_zone(old, &entry.zone, &model)
+        }
+        _ => build_zone(&model.name, model.records()).map(Arc::new),
+    }
+    .map_err(|e| unprocessable(e.to_string()))?;
     let Inner { api, store, .. } = inner;
     if let Some(store) = store {
         store
@@ -275,27 +354,115 @@ fn commit(inner: &mut Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<Ap
     }
     Ok(ApiEntry {
         model: Arc::new(model),
-        zone: Arc::new(zone),
+        zone,
     })
+}
+
+/// The served zone for `model`, from `prev`, the one served for `old`:
+/// only the names whose RRsets differ are rebuilt. The diff skips the
+/// subtrees `old` and `model` share, so a PATCH costs what it touched.
+fn next_zone(old: &ApiZone, prev: &Arc<Zone>, model: &ApiZone) -> Result<Arc<Zone>, BuildError> {
+    let mut owners: Vec<&Name> = Vec::new();
+    for item in old.rrsets.diff(&model.rrsets) {
+        let key = match item {
+            DiffItem::Add(key, _) | DiffItem::Remove(key, _) => key,
+            DiffItem::Update { new: (key, _), .. } => key,
+        };
+        // Keys come in order, so one owner's RRsets are adjacent.
+        if owners.last() != Some(&&key.owner) {
+            owners.push(&key.owner);
+        }
+    }
+    if owners.is_empty() {
+        return Ok(prev.clone());
+    }
+    if owners.len() > 64 && owners.len() > model.rrsets.len() / 4 {
+        // Most of the zone changed (a settings PUT with rrsets): a full
+        // build is no slower and simpler.
+        return build_zone(&model.name, model.records()).map(Arc::new);
+    }
+    let served = ServedNames(model);
+    let changes = owners.into_iter().map(|owner| OwnerChange {
+        owner: owner.clone(),
+        records: served.records_at(owner),
+    });
+    update_zone(prev, changes, &served).map(Arc::new)
+}
+
+/// The records an API zone serves (enabled ones), read by owner from its
+/// ordered RRset map, where a name's descendants follow the name.
+struct ServedNames<'a>(&'a ApiZone);
+
+impl ServedNames<'_> {
+    /// The served records of `owner`, as `ApiZone::records` lists them.
+    fn records_at(&self, owner: &Name) -> Vec<Record> {
+        let mut out = Vec::new();
+        for (key, set) in self.from(owner).take_while(|(key, _)| &key.owner == owner) {
+            for record in set.records.iter().filter(|r| !r.disabled) {
+                out.push(Record {
+                    owner: key.owner.clone(),
+                    rtype: key.rtype,
+                    class: 1,
+                    ttl: set.ttl,
+                    rdata: record.wire.clone(),
+                    location: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// Owners strictly below `name` with at least one served record.
+    fn below<'s>(&'s self, name: &'s Name) -> impl Iterator<Item = &'s Name> + 's {
+        self.from(name)
+            .skip_while(move |(key, _)| &key.owner == name)
+            .take_while(move |(key, _)| key.owner.is_subdomain_of(name))
+            .filter(|(_, set)| set.records.iter().any(|r| !r.disabled))
+            .map(|(key, _)| &key.owner)
+    }
+
+    /// RRsets from `name`'s first one on, in canonical order.
+    fn from<'s>(&'s self, name: &Name) -> impl Iterator<Item = (&'s RRsetKey, &'s StoredRRset)> {
+        let first = RRsetKey {
+            owner: name.clone(),
+            rtype: RType(0),
+        };
+        self.0.rrsets.range(first..)
+    }
+}
+
+impl NamesBelow for ServedNames<'_> {
+    fn any_below(&self, name: &Name) -> bool {
+        self.below(name).next().is_some()
+    }
+
+    fn for_each_below(&self, name: &Name, f: &mut dyn FnMut(&Name)) {
+        self.below(name).for_each(f);
+    }
 }
 
 /// Loads every zone file into `inner.files`. With `keep_previous`, a zone
 /// that fails keeps the version it had. Returns how many failed.
 fn load_files(inner: &mut Inner, keep_previous: bool) -> usize {
     let mut files = BTreeMap::new();
+    let mut file_keys = BTreeMap::new();
     let mut failed = 0;
     for source in &inner.sources {
         let key = source.origin.to_lowercase();
-        match load_zone(source) {
-            Ok(zone) => {
+        match load_served_zone(source, &inner.signing) {
+            Ok((zone, keys)) => {
                 info!(
                     zone = %source.origin,
                     file = %source.file.display(),
                     serial = zone.serial,
                     records = zone.record_count,
+                    signed = keys.is_some(),
                     "zone loaded"
                 );
-                files.insert(key, (source.clone(), Arc::new(zone)));
+                files.insert(key.clone(), (source.clone(), Arc::new(zone)));
+                if let Some(keys) = keys {
+                    file_keys.insert(key, keys);
+                }
             }
             Err(err) => {
                 failed += 1;
@@ -305,6 +472,9 @@ fn load_files(inner: &mut Inner, keep_previous: bool) -> usize {
                 match kept {
                     Some(old) => {
                         error!(zone = %source.origin, "zone failed to load; still serving serial {}:\n{err}", old.1.serial);
+                        if let Some(keys) = inner.file_keys.get(&key) {
+                            file_keys.insert(key.clone(), keys.clone());
+                        }
                         files.insert(key, old);
                     }
                     None => {
@@ -315,5 +485,6 @@ fn load_files(inner: &mut Inner, keep_previous: bool) -> usize {
         }
     }
     inner.files = files;
+    inner.file_keys = file_keys;
     failed
 }

@@ -10,6 +10,9 @@ mod compress;
 
 pub use compress::Compressor;
 
+use std::sync::Arc;
+
+use crate::dnssec::{self, Signer};
 use crate::lookup::{Data, Entry, Outcome, Owner};
 use crate::parse::{flags, rcode};
 use crate::wire::RType;
@@ -27,6 +30,8 @@ pub struct ReplyHead<'q> {
     pub limit: usize,
     /// TCP: a reply that cannot fit is SERVFAIL, never TC (RFC 7766, conformance §10.5).
     pub over_tcp: bool,
+    /// Online signing (signature cache and policy) and the time to sign at.
+    pub signing: Option<(&'q Signer, u64)>,
 }
 
 /// The reply's OPT record.
@@ -49,6 +54,14 @@ impl ReplyEdns<'_> {
 #[derive(Default)]
 pub struct Assembler {
     compressor: Compressor,
+    signing: SignScratch,
+}
+
+/// Scratch for signing RRsets while writing them.
+#[derive(Default)]
+struct SignScratch {
+    scratch: dnssec::Scratch,
+    rrsigs: Vec<Arc<[u8]>>,
 }
 
 /// Picks one section's counter.
@@ -90,18 +103,25 @@ impl Assembler {
             (&outcome.authority, |c| &mut c.authority),
             (&outcome.additional, |c| &mut c.additional),
         ];
+        let mut writer = EntryWriter {
+            comp,
+            sign: &mut self.signing,
+            signing: head.signing,
+            outcome,
+            qname,
+            no_question: head.question.is_empty(),
+        };
         'sections: for (entries, counter) in sections {
             for entry in entries {
                 if overflow {
                     break 'sections;
                 }
                 let mark = out.len();
-                let comp_mark = comp.mark();
-                let written =
-                    write_entry(comp, out, entry, outcome, qname, head.question.is_empty());
+                let comp_mark = writer.comp.mark();
+                let written = writer.write(out, entry);
                 if out.len() > room {
                     out.truncate(mark);
-                    comp.truncate(comp_mark);
+                    writer.comp.truncate(comp_mark);
                     if entry.required {
                         overflow = true;
                     }
@@ -122,7 +142,7 @@ impl Assembler {
             }
         }
         if let Some(edns) = &head.edns {
-            write_opt(out, edns, rcode);
+            write_opt(out, edns, rcode, outcome.set_co);
             counts.additional += 1;
         }
         out[3] = (out[3] & 0xF0) | (rcode & 0x0F) as u8;
@@ -148,19 +168,22 @@ fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
     out.extend_from_slice(&[0; 6]);
 }
 
-/// The OPT record: version 0, our payload, DO echoed, other flags clear,
-/// the upper eight bits of the RCODE in the TTL field (RFC 6891 §6.1.3).
-fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16) {
+/// The OPT record: version 0, our payload, DO echoed (and CO when compact
+/// denial says so, RFC 9824), other flags clear, the upper eight bits of
+/// the RCODE in the TTL field (RFC 6891 §6.1.3).
+fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16, set_co: bool) {
     out.push(0);
     out.extend_from_slice(&RType::OPT.0.to_be_bytes());
     out.extend_from_slice(&edns.payload.to_be_bytes());
     out.push((rcode >> 4) as u8);
     out.push(0);
-    let flag_word: u16 = if edns.dnssec_ok {
-        crate::parse::DO_BIT
-    } else {
-        0
-    };
+    let mut flag_word: u16 = 0;
+    if edns.dnssec_ok {
+        flag_word |= crate::parse::DO_BIT;
+    }
+    if set_co {
+        flag_word |= dnssec::denial::EDNS_FLAG_CO;
+    }
     out.extend_from_slice(&flag_word.to_be_bytes());
     match edns.nsid {
         Some(id) => {
@@ -173,64 +196,156 @@ fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16) {
     }
 }
 
-/// Writes every record of an entry; returns how many.
-fn write_entry(
-    comp: &mut Compressor,
-    out: &mut Vec<u8>,
-    entry: &Entry<'_>,
-    outcome: &Outcome<'_>,
-    qname: &[u8],
+/// Writes entries (records, then their RRSIGs when signed) for one reply.
+struct EntryWriter<'a, 'o> {
+    comp: &'a mut Compressor,
+    sign: &'a mut SignScratch,
+    signing: Option<(&'a Signer, u64)>,
+    outcome: &'a Outcome<'o>,
+    qname: &'a [u8],
     no_question: bool,
-) -> u16 {
-    let rtype = entry.data.rtype();
-    // TTLs with the top bit set mean 0 (RFC 2181 §8).
-    let ttl = if entry.ttl > i32::MAX as u32 {
-        0
-    } else {
-        entry.ttl
-    };
-    let mut write_one = |out: &mut Vec<u8>, rdata: RdataRef<'_>| {
-        match entry.owner {
-            Owner::Qname if !no_question => out.extend_from_slice(&[0xC0, 12]),
-            owner => comp.write_name(out, outcome.owner_wire(owner, qname)),
+}
+
+impl EntryWriter<'_, '_> {
+    /// Writes every record of an entry and its signatures; returns how many.
+    fn write(&mut self, out: &mut Vec<u8>, entry: &Entry<'_>) -> u16 {
+        let rtype = entry.data.rtype();
+        // TTLs with the top bit set mean 0 (RFC 2181 §8).
+        let ttl = if entry.ttl > i32::MAX as u32 {
+            0
+        } else {
+            entry.ttl
+        };
+        let outcome = self.outcome;
+        let written = match entry.data {
+            Data::Set(set) => {
+                for rdata in &set.rdatas {
+                    self.record(out, entry.owner, rtype, ttl, RdataRef::Stored(rdata));
+                }
+                set.rdatas.len() as u16
+            }
+            Data::SynthCname(i) => {
+                let name = outcome.synth[i as usize].as_wire();
+                self.record(out, entry.owner, rtype, ttl, RdataRef::Name(name));
+                1
+            }
+            Data::Hinfo8482 => {
+                self.record(out, entry.owner, rtype, ttl, RdataRef::Stored(HINFO_8482));
+                1
+            }
+            Data::Single(_, rdata) => {
+                self.record(out, entry.owner, rtype, ttl, RdataRef::Stored(rdata));
+                1
+            }
+            Data::Nsec(i) => {
+                let rdata = &outcome.nsecs[i as usize][..];
+                self.record(out, entry.owner, rtype, ttl, RdataRef::Raw(rdata));
+                1
+            }
+        };
+        written + self.signatures(out, entry, rtype, ttl)
+    }
+
+    /// Appends one record.
+    fn record(
+        &mut self,
+        out: &mut Vec<u8>,
+        owner: Owner<'_>,
+        rtype: RType,
+        ttl: u32,
+        rdata: RdataRef<'_>,
+    ) {
+        match owner {
+            Owner::Qname if !self.no_question => out.extend_from_slice(&[0xC0, 12]),
+            owner => self
+                .comp
+                .write_name(out, self.outcome.owner_wire(owner, self.qname)),
         }
         out.extend_from_slice(&rtype.0.to_be_bytes());
-        out.extend_from_slice(&outcome.class.to_be_bytes());
+        out.extend_from_slice(&self.outcome.class.to_be_bytes());
         out.extend_from_slice(&ttl.to_be_bytes());
         let len_at = out.len();
         out.extend_from_slice(&[0, 0]);
         match rdata {
-            RdataRef::Stored(bytes) => write_rdata(comp, out, rtype, bytes),
-            RdataRef::Name(name) => comp.write_name(out, name),
+            RdataRef::Stored(bytes) => write_rdata(self.comp, out, rtype, bytes),
+            RdataRef::Name(name) => self.comp.write_name(out, name),
+            RdataRef::Raw(bytes) => out.extend_from_slice(bytes),
         }
         let rdlen = (out.len() - len_at - 2) as u16;
         out[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
-    };
-    match entry.data {
-        Data::Set(set) => {
-            for rdata in &set.rdatas {
-                write_one(out, RdataRef::Stored(rdata));
-            }
-            set.rdatas.len() as u16
+    }
+
+    /// The RRSIGs of an entry, when its zone signs it (spec: RRSIG owner
+    /// and TTL as the RRset's; signed over the lowercase owner, which for
+    /// a wildcard expansion is the query name, as compact mode wants).
+    fn signatures(&mut self, out: &mut Vec<u8>, entry: &Entry<'_>, rtype: RType, ttl: u32) -> u16 {
+        let (Some(keys), Some((signer, now))) = (entry.signer, self.signing) else {
+            return 0;
+        };
+        let outcome = self.outcome;
+        let mut owner = [0u8; crate::wire::name::MAX_NAME_LEN];
+        let wire = outcome.owner_wire(entry.owner, self.qname);
+        let owner = &mut owner[..wire.len()];
+        owner.copy_from_slice(wire);
+        owner.make_ascii_lowercase();
+        let single: [&[u8]; 1] = match entry.data {
+            Data::Hinfo8482 => [HINFO_8482],
+            Data::Single(_, rdata) => [rdata],
+            Data::Nsec(i) => [&outcome.nsecs[i as usize][..]],
+            Data::Set(_) | Data::SynthCname(_) => [&[]],
+        };
+        self.sign.rrsigs.clear();
+        let class = outcome.class;
+        let result = match entry.data {
+            Data::Set(set) => signer.rrsigs(
+                keys,
+                owner,
+                rtype,
+                class,
+                ttl,
+                set.rdatas.iter().map(|r| &r[..]),
+                now,
+                &mut self.sign.scratch,
+                &mut self.sign.rrsigs,
+            ),
+            // Synthesised CNAMEs are never signed (RFC 6672 §5.3.1).
+            Data::SynthCname(_) => return 0,
+            _ => signer.rrsigs(
+                keys,
+                owner,
+                rtype,
+                class,
+                ttl,
+                single.iter().copied(),
+                now,
+                &mut self.sign.scratch,
+                &mut self.sign.rrsigs,
+            ),
+        };
+        if let Err(err) = result {
+            tracing::warn!(%err, "could not sign an RRset; sent unsigned");
+            return 0;
         }
-        Data::SynthCname(i) => {
-            write_one(out, RdataRef::Name(outcome.synth[i as usize].as_wire()));
-            1
+        let rrsigs = std::mem::take(&mut self.sign.rrsigs);
+        for rrsig in &rrsigs {
+            self.record(out, entry.owner, RType::RRSIG, ttl, RdataRef::Raw(rrsig));
         }
-        Data::Hinfo8482 => {
-            write_one(out, RdataRef::Stored(b"\x07RFC8482\x00"));
-            1
-        }
-        Data::Single(_, rdata) => {
-            write_one(out, RdataRef::Stored(rdata));
-            1
-        }
+        let count = rrsigs.len() as u16;
+        self.sign.rrsigs = rrsigs;
+        count
     }
 }
 
+/// RFC 8482 §4.2 `HINFO "RFC8482" ""`.
+const HINFO_8482: &[u8] = b"\x07RFC8482\x00";
+
 enum RdataRef<'a> {
+    /// Zone data: embedded names of the classic types are compressed.
     Stored(&'a [u8]),
+    /// A name, compressed.
     Name(&'a [u8]),
+    /// Bytes written as they are (RRSIG, NSEC: never compressed).
+    Raw(&'a [u8]),
 }
 
 /// Writes stored RDATA, compressing the embedded names of the types RFC 1035

@@ -12,6 +12,7 @@ use arrayvec::ArrayVec;
 
 pub use outcome::{Data, Entry, Outcome, Owner, Section, SynthName};
 
+use crate::dnssec::{Denial, denial};
 use crate::parse::rcode;
 use crate::wire::name::MAX_NAME_LEN;
 use crate::wire::{RType, name::wire_is_subdomain};
@@ -62,11 +63,17 @@ pub fn resolve<'z>(
         let found = catalog
             .find(name, qtype == RType::DS)
             .or_else(|| catalog.find(name, false));
-        let Some((zone, apex_pos)) = found else {
+        let Some((served, apex_pos)) = found else {
             if hop == 0 {
                 out.rcode = rcode::REFUSED;
             }
             return;
+        };
+        let zone: &'z Zone = &served.zone;
+        out.signer = if out.dnssec_ok {
+            served.keys.as_deref()
+        } else {
+            None
         };
         if hop == 0 {
             out.aa = true;
@@ -82,8 +89,13 @@ pub fn resolve<'z>(
                 return;
             }
             Step::NxDomain => {
-                out.rcode = rcode::NXDOMAIN;
+                // Compact denial (RFC 9824): with DO the name is answered
+                // NODATA with an NXNAME NSEC, unless the client set CO.
+                let reply = denial::nxdomain_reply(out.signer.is_some(), out.compact_ok);
+                out.rcode = u16::from(reply.rcode);
+                out.set_co = reply.set_co;
                 add_negative(zone, out);
+                add_nsec(out, current, name, Denial::NxName, zone.negative_ttl);
                 return;
             }
             Step::Dname(node, prefix_len) => {
@@ -105,12 +117,19 @@ pub fn resolve<'z>(
                 let Some(index) = out.add_synth(synth) else {
                     return;
                 };
-                out.push(Section::Answer, current, Data::SynthCname(index), dname.ttl);
+                // Unsigned: validators rebuild it from the DNAME (RFC 6672 §5.3.1).
+                out.push_unsigned(
+                    Section::Answer,
+                    current,
+                    Data::SynthCname(index),
+                    dname.ttl,
+                    true,
+                );
                 current = Owner::Synth(index);
             }
             Step::Node(node) => {
                 if qtype == RType::ANY {
-                    answer_any(zone, node, current, any_udp, over_tcp, out);
+                    answer_any(zone, node, current, name, any_udp, over_tcp, out);
                     return;
                 }
                 if !is_invisible(qtype)
@@ -122,6 +141,7 @@ pub fn resolve<'z>(
                 }
                 let Some(cname) = node.rrset(RType::CNAME) else {
                     add_negative(zone, out);
+                    add_nodata_proof(out, zone, current, name, node, qtype);
                     return;
                 };
                 out.push(Section::Answer, current, Data::Set(cname), cname.ttl);
@@ -198,6 +218,7 @@ fn answer_any<'z>(
     zone: &'z Zone,
     node: &'z Node,
     owner: Owner<'z>,
+    name: &[u8],
     any_udp: AnyUdp,
     over_tcp: bool,
     out: &mut Outcome<'z>,
@@ -205,6 +226,7 @@ fn answer_any<'z>(
     let visible = || node.rrsets.iter().filter(|set| !is_invisible(set.rtype));
     if visible().next().is_none() {
         add_negative(zone, out);
+        add_nodata_proof(out, zone, owner, name, node, RType::ANY);
         return;
     }
     match (over_tcp, any_udp) {
@@ -215,6 +237,56 @@ fn answer_any<'z>(
                 out.push(Section::Answer, owner, Data::Set(set), set.ttl);
             }
         }
+    }
+}
+
+/// With DO in a signed zone, the compact NSEC for a NODATA answer at
+/// `node` (spec §3.1): its types, or RRSIG NSEC for an empty non-terminal;
+/// a DS query at a cut proves the cut has no DS (spec §5).
+fn add_nodata_proof<'z>(
+    out: &mut Outcome<'z>,
+    zone: &Zone,
+    owner: Owner<'z>,
+    name: &[u8],
+    node: &'z Node,
+    qtype: RType,
+) {
+    if out.signer.is_none() {
+        return;
+    }
+    let denial_ttl = zone.negative_ttl;
+    if node.is_delegation && qtype == RType::DS {
+        add_nsec(out, owner, name, Denial::InsecureDelegation, denial_ttl);
+        return;
+    }
+    if node.is_empty() {
+        add_nsec(out, owner, name, Denial::EmptyNonTerminal, denial_ttl);
+        return;
+    }
+    let mut types: ArrayVec<RType, 64> = ArrayVec::new();
+    for set in node.rrsets.iter().filter(|set| !is_invisible(set.rtype)) {
+        let _ = types.try_push(set.rtype);
+    }
+    add_nsec(out, owner, name, Denial::NoData(&types), denial_ttl);
+}
+
+/// Adds a signed compact NSEC owned by `owner` (whose lowercase wire form is
+/// `name`) when the query has DO and the zone is signed.
+fn add_nsec<'z>(
+    out: &mut Outcome<'z>,
+    owner: Owner<'z>,
+    name: &[u8],
+    denial: Denial<'_>,
+    ttl: u32,
+) {
+    if out.signer.is_none() {
+        return;
+    }
+    let mut rdata = Vec::with_capacity(64);
+    denial.nsec_rdata(name, &mut rdata);
+    let mut stored = outcome::NsecRdata::new();
+    if stored.try_extend_from_slice(&rdata).is_ok() {
+        out.push_nsec(owner, stored, ttl);
     }
 }
 
@@ -231,18 +303,31 @@ fn add_negative<'z>(zone: &'z Zone, out: &mut Outcome<'z>) {
     }
 }
 
-/// Authority NS at the cut, plus glue: in-domain glue is required (RFC 9471),
-/// sibling glue is added when it fits.
+/// Authority NS at the cut (never signed), plus glue: in-domain glue is
+/// required (RFC 9471), sibling glue is added when it fits. With DO in a
+/// signed zone, the cut's DS (signed), or a signed NSEC owned by the cut
+/// proving there is none (spec §5).
 fn add_referral<'z>(zone: &'z Zone, cut: &'z Node, out: &mut Outcome<'z>) {
     let Some(ns) = cut.rrset(RType::NS) else {
         return;
     };
-    out.push(
-        Section::Authority,
-        Owner::Wire(cut.name.as_wire()),
-        Data::Set(ns),
-        ns.ttl,
-    );
+    let owner = Owner::Wire(cut.name.as_wire());
+    out.push_unsigned(Section::Authority, owner, Data::Set(ns), ns.ttl, true);
+    if out.signer.is_some() {
+        match cut.rrset(RType::DS) {
+            Some(ds) => out.push(Section::Authority, owner, Data::Set(ds), ds.ttl),
+            None => {
+                let lower = cut.name.to_lowercase();
+                add_nsec(
+                    out,
+                    owner,
+                    lower.as_wire(),
+                    Denial::InsecureDelegation,
+                    zone.negative_ttl,
+                );
+            }
+        }
+    }
     for target in &ns.rdatas {
         let in_domain = wire_is_subdomain(target, cut.name.as_wire());
         add_addresses(zone, target, in_domain, true, out);
@@ -290,8 +375,15 @@ fn add_addresses<'z>(
     for rtype in [RType::A, RType::AAAA] {
         if let Some(set) = node.rrset(rtype) {
             let owner = Owner::Wire(node.name.as_wire());
-            if required {
-                out.push_required(Section::Additional, owner, Data::Set(set), set.ttl);
+            if glue && node.is_occluded {
+                // Glue is not authoritative data: never signed.
+                out.push_unsigned(
+                    Section::Additional,
+                    owner,
+                    Data::Set(set),
+                    set.ttl,
+                    required,
+                );
             } else {
                 out.push(Section::Additional, owner, Data::Set(set), set.ttl);
             }

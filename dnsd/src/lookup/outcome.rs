@@ -3,6 +3,7 @@
 
 use arrayvec::ArrayVec;
 
+use crate::dnssec::ZoneKeys;
 use crate::parse::rcode;
 use crate::wire::RType;
 use crate::wire::name::MAX_NAME_LEN;
@@ -39,6 +40,8 @@ pub enum Data<'z> {
     Hinfo8482,
     /// One record from configuration (CHAOS TXT), RDATA in wire form.
     Single(RType, &'z [u8]),
+    /// A compact-denial NSEC made for this answer, `Outcome::nsecs[i]`.
+    Nsec(u8),
 }
 
 impl Data<'_> {
@@ -49,6 +52,7 @@ impl Data<'_> {
             Data::SynthCname(_) => RType::CNAME,
             Data::Hinfo8482 => RType::HINFO,
             Data::Single(rtype, _) => *rtype,
+            Data::Nsec(_) => RType::NSEC,
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct Entry<'z> {
     /// Must fit in the reply, or the reply is truncated (TC=1). Additional
     /// data that is not required is dropped silently instead (RFC 2181 §9).
     pub required: bool,
+    /// The keys that sign this RRset, when the query has DO=1 and the data
+    /// is authoritative in a signed zone (never delegation NS or glue).
+    pub signer: Option<&'z ZoneKeys>,
 }
 
 /// A name built during lookup, stored inline.
@@ -94,10 +101,21 @@ impl SynthName {
     }
 }
 
+/// RDATA of a compact NSEC: next name (at most 255 octets) and a type bitmap.
+pub type NsecRdata = ArrayVec<u8, 512>;
+
 /// What to reply, before it becomes bytes.
 pub struct Outcome<'z> {
     pub rcode: u16,
     pub aa: bool,
+    /// The query asked for DNSSEC records (DO=1).
+    pub dnssec_ok: bool,
+    /// The query set CO (RFC 9824): NXDOMAIN stays NXDOMAIN, CO is echoed.
+    pub compact_ok: bool,
+    /// Echo CO in the reply's OPT.
+    pub set_co: bool,
+    /// Keys of the zone the current lookup step is in, when answers are signed.
+    pub signer: Option<&'z ZoneKeys>,
     /// Reply with TC=1 and no records (ANY over UDP with `any-udp = tc`).
     pub truncated: bool,
     /// Class of the records (IN, or CH for CHAOS answers).
@@ -106,6 +124,7 @@ pub struct Outcome<'z> {
     pub authority: ArrayVec<Entry<'z>, 4>,
     pub additional: ArrayVec<Entry<'z>, 32>,
     pub synth: ArrayVec<SynthName, 4>,
+    pub nsecs: ArrayVec<NsecRdata, 2>,
 }
 
 impl Default for Outcome<'_> {
@@ -113,22 +132,29 @@ impl Default for Outcome<'_> {
         Outcome {
             rcode: rcode::NOERROR,
             aa: false,
+            dnssec_ok: false,
+            compact_ok: false,
+            set_co: false,
+            signer: None,
             truncated: false,
             class: crate::parse::class::IN,
             answer: ArrayVec::new(),
             authority: ArrayVec::new(),
             additional: ArrayVec::new(),
             synth: ArrayVec::new(),
+            nsecs: ArrayVec::new(),
         }
     }
 }
 
 impl<'z> Outcome<'z> {
-    /// Adds an entry; answer and authority entries are required. When a
-    /// section is full the entry is dropped: the caps are far above any
-    /// reply that fits in 64 KiB of useful data.
+    /// Adds an entry; answer and authority entries are required. Entries
+    /// are signed by the current step's zone keys, if any. When a section
+    /// is full the entry is dropped: the caps are far above any reply that
+    /// fits in 64 KiB of useful data.
     pub fn push(&mut self, section: Section, owner: Owner<'z>, data: Data<'z>, ttl: u32) {
         let required = section != Section::Additional;
+        let signer = self.signer;
         self.push_entry(
             section,
             Entry {
@@ -136,21 +162,39 @@ impl<'z> Outcome<'z> {
                 data,
                 ttl,
                 required,
+                signer,
             },
         );
     }
 
-    /// Adds an additional-section entry that must fit (in-domain glue).
-    pub fn push_required(&mut self, section: Section, owner: Owner<'z>, data: Data<'z>, ttl: u32) {
+    /// Adds data that is never signed: delegation NS, glue, and CNAMEs
+    /// synthesised from a DNAME (validators rebuild those, RFC 6672).
+    pub fn push_unsigned(
+        &mut self,
+        section: Section,
+        owner: Owner<'z>,
+        data: Data<'z>,
+        ttl: u32,
+        required: bool,
+    ) {
         self.push_entry(
             section,
             Entry {
                 owner,
                 data,
                 ttl,
-                required: true,
+                required,
+                signer: None,
             },
         );
+    }
+
+    /// Adds a compact NSEC to the authority section; signed like other entries.
+    pub fn push_nsec(&mut self, owner: Owner<'z>, rdata: NsecRdata, ttl: u32) {
+        let index = self.nsecs.len() as u8;
+        if self.nsecs.try_push(rdata).is_ok() {
+            self.push(Section::Authority, owner, Data::Nsec(index), ttl);
+        }
     }
 
     fn push_entry(&mut self, section: Section, entry: Entry<'z>) {

@@ -5,13 +5,22 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::tree::Zone;
+use crate::dnssec::ZoneKeys;
 use crate::wire::Name;
+
+/// A served zone and, when it is signed, its keys.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub zone: Arc<Zone>,
+    /// Present when answers from this zone are signed (DO=1 queries).
+    pub keys: Option<Arc<ZoneKeys>>,
+}
 
 /// Every zone the server answers for. Built off the answer path and
 /// published whole; never modified once shared.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    zones: FxHashMap<Box<[u8]>, Arc<Zone>>,
+    zones: FxHashMap<Box<[u8]>, Served>,
 }
 
 impl Catalog {
@@ -20,19 +29,33 @@ impl Catalog {
         Catalog::default()
     }
 
-    /// Adds or replaces the zone at its origin.
+    /// Adds or replaces an unsigned zone at its origin.
     pub fn insert(&mut self, zone: Arc<Zone>) {
+        self.insert_served(Served { zone, keys: None });
+    }
+
+    /// Adds or replaces a zone, signed when it has keys.
+    pub fn insert_served(&mut self, served: Served) {
         self.zones
-            .insert(zone.origin.to_lowercase().as_wire().into(), zone);
+            .insert(served.zone.origin.to_lowercase().as_wire().into(), served);
     }
 
     /// Removes the zone at `origin`.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
-        self.zones.remove(origin.to_lowercase().as_wire())
+        self.zones
+            .remove(origin.to_lowercase().as_wire())
+            .map(|s| s.zone)
     }
 
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &Name) -> Option<&Arc<Zone>> {
+        self.zones
+            .get(origin.to_lowercase().as_wire())
+            .map(|s| &s.zone)
+    }
+
+    /// The zone with exactly this origin, with its keys.
+    pub fn get_served(&self, origin: &Name) -> Option<&Served> {
         self.zones.get(origin.to_lowercase().as_wire())
     }
 
@@ -48,7 +71,7 @@ impl Catalog {
 
     /// Iterates over the zones.
     pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
-        self.zones.values()
+        self.zones.values().map(|s| &s.zone)
     }
 
     /// The most specific zone enclosing `lower_wire` (a lowercase wire name),
@@ -56,7 +79,7 @@ impl Catalog {
     /// `skip_exact` ignores a zone whose apex is the name itself (DS queries
     /// are answered by the parent side of a cut, RFC 4035 §3.1.4.1).
     #[inline]
-    pub fn find(&self, lower_wire: &[u8], skip_exact: bool) -> Option<(&Zone, usize)> {
+    pub fn find(&self, lower_wire: &[u8], skip_exact: bool) -> Option<(&Served, usize)> {
         if self.zones.is_empty() {
             return None;
         }
@@ -65,8 +88,8 @@ impl Catalog {
             pos = 1 + lower_wire[0] as usize;
         }
         loop {
-            if let Some(zone) = self.zones.get(&lower_wire[pos..]) {
-                return Some((zone, pos));
+            if let Some(served) = self.zones.get(&lower_wire[pos..]) {
+                return Some((served, pos));
             }
             let len = lower_wire[pos] as usize;
             if len == 0 {

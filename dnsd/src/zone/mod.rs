@@ -4,14 +4,18 @@
 //! Loading goes `load` (text -> [`Record`]s, checked) -> `build`
 //! (records -> [`Zone`], with per-node flags precomputed) -> [`Catalog`]
 //! (every served zone), which the server publishes whole through `arc-swap`.
+//! A change to a zone goes `update` (previous [`Zone`] + changed names ->
+//! next `Zone`, sharing every unchanged node) instead of a full build.
 
 mod build;
 mod catalog;
 pub mod load;
 mod record;
 mod tree;
+mod update;
 
 pub use build::{BuildError, build_zone};
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Served};
 pub use record::{Location, Record};
 pub use tree::{Node, RRset, Zone};
+pub use update::{NamesBelow, OwnerChange, update_zone};

@@ -1,0 +1,414 @@
+//! Online signing checked by real validators: unbound (a validating
+//! resolver with dnsd as its stub) and delv, with the zone's DS from
+//! `dnsd ds` as the trust anchor. Everything runs on loopback; the signed
+//! zone delegates only to addresses on this machine.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{
+    Query, Reply, Server, dnsd_bin, flag, free_port, rcode, scratch_dir, udp_exchange, zone,
+};
+use hickory_proto::rr::RecordType;
+
+/// dnsd serving signed.test (signed) and sub.signed.test (unsigned child).
+fn signed_server(data: &Path) -> Server {
+    Server::builder()
+        .zone("signed.test", zone("signed.test.zone"))
+        .zone("sub.signed.test", zone("sub.signed.test.zone"))
+        .args([
+            "--dnssec",
+            "signed.test",
+            "--data-dir",
+            &data.display().to_string(),
+        ])
+        .start()
+}
+
+/// The DS line `dnsd ds` prints: `signed.test. IN DS <tag> 13 2 <hex>`.
+fn ds_line(data: &Path) -> String {
+    let out = Command::new(dnsd_bin())
+        .args([
+            "ds",
+            "signed.test",
+            "--data-dir",
+            &data.display().to_string(),
+        ])
+        .output()
+        .expect("run dnsd ds");
+    assert!(
+        out.status.success(),
+        "dnsd ds failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().next().expect("one DS line").to_string();
+    assert!(
+        line.starts_with("signed.test. IN DS ") && line.contains(" 13 2 "),
+        "{line}"
+    );
+    line
+}
+
+/// The DS RDATA fields: tag, algorithm, digest type, digest.
+fn ds_fields(line: &str) -> Vec<String> {
+    line.split_whitespace()
+        .skip(3)
+        .map(str::to_string)
+        .collect()
+}
+
+fn tool(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: apt-get install unbound bind9-dnsutils (.ci/run does this)");
+}
+
+/// An unbound validating resolver with dnsd as the stub for both zones.
+struct Unbound {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Unbound {
+    fn start(dnsd: SocketAddr, trust_anchor_ds: &[String], aggressive_nsec: bool) -> Unbound {
+        let dir = scratch_dir("unbound");
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let port = free_port(ip);
+        let conf = format!(
+            "server:\n  interface: 127.0.0.1\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  \
+             pidfile: \"{dir}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  val-log-level: 2\n  \
+             access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: \"validator iterator\"\n  \
+             local-zone: \"test.\" nodefault\n  aggressive-nsec: {aggr}\n  qname-minimisation: no\n  \
+             trust-anchor-signaling: no\n  \
+             trust-anchor: \"signed.test. DS {ds}\"\n\
+             stub-zone:\n  name: \"signed.test.\"\n  stub-addr: {dnsd_ip}@{dnsd_port}\n\
+             stub-zone:\n  name: \"sub.signed.test.\"\n  stub-addr: {dnsd_ip}@{dnsd_port}\n\
+             forward-zone:\n  name: \".\"\n  forward-addr: 127.0.0.1@9\n\
+             remote-control:\n  control-enable: no\n",
+            dir = dir.display(),
+            aggr = if aggressive_nsec { "yes" } else { "no" },
+            ds = trust_anchor_ds.join(" "),
+            dnsd_ip = dnsd.ip(),
+            dnsd_port = dnsd.port(),
+        );
+        let conf_path = dir.join("unbound.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let check = Command::new(tool("unbound-checkconf"))
+            .arg(&conf_path)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "unbound-checkconf: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        let child = Command::new(tool("unbound"))
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .expect("start unbound");
+        let unbound = Unbound {
+            child,
+            addr: SocketAddr::new(ip, port),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let probe = Query::new("signed.test.", RecordType::SOA)
+            .edns()
+            .dnssec_ok()
+            .to_bytes();
+        while Instant::now() < deadline {
+            if udp_exchange(unbound.addr, &probe, Duration::from_millis(300)).is_some() {
+                return unbound;
+            }
+        }
+        panic!("unbound did not start: {}", unbound.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// Resolves through unbound with DO set (and RD, as a stub resolver would).
+    fn ask(&self, name: &str, qtype: RecordType) -> Reply {
+        let q = Query::new(name, qtype).set(flag::RD).edns().dnssec_ok();
+        let bytes = udp_exchange(self.addr, &q.to_bytes(), Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("unbound gave no answer for {name} {qtype}\n{}", self.log()));
+        Reply::parse(bytes)
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn assert_secure(u: &Unbound, name: &str, qtype: RecordType, want_rcode: u16, want_answers: bool) {
+    let r = u.ask(name, qtype);
+    assert_eq!(
+        r.rcode(),
+        want_rcode,
+        "{name} {qtype}: {}\n{}",
+        r.summary(),
+        u.log()
+    );
+    assert!(
+        r.has(flag::AD),
+        "{name} {qtype} not validated (AD=0): {}\n{}",
+        r.summary(),
+        u.log()
+    );
+    assert_eq!(
+        !r.answer().is_empty(),
+        want_answers,
+        "{name} {qtype}: {}",
+        r.summary()
+    );
+}
+
+#[test]
+fn unbound_validates_every_answer_shape() {
+    let data = scratch_dir("dnssec-keys");
+    let dnsd = signed_server(&data);
+    let ds = ds_fields(&ds_line(&data));
+    let u = Unbound::start(dnsd.addr(), &ds, false);
+    // Positive answer, NODATA, compact NXDOMAIN, empty non-terminal.
+    assert_secure(&u, "www.signed.test.", RecordType::A, rcode::NOERROR, true);
+    assert_secure(
+        &u,
+        "www.signed.test.",
+        RecordType::MX,
+        rcode::NOERROR,
+        false,
+    );
+    assert_secure(
+        &u,
+        "nope.signed.test.",
+        RecordType::A,
+        rcode::NOERROR,
+        false,
+    );
+    assert_secure(&u, "b.signed.test.", RecordType::A, rcode::NOERROR, false);
+    assert_secure(
+        &u,
+        "deep.nope.b.signed.test.",
+        RecordType::TXT,
+        rcode::NOERROR,
+        false,
+    );
+    // Wildcard answer and wildcard NODATA.
+    assert_secure(
+        &u,
+        "anything.w.signed.test.",
+        RecordType::A,
+        rcode::NOERROR,
+        true,
+    );
+    assert_secure(
+        &u,
+        "anything.w.signed.test.",
+        RecordType::MX,
+        rcode::NOERROR,
+        false,
+    );
+    // CNAME chased in the zone, and a CNAME to a missing name.
+    assert_secure(
+        &u,
+        "alias.signed.test.",
+        RecordType::A,
+        rcode::NOERROR,
+        true,
+    );
+    assert_secure(
+        &u,
+        "tonowhere.signed.test.",
+        RecordType::A,
+        rcode::NOERROR,
+        true,
+    );
+    // The apex: SOA, DNSKEY, MX with additional data.
+    assert_secure(&u, "signed.test.", RecordType::SOA, rcode::NOERROR, true);
+    assert_secure(&u, "signed.test.", RecordType::DNSKEY, rcode::NOERROR, true);
+    assert_secure(&u, "signed.test.", RecordType::MX, rcode::NOERROR, true);
+    // The insecure child: the parent proves there is no DS (AD=1 on that
+    // NODATA), and answers from the child resolve, unsigned (AD=0), not bogus.
+    assert_secure(
+        &u,
+        "sub.signed.test.",
+        RecordType::DS,
+        rcode::NOERROR,
+        false,
+    );
+    let r = u.ask("host.sub.signed.test.", RecordType::A);
+    assert_eq!(r.rcode(), rcode::NOERROR, "{}\n{}", r.summary(), u.log());
+    assert!(
+        !r.answer().is_empty() && !r.has(flag::AD),
+        "{}",
+        r.summary()
+    );
+}
+
+#[test]
+fn a_wrong_trust_anchor_gives_servfail() {
+    let data = scratch_dir("dnssec-keys");
+    let dnsd = signed_server(&data);
+    let mut ds = ds_fields(&ds_line(&data));
+    // Flip the first hex digit of the digest.
+    let digest = &mut ds[3];
+    let first = if digest.starts_with('0') { "1" } else { "0" };
+    digest.replace_range(0..1, first);
+    let u = Unbound::start(dnsd.addr(), &ds, false);
+    for (name, qtype) in [
+        ("www.signed.test.", RecordType::A),
+        ("nope.signed.test.", RecordType::A),
+    ] {
+        let r = u.ask(name, qtype);
+        assert_eq!(r.rcode(), rcode::SERVFAIL, "{name}: {}", r.summary());
+    }
+}
+
+/// RFC 8198 aggressive use of NSEC: after a denial, existing names nearby
+/// must still resolve (a too-broad NSEC would hide them; spec §3.3).
+#[test]
+fn aggressive_nsec_does_not_hide_real_names() {
+    let data = scratch_dir("dnssec-keys");
+    let dnsd = signed_server(&data);
+    let ds = ds_fields(&ds_line(&data));
+    let u = Unbound::start(dnsd.addr(), &ds, true);
+    for missing in [
+        "a.signed.test.",
+        "wwv.signed.test.",
+        "www.signed.test.x.signed.test.",
+        "mail0.signed.test.",
+    ] {
+        assert_secure(&u, missing, RecordType::A, rcode::NOERROR, false);
+    }
+    for (name, qtype) in [
+        ("www.signed.test.", RecordType::A),
+        ("mail.signed.test.", RecordType::A),
+        ("a.b.signed.test.", RecordType::A),
+        ("alias.signed.test.", RecordType::A),
+    ] {
+        assert_secure(&u, name, qtype, rcode::NOERROR, true);
+    }
+}
+
+#[test]
+fn delv_agrees() {
+    let data = scratch_dir("dnssec-keys");
+    let dnsd = signed_server(&data);
+    let ds = ds_fields(&ds_line(&data));
+    let anchors = data.join("anchors.conf");
+    std::fs::write(
+        &anchors,
+        format!(
+            "trust-anchors {{ signed.test. static-ds {} {} {} \"{}\"; }};\n",
+            ds[0], ds[1], ds[2], ds[3]
+        ),
+    )
+    .unwrap();
+    let delv = |name: &str, qtype: &str| -> String {
+        let out = Command::new(tool("delv"))
+            .args(["@127.0.0.1", "-p", &dnsd.addr().port().to_string(), "-a"])
+            .arg(&anchors)
+            .args(["+root=signed.test", name, qtype])
+            .output()
+            .expect("run delv");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let positive = delv("www.signed.test", "A");
+    assert!(positive.contains("; fully validated"), "{positive}");
+    let nodata = delv("www.signed.test", "MX");
+    assert!(nodata.contains("fully validated"), "{nodata}");
+    let missing = delv("nope.signed.test", "A");
+    assert!(missing.contains("fully validated"), "{missing}");
+}
+
+#[test]
+fn compact_denial_shape_on_the_wire() {
+    let data = scratch_dir("dnssec-keys");
+    let dnsd = signed_server(&data);
+    // DO without CO: NOERROR, SOA + NSEC(q) with RRSIG NSEC NXNAME, all signed.
+    let r = dnsd.udp(
+        &Query::new("nope.signed.test.", RecordType::A)
+            .edns()
+            .dnssec_ok(),
+    );
+    assert_eq!(r.rcode(), rcode::NOERROR, "{}", r.summary());
+    let auth = r.authority();
+    let nsec = auth.iter().find(|rr| rr.1 == "NSEC").expect("an NSEC");
+    assert_eq!(nsec.0, "nope.signed.test.");
+    // hickory prints the bitmap in lower case and NXNAME (128) as "unknown".
+    let text = nsec.2.to_ascii_uppercase();
+    assert!(text.starts_with("\\000.NOPE.SIGNED.TEST."), "{}", nsec.2);
+    assert!(
+        text.ends_with(" RRSIG NSEC TYPE128") || text.ends_with(" RRSIG NSEC UNKNOWN"),
+        "bitmap is exactly RRSIG NSEC NXNAME: {}",
+        nsec.2
+    );
+    assert_eq!(
+        auth.iter().filter(|rr| rr.1 == "RRSIG").count(),
+        2,
+        "SOA and NSEC signed: {}",
+        r.summary()
+    );
+    // DO with CO: NXDOMAIN, CO echoed.
+    let q =
+        Query::new("nope.signed.test.", RecordType::A).edns_with(|o| o.flags |= 0x8000 | 0x4000);
+    let r = dnsd.udp(&q);
+    assert_eq!(r.rcode(), rcode::NXDOMAIN, "{}", r.summary());
+    assert!(e2e::opt(&r).flags & 0x4000 != 0, "CO echoed");
+    // Without DO: plain NXDOMAIN, nothing signed.
+    let r = dnsd.udp(&Query::new("nope.signed.test.", RecordType::A).edns());
+    assert_eq!(r.rcode(), rcode::NXDOMAIN);
+    assert!(
+        r.authority()
+            .iter()
+            .all(|rr| rr.1 != "RRSIG" && rr.1 != "NSEC")
+    );
+    // QTYPE NXNAME is refused with FORMERR.
+    let r = dnsd.udp(&Query::new_raw(e2e::name_wire("www.signed.test."), 128).edns());
+    assert_eq!(r.rcode(), rcode::FORMERR);
+    // A referral to the insecure child (from a server without the child
+    // zone): NS and the cut's NSEC, no DS.
+    let parent_only = Server::builder()
+        .zone("signed.test", zone("signed.test.zone"))
+        .args([
+            "--dnssec",
+            "signed.test",
+            "--data-dir",
+            &data.display().to_string(),
+        ])
+        .start();
+    let r = parent_only.udp(
+        &Query::new("host.sub.signed.test.", RecordType::A)
+            .edns()
+            .dnssec_ok(),
+    );
+    assert!(!r.has(flag::AA));
+    let auth = r.authority();
+    let nsec = auth.iter().find(|rr| rr.1 == "NSEC").expect("cut NSEC");
+    assert_eq!(nsec.0, "sub.signed.test.");
+    assert!(
+        nsec.2.to_ascii_uppercase() == "SUB\\000.SIGNED.TEST. NS RRSIG NSEC",
+        "{}",
+        nsec.2
+    );
+}
