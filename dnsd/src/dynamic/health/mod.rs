@@ -30,7 +30,7 @@
 //! a key is registered) runs every due check at once and waits for all;
 //! status flips down after `minimumFailures` consecutive failures and up after
 //! one success; checks unused for `expire_delay` are dropped. HTTP checks use
-//! our own HTTP/1.1 client ([`http`](self)) over `tokio-rustls`: libcurl's
+//! our own HTTP/1.1 client (`http.rs`) over `tokio-rustls`: libcurl's
 //! `CURLOPT_RESOLVE` pinning (connect to the candidate, Host and SNI from the
 //! URL, `host:80` and `host:443` both pinned without an explicit port),
 //! redirects, `byteslimit` as success and the exact status rule are each a
