@@ -412,3 +412,59 @@ fn compact_denial_shape_on_the_wire() {
         nsec.2
     );
 }
+
+/// A signed zone whose key cannot be read does not load (and is not served
+/// unsigned); the damaged key file is left as it is, never replaced.
+#[test]
+fn unreadable_keys_fail_the_zone_and_are_not_replaced() {
+    let data = scratch_dir("dnssec-keys");
+    {
+        let _first = signed_server(&data);
+    }
+    let keys = data.join("keys").join("signed.test");
+    let private = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "private"))
+        .expect("a .private key file");
+    std::fs::write(
+        &private,
+        "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: bm90IGEga2V5\n",
+    )
+    .unwrap();
+    let damaged = std::fs::read(&private).unwrap();
+    let dnsd = Server::builder()
+        .zone("signed.test", zone("signed.test.zone"))
+        .zone("example.test", zone("example.test.zone"))
+        .probe("example.test")
+        .args([
+            "--dnssec",
+            "signed.test",
+            "--data-dir",
+            &data.display().to_string(),
+        ])
+        .start();
+    let r = dnsd.udp(
+        &Query::new("www.signed.test.", RecordType::A)
+            .edns()
+            .dnssec_ok(),
+    );
+    assert_eq!(
+        r.rcode(),
+        rcode::REFUSED,
+        "the signed zone is not served: {}",
+        r.summary()
+    );
+    let log = dnsd.stderr();
+    assert!(
+        log.contains(&private.file_name().unwrap().to_string_lossy().to_string()),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read(&private).unwrap(),
+        damaged,
+        "the key file is untouched"
+    );
+    let key_files = std::fs::read_dir(&keys).unwrap().count();
+    assert_eq!(key_files, 2, "no new key was generated");
+}
