@@ -488,3 +488,6 @@ fn load_files(inner: &mut Inner, keep_previous: bool) -> usize {
     inner.file_keys = file_keys;
     failed
 }
+
+#[cfg(test)]
+mod tests;
