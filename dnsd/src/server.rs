@@ -101,15 +101,28 @@ pub fn key_records(origin: &Name, keys: &ZoneKeys) -> Vec<Record> {
 #[derive(Clone)]
 pub enum ZoneView {
     /// Loaded from a zone file; read-only through the API.
-    File { source: ZoneSource, zone: Arc<Zone> },
+    File {
+        source: ZoneSource,
+        zone: Arc<Zone>,
+        keys: Option<Arc<ZoneKeys>>,
+    },
     /// Managed through the API and persisted under the data directory.
     Api {
         model: Arc<ApiZone>,
         zone: Arc<Zone>,
+        /// Present when the zone is signed.
+        keys: Option<Arc<ZoneKeys>>,
     },
 }
 
 impl ZoneView {
+    /// The zone's keys, when it is signed.
+    pub fn keys(&self) -> Option<&Arc<ZoneKeys>> {
+        match self {
+            ZoneView::File { keys, .. } | ZoneView::Api { keys, .. } => keys.as_ref(),
+        }
+    }
+
     /// The served snapshot.
     pub fn zone(&self) -> &Arc<Zone> {
         match self {
@@ -121,6 +134,18 @@ impl ZoneView {
 struct ApiEntry {
     model: Arc<ApiZone>,
     zone: Arc<Zone>,
+    /// Present when the zone is signed (it has keys in the key store).
+    keys: Option<Arc<ZoneKeys>>,
+}
+
+impl ApiEntry {
+    fn view(&self) -> ZoneView {
+        ZoneView::Api {
+            model: self.model.clone(),
+            zone: self.zone.clone(),
+            keys: self.keys.clone(),
+        }
+    }
 }
 
 struct Inner {
@@ -164,14 +189,23 @@ impl Zones {
                     warn!(zone = %key, "zone is both in a zone file and in the API store; serving the file");
                     continue;
                 }
-                match build_zone(&model.name, model.records()) {
+                let keys = match api_zone_keys(&inner.signing.keys, &model.name) {
+                    Ok(keys) => keys,
+                    Err(err) => {
+                        error!(zone = %key, %err, "api zone not served: its DNSSEC keys cannot be read");
+                        continue;
+                    }
+                };
+                let records = with_key_records(model.records(), &model.name, keys.as_deref());
+                match build_zone(&model.name, records) {
                     Ok(zone) => {
-                        info!(zone = %key, serial = zone.serial, records = zone.record_count, "api zone loaded");
+                        info!(zone = %key, serial = zone.serial, records = zone.record_count, signed = keys.is_some(), "api zone loaded");
                         inner.api.insert(
                             key,
                             ApiEntry {
                                 model: Arc::new(model),
                                 zone: Arc::new(zone),
+                                keys,
                             },
                         );
                     }
@@ -210,7 +244,10 @@ impl Zones {
             });
         }
         for entry in inner.api.values() {
-            catalog.insert(entry.zone.clone());
+            catalog.insert_served(Served {
+                zone: entry.zone.clone(),
+                keys: entry.keys.clone(),
+            });
         }
         self.shared.store(Arc::new(catalog));
     }
@@ -229,16 +266,14 @@ impl Zones {
         let inner = self.lock();
         let mut views: Vec<ZoneView> = inner
             .files
-            .values()
-            .map(|(source, zone)| ZoneView::File {
+            .iter()
+            .map(|(name, (source, zone))| ZoneView::File {
                 source: source.clone(),
                 zone: zone.clone(),
+                keys: inner.file_keys.get(name).cloned(),
             })
             .collect();
-        views.extend(inner.api.values().map(|e| ZoneView::Api {
-            model: e.model.clone(),
-            zone: e.zone.clone(),
-        }));
+        views.extend(inner.api.values().map(ApiEntry::view));
         views.sort_by(|a, b| a.zone().origin.cmp(&b.zone().origin));
         views
     }
@@ -251,12 +286,10 @@ impl Zones {
             return Some(ZoneView::File {
                 source: source.clone(),
                 zone: zone.clone(),
+                keys: inner.file_keys.get(&key).cloned(),
             });
         }
-        inner.api.get(&key).map(|e| ZoneView::Api {
-            model: e.model.clone(),
-            zone: e.zone.clone(),
-        })
+        inner.api.get(&key).map(ApiEntry::view)
     }
 
     /// Adds a new API zone: 409 if the name is served already.
@@ -266,7 +299,7 @@ impl Zones {
         if inner.files.contains_key(&key) || inner.api.contains_key(&key) {
             return Err(ApiError::Conflict);
         }
-        let entry = commit(&mut inner, None, model)?;
+        let entry = commit(&mut inner, None, model, None)?;
         let model = entry.model.clone();
         inner.api.insert(key, entry);
         self.publish(&inner);
@@ -284,13 +317,42 @@ impl Zones {
         let mut inner = self.lock();
         let key = name.to_lowercase();
         refuse_file_zone(&inner, &key)?;
-        let current = inner.api.get(&key).ok_or(ApiError::NotFound)?.model.clone();
+        let entry = inner.api.get(&key).ok_or(ApiError::NotFound)?;
+        let (current, keys) = (entry.model.clone(), entry.keys.clone());
         let (next, result) = change(&current)?;
         if let Some(next) = next {
-            let entry = commit(&mut inner, Some(&current), next)?;
+            let entry = commit(&mut inner, Some(&current), next, keys)?;
             inner.api.insert(key, entry);
             self.publish(&inner);
         }
+        Ok(result)
+    }
+
+    /// Changes an API zone's DNSSEC keys with `change` (which works on the
+    /// key store), then re-reads them, moves the serial (PowerDNS bumps it
+    /// on key changes) and serves the zone signed or unsigned accordingly.
+    pub fn change_keys<T>(
+        &self,
+        name: &Name,
+        change: impl FnOnce(&KeyStore, &KeyPolicy, &Name) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut inner = self.lock();
+        let key = name.to_lowercase();
+        refuse_file_zone(&inner, &key)?;
+        let current = inner.api.get(&key).ok_or(ApiError::NotFound)?.model.clone();
+        let result = change(&inner.signing.keys, &inner.signing.policy, &current.name)?;
+        let keys = api_zone_keys(&inner.signing.keys, &current.name)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut next = (*current).clone();
+        let now = crate::api::serial::unix_now();
+        next.set_serial(crate::api::serial::next_serial(
+            &next.settings.soa_edit_api,
+            current.serial().unwrap_or(0),
+            now,
+        ));
+        let entry = commit(&mut inner, Some(&current), next, keys)?;
+        inner.api.insert(key, entry);
+        self.publish(&inner);
         Ok(result)
     }
 
@@ -300,6 +362,16 @@ impl Zones {
         let key = name.to_lowercase();
         refuse_file_zone(&inner, &key)?;
         let model = inner.api.get(&key).ok_or(ApiError::NotFound)?.model.clone();
+        // Its keys go too (PowerDNS deletes keys with the zone).
+        let store = &inner.signing.keys;
+        for stored in store
+            .load(&model.name)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+        {
+            store
+                .remove(&model.name, stored.key.algorithm(), stored.key.tag())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
         if let Some(store) = &mut inner.store {
             store
                 .delete(&model)
@@ -326,14 +398,25 @@ fn refuse_file_zone(inner: &Inner, key: &Name) -> Result<(), ApiError> {
 /// change durably; only then may the caller publish it. A change to a zone
 /// updates its served version by the RRsets that differ (issue 4); a new
 /// zone, or a change touching much of one, is built whole.
-fn commit(inner: &mut Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<ApiEntry, ApiError> {
+fn commit(
+    inner: &mut Inner,
+    old: Option<&ApiZone>,
+    model: ApiZone,
+    keys: Option<Arc<ZoneKeys>>,
+) -> Result<ApiEntry, ApiError> {
     let current = inner.api.get(&model.name.to_lowercase());
     let zone = match (old, current) {
-        // The served zone is the one built from `old`: update it.
-        (Some(old), Some(entry)) if std::ptr::eq(old, entry.model.as_ref()) => {
-            next_zone(old, &entry.zone, &model)
+        // The served zone is the one built from `old` with the same keys:
+        // update it.
+        (Some(old), Some(entry))
+            if std::ptr::eq(old, entry.model.as_ref()) && same_keys(&entry.keys, &keys) =>
+        {
+            next_zone(old, &entry.zone, &model, keys.as_deref())
         }
-        _ => build_zone(&model.name, model.records()).map(Arc::new),
+        _ => {
+            let records = with_key_records(model.records(), &model.name, keys.as_deref());
+            build_zone(&model.name, records).map(Arc::new)
+        }
     }
     .map_err(|e| unprocessable(e.to_string()))?;
     let Inner { api, store, .. } = inner;
@@ -355,13 +438,55 @@ fn commit(inner: &mut Inner, old: Option<&ApiZone>, model: ApiZone) -> Result<Ap
     Ok(ApiEntry {
         model: Arc::new(model),
         zone,
+        keys,
     })
+}
+
+fn same_keys(a: &Option<Arc<ZoneKeys>>, b: &Option<Arc<ZoneKeys>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// `records` plus, for a signed zone, its DNSKEY, CDS and CDNSKEY records.
+fn with_key_records(
+    mut records: Vec<Record>,
+    origin: &Name,
+    keys: Option<&ZoneKeys>,
+) -> Vec<Record> {
+    if let Some(keys) = keys {
+        records.extend(key_records(origin, keys));
+    }
+    records
+}
+
+/// The keys of an API zone from the key store: `None` when it has none
+/// or none active (the zone is then served unsigned, as PowerDNS's
+/// `dnssec` field says). Keys that exist but cannot be read are an error.
+fn api_zone_keys(store: &KeyStore, zone: &Name) -> Result<Option<Arc<ZoneKeys>>, KeyStoreError> {
+    let stored = store.load(zone)?;
+    let now = crate::api::serial::unix_now();
+    let keys = ZoneKeys::new(
+        zone,
+        stored
+            .iter()
+            .map(|k| (k.key.clone(), k.timing.state_at(now)))
+            .collect(),
+    );
+    Ok(keys.check_can_sign().is_ok().then(|| Arc::new(keys)))
 }
 
 /// The served zone for `model`, from `prev`, the one served for `old`:
 /// only the names whose RRsets differ are rebuilt. The diff skips the
 /// subtrees `old` and `model` share, so a PATCH costs what it touched.
-fn next_zone(old: &ApiZone, prev: &Arc<Zone>, model: &ApiZone) -> Result<Arc<Zone>, BuildError> {
+fn next_zone(
+    old: &ApiZone,
+    prev: &Arc<Zone>,
+    model: &ApiZone,
+    keys: Option<&ZoneKeys>,
+) -> Result<Arc<Zone>, BuildError> {
     let mut owners: Vec<&Name> = Vec::new();
     for item in old.rrsets.diff(&model.rrsets) {
         let key = match item {
@@ -379,9 +504,10 @@ fn next_zone(old: &ApiZone, prev: &Arc<Zone>, model: &ApiZone) -> Result<Arc<Zon
     if owners.len() > 64 && owners.len() > model.rrsets.len() / 4 {
         // Most of the zone changed (a settings PUT with rrsets): a full
         // build is no slower and simpler.
-        return build_zone(&model.name, model.records()).map(Arc::new);
+        let records = with_key_records(model.records(), &model.name, keys);
+        return build_zone(&model.name, records).map(Arc::new);
     }
-    let served = ServedNames(model);
+    let served = ServedNames(model, keys);
     let changes = owners.into_iter().map(|owner| OwnerChange {
         owner: owner.clone(),
         records: served.records_at(owner),
@@ -391,12 +517,17 @@ fn next_zone(old: &ApiZone, prev: &Arc<Zone>, model: &ApiZone) -> Result<Arc<Zon
 
 /// The records an API zone serves (enabled ones), read by owner from its
 /// ordered RRset map, where a name's descendants follow the name.
-struct ServedNames<'a>(&'a ApiZone);
+struct ServedNames<'a>(&'a ApiZone, Option<&'a ZoneKeys>);
 
 impl ServedNames<'_> {
     /// The served records of `owner`, as `ApiZone::records` lists them.
     fn records_at(&self, owner: &Name) -> Vec<Record> {
         let mut out = Vec::new();
+        if let Some(keys) = self.1
+            && owner == &self.0.name
+        {
+            out.extend(key_records(owner, keys));
+        }
         for (key, set) in self.from(owner).take_while(|(key, _)| &key.owner == owner) {
             for record in set.records.iter().filter(|r| !r.disabled) {
                 out.push(Record {

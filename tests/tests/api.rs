@@ -734,3 +734,152 @@ fn metrics_count_queries_and_zones() {
     assert_eq!(value("dnsd_zones "), 1.0);
     assert!(value("dnsd_answer_seconds_count{transport=\"udp\"}") >= 4.0);
 }
+
+/// PDM's EnableDNSSEC steps (pdm-api.md §6.1): PUT dnssec → one CSK; POST
+/// a ZSK → the first key reports KSK; `ds` has digest types 2 and 4 in
+/// lower-case hex; the zone then validates with delv from that DS, with
+/// the KSK signing the DNSKEY RRset and the ZSK everything else.
+#[test]
+fn dnssec_through_the_api_as_pdm_enables_it() {
+    let s = start();
+    let zones = s.zones();
+    assert_eq!(create_pool(&s, "sec.test.").status, 201);
+    let r = s.call(
+        "PATCH",
+        &format!("{zones}/sec.test."),
+        Some(json!({"rrsets": [rrset("www.sec.test.", "A", 300, &["192.0.2.80"])]})),
+    );
+    assert_eq!(r.status, 204);
+    let r = s.call(
+        "PUT",
+        &format!("{zones}/sec.test."),
+        Some(json!({"dnssec": true, "soa_edit": "INCEPTION-EPOCH", "soa_edit_api": "INCEPTION-EPOCH"})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let keys = s
+        .call("GET", &format!("{zones}/sec.test./cryptokeys"), None)
+        .json();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0]["keytype"].as_str(), keys[0]["active"].as_bool()),
+        (Some("csk"), Some(true))
+    );
+    let r = s.call(
+        "POST",
+        &format!("{zones}/sec.test./cryptokeys"),
+        Some(json!({"keytype": "zsk", "active": true, "published": true, "algorithm": "ecdsa256"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let keys = s
+        .call("GET", &format!("{zones}/sec.test./cryptokeys"), None)
+        .json();
+    let mut types: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["keytype"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(types, vec!["ksk", "zsk"]);
+    let ksk = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keytype"] == "ksk")
+        .unwrap()
+        .clone();
+    let ds: Vec<String> = ksk["ds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ds.len(), 2);
+    assert!(
+        ds[0].split(' ').nth(2) == Some("2") && ds[1].split(' ').nth(2) == Some("4"),
+        "{ds:?}"
+    );
+    assert!(ds.iter().all(|d| {
+        d.split(' ')
+            .nth(3)
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    }));
+    assert_eq!(
+        s.call("PUT", &format!("{zones}/sec.test./rectify"), None)
+            .status,
+        200
+    );
+    let zone = s.call("GET", &format!("{zones}/sec.test."), None).json();
+    assert_eq!(zone["dnssec"], true);
+
+    // Validate from the API's DS with delv.
+    let fields: Vec<&str> = ds[0].split(' ').collect();
+    let anchors = s.data.join("anchors.conf");
+    std::fs::write(
+        &anchors,
+        format!(
+            "trust-anchors {{ sec.test. static-ds {} {} {} \"{}\"; }};\n",
+            fields[0], fields[1], fields[2], fields[3]
+        ),
+    )
+    .unwrap();
+    let delv = std::process::Command::new("delv")
+        .args(["@127.0.0.1", "-p", &s.dns.addr().port().to_string(), "-a"])
+        .arg(&anchors)
+        .args(["+root=sec.test", "www.sec.test", "A"])
+        .output()
+        .expect("delv (bind9-dnsutils) is installed by .ci/run");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&delv.stdout),
+        String::from_utf8_lossy(&delv.stderr)
+    );
+    assert!(out.contains("; fully validated"), "{out}");
+
+    // dnssec:false removes the keys and serves the zone unsigned.
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("{zones}/sec.test."),
+            Some(json!({"dnssec": false}))
+        )
+        .status,
+        204
+    );
+    assert!(
+        s.call("GET", &format!("{zones}/sec.test./cryptokeys"), None)
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.call("GET", &format!("{zones}/sec.test."), None).json()["dnssec"],
+        false
+    );
+    // Bad key requests.
+    let r = s.call(
+        "POST",
+        &format!("{zones}/sec.test./cryptokeys"),
+        Some(json!({"keytype": "bogus"})),
+    );
+    assert_eq!(
+        (r.status, r.error().contains("Invalid keytype")),
+        (422, true),
+        "{}",
+        r.body
+    );
+    let r = s.call(
+        "POST",
+        &format!("{zones}/sec.test./cryptokeys"),
+        Some(json!({"keytype": "ksk", "algorithm": "rsasha256"})),
+    );
+    assert_eq!(r.status, 422);
+    let r = s.call("GET", &format!("{zones}/sec.test./cryptokeys/12345"), None);
+    assert_eq!(r.status, 404);
+    let r = s.call("GET", &format!("{zones}/sec.test./cryptokeys/abc"), None);
+    assert_eq!(r.status, 400);
+}

@@ -544,11 +544,6 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
             "NSEC3PARAMs provided for zone '{name}' are invalid. NSEC3 is not supported"
         )));
     }
-    if body.dnssec == Some(true) {
-        return Err(unprocessable(format!(
-            "DNSSEC for zone '{name}' is not available yet in this dnsd build"
-        )));
-    }
     let mut settings = super::model::ZoneSettings {
         kind,
         masters: body.masters.clone(),

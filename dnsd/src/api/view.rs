@@ -55,7 +55,8 @@ pub fn zone(view: &ZoneView, detail: Option<Detail<'_>>) -> Value {
     let object = out.as_object_mut().expect("built as an object");
     let dnssec_fields = detail.is_none_or(|d| d.dnssec_fields);
     if dnssec_fields {
-        object.insert("dnssec".into(), json!(false));
+        // True when the zone has an active key (PowerDNS's rule).
+        object.insert("dnssec".into(), json!(view.keys().is_some()));
         object.insert("edited_serial".into(), json!(zone.serial));
     }
     let Some(detail) = detail else { return out };
@@ -130,6 +131,38 @@ fn file_rrsets(zone: &crate::zone::Zone, detail: &Detail<'_>) -> Vec<Value> {
                 "comments": [],
             }));
         }
+    }
+    out
+}
+
+/// A key as PowerDNS's cryptokeys endpoints show it (pdns-api.md §7).
+/// `id` is the key tag: unique within a zone, as key files are named by it.
+pub fn cryptokey(key: &crate::dnssec::store::ZoneKey) -> Value {
+    use crate::dnssec::{DigestType, KeyRole};
+    let signing = &key.key;
+    let keytype = match key.role {
+        KeyRole::Csk => "csk",
+        KeyRole::Ksk => "ksk",
+        KeyRole::Zsk => "zsk",
+    };
+    let mut out = json!({
+        "type": "Cryptokey",
+        "id": signing.tag(),
+        "active": key.state.active,
+        "published": key.state.published,
+        "keytype": keytype,
+        "flags": signing.flags(),
+        "dnskey": signing.dnskey_text(),
+        "algorithm": signing.algorithm().mnemonic(),
+        "bits": 256,
+    });
+    if signing.flags() & 1 == 1 {
+        let ds: Vec<String> = [DigestType::Sha256, DigestType::Sha384]
+            .into_iter()
+            .map(|d| signing.ds_text(d))
+            .collect();
+        out["cds"] = json!([ds[0]]);
+        out["ds"] = json!(ds);
     }
     out
 }

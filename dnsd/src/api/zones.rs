@@ -15,7 +15,9 @@ use super::patch::{CreateZone, RRsetChange, apply_patch, create_zone, request_na
 use super::serial::{is_known_rule, unix_now};
 use super::view::{self, Detail};
 use super::{ApiState, ids};
-use crate::server::ZoneView;
+use crate::dnssec::Algorithm;
+use crate::dnssec::keys::KeyState;
+use crate::server::{ZoneView, Zones};
 use crate::wire::{Name, RType};
 
 pub fn router() -> Router<ApiState> {
@@ -36,6 +38,12 @@ pub fn router() -> Router<ApiState> {
         .route(
             "/api/v1/servers/{server}/zones/{id}/cryptokeys",
             get(cryptokeys).post(add_cryptokey),
+        )
+        .route(
+            "/api/v1/servers/{server}/zones/{id}/cryptokeys/{key_id}",
+            get(cryptokey)
+                .put(change_cryptokey)
+                .delete(remove_cryptokey),
         )
         .route(
             "/api/v1/servers/{server}/zones/{id}/metadata",
@@ -207,7 +215,11 @@ async fn create(
     let zones = state.zones.clone();
     let model = blocking(move || {
         let model = create_zone(&request, unix_now())?;
-        zones.create(model)
+        let created = zones.create(model)?;
+        if request.dnssec == Some(true) {
+            set_dnssec(&zones, &created.name, true)?;
+        }
+        Ok(created)
     })
     .await?;
     let view = state.zones.get(&model.name).ok_or(ApiError::NotFound)?;
@@ -287,7 +299,10 @@ async fn settings(
     check_server(&server)?;
     let name = zone_from_id(&id)?;
     let request: SettingsBody = json_body(&body)?;
+    let dnssec = request.dnssec;
     let zones = state.zones.clone();
+    let key_zones = state.zones.clone();
+    let key_name = name.clone();
     blocking(move || {
         zones.update(&name, |current| {
             let mut next = current.clone();
@@ -325,12 +340,6 @@ async fn settings(
                     current.name
                 )));
             }
-            if request.dnssec == Some(true) {
-                return Err(unprocessable(format!(
-                    "DNSSEC for zone '{}' is not available yet in this dnsd build",
-                    current.name
-                )));
-            }
             if let Some(rrsets) = &request.rrsets {
                 let mut replaced = current.clone();
                 replaced.rrsets = Default::default();
@@ -353,8 +362,38 @@ async fn settings(
         })
     })
     .await?;
+    if let Some(on) = dnssec {
+        blocking(move || set_dnssec(&key_zones, &key_name, on)).await?;
+    }
     state.metrics.api_change();
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `dnssec: true` creates the default key set (one CSK, or KSK+ZSK with
+/// `--dnssec-split`) when the zone has no key; `false` removes every key.
+/// Either way is a no-op when the zone is already so (pdns-api.md §6.3).
+fn set_dnssec(zones: &Zones, name: &Name, on: bool) -> Result<(), ApiError> {
+    let signed = zones.get(name).ok_or(ApiError::NotFound)?.keys().is_some();
+    if signed == on {
+        return Ok(());
+    }
+    zones.change_keys(name, |store, policy, zone| {
+        if on {
+            store.ensure_keys(zone, policy).map(drop)
+        } else {
+            store.load(zone).and_then(|keys| {
+                keys.iter()
+                    .try_for_each(|k| store.remove(zone, k.key.algorithm(), k.key.tag()))
+            })
+        }
+        .map_err(|e| {
+            if on {
+                ApiError::Internal(e.to_string())
+            } else {
+                unprocessable(format!("Error while un-securing zone '{zone}': {e}"))
+            }
+        })
+    })
 }
 
 async fn remove(
@@ -423,23 +462,197 @@ async fn export(
         .into_response())
 }
 
-/// No keys until online signing lands.
+/// The zone's keys (none for an unsigned zone).
 async fn cryptokeys(
     State(state): State<ApiState>,
     Path((server, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    find(&state, &server, &id)?;
-    Ok(axum::Json(json!([])).into_response())
+    let view = find(&state, &server, &id)?;
+    let keys: Vec<Value> = view
+        .keys()
+        .map(|keys| keys.keys().iter().map(view::cryptokey).collect())
+        .unwrap_or_default();
+    Ok(axum::Json(keys).into_response())
+}
+
+/// One key by id (its key tag).
+async fn cryptokey(
+    State(state): State<ApiState>,
+    Path((server, id, key_id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &server, &id)?;
+    let tag = key_tag(&key_id)?;
+    let key = view
+        .keys()
+        .and_then(|keys| {
+            keys.keys()
+                .iter()
+                .find(|k| k.key.tag() == tag)
+                .map(view::cryptokey)
+        })
+        .ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(key).into_response())
+}
+
+fn key_tag(key_id: &str) -> Result<u16, ApiError> {
+    key_id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("Invalid key id '{key_id}'")))
+}
+
+#[derive(Deserialize)]
+struct NewKey {
+    keytype: Option<String>,
+    active: Option<bool>,
+    published: Option<bool>,
+    algorithm: Option<Value>,
+    bits: Option<u32>,
+    privatekey: Option<String>,
+    content: Option<String>,
+}
+
+/// Maps PowerDNS algorithm names and numbers to what dnsd can generate.
+fn algorithm(value: Option<&Value>, default: Algorithm) -> Result<Algorithm, ApiError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.to_ascii_lowercase(),
+        _ => return Err(unprocessable("Unknown algorithm: not a name or number")),
+    };
+    match text.as_str() {
+        "13" | "ecdsa256" | "ecdsap256sha256" => Ok(Algorithm::EcdsaP256Sha256),
+        "15" | "ed25519" => Ok(Algorithm::Ed25519),
+        "5" | "7" | "8" | "10" | "14" | "16" | "rsasha1" | "rsasha1-nsec3-sha1" | "rsasha256"
+        | "rsasha512" | "ecdsa384" | "ecdsap384sha384" | "ed448" => Err(unprocessable(
+            "Adding key failed, perhaps DNSSEC not enabled in configuration?",
+        )),
+        _ => Err(unprocessable(format!("Unknown algorithm: {text}"))),
+    }
 }
 
 async fn add_cryptokey(
     State(state): State<ApiState>,
     Path((server, id)): Path<(String, String)>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    find(&state, &server, &id)?;
-    Err(unprocessable(
-        "Adding key failed, perhaps DNSSEC not enabled in configuration?",
-    ))
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let request: NewKey = json_body(&body)?;
+    let flags = match request
+        .keytype
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("ksk") | Some("csk") => 257,
+        Some("zsk") => 256,
+        Some(other) => return Err(unprocessable(format!("Invalid keytype {other}"))),
+        None => return Err(unprocessable("Invalid keytype (none given)")),
+    };
+    if request.privatekey.is_some() || request.content.is_some() {
+        return Err(unprocessable(
+            "Importing keys through the API is not supported; let dnsd generate them",
+        ));
+    }
+    if request.bits.is_some_and(|bits| bits != 256) {
+        return Err(unprocessable(
+            "bits must be 256 for ECDSAP256SHA256 and ED25519",
+        ));
+    }
+    let state_wanted = KeyState {
+        active: request.active.unwrap_or(false),
+        published: request.published.unwrap_or(true),
+    };
+    let zones = state.zones.clone();
+    let tag = blocking(move || {
+        zones.change_keys(&name, |store, policy, zone| {
+            let algorithm = algorithm(request.algorithm.as_ref(), policy.algorithm)?;
+            let now = unix_now();
+            let stored = store
+                .generate(zone, algorithm, flags, now)
+                .and_then(|k| store.set_state(zone, algorithm, k.key.tag(), state_wanted, now))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(stored.key.tag())
+        })
+    })
+    .await?;
+    state.metrics.api_change();
+    let view = find(&state, &server, &id)?;
+    let key = view
+        .keys()
+        .and_then(|keys| keys.keys().iter().find(|k| k.key.tag() == tag).map(view::cryptokey))
+        .unwrap_or_else(|| json!({"type": "Cryptokey", "id": tag, "active": state_wanted.active, "published": state_wanted.published}));
+    Ok((StatusCode::CREATED, axum::Json(key)).into_response())
+}
+
+#[derive(Deserialize)]
+struct KeyChange {
+    active: Option<bool>,
+    published: Option<bool>,
+}
+
+/// `PUT …/cryptokeys/{id}`: activate or deactivate, publish or withdraw.
+async fn change_cryptokey(
+    State(state): State<ApiState>,
+    Path((server, id, key_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let tag = key_tag(&key_id)?;
+    let request: KeyChange = json_body(&body)?;
+    let zones = state.zones.clone();
+    blocking(move || {
+        zones.change_keys(&name, |store, _, zone| {
+            let now = unix_now();
+            let stored = store
+                .load(zone)
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .into_iter()
+                .find(|k| k.key.tag() == tag)
+                .ok_or(ApiError::NotFound)?;
+            let current = stored.timing.state_at(now);
+            let wanted = KeyState {
+                active: request.active.unwrap_or(current.active),
+                published: request.published.unwrap_or(current.published),
+            };
+            store
+                .set_state(zone, stored.key.algorithm(), tag, wanted, now)
+                .map(drop)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+    })
+    .await?;
+    state.metrics.api_change();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn remove_cryptokey(
+    State(state): State<ApiState>,
+    Path((server, id, key_id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    check_server(&server)?;
+    let name = zone_from_id(&id)?;
+    let tag = key_tag(&key_id)?;
+    let zones = state.zones.clone();
+    blocking(move || {
+        zones.change_keys(&name, |store, _, zone| {
+            let stored = store
+                .load(zone)
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .into_iter()
+                .find(|k| k.key.tag() == tag)
+                .ok_or(ApiError::NotFound)?;
+            store
+                .remove(zone, stored.key.algorithm(), tag)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+    })
+    .await?;
+    state.metrics.api_change();
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn metadata_list(

@@ -112,7 +112,7 @@ fn patches_are_served_as_a_full_build_would_serve_them() {
     for (i, step) in steps.into_iter().enumerate() {
         let changes: Vec<RRsetChange> = serde_json::from_value(Value::Array(step)).unwrap();
         let patched = apply_patch(&model, &changes, NOW + i as u64).unwrap();
-        let next = next_zone(&model, &zone, &patched.zone).unwrap();
+        let next = next_zone(&model, &zone, &patched.zone, None).unwrap();
         let full = build_zone(&patched.zone.name, patched.zone.records()).unwrap();
         assert_eq!(snapshot(&next), snapshot(&full), "after step {i}");
         model = patched.zone;
@@ -126,6 +126,6 @@ fn a_change_that_changes_nothing_serves_the_same_zone() {
         serde_json::from_value(json!({"name": "example.org.", "kind": "Native"})).unwrap();
     let model = create_zone(&body, NOW).unwrap();
     let zone = Arc::new(build_zone(&model.name, model.records()).unwrap());
-    let next = next_zone(&model, &zone, &model.clone()).unwrap();
+    let next = next_zone(&model, &zone, &model.clone(), None).unwrap();
     assert!(Arc::ptr_eq(&zone, &next));
 }
