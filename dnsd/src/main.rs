@@ -12,6 +12,7 @@ use dnsd::answer::{AnswerConfig, txt_rdata};
 use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
 use dnsd::dnssec::{DigestType, KeyStore, Signer, ZoneKeys};
+use dnsd::dynamic::health::{CheckerSettings, HealthChecker};
 use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
 use dnsd::server::{ZoneSigning, Zones, load_zone};
@@ -188,13 +189,20 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         if let (Some(listener), Some(key)) = (api_listener, &settings.api_key) {
             let listener =
                 tokio::net::TcpListener::from_std(listener).context("registering api listener")?;
+            let health = HealthChecker::start(
+                CheckerSettings::default(),
+                &tokio::runtime::Handle::current(),
+            )
+            .context("starting the LUA health checker")?;
+            metrics.set_health(health.clone());
             let state = ApiState {
                 zones: zones.clone(),
                 key: ApiKey::new(&key.0),
                 metrics: metrics.clone(),
             };
             tokio::spawn(async move {
-                if let Err(err) = axum::serve(listener, api::router(state)).await {
+                let app = api::router(state).layer(axum::Extension(health));
+                if let Err(err) = axum::serve(listener, app).await {
                     error!(%err, "api server stopped");
                 }
             });

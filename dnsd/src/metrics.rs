@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::answer::Transport;
 use crate::dnssec::Signer;
+use crate::dynamic::health::HealthChecker;
 use crate::server::Zones;
 use crate::wire::RType;
 
@@ -88,6 +89,7 @@ pub struct Metrics {
     workers: Mutex<Vec<Arc<WorkerStats>>>,
     api_changes: AtomicU64,
     signer: Option<Arc<Signer>>,
+    health: std::sync::OnceLock<Arc<HealthChecker>>,
 }
 
 impl Metrics {
@@ -107,6 +109,12 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .push(stats.clone());
         stats
+    }
+
+    /// Reports the LUA health checker's targets (up/down, consecutive
+    /// failures, last change) from now on.
+    pub fn set_health(&self, checker: Arc<HealthChecker>) {
+        let _ = self.health.set(checker);
     }
 
     /// Counts a successful API change.
@@ -208,6 +216,9 @@ impl Metrics {
             "dnsd_api_changes_total {}",
             self.api_changes.load(Relaxed)
         );
+        if let Some(health) = self.health.get() {
+            health.render_metrics(&mut out);
+        }
         if let Some(signer) = &self.signer {
             let stats = signer.cache.stats();
             let series = [

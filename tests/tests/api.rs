@@ -733,6 +733,25 @@ fn metrics_count_queries_and_zones() {
     assert!(value("dnsd_responses_total{rcode=\"NXDOMAIN\",transport=\"udp\"}") >= 1.0);
     assert_eq!(value("dnsd_zones "), 1.0);
     assert!(value("dnsd_answer_seconds_count{transport=\"udp\"}") >= 4.0);
+    assert!(
+        m.body
+            .contains("# TYPE dnsd_signature_cache_hits_total counter"),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body.contains("dnsd_lua_health_check"),
+        "health checks reported: {}",
+        m.body
+    );
+    // The health checker's state, behind the API key.
+    let h = s.call("GET", "/api/v1/health-checks", None);
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert!(h.json()["checks"].as_array().is_some(), "{}", h.body);
+    assert_eq!(
+        http(s.api, "GET", "/api/v1/health-checks", None, None).status,
+        401
+    );
 }
 
 /// PDM's EnableDNSSEC steps (pdm-api.md §6.1): PUT dnssec → one CSK; POST
