@@ -407,7 +407,8 @@ fn compact_denial_shape_on_the_wire() {
     let nsec = auth.iter().find(|rr| rr.1 == "NSEC").expect("cut NSEC");
     assert_eq!(nsec.0, "sub.signed.test.");
     assert!(
-        nsec.2.eq_ignore_ascii_case("sub\\000.signed.test. NS RRSIG NSEC"),
+        nsec.2
+            .eq_ignore_ascii_case("sub\\000.signed.test. NS RRSIG NSEC"),
         "{}",
         nsec.2
     );
