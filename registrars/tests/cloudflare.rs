@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{adapter, start, writes};
+use common::{adapter, d, h, l, start, writes};
 use registrars::credentials::{CloudflareAuth, CloudflareCredentials};
 use registrars::mock::{Fault, MockServer};
 use registrars::{
-    Change, Credentials, Delegation, DomainName, DsMaterial, DsRecord, Glue, HostName, Label,
-    Provider, Registrar, RegistrarError, Secret,
+    Change, Credentials, Delegation, DsMaterial, DsRecord, Glue, Provider, Registrar,
+    RegistrarError, Secret,
 };
 
 const TOKEN: &str = "cf-token-0123456789";
@@ -47,16 +47,6 @@ async fn setup() -> (MockServer, Box<dyn Registrar>) {
     let server = start(Provider::Cloudflare, &seed()).await;
     let cf = adapter(&server, creds(TOKEN));
     (server, cf)
-}
-
-fn d(s: &str) -> DomainName {
-    DomainName::new(s).unwrap()
-}
-fn h(s: &str) -> HostName {
-    HostName::new(s).unwrap()
-}
-fn l(s: &str) -> Label {
-    Label::new(s).unwrap()
 }
 
 #[tokio::test]

@@ -3,15 +3,17 @@
 //! DNSSEC, unsupported child delegation, per-account serialisation,
 //! retries, idempotency and a key that never reaches the logs.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
+use common::{captured_logs, d, hosts, retry_options};
 use registrars::credentials::DynadotCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{
-    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
-    Provider, Registrar, RegistrarError, Secret, connect_with,
+    Change, ConnectOptions, Credentials, Delegation, DsMaterial, Glue, HostName, Label, Provider,
+    Registrar, RegistrarError, Secret, connect_with,
 };
 
 const KEY: &str = "dyn-test-key-41c9";
@@ -36,21 +38,6 @@ fn seed(extra: &str) -> Seed {
     .expect("seed parses")
 }
 
-fn options() -> ConnectOptions {
-    ConnectOptions {
-        http: HttpConfig {
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(40),
-                max_retry_after: Duration::from_secs(5),
-            },
-        },
-        ..ConnectOptions::default()
-    }
-}
-
 fn creds(key: &str, secret: Option<&str>) -> Credentials {
     Credentials::Dynadot(DynadotCredentials {
         api_key: Secret::new(key),
@@ -59,19 +46,17 @@ fn creds(key: &str, secret: Option<&str>) -> Credentials {
 }
 
 fn adapter_with(server: &MockServer, c: Credentials) -> Box<dyn Registrar> {
-    connect_with(Provider::Dynadot, Some(&server.base_url()), c, &options()).unwrap()
+    connect_with(
+        Provider::Dynadot,
+        Some(&server.base_url()),
+        c,
+        &retry_options(),
+    )
+    .unwrap()
 }
 
 fn adapter(server: &MockServer) -> Box<dyn Registrar> {
     adapter_with(server, creds(KEY, Some(SECRET)))
-}
-
-fn d(name: &str) -> DomainName {
-    DomainName::new(name).unwrap()
-}
-
-fn hosts(names: &[&str]) -> Vec<HostName> {
-    names.iter().map(|n| HostName::new(n).unwrap()).collect()
 }
 
 /// Commands the mock ran, in order.
@@ -95,36 +80,6 @@ fn writes(server: &MockServer) -> usize {
 
 fn raw_url(server: &MockServer, query: &str) -> String {
     format!("{}?key={KEY}&{query}", server.base_url())
-}
-
-/// Every trace event of this test binary, from the first call on: a
-/// global subscriber, because a thread-scoped one can miss events whose
-/// callsites other test threads registered first.
-fn captured_logs() -> String {
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Buf(logs.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
-        logs
-    });
-    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
 }
 
 #[tokio::test]

@@ -2,15 +2,17 @@
 //! class, the v2 action flow, retries and idempotency (asserted through the
 //! mock's journal and state).
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{captured_logs, d, hosts, retry_options, wait_task};
 use registrars::credentials::GoDaddyCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{
-    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
-    Provider, Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
+    Change, ConnectOptions, Credentials, Delegation, DsMaterial, Glue, HostName, Label, Provider,
+    Registrar, RegistrarError, Secret, TaskStatus, connect_with,
 };
 
 const KEY: &str = "gd-test-key";
@@ -41,21 +43,6 @@ fn seed(task_polls: u32) -> Seed {
     .expect("seed parses")
 }
 
-fn options() -> ConnectOptions {
-    ConnectOptions {
-        http: HttpConfig {
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(40),
-                max_retry_after: Duration::from_secs(5),
-            },
-        },
-        ..ConnectOptions::default()
-    }
-}
-
 fn creds(key: &str, secret: &str, customer: Option<&str>) -> Credentials {
     Credentials::GoDaddy(GoDaddyCredentials {
         key: Secret::new(key),
@@ -70,17 +57,9 @@ fn adapter(server: &MockServer, customer: Option<&str>) -> Box<dyn Registrar> {
         Provider::GoDaddy,
         Some(&server.base_url()),
         creds(KEY, SECRET, customer),
-        &options(),
+        &retry_options(),
     )
     .expect("adapter builds")
-}
-
-fn d(name: &str) -> DomainName {
-    DomainName::new(name).unwrap()
-}
-
-fn hosts(names: &[&str]) -> Vec<HostName> {
-    names.iter().map(|n| HostName::new(n).unwrap()).collect()
 }
 
 /// Journal entries that write (anything but GET).
@@ -97,50 +76,9 @@ fn writes(server: &MockServer) -> Vec<String> {
         .collect()
 }
 
-/// Polls until the task is no longer pending.
-async fn wait_task(gd: &dyn Registrar, task: &TaskRef) -> TaskStatus {
-    for _ in 0..10 {
-        match gd.task_status(task).await.expect("task status") {
-            TaskStatus::Pending => continue,
-            other => return other,
-        }
-    }
-    panic!("task {task} never finished")
-}
-
 fn domain_ns(server: &MockServer, name: &str) -> Vec<String> {
     let world = server.state().world();
     world.accounts[0].domain(name).unwrap().nameservers.clone()
-}
-
-/// Every trace event of this test binary, from the first call on: a
-/// global subscriber, because a thread-scoped one can miss events whose
-/// callsites other test threads registered first.
-fn captured_logs() -> String {
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Buf(logs.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
-        logs
-    });
-    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
 }
 
 #[tokio::test]
@@ -166,7 +104,7 @@ async fn wrong_key_is_invalid_credentials() {
         Provider::GoDaddy,
         Some(&server.base_url()),
         creds(KEY, "wrong-secret", None),
-        &options(),
+        &retry_options(),
     )
     .unwrap();
     let err = gd.validate_credentials().await.unwrap_err();
@@ -187,7 +125,7 @@ async fn account_tier_gate_is_not_permitted() {
         Provider::GoDaddy,
         Some(&server.base_url()),
         creds("small-key", "small-secret", None),
-        &options(),
+        &retry_options(),
     )
     .unwrap();
     let err = gd.validate_credentials().await.unwrap_err();
@@ -271,7 +209,7 @@ async fn customer_id_is_looked_up_from_the_shopper() {
             customer_id: None,
             shopper_id: Some("shop-9".into()),
         }),
-        &options(),
+        &retry_options(),
     )
     .unwrap();
     let change = gd
@@ -771,7 +709,7 @@ async fn nothing_secret_in_trace_logs() {
         Provider::GoDaddy,
         Some(&server.base_url()),
         creds(KEY, "nope-secret", None),
-        &options(),
+        &retry_options(),
     )
     .unwrap();
     let _ = bad.validate_credentials().await;
@@ -797,7 +735,7 @@ async fn unknown_shopper_is_a_configuration_error() {
             customer_id: None,
             shopper_id: Some("shop-unknown".into()),
         }),
-        &options(),
+        &retry_options(),
     )
     .unwrap();
     let err = gd.get_ds(&d("example.com")).await.unwrap_err();

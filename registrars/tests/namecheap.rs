@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{adapter, start};
+use common::{adapter, d, h, l, start};
 use registrars::credentials::NamecheapCredentials;
 use registrars::mock::{Fault, MockServer, RateLimit};
 use registrars::{
-    Change, Credentials, Delegation, DomainName, DsMaterial, DsRecord, Glue, HostName, Label,
-    Provider, Registrar, RegistrarError, Secret,
+    Change, Credentials, Delegation, DsMaterial, DsRecord, Glue, Provider, Registrar,
+    RegistrarError, Secret,
 };
 
 const KEY: &str = "nc-key-abcdef123456";
@@ -49,16 +49,6 @@ async fn setup() -> (MockServer, Box<dyn Registrar>) {
     let server = start(Provider::Namecheap, SEED).await;
     let nc = adapter(&server, creds(KEY, "127.0.0.1"));
     (server, nc)
-}
-
-fn d(s: &str) -> DomainName {
-    DomainName::new(s).unwrap()
-}
-fn h(s: &str) -> HostName {
-    HostName::new(s).unwrap()
-}
-fn l(s: &str) -> Label {
-    Label::new(s).unwrap()
 }
 
 fn commands(server: &MockServer, name: &str) -> usize {

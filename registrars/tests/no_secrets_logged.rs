@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{adapter, start};
+use common::{LogBuffer, adapter, start};
 use registrars::credentials::{CloudflareAuth, CloudflareCredentials, NamecheapCredentials};
 use registrars::mock::Fault;
 use registrars::{Credentials, Delegation, DomainName, HostName, Label, Provider, Secret};
@@ -18,22 +15,9 @@ const CF_KEY: &str = "cflegacy-SECRET-44b1";
 const NC_KEY: &str = "nckey-SECRET-90e2d1";
 const WRONG: &str = "wrongkey-SECRET-0000";
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_credential_in_trace_output() {
-    let buffer = Buffer::default();
+    let buffer = LogBuffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

@@ -2,16 +2,19 @@
 //! time sync and clock skew, tasks to completion, zone records with
 //! refresh, glue both ways, DNSKEY-based DS, retries and idempotency.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{captured_logs, d, hosts, retry_options, wait_task};
 use registrars::clock::OffsetClock;
 use registrars::credentials::OvhCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{
-    Change, ConnectOptions, Credentials, Delegation, DomainName, DsMaterial, Glue, HostName, Label,
-    Provider, Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
+    Change, ConnectOptions, Credentials, Delegation, DsMaterial, Glue, HostName, Label, Provider,
+    Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
 };
 
 const AK: &str = "ovh-test-ak";
@@ -51,16 +54,8 @@ fn seed(task_polls: u32, extra: &str) -> Seed {
 
 fn options(clock: Arc<OffsetClock>) -> ConnectOptions {
     ConnectOptions {
-        http: HttpConfig {
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base_delay: Duration::from_millis(10),
-                max_delay: Duration::from_millis(40),
-                max_retry_after: Duration::from_secs(5),
-            },
-        },
         clock,
+        ..retry_options()
     }
 }
 
@@ -86,14 +81,6 @@ fn adapter(server: &MockServer) -> Box<dyn Registrar> {
     adapter_with(server, creds(AK, AS, CK))
 }
 
-fn d(name: &str) -> DomainName {
-    DomainName::new(name).unwrap()
-}
-
-fn hosts(names: &[&str]) -> Vec<HostName> {
-    names.iter().map(|n| HostName::new(n).unwrap()).collect()
-}
-
 fn writes(server: &MockServer) -> Vec<String> {
     server
         .state()
@@ -116,51 +103,11 @@ fn provider_requests(server: &MockServer) -> usize {
         .count()
 }
 
-async fn wait_task(r: &dyn Registrar, task: &TaskRef) -> TaskStatus {
-    for _ in 0..10 {
-        match r.task_status(task).await.expect("task status") {
-            TaskStatus::Pending => continue,
-            other => return other,
-        }
-    }
-    panic!("task {task} never finished")
-}
-
 fn pending(change: Change) -> TaskRef {
     match change {
         Change::Pending(task) => task,
         other => panic!("expected a pending task, got {other:?}"),
     }
-}
-
-/// Every trace event of this test binary, from the first call on: a
-/// global subscriber, because a thread-scoped one can miss events whose
-/// callsites other test threads registered first.
-fn captured_logs() -> String {
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Buf(logs.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
-        logs
-    });
-    String::from_utf8_lossy(&logs.lock().unwrap()).into_owned()
 }
 
 #[tokio::test]

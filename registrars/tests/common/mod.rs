@@ -1,14 +1,18 @@
-//! Helpers shared by the integration tests: fast retry options and mock
-//! start-up. Everything runs on 127.0.0.1.
+//! Helpers shared by the integration tests: fast retry options, mock
+//! start-up, name constructors, task polling and a trace-log capture.
+//! Everything runs on 127.0.0.1.
 
 #![allow(dead_code)]
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{MockServer, Seed};
 use registrars::providers::ConnectOptions;
-use registrars::{Credentials, Provider, Registrar};
+use registrars::{
+    Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
+};
 
 /// Retries that finish in milliseconds.
 pub fn fast_options() -> ConnectOptions {
@@ -20,6 +24,23 @@ pub fn fast_options() -> ConnectOptions {
                 base_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(20),
                 max_retry_after: Duration::from_secs(2),
+            },
+        },
+        ..ConnectOptions::default()
+    }
+}
+
+/// Retries of tens of milliseconds that honour a `Retry-After` of up to
+/// five seconds.
+pub fn retry_options() -> ConnectOptions {
+    ConnectOptions {
+        http: HttpConfig {
+            timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+                max_retry_after: Duration::from_secs(5),
             },
         },
         ..ConnectOptions::default()
@@ -54,4 +75,64 @@ pub fn writes(server: &MockServer) -> Vec<String> {
         .into_iter()
         .filter(|e| !e.starts_with("GET "))
         .collect()
+}
+
+pub fn d(name: &str) -> DomainName {
+    DomainName::new(name).unwrap()
+}
+
+pub fn h(name: &str) -> HostName {
+    HostName::new(name).unwrap()
+}
+
+pub fn hosts(names: &[&str]) -> Vec<HostName> {
+    names.iter().map(|n| h(n)).collect()
+}
+
+pub fn l(label: &str) -> Label {
+    Label::new(label).unwrap()
+}
+
+/// Polls until the task is no longer pending.
+pub async fn wait_task(registrar: &dyn Registrar, task: &TaskRef) -> TaskStatus {
+    for _ in 0..10 {
+        match registrar.task_status(task).await.expect("task status") {
+            TaskStatus::Pending => continue,
+            other => return other,
+        }
+    }
+    panic!("task {task} never finished")
+}
+
+/// A `Write` sink that appends to a shared buffer, for trace subscribers.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every trace event of this test binary, from the first call on: a
+/// global subscriber, because a thread-scoped one can miss events whose
+/// callsites other test threads registered first.
+pub fn captured_logs() -> String {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = LogBuffer::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
+        logs
+    });
+    String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()
 }
