@@ -655,32 +655,47 @@ fn start(
         .into_response()
 }
 
+/// A v2 write: authenticates for the path's customer, builds the change
+/// (or the refusal) for that account, then starts its action.
+fn start_v2(
+    gd: &Gd,
+    headers: &HeaderMap,
+    customer: &str,
+    domain: &str,
+    kind: &str,
+    change: impl FnOnce(&str) -> Result<PendingChange, Response>,
+) -> Response {
+    let account = match authenticate_v2(&gd.state, headers, customer) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match change(&account) {
+        Ok(change) => start(gd, headers, &account, domain, kind, change),
+        Err(r) => r,
+    }
+}
+
 async fn put_nameservers(
     State(gd): State<Gd>,
     headers: HeaderMap,
     Path((customer, domain)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate_v2(&gd.state, &headers, &customer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Body {
         name_servers: Vec<String>,
     }
-    let ns = match parse_json::<Body>(&body).and_then(|b| check_nameservers(&b.name_servers)) {
-        Ok(ns) => ns,
-        Err(r) => return r,
-    };
-    start(
+    start_v2(
         &gd,
         &headers,
-        &account,
+        &customer,
         &domain,
         "DOMAIN_UPDATE_NAME_SERVERS",
-        PendingChange::Nameservers(ns),
+        |_| {
+            let body: Body = parse_json(&body)?;
+            check_nameservers(&body.name_servers).map(PendingChange::Nameservers)
+        },
     )
 }
 
@@ -690,10 +705,6 @@ async fn put_host(
     Path((customer, domain, host)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate_v2(&gd.state, &headers, &customer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     #[derive(Deserialize)]
     struct Body {
         #[serde(default)]
@@ -701,33 +712,31 @@ async fn put_host(
         #[serde(default)]
         ipv6: Vec<IpAddr>,
     }
-    let body: Body = match parse_json(&body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Ok(host) = HostName::new(&host) else {
-        return invalid_field("hostname", "not a host name");
-    };
-    if normalise(&domain) != host.as_str()
-        && !host.as_str().ends_with(&format!(".{}", normalise(&domain)))
-    {
-        return invalid_field("hostname", "the host must be inside the domain");
-    }
-    if body.ipv4.iter().any(IpAddr::is_ipv6) || body.ipv6.iter().any(IpAddr::is_ipv4) {
-        return invalid_field("ipv4", "address family does not match the field");
-    }
-    let ips: Vec<IpAddr> = body.ipv4.into_iter().chain(body.ipv6).collect();
-    if ips.is_empty() {
-        return invalid_field("ipv4", "at least one address is required");
-    }
-    start(
-        &gd,
-        &headers,
-        &account,
-        &domain,
-        "HOST_CREATE",
-        PendingChange::HostPut(Glue { host, ips }),
-    )
+    start_v2(&gd, &headers, &customer, &domain, "HOST_CREATE", |_| {
+        let body: Body = parse_json(&body)?;
+        let Ok(host) = HostName::new(&host) else {
+            return Err(invalid_field("hostname", "not a host name"));
+        };
+        if normalise(&domain) != host.as_str()
+            && !host.as_str().ends_with(&format!(".{}", normalise(&domain)))
+        {
+            return Err(invalid_field(
+                "hostname",
+                "the host must be inside the domain",
+            ));
+        }
+        if body.ipv4.iter().any(IpAddr::is_ipv6) || body.ipv6.iter().any(IpAddr::is_ipv4) {
+            return Err(invalid_field(
+                "ipv4",
+                "address family does not match the field",
+            ));
+        }
+        let ips: Vec<IpAddr> = body.ipv4.into_iter().chain(body.ipv6).collect();
+        if ips.is_empty() {
+            return Err(invalid_field("ipv4", "at least one address is required"));
+        }
+        Ok(PendingChange::HostPut(Glue { host, ips }))
+    })
 }
 
 async fn delete_host(
@@ -735,26 +744,23 @@ async fn delete_host(
     headers: HeaderMap,
     Path((customer, domain, host)): Path<(String, String, String)>,
 ) -> Response {
-    let account = match authenticate_v2(&gd.state, &headers, &customer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let host = normalise(&host);
-    let exists = with_domain(&gd.state, &account, &domain, |d| {
-        d.glue.iter().any(|g| g.host.as_str() == host)
-    });
-    match exists {
-        Ok(true) => start(
-            &gd,
-            &headers,
-            &account,
-            &domain,
-            "HOST_DELETE",
-            PendingChange::HostDelete(host),
-        ),
-        Ok(false) => error(404, "NOT_FOUND", "Host not found"),
-        Err(r) => r,
-    }
+    start_v2(
+        &gd,
+        &headers,
+        &customer,
+        &domain,
+        "HOST_DELETE",
+        |account| {
+            let exists = with_domain(&gd.state, account, &domain, |d| {
+                d.glue.iter().any(|g| g.host.as_str() == host)
+            })?;
+            if !exists {
+                return Err(error(404, "NOT_FOUND", "Host not found"));
+            }
+            Ok(PendingChange::HostDelete(host))
+        },
+    )
 }
 
 async fn patch_dnssec(
@@ -763,21 +769,9 @@ async fn patch_dnssec(
     Path((customer, domain)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate_v2(&gd.state, &headers, &customer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match parse_dnssec(&body) {
-        Ok(items) => start(
-            &gd,
-            &headers,
-            &account,
-            &domain,
-            "DNSSEC_CREATE",
-            PendingChange::DsAdd(items),
-        ),
-        Err(r) => r,
-    }
+    start_v2(&gd, &headers, &customer, &domain, "DNSSEC_CREATE", |_| {
+        parse_dnssec(&body).map(PendingChange::DsAdd)
+    })
 }
 
 async fn delete_dnssec(
@@ -786,21 +780,9 @@ async fn delete_dnssec(
     Path((customer, domain)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate_v2(&gd.state, &headers, &customer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match parse_dnssec(&body) {
-        Ok(items) => start(
-            &gd,
-            &headers,
-            &account,
-            &domain,
-            "DNSSEC_DELETE",
-            PendingChange::DsRemove(items),
-        ),
-        Err(r) => r,
-    }
+    start_v2(&gd, &headers, &customer, &domain, "DNSSEC_DELETE", |_| {
+        parse_dnssec(&body).map(PendingChange::DsRemove)
+    })
 }
 
 async fn get_action(
