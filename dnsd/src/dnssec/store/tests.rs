@@ -44,14 +44,35 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The zone's keys under the default policy, generated if missing.
+fn default_keys(store: &KeyStore, zone: &Name, now: u64) -> ZoneKeys {
+    store
+        .ensure_keys_at(zone, &KeyPolicy::default(), now)
+        .unwrap()
+}
+
+/// Marks the P-256 key `tag` published and active or not, at `now`.
+fn set_active(store: &KeyStore, zone: &Name, tag: u16, active: bool, now: u64) {
+    let state = KeyState {
+        published: true,
+        active,
+    };
+    store
+        .set_state(zone, Algorithm::EcdsaP256Sha256, tag, state, now)
+        .unwrap();
+}
+
+/// The tags of the keys that sign `rtype`.
+fn signer_tags(keys: &ZoneKeys, rtype: RType) -> Vec<u16> {
+    keys.signers(rtype).map(SigningKey::tag).collect()
+}
+
 #[test]
 fn ensure_keys_generates_once_with_private_modes() {
     let tmp = TempDir::new("gen");
     let store = KeyStore::new(&tmp.0);
     let zone = name("Example.TEST.");
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     assert_eq!(keys.keys().len(), 1);
     let csk = &keys.keys()[0];
     assert_eq!(csk.role, KeyRole::Csk);
@@ -82,9 +103,7 @@ fn ensure_keys_generates_once_with_private_modes() {
     assert!(private.contains("Activate: 20231114221320\n"), "{private}");
 
     // Loading again gives the same key and writes nothing.
-    let again = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW + 10)
-        .unwrap();
+    let again = default_keys(&store, &zone, NOW + 10);
     assert_eq!(again.keys()[0].key.dnskey_rdata(), csk.key.dnskey_rdata());
     assert_eq!(files(&dir).len(), 2);
 }
@@ -110,11 +129,10 @@ fn split_policy_makes_ksk_and_zsk() {
         .find(|k| k.key.flags() == FLAGS_ZSK)
         .unwrap();
     assert_eq!((ksk.role, zsk.role), (KeyRole::Ksk, KeyRole::Zsk));
-    let tags = |rtype| keys.signers(rtype).map(SigningKey::tag).collect::<Vec<_>>();
-    assert_eq!(tags(RType::DNSKEY), [ksk.key.tag()]);
-    assert_eq!(tags(RType::CDS), [ksk.key.tag()]);
-    assert_eq!(tags(RType::A), [zsk.key.tag()]);
-    assert_eq!(tags(RType::NSEC), [zsk.key.tag()]);
+    assert_eq!(signer_tags(&keys, RType::DNSKEY), [ksk.key.tag()]);
+    assert_eq!(signer_tags(&keys, RType::CDS), [ksk.key.tag()]);
+    assert_eq!(signer_tags(&keys, RType::A), [zsk.key.tag()]);
+    assert_eq!(signer_tags(&keys, RType::NSEC), [zsk.key.tag()]);
     assert_eq!(keys.dnskey_rdatas().count(), 2);
     assert_eq!(
         keys.cdnskey_rdatas().collect::<Vec<_>>(),
@@ -140,9 +158,7 @@ fn corrupt_or_unreadable_keys_fail_and_are_never_replaced() {
     let tmp = TempDir::new("corrupt");
     let store = KeyStore::new(&tmp.0);
     let zone = name("example.test.");
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     let dir = store.zone_dir(&zone);
     let stem = format!("Kexample.test.+013+{:05}", keys.keys()[0].key.tag());
     let key_path = dir.join(format!("{stem}.key"));
@@ -230,9 +246,7 @@ fn temporary_and_foreign_files_are_ignored() {
     .unwrap();
     fs::write(dir.join("README"), "notes").unwrap();
     // No key file at all: keys are generated, and the folder tightened.
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     assert_eq!(keys.keys().len(), 1);
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(store.load(&zone).unwrap().len(), 1);
@@ -280,9 +294,7 @@ fn bind_import_export_round_trip() {
         Err(KeyStoreError::Exists { .. })
     ));
     // Export (as PowerDNS's privatekey field) and import into another store.
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     assert_eq!(
         keys.keys().len(),
         1,
@@ -316,87 +328,26 @@ fn key_states_change_what_signs() {
     let tmp = TempDir::new("state");
     let store = KeyStore::new(&tmp.0);
     let zone = name("example.test.");
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     let csk = Arc::clone(&keys.keys()[0].key);
     // Pre-publish a ZSK, inactive: the CSK still signs everything.
     let zsk = store
         .generate(&zone, Algorithm::EcdsaP256Sha256, FLAGS_ZSK, NOW)
         .unwrap();
-    store
-        .set_state(
-            &zone,
-            Algorithm::EcdsaP256Sha256,
-            zsk.key.tag(),
-            KeyState {
-                published: true,
-                active: false,
-            },
-            NOW + 1,
-        )
-        .unwrap();
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW + 2)
-        .unwrap();
+    set_active(&store, &zone, zsk.key.tag(), false, NOW + 1);
+    let keys = default_keys(&store, &zone, NOW + 2);
     assert_eq!(keys.dnskey_rdatas().count(), 2);
-    assert_eq!(
-        keys.signers(RType::A)
-            .map(SigningKey::tag)
-            .collect::<Vec<_>>(),
-        [csk.tag()]
-    );
+    assert_eq!(signer_tags(&keys, RType::A), [csk.tag()]);
     // Activate it: now a KSK/ZSK split.
-    store
-        .set_state(
-            &zone,
-            Algorithm::EcdsaP256Sha256,
-            zsk.key.tag(),
-            KeyState {
-                published: true,
-                active: true,
-            },
-            NOW + 3,
-        )
-        .unwrap();
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW + 4)
-        .unwrap();
-    assert_eq!(
-        keys.signers(RType::A)
-            .map(SigningKey::tag)
-            .collect::<Vec<_>>(),
-        [zsk.key.tag()]
-    );
-    assert_eq!(
-        keys.signers(RType::DNSKEY)
-            .map(SigningKey::tag)
-            .collect::<Vec<_>>(),
-        [csk.tag()]
-    );
+    set_active(&store, &zone, zsk.key.tag(), true, NOW + 3);
+    let keys = default_keys(&store, &zone, NOW + 4);
+    assert_eq!(signer_tags(&keys, RType::A), [zsk.key.tag()]);
+    assert_eq!(signer_tags(&keys, RType::DNSKEY), [csk.tag()]);
     // Deactivate the KSK: by PowerDNS's rule the lone active 256 key is
     // then a CSK and signs the DNSKEY RRset too.
-    store
-        .set_state(
-            &zone,
-            Algorithm::EcdsaP256Sha256,
-            csk.tag(),
-            KeyState {
-                published: true,
-                active: false,
-            },
-            NOW + 5,
-        )
-        .unwrap();
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW + 6)
-        .unwrap();
-    assert_eq!(
-        keys.signers(RType::DNSKEY)
-            .map(SigningKey::tag)
-            .collect::<Vec<_>>(),
-        [zsk.key.tag()]
-    );
+    set_active(&store, &zone, csk.tag(), false, NOW + 5);
+    let keys = default_keys(&store, &zone, NOW + 6);
+    assert_eq!(signer_tags(&keys, RType::DNSKEY), [zsk.key.tag()]);
     assert_eq!(keys.sep_keys().count(), 0, "no active SEP key: no DS/CDS");
     // Remove a key; unknown tags are NotFound.
     store
@@ -414,22 +365,9 @@ fn no_active_key_is_a_load_error() {
     let tmp = TempDir::new("inactive");
     let store = KeyStore::new(&tmp.0);
     let zone = name("example.test.");
-    let keys = store
-        .ensure_keys_at(&zone, &KeyPolicy::default(), NOW)
-        .unwrap();
+    let keys = default_keys(&store, &zone, NOW);
     let tag = keys.keys()[0].key.tag();
-    store
-        .set_state(
-            &zone,
-            Algorithm::EcdsaP256Sha256,
-            tag,
-            KeyState {
-                published: true,
-                active: false,
-            },
-            NOW + 1,
-        )
-        .unwrap();
+    set_active(&store, &zone, tag, false, NOW + 1);
     let err = store
         .ensure_keys_at(&zone, &KeyPolicy::default(), NOW + 2)
         .unwrap_err();
