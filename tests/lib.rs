@@ -1423,6 +1423,18 @@ pub fn assert_answer(
     );
 }
 
+/// Asks the shared server `name`/`t` over UDP, without EDNS.
+pub fn ask(name: &str, t: RecordType) -> (Query, Reply) {
+    let q = Query::new(name, t);
+    let r = Server::shared().udp(&q);
+    (q, r)
+}
+
+/// Types of the answer RRs in wire order.
+pub fn answer_types(r: &Reply) -> Vec<u16> {
+    r.raw_section(0).iter().map(|x| x.rtype).collect()
+}
+
 /// TTL of the only record of `rtype` in a section (0 answer, 1 authority, 2 additional).
 #[track_caller]
 pub fn ttl_of(r: &Reply, section: u8, rtype: RecordType) -> u32 {
