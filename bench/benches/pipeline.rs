@@ -138,6 +138,7 @@ fn benches(c: &mut Criterion) {
                     edns: None,
                     limit: 512,
                     over_tcp: false,
+                    signing: None,
                 };
                 assembler.write(&head, black_box(outcome), qname, &mut buf);
                 black_box(&buf);
