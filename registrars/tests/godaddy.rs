@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{captured_logs, d, hosts, retry_options, wait_task};
+use common::{captured_logs, d, hosts, pending, retry_options, wait_task};
 use registrars::credentials::GoDaddyCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
@@ -179,9 +179,7 @@ async fn set_nameservers_v2_action_flow() {
     let gd = adapter(&server, Some("cust-1"));
     let want = hosts(&["ns1.openova.io", "ns2.openova.io", "ns3.openova.io"]);
     let change = gd.set_nameservers(&d("example.com"), &want).await.unwrap();
-    let Change::Pending(task) = change else {
-        panic!("expected a pending action, got {change:?}")
-    };
+    let task = pending(change);
     assert_eq!(task.id, "DOMAIN_UPDATE_NAME_SERVERS");
     // Not applied until the action succeeds.
     assert_eq!(domain_ns(&server, "example.com").len(), 2);
@@ -249,16 +247,14 @@ async fn failed_action_reports_failure_and_changes_nothing() {
         1,
     );
     let gd = adapter(&server, Some("cust-1"));
-    let Change::Pending(task) = gd
-        .set_nameservers(
+    let task = pending(
+        gd.set_nameservers(
             &d("example.com"),
             &hosts(&["ns1.openova.io", "ns2.openova.io"]),
         )
         .await
-        .unwrap()
-    else {
-        panic!("expected pending")
-    };
+        .unwrap(),
+    );
     match wait_task(gd.as_ref(), &task).await {
         TaskStatus::Failed { message } => {
             assert!(message.contains("registry refused"), "{message}")
@@ -563,9 +559,7 @@ async fn glue_through_host_actions() {
             "2001:db8::54".parse().unwrap(),
         ],
     };
-    let Change::Pending(task) = gd.upsert_glue(&zone, &glue).await.unwrap() else {
-        panic!("expected pending")
-    };
+    let task = pending(gd.upsert_glue(&zone, &glue).await.unwrap());
     assert_eq!(task.id, "HOST_CREATE");
     assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
     {
@@ -574,9 +568,7 @@ async fn glue_through_host_actions() {
         assert!(stored.contains(&glue), "{stored:?}");
     }
     let host = HostName::new("ns1.example.com").unwrap();
-    let Change::Pending(task) = gd.delete_glue(&zone, &host).await.unwrap() else {
-        panic!("expected pending")
-    };
+    let task = pending(gd.delete_glue(&zone, &host).await.unwrap());
     assert_eq!(task.id, "HOST_DELETE");
     assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
     assert_eq!(
@@ -612,9 +604,7 @@ async fn ds_add_replace_and_clear() {
     assert!(gd.get_ds(&zone).await.unwrap().is_empty());
     let old = DsMaterial::parse(&format!("11111 13 2 {}", "ab".repeat(32))).unwrap();
     let key = DsMaterial::parse("257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==").unwrap();
-    let Change::Pending(task) = gd.set_ds(&zone, std::slice::from_ref(&old)).await.unwrap() else {
-        panic!("expected pending")
-    };
+    let task = pending(gd.set_ds(&zone, std::slice::from_ref(&old)).await.unwrap());
     assert_eq!(task.id, "DNSSEC_CREATE");
     assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
     assert_eq!(gd.get_ds(&zone).await.unwrap(), vec![old.clone()]);
@@ -626,9 +616,7 @@ async fn ds_add_replace_and_clear() {
     );
     assert_eq!(writes(&server).len(), before);
     // Roll to the key: add the new DS, then remove the old one.
-    let Change::Pending(task) = gd.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap() else {
-        panic!("expected pending")
-    };
+    let task = pending(gd.set_ds(&zone, std::slice::from_ref(&key)).await.unwrap());
     assert_eq!(task.id, "DNSSEC_CREATE,DNSSEC_DELETE");
     assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
     let DsMaterial::Dnskey(k) = &key else {
@@ -643,9 +631,7 @@ async fn ds_add_replace_and_clear() {
         Change::Unchanged
     );
     // Empty set removes everything.
-    let Change::Pending(task) = gd.set_ds(&zone, &[]).await.unwrap() else {
-        panic!("expected pending")
-    };
+    let task = pending(gd.set_ds(&zone, &[]).await.unwrap());
     assert_eq!(task.id, "DNSSEC_DELETE");
     assert_eq!(wait_task(gd.as_ref(), &task).await, TaskStatus::Done);
     assert!(gd.get_ds(&zone).await.unwrap().is_empty());

@@ -7,14 +7,14 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{captured_logs, d, hosts, retry_options, wait_task};
+use common::{captured_logs, d, hosts, pending, retry_options, wait_task};
 use registrars::clock::OffsetClock;
 use registrars::credentials::OvhCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{
     Change, ConnectOptions, Credentials, Delegation, DsMaterial, Glue, HostName, Label, Provider,
-    Registrar, RegistrarError, Secret, TaskRef, TaskStatus, connect_with,
+    Registrar, RegistrarError, Secret, TaskStatus, connect_with,
 };
 
 const AK: &str = "ovh-test-ak";
@@ -101,13 +101,6 @@ fn provider_requests(server: &MockServer) -> usize {
         .iter()
         .filter(|e| e.contains(" /1.0/"))
         .count()
-}
-
-fn pending(change: Change) -> TaskRef {
-    match change {
-        Change::Pending(task) => task,
-        other => panic!("expected a pending task, got {other:?}"),
-    }
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{MockServer, Seed};
 use registrars::providers::ConnectOptions;
 use registrars::{
-    Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
+    Change, Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
 };
 
 /// Retries that finish in milliseconds.
@@ -91,6 +91,14 @@ pub fn hosts(names: &[&str]) -> Vec<HostName> {
 
 pub fn l(label: &str) -> Label {
     Label::new(label).unwrap()
+}
+
+/// The task of a pending change; panics on any other change.
+pub fn pending(change: Change) -> TaskRef {
+    match change {
+        Change::Pending(task) => task,
+        other => panic!("expected a pending task, got {other:?}"),
+    }
 }
 
 /// Polls until the task is no longer pending.
