@@ -17,7 +17,7 @@ use bench::queryfile::{QueryOptions, build_query, type_code};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dnsd::answer::{AnswerConfig, Responder, Transport};
 use dnsd::assemble::{Assembler, ReplyHead};
-use dnsd::lookup::{AnyUdp, Outcome, resolve};
+use dnsd::lookup::{AnyUdp, LuaQuery, Outcome, resolve};
 use dnsd::parse::{Parsed, parse_request};
 use dnsd::wire::{Name, RType};
 use dnsd::zone::{Catalog, build_zone, load::parse_str};
@@ -95,6 +95,8 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
+    let peer: std::net::IpAddr = std::net::Ipv4Addr::LOCALHOST.into();
+    let lua = LuaQuery::plain(peer);
     let mut g = c.benchmark_group("lookup");
     g.throughput(Throughput::Elements(mix.len() as u64));
     g.bench_function("resolve/mix", |b| {
@@ -107,6 +109,7 @@ fn benches(c: &mut Criterion) {
                     *qtype,
                     AnyUdp::Minimal,
                     false,
+                    &lua,
                     &mut out,
                 );
                 black_box(&out);
@@ -121,7 +124,15 @@ fn benches(c: &mut Criterion) {
         .iter()
         .map(|(qname, qtype)| {
             let mut out = Outcome::default();
-            resolve(&catalog, qname, *qtype, AnyUdp::Minimal, false, &mut out);
+            resolve(
+                &catalog,
+                qname,
+                *qtype,
+                AnyUdp::Minimal,
+                false,
+                &lua,
+                &mut out,
+            );
             out
         })
         .collect();
@@ -168,7 +179,7 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 for p in &set {
                     let answered =
-                        responder.answer(black_box(p), &catalog, Transport::Udp, &mut buf);
+                        responder.answer(black_box(p), &catalog, Transport::Udp, peer, &mut buf);
                     black_box(answered);
                 }
             })

@@ -5,13 +5,15 @@
 //! output buffer. It takes no lock and allocates nothing once the buffer
 //! has grown to its working size.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
 use crate::dnssec::Signer;
 use crate::dnssec::denial::EDNS_FLAG_CO;
-use crate::lookup::{self, AnyUdp, Data, Outcome, Owner, Section};
+use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, NoGeo};
+use crate::lookup::{self, AnyUdp, Data, LuaQuery, Outcome, Owner, Section};
 use crate::metrics::WorkerStats;
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
 use crate::wire::RType;
@@ -32,6 +34,35 @@ pub struct AnswerConfig {
     pub nsid: Option<Box<[u8]>>,
     /// Online signing for zones that have keys: the shared signature cache.
     pub signer: Arc<Signer>,
+    /// EDNS Client Subnet processing (RFC 7871): when on, a query's ECS
+    /// address is what LUA records see and the option is echoed with a
+    /// scope; when off, ECS is ignored and never echoed.
+    pub edns_client_subnet: bool,
+    /// What LUA records consult: health checks and GeoIP.
+    pub lua: LuaViews,
+}
+
+/// The health checker and GeoIP as LUA records see them.
+#[derive(Clone)]
+pub struct LuaViews {
+    pub health: Arc<dyn HealthView + Send + Sync>,
+    pub geo: Arc<dyn GeoView + Send + Sync>,
+}
+
+impl Default for LuaViews {
+    /// Every target up, no GeoIP database.
+    fn default() -> Self {
+        LuaViews {
+            health: Arc::new(AllUp),
+            geo: Arc::new(NoGeo),
+        }
+    }
+}
+
+impl std::fmt::Debug for LuaViews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LuaViews { .. }")
+    }
 }
 
 impl Default for AnswerConfig {
@@ -43,6 +74,8 @@ impl Default for AnswerConfig {
             chaos_id: None,
             nsid: None,
             signer: Arc::new(Signer::new(DEFAULT_SIGNATURE_CACHE_BYTES)),
+            edns_client_subnet: true,
+            lua: LuaViews::default(),
         }
     }
 }
@@ -94,17 +127,18 @@ impl Responder {
         &self.config
     }
 
-    /// Writes the reply to `packet` into `out`. Returns false when the
-    /// packet must not be answered at all.
+    /// Writes the reply to `packet`, received from `peer`, into `out`.
+    /// Returns false when the packet must not be answered at all.
     pub fn answer(
         &mut self,
         packet: &[u8],
         catalog: &Catalog,
         transport: Transport,
+        peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> bool {
         let started = self.stats.is_some().then(Instant::now);
-        let answered = self.answer_packet(packet, catalog, transport, out);
+        let answered = self.answer_packet(packet, catalog, transport, peer, out);
         if let (Some(stats), Some(started), Some((qtype, rcode))) = (&self.stats, started, answered)
         {
             stats.record(qtype, rcode, started.elapsed().as_nanos() as u64);
@@ -118,6 +152,7 @@ impl Responder {
         packet: &[u8],
         catalog: &Catalog,
         transport: Transport,
+        peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> Option<(RType, u16)> {
         match parse_request(packet) {
@@ -139,7 +174,7 @@ impl Responder {
                 Some((RType(0), rcode::FORMERR))
             }
             Parsed::Request(request) => {
-                Some(self.answer_request(&request, catalog, transport, out))
+                Some(self.answer_request(&request, catalog, transport, peer, out))
             }
         }
     }
@@ -172,6 +207,7 @@ fn reply_head<'q>(
             } else {
                 None
             },
+            client_subnet: edns.client_subnet.filter(|_| config.edns_client_subnet),
         }),
         limit,
         over_tcp: transport == Transport::Tcp,
@@ -187,6 +223,7 @@ impl Responder {
         request: &Request<'_>,
         catalog: &Catalog,
         transport: Transport,
+        peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> (RType, u16) {
         let question = &request.packet[12..request.question_end];
@@ -231,14 +268,28 @@ impl Responder {
                         outcome.rcode = rcode::FORMERR
                     }
                     RType::MAILA | RType::MAILB => outcome.rcode = rcode::NOTIMP,
-                    qtype => lookup::resolve(
-                        catalog,
-                        qname,
-                        qtype,
-                        self.config.any_udp,
-                        transport == Transport::Tcp,
-                        &mut outcome,
-                    ),
+                    qtype => {
+                        let lua = LuaQuery {
+                            client: peer,
+                            ecs: head.edns.as_ref().and_then(|edns| edns.client_subnet).map(
+                                |ecs| Ecs {
+                                    addr: ecs.address,
+                                    source_prefix: ecs.source_prefix,
+                                },
+                            ),
+                            health: &*self.config.lua.health,
+                            geo: &*self.config.lua.geo,
+                        };
+                        lookup::resolve(
+                            catalog,
+                            qname,
+                            qtype,
+                            self.config.any_udp,
+                            transport == Transport::Tcp,
+                            &lua,
+                            &mut outcome,
+                        )
+                    }
                 },
                 class::CH => chaos(&self.config, qname, q.qtype, &mut outcome),
                 _ => outcome.rcode = rcode::REFUSED,

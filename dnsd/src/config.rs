@@ -127,6 +127,28 @@ pub struct ServeArgs {
     /// Log level or tracing filter (error, warn, info, debug, trace). Default: info.
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// MaxMind DB file for the LUA geo functions (repeatable; the first
+    /// database with a field wins). Reloaded on SIGHUP. Default: none.
+    #[arg(long, value_name = "FILE")]
+    pub geoip: Vec<PathBuf>,
+    /// EDNS Client Subnet (RFC 7871): LUA records see the client subnet and
+    /// replies carry ECS with a scope; off ignores ECS. Default: on.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub edns_client_subnet: Option<OnOff>,
+    /// Seconds between LUA health-check rounds. Default: 5.
+    #[arg(long, value_name = "SECS")]
+    pub lua_health_interval: Option<u64>,
+    /// Drop a LUA health check not used by any query for this many seconds.
+    /// Default: 3600.
+    #[arg(long, value_name = "SECS")]
+    pub lua_health_expire: Option<u64>,
+}
+
+/// A switch given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 /// `--any-udp` values.
@@ -241,6 +263,11 @@ pub struct FileConfig {
     #[serde(default)]
     pub dnssec_split: bool,
     pub signature_cache_mb: Option<usize>,
+    /// MaxMind DB files; relative paths are relative to this file.
+    pub geoip: Option<Vec<PathBuf>>,
+    pub edns_client_subnet: Option<bool>,
+    pub lua_health_interval: Option<u64>,
+    pub lua_health_expire: Option<u64>,
 }
 
 /// `[[zone]]` in the configuration file. A relative `file` is relative to
@@ -300,6 +327,14 @@ pub struct Settings {
     /// Keys generated for signed zones.
     pub key_policy: KeyPolicy,
     pub signature_cache_bytes: usize,
+    /// GeoIP databases for LUA records, in lookup order.
+    pub geoip: Vec<PathBuf>,
+    /// EDNS Client Subnet processing.
+    pub edns_client_subnet: bool,
+    /// `lua-health-checks-interval`.
+    pub lua_health_interval: Duration,
+    /// `lua-health-checks-expire-delay`.
+    pub lua_health_expire: Duration,
 }
 
 impl Settings {
@@ -359,6 +394,18 @@ impl Settings {
             }
             (None, None) => None,
         };
+        let geoip = if !args.geoip.is_empty() {
+            args.geoip
+        } else {
+            file.geoip
+                .unwrap_or_default()
+                .into_iter()
+                .map(|path| match (&base, path.is_relative()) {
+                    (Some(base), true) => base.join(path),
+                    _ => path,
+                })
+                .collect()
+        };
         let settings = Settings {
             listen,
             zones,
@@ -407,6 +454,22 @@ impl Settings {
                 .or(file.signature_cache_mb)
                 .unwrap_or(64)
                 << 20,
+            geoip,
+            edns_client_subnet: args
+                .edns_client_subnet
+                .map(|v| v == OnOff::On)
+                .or(file.edns_client_subnet)
+                .unwrap_or(true),
+            lua_health_interval: Duration::from_secs(
+                args.lua_health_interval
+                    .or(file.lua_health_interval)
+                    .unwrap_or(5),
+            ),
+            lua_health_expire: Duration::from_secs(
+                args.lua_health_expire
+                    .or(file.lua_health_expire)
+                    .unwrap_or(3600),
+            ),
         };
         settings.check()?;
         Ok(settings)
@@ -438,6 +501,11 @@ impl Settings {
         if self.api_listen.is_some() && self.api_key.as_ref().is_none_or(|k| k.0.is_empty()) {
             return Err(ConfigError::Invalid(
                 "--api-listen needs an API key: give --api-key-file FILE (or --api-key / DNSD_API_KEY)".into(),
+            ));
+        }
+        if self.lua_health_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "lua-health-interval must be at least 1 second".into(),
             ));
         }
         if self.listen.is_empty() {
@@ -499,6 +567,50 @@ mod tests {
         std::fs::write(&path, "bogus-key = 1\n").unwrap();
         let err = Settings::from_args(args(&["--config", config])).unwrap_err();
         assert!(err.to_string().contains("bogus-key"), "{err}");
+    }
+
+    #[test]
+    fn lua_settings() {
+        let settings = Settings::from_args(args(&[])).unwrap();
+        assert!(settings.edns_client_subnet, "ECS is on by default");
+        assert_eq!(settings.lua_health_interval, Duration::from_secs(5));
+        assert_eq!(settings.lua_health_expire, Duration::from_secs(3600));
+        assert!(settings.geoip.is_empty());
+        let settings = Settings::from_args(args(&[
+            "--edns-client-subnet",
+            "off",
+            "--geoip",
+            "/a.mmdb",
+            "--geoip",
+            "/b.mmdb",
+            "--lua-health-interval",
+            "1",
+            "--lua-health-expire",
+            "60",
+        ]))
+        .unwrap();
+        assert!(!settings.edns_client_subnet);
+        assert_eq!(
+            settings.geoip,
+            vec![PathBuf::from("/a.mmdb"), "/b.mmdb".into()]
+        );
+        assert_eq!(settings.lua_health_interval, Duration::from_secs(1));
+        assert_eq!(settings.lua_health_expire, Duration::from_secs(60));
+        let err = Settings::from_args(args(&["--lua-health-interval", "0"])).unwrap_err();
+        assert!(err.to_string().contains("lua-health-interval"), "{err}");
+
+        let dir = std::env::temp_dir().join(format!("dnsd-config-lua-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(
+            &path,
+            "edns-client-subnet = false\ngeoip = [\"city.mmdb\"]\nlua-health-interval = 2\n",
+        )
+        .unwrap();
+        let settings = Settings::from_args(args(&["--config", path.to_str().unwrap()])).unwrap();
+        assert!(!settings.edns_client_subnet);
+        assert_eq!(settings.geoip, vec![dir.join("city.mmdb")]);
+        assert_eq!(settings.lua_health_interval, Duration::from_secs(2));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::Parser;
 use tracing::{error, info};
 
 use dnsd::answer::Transport;
-use dnsd::answer::{AnswerConfig, txt_rdata};
+use dnsd::answer::{AnswerConfig, LuaViews, txt_rdata};
 use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
 use dnsd::dnssec::{DigestType, KeyStore, Signer, ZoneKeys};
@@ -126,8 +126,31 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         policy: settings.key_policy,
     };
     let zones = Arc::new(Zones::open(settings.zones.clone(), store, signing)?);
+    let geo = Arc::new(geo::SharedGeo::open(settings.geoip.iter().cloned()).context("GeoIP")?);
+    for path in geo.paths() {
+        info!(path = %path.display(), "GeoIP database loaded");
+    }
     let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
     let metrics = Arc::new(Metrics::new(Some(signer.clone())));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers.clamp(1, 4))
+        .thread_name("tcp")
+        .enable_all()
+        .build()
+        .context("starting the tcp runtime")?;
+    // The LUA health checker runs whether or not the API does: LUA
+    // records in zone files need it.
+    let health = HealthChecker::start(
+        CheckerSettings {
+            interval: settings.lua_health_interval,
+            expire_delay: settings.lua_health_expire,
+            ..CheckerSettings::default()
+        },
+        runtime.handle(),
+    )
+    .context("starting the LUA health checker")?;
+    metrics.set_health(health.clone());
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
@@ -135,6 +158,11 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         chaos_id: settings.chaos_id.as_deref().map(txt_rdata),
         nsid: settings.nsid.as_ref().map(|s| s.as_bytes().into()),
         signer,
+        edns_client_subnet: settings.edns_client_subnet,
+        lua: LuaViews {
+            health: health.clone(),
+            geo: geo.clone(),
+        },
     };
 
     // Bind everything before serving anything, so a bad address fails the start.
@@ -157,12 +185,6 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.workers.clamp(1, 4))
-        .thread_name("tcp")
-        .enable_all()
-        .build()
-        .context("starting the tcp runtime")?;
     runtime.block_on(async move {
         // Signal handlers first: a SIGHUP that arrives once queries are
         // answered must reload, not kill the process (its default action).
@@ -189,12 +211,6 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         if let (Some(listener), Some(key)) = (api_listener, &settings.api_key) {
             let listener =
                 tokio::net::TcpListener::from_std(listener).context("registering api listener")?;
-            let health = HealthChecker::start(
-                CheckerSettings::default(),
-                &tokio::runtime::Handle::current(),
-            )
-            .context("starting the LUA health checker")?;
-            metrics.set_health(health.clone());
             let state = ApiState {
                 zones: zones.clone(),
                 key: ApiKey::new(&key.0),
@@ -207,7 +223,7 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             });
         }
-        signals.run(&zones).await
+        signals.run(&zones, &geo).await
     })
 }
 
@@ -228,17 +244,29 @@ impl Signals {
         })
     }
 
-    async fn run(mut self, zones: &Arc<Zones>) -> anyhow::Result<ExitCode> {
+    async fn run(
+        mut self,
+        zones: &Arc<Zones>,
+        geo: &Arc<geo::SharedGeo>,
+    ) -> anyhow::Result<ExitCode> {
         loop {
             tokio::select! {
                 _ = self.hangup.recv() => {
-                    info!("SIGHUP: reloading zones");
+                    info!("SIGHUP: reloading zones and GeoIP databases");
                     let zones = zones.clone();
+                    let geo = geo.clone();
                     // Loading is blocking work; keep it off the TCP runtime's workers.
-                    if let Err(err) = tokio::task::spawn_blocking(move || zones.reload_files()).await {
+                    let reload = tokio::task::spawn_blocking(move || {
+                        zones.reload_files();
+                        // On error the previous databases keep serving.
+                        if let Err(err) = geo.reload() {
+                            error!(%err, "GeoIP reload failed; keeping the previous databases");
+                        }
+                    });
+                    if let Err(err) = reload.await {
                         error!(%err, "reload task failed");
                     }
-                                }
+                }
                 _ = self.terminate.recv() => break,
                 _ = self.interrupt.recv() => break,
             }

@@ -55,7 +55,13 @@ fn answer(packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
     let mut responder = Responder::new(AnswerConfig::default());
     let mut out = Vec::new();
     responder
-        .answer(packet, catalog(), transport, &mut out)
+        .answer(
+            packet,
+            catalog(),
+            transport,
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            &mut out,
+        )
         .then_some(out)
 }
 

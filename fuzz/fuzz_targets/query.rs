@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     let mut responder = Responder::new(AnswerConfig::default());
     let mut out = Vec::new();
     for transport in [Transport::Udp, Transport::Tcp] {
-        if responder.answer(data, catalog(), transport, &mut out) {
+        if responder.answer(data, catalog(), transport, std::net::Ipv4Addr::LOCALHOST.into(), &mut out) {
             assert_eq!(&out[..2], &data[..2], "ID copied");
             assert!(out[2] & 0x80 != 0, "QR set");
             if transport == Transport::Udp {

@@ -13,6 +13,7 @@ use super::model::{
     ApiZone, Comment, RRsetKey, StoredRRset, StoredRecord, content_text, parse_content,
 };
 use super::serial::next_serial;
+use crate::dynamic::{Whitespace, compile_rdata};
 use crate::wire::{Name, RType};
 use crate::zone::load::{MAX_TTL, validate};
 
@@ -148,6 +149,11 @@ pub fn check_record(
     let wire = parse_content(rtype, content, origin)
         .map_err(|e| format!("Record {name}/{shown} '{content}': Parsing record content: {e}"))?;
     if rtype == RType::LUA {
+        let rule = compile_rdata(&wire, Whitespace::default())
+            .map_err(|e| format!("Record {name}/{shown} '{content}': {e}"))?;
+        for warning in &rule.warnings {
+            tracing::warn!("LUA record {name}: {warning}");
+        }
         return Ok(StoredRecord {
             content: content.to_string(),
             disabled: false,

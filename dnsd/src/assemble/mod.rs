@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::dnssec::{self, Signer};
 use crate::lookup::{Data, Entry, Outcome, Owner};
-use crate::parse::{flags, rcode};
+use crate::parse::{ClientSubnet, flags, rcode};
 use crate::wire::RType;
 
 /// Everything about the reply that does not come from the lookup.
@@ -42,12 +42,23 @@ pub struct ReplyEdns<'q> {
     pub dnssec_ok: bool,
     /// NSID to return (RFC 5001), when asked for and configured.
     pub nsid: Option<&'q [u8]>,
+    /// The query's ECS option, echoed with the outcome's scope (RFC 7871
+    /// §7.2.1), when ECS processing is on.
+    pub client_subnet: Option<ClientSubnet>,
 }
 
 impl ReplyEdns<'_> {
     fn wire_len(&self) -> usize {
         11 + self.nsid.map_or(0, |id| 4 + id.len())
+            + self
+                .client_subnet
+                .map_or(0, |ecs| 8 + ecs_address_len(ecs.source_prefix))
     }
+}
+
+/// Octets of ADDRESS for a source prefix: ceil(prefix / 8) (RFC 7871 §6).
+fn ecs_address_len(source_prefix: u8) -> usize {
+    usize::from(source_prefix).div_ceil(8)
 }
 
 /// Per-worker scratch reused across replies.
@@ -142,7 +153,7 @@ impl Assembler {
             }
         }
         if let Some(edns) = &head.edns {
-            write_opt(out, edns, rcode, outcome.set_co);
+            write_opt(out, edns, rcode, outcome.set_co, outcome.ecs_scope);
             counts.additional += 1;
         }
         out[3] = (out[3] & 0xF0) | (rcode & 0x0F) as u8;
@@ -171,7 +182,7 @@ fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
 /// The OPT record: version 0, our payload, DO echoed (and CO when compact
 /// denial says so, RFC 9824), other flags clear, the upper eight bits of
 /// the RCODE in the TTL field (RFC 6891 §6.1.3).
-fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16, set_co: bool) {
+fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16, set_co: bool, scope: u8) {
     out.push(0);
     out.extend_from_slice(&RType::OPT.0.to_be_bytes());
     out.extend_from_slice(&edns.payload.to_be_bytes());
@@ -185,15 +196,39 @@ fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16, set_co: bool) 
         flag_word |= dnssec::denial::EDNS_FLAG_CO;
     }
     out.extend_from_slice(&flag_word.to_be_bytes());
-    match edns.nsid {
-        Some(id) => {
-            out.extend_from_slice(&((4 + id.len()) as u16).to_be_bytes());
-            out.extend_from_slice(&3u16.to_be_bytes());
-            out.extend_from_slice(&(id.len() as u16).to_be_bytes());
-            out.extend_from_slice(id);
-        }
-        None => out.extend_from_slice(&0u16.to_be_bytes()),
+    let len_at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    if let Some(id) = edns.nsid {
+        out.extend_from_slice(&3u16.to_be_bytes());
+        out.extend_from_slice(&(id.len() as u16).to_be_bytes());
+        out.extend_from_slice(id);
     }
+    if let Some(ecs) = edns.client_subnet {
+        write_client_subnet(out, ecs, scope);
+    }
+    let rdlen = (out.len() - len_at - 2) as u16;
+    out[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+}
+
+/// The ECS option of a reply: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as
+/// in the query, SCOPE PREFIX-LENGTH what the answer depends on (RFC 7871
+/// §7.2.1; lua-records.md §5). Never wider than the source.
+fn write_client_subnet(out: &mut Vec<u8>, ecs: ClientSubnet, scope: u8) {
+    let octets = ecs_address_len(ecs.source_prefix);
+    let (family, address): (u16, [u8; 16]) = match ecs.address {
+        std::net::IpAddr::V4(a) => {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&a.octets());
+            (1, bytes)
+        }
+        std::net::IpAddr::V6(a) => (2, a.octets()),
+    };
+    out.extend_from_slice(&8u16.to_be_bytes());
+    out.extend_from_slice(&((4 + octets) as u16).to_be_bytes());
+    out.extend_from_slice(&family.to_be_bytes());
+    out.push(ecs.source_prefix);
+    out.push(scope.min(ecs.source_prefix));
+    out.extend_from_slice(&address[..octets]);
 }
 
 /// Writes entries (records, then their RRSIGs when signed) for one reply.
@@ -241,6 +276,13 @@ impl EntryWriter<'_, '_> {
                 let rdata = &outcome.nsecs[i as usize][..];
                 self.record(out, entry.owner, rtype, ttl, RdataRef::Raw(rdata));
                 1
+            }
+            Data::Dynamic(_, i) => {
+                let set = &outcome.dynamic[i as usize];
+                for rdata in &set.rdatas {
+                    self.record(out, entry.owner, rtype, ttl, RdataRef::Stored(rdata));
+                }
+                set.rdatas.len() as u16
             }
         };
         written + self.signatures(out, entry, rtype, ttl)
@@ -292,7 +334,7 @@ impl EntryWriter<'_, '_> {
             Data::Hinfo8482 => [HINFO_8482],
             Data::Single(_, rdata) => [rdata],
             Data::Nsec(i) => [&outcome.nsecs[i as usize][..]],
-            Data::Set(_) | Data::SynthCname(_) => [&[]],
+            Data::Set(_) | Data::SynthCname(_) | Data::Dynamic(..) => [&[]],
         };
         self.sign.rrsigs.clear();
         let class = outcome.class;
@@ -304,6 +346,17 @@ impl EntryWriter<'_, '_> {
                 class,
                 ttl,
                 set.rdatas.iter().map(|r| &r[..]),
+                now,
+                &mut self.sign.scratch,
+                &mut self.sign.rrsigs,
+            ),
+            Data::Dynamic(_, i) => signer.rrsigs(
+                keys,
+                owner,
+                rtype,
+                class,
+                ttl,
+                outcome.dynamic[i as usize].rdatas.iter().map(|r| &r[..]),
                 now,
                 &mut self.sign.scratch,
                 &mut self.sign.rrsigs,

@@ -4,12 +4,15 @@
 //! and decides between an exact answer, a wildcard answer (RFC 4592), a
 //! referral, a DNAME substitution (RFC 6672), NODATA and NXDOMAIN, following
 //! CNAME chains through served zones. The outcome only borrows zone data;
-//! turning it into bytes is `assemble`'s job. No allocation, no locks.
+//! turning it into bytes is `assemble`'s job. No allocation, no locks,
+//! except at names that own LUA records (`lua`), which are evaluated here.
 
+mod lua;
 mod outcome;
 
 use arrayvec::ArrayVec;
 
+pub use lua::LuaQuery;
 pub use outcome::{Data, Entry, Outcome, Owner, Section, SynthName};
 
 use crate::dnssec::{Denial, denial};
@@ -41,13 +44,14 @@ fn is_invisible(rtype: RType) -> bool {
 }
 
 /// Resolves `qname` (lowercase wire) and `qtype` against the catalog.
-/// `over_tcp` selects the full ANY answer.
+/// `over_tcp` selects the full ANY answer; `lua` is what LUA records see.
 pub fn resolve<'z>(
     catalog: &'z Catalog,
     qname: &[u8],
     qtype: RType,
     any_udp: AnyUdp,
     over_tcp: bool,
+    lua: &LuaQuery<'_>,
     out: &mut Outcome<'z>,
 ) {
     let mut current = Owner::Qname;
@@ -129,8 +133,18 @@ pub fn resolve<'z>(
             }
             Step::Node(node) => {
                 if qtype == RType::ANY {
-                    answer_any(zone, node, current, name, any_udp, over_tcp, out);
+                    answer_any(zone, node, current, name, any_udp, over_tcp, lua, out);
                     return;
+                }
+                if !node.lua.is_empty() && !is_invisible(qtype) {
+                    match lua::answer(zone, node, current, name, qtype, lua, qname, out) {
+                        lua::LuaStep::Done => return,
+                        lua::LuaStep::Chase(target) => {
+                            current = target;
+                            continue;
+                        }
+                        lua::LuaStep::Static => {}
+                    }
                 }
                 if !is_invisible(qtype)
                     && let Some(set) = node.rrset(qtype)
@@ -214,6 +228,7 @@ fn wildcard_at<'z>(zone: &'z Zone, encloser: &[u8]) -> Step<'z> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn answer_any<'z>(
     zone: &'z Zone,
     node: &'z Node,
@@ -221,10 +236,11 @@ fn answer_any<'z>(
     name: &[u8],
     any_udp: AnyUdp,
     over_tcp: bool,
+    lua: &LuaQuery<'_>,
     out: &mut Outcome<'z>,
 ) {
     let visible = || node.rrsets.iter().filter(|set| !is_invisible(set.rtype));
-    if visible().next().is_none() {
+    if visible().next().is_none() && node.lua.is_empty() {
         add_negative(zone, out);
         add_nodata_proof(out, zone, owner, name, node, RType::ANY);
         return;
@@ -232,6 +248,12 @@ fn answer_any<'z>(
     match (over_tcp, any_udp) {
         (false, AnyUdp::Minimal) => out.push(Section::Answer, owner, Data::Hinfo8482, 3600),
         (false, AnyUdp::Tc) => out.truncated = true,
+        _ if !node.lua.is_empty() => {
+            if !lua::answer_any(zone, node, owner, name, lua, out) {
+                add_negative(zone, out);
+                add_nodata_proof(out, zone, owner, name, node, RType::ANY);
+            }
+        }
         _ => {
             for set in visible() {
                 out.push(Section::Answer, owner, Data::Set(set), set.ttl);
@@ -266,6 +288,11 @@ fn add_nodata_proof<'z>(
     let mut types: ArrayVec<RType, 64> = ArrayVec::new();
     for set in node.rrsets.iter().filter(|set| !is_invisible(set.rtype)) {
         let _ = types.try_push(set.rtype);
+    }
+    for rtype in lua::produced_types(node) {
+        if !types.contains(&rtype) {
+            let _ = types.try_push(rtype);
+        }
     }
     add_nsec(out, owner, name, Denial::NoData(&types), denial_ttl);
 }

@@ -1,5 +1,7 @@
 //! The result of a lookup: RCODE, AA and the three sections as references
 //! into zone data, in fixed-capacity arrays so building one never allocates.
+//! Records produced by LUA records are the one exception: the outcome owns
+//! them (`Outcome::dynamic`), allocated only when a LUA record answers.
 
 use arrayvec::ArrayVec;
 
@@ -42,6 +44,9 @@ pub enum Data<'z> {
     Single(RType, &'z [u8]),
     /// A compact-denial NSEC made for this answer, `Outcome::nsecs[i]`.
     Nsec(u8),
+    /// Records produced by LUA records (merged with static ones of the
+    /// type), `Outcome::dynamic[i]`.
+    Dynamic(RType, u8),
 }
 
 impl Data<'_> {
@@ -53,6 +58,7 @@ impl Data<'_> {
             Data::Hinfo8482 => RType::HINFO,
             Data::Single(rtype, _) => *rtype,
             Data::Nsec(_) => RType::NSEC,
+            Data::Dynamic(rtype, _) => *rtype,
         }
     }
 }
@@ -125,6 +131,12 @@ pub struct Outcome<'z> {
     pub additional: ArrayVec<Entry<'z>, 32>,
     pub synth: ArrayVec<SynthName, 4>,
     pub nsecs: ArrayVec<NsecRdata, 2>,
+    /// RRsets produced by LUA records for this query; empty (and never
+    /// allocated) for static answers.
+    pub dynamic: Vec<RRset>,
+    /// ECS SCOPE PREFIX-LENGTH for the reply (RFC 7871 §7.2.1): the source
+    /// prefix when LUA records produced part of the answer, else 0.
+    pub ecs_scope: u8,
 }
 
 impl Default for Outcome<'_> {
@@ -143,6 +155,8 @@ impl Default for Outcome<'_> {
             additional: ArrayVec::new(),
             synth: ArrayVec::new(),
             nsecs: ArrayVec::new(),
+            dynamic: Vec::new(),
+            ecs_scope: 0,
         }
     }
 }
@@ -209,6 +223,13 @@ impl<'z> Outcome<'z> {
     pub fn add_synth(&mut self, name: SynthName) -> Option<u8> {
         let index = self.synth.len() as u8;
         self.synth.try_push(name).ok().map(|()| index)
+    }
+
+    /// Stores records produced by LUA and returns their index.
+    pub fn add_dynamic(&mut self, set: RRset) -> Option<u8> {
+        let index = u8::try_from(self.dynamic.len()).ok()?;
+        self.dynamic.push(set);
+        Some(index)
     }
 
     /// The wire bytes of an owner; `qname` is the question's lowercase name.

@@ -6,6 +6,8 @@ use super::*;
 use crate::wire::Name;
 use crate::zone::{Record, build_zone};
 
+const CLIENT: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 200));
+
 fn name(text: &str) -> Name {
     let origin = Name::from_text("example.test.", None).unwrap();
     if text == "@" {
@@ -83,6 +85,7 @@ fn run<'z>(catalog: &'z Catalog, qname: &str, qtype: RType) -> Outcome<'z> {
         qtype,
         AnyUdp::Minimal,
         false,
+        &LuaQuery::plain(CLIENT),
         &mut out,
     );
     out
@@ -126,6 +129,7 @@ fn exact_nodata_nxdomain_and_refused() {
         RType::A,
         AnyUdp::Minimal,
         false,
+        &LuaQuery::plain(CLIENT),
         &mut out,
     );
     assert_eq!((out.rcode, out.aa), (rcode::REFUSED, false));
@@ -237,6 +241,14 @@ fn any_minimal_and_full() {
     assert!(matches!(out.answer[0].data, Data::Hinfo8482));
     let mut out = Outcome::default();
     let q = name("@").to_lowercase();
-    resolve(&c, q.as_wire(), RType::ANY, AnyUdp::Minimal, true, &mut out);
+    resolve(
+        &c,
+        q.as_wire(),
+        RType::ANY,
+        AnyUdp::Minimal,
+        true,
+        &LuaQuery::plain(CLIENT),
+        &mut out,
+    );
     assert_eq!(answer_types(&out), vec![RType::NS, RType::SOA]);
 }

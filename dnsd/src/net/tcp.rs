@@ -6,7 +6,7 @@
 //! channel, so a client that sends many queries before reading cannot
 //! deadlock the server, and half-closed connections still get every answer.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,12 +78,20 @@ pub async fn serve(
         let catalog = catalog.clone();
         let config = config.clone();
         let responder = Responder::with_stats(config, stats.clone());
-        tokio::spawn(connection(stream, catalog, responder, limits, permit));
+        tokio::spawn(connection(
+            stream,
+            peer.ip(),
+            catalog,
+            responder,
+            limits,
+            permit,
+        ));
     }
 }
 
 async fn connection(
     stream: TcpStream,
+    peer: IpAddr,
     catalog: SharedCatalog,
     mut responder: Responder,
     limits: TcpLimits,
@@ -120,7 +128,7 @@ async fn connection(
             _ => break,
         }
         let snapshot = catalog.load();
-        if !responder.answer(&message[..len], &snapshot, Transport::Tcp, &mut reply) {
+        if !responder.answer(&message[..len], &snapshot, Transport::Tcp, peer, &mut reply) {
             continue;
         }
         let mut frame = Vec::with_capacity(2 + reply.len());

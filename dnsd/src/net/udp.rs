@@ -1,6 +1,6 @@
 //! UDP: per-worker SO_REUSEPORT sockets, each served by one OS thread.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::thread::JoinHandle;
 
@@ -82,10 +82,11 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
         let catalog = cache.load();
         let mut replies = 0;
         for i in 0..received {
+            let peer = batch.peer(i);
             let Some((packet, reply)) = batch.packet_and_reply(i, replies) else {
                 continue;
             };
-            if responder.answer(packet, catalog, Transport::Udp, reply) {
+            if responder.answer(packet, catalog, Transport::Udp, peer, reply) {
                 batch.queue_reply(i, replies);
                 replies += 1;
             }
@@ -93,6 +94,27 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
         if let Err(err) = batch.send(fd, replies) {
             debug!(%err, "udp send error");
         }
+    }
+}
+
+/// The IP address in a `sockaddr_storage` filled by the kernel.
+fn peer_ip(storage: &libc::sockaddr_storage) -> IpAddr {
+    match i32::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: ss_family says the storage holds a sockaddr_in, which
+            // is smaller than sockaddr_storage and less strictly aligned.
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
+        }
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     }
 }
 
@@ -182,6 +204,13 @@ impl Batch {
         let len = (hdr.msg_len as usize).min(RECV_SIZE);
         let packet = &self.buffers[i * RECV_SIZE..i * RECV_SIZE + len];
         Some((packet, &mut self.replies[slot]))
+    }
+
+    /// The source address of received datagram `i` (unspecified if the
+    /// kernel gave an address of another family, which a UDP socket of
+    /// ours never receives).
+    fn peer(&self, i: usize) -> IpAddr {
+        peer_ip(&self.peers[i])
     }
 
     /// Addresses reply `slot` to the sender of datagram `i`.

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use super::record::Record;
-use super::tree::{Node, NodeMap, RRset, Zone};
+use super::tree::{LuaRecord, Node, NodeMap, RRset, Zone};
+use crate::dynamic::{Whitespace, compile_rdata};
 use crate::wire::{Name, RType};
 
 /// Why records cannot become a zone.
@@ -94,6 +95,7 @@ pub(super) fn empty_node(name: Name) -> Node {
         is_occluded: false,
         is_dname: false,
         has_wildcard_child: false,
+        lua: Vec::new(),
         records_loaded: 0,
     }
 }
@@ -156,10 +158,28 @@ fn rdata_eq(rtype: RType, a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Sets the flags that follow from a node's own records.
+/// Sets the flags that follow from a node's own records, and compiles its
+/// LUA records.
 pub(super) fn set_own_flags(node: &mut Node, is_apex: bool) {
     node.is_dname = node.rrset(RType::DNAME).is_some();
     node.is_delegation = !is_apex && node.rrset(RType::NS).is_some();
+    node.lua = compile_lua(node);
+}
+
+/// Compiles every LUA record of `node` (lua-records.md §2). A record that
+/// does not compile is kept with its error: it answers SERVFAIL.
+fn compile_lua(node: &Node) -> Vec<LuaRecord> {
+    let Some(set) = node.rrset(RType::LUA) else {
+        return Vec::new();
+    };
+    set.rdatas
+        .iter()
+        .filter(|rdata| rdata.len() >= 2)
+        .map(|rdata| LuaRecord {
+            produced: RType(u16::from_be_bytes([rdata[0], rdata[1]])),
+            rule: compile_rdata(rdata, Whitespace::default()).map(Arc::new),
+        })
+        .collect()
 }
 
 /// True when `key`, a lowercase wire name at or below `apex_key`, lies

@@ -17,5 +17,5 @@ mod update;
 pub use build::{BuildError, build_zone};
 pub use catalog::{Catalog, Served};
 pub use record::{Location, Record};
-pub use tree::{Node, RRset, Zone};
+pub use tree::{LuaRecord, Node, RRset, Zone};
 pub use update::{NamesBelow, OwnerChange, update_zone};

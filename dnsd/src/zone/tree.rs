@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::dynamic::{CompileError, LuaRule};
 use crate::wire::{Name, RType};
 
 /// All records of one type at one name.
@@ -25,6 +26,17 @@ pub struct RRset {
     pub ttl: u32,
     /// Uncompressed wire RDATA of each record, duplicates removed, in load order.
     pub rdatas: Vec<Box<[u8]>>,
+}
+
+/// One LUA record compiled when the zone was built (lua-records.md §2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LuaRecord {
+    /// The type the record produces.
+    pub produced: RType,
+    /// The compiled rule, or why the code does not compile. Zone files and
+    /// the API refuse such records; one that still arrives (an older store)
+    /// is served as SERVFAIL, as PowerDNS does.
+    pub rule: Result<Arc<LuaRule>, CompileError>,
 }
 
 /// A name in the zone and the data at it.
@@ -42,6 +54,10 @@ pub struct Node {
     pub is_dname: bool,
     /// `*.<this name>` exists in the zone.
     pub has_wildcard_child: bool,
+    /// The LUA records of the node, compiled, in the order of the LUA
+    /// RRset's RDATA; empty for most nodes. Computed with the other own
+    /// flags, so a full build and an update agree.
+    pub lua: Vec<LuaRecord>,
     /// Records given for this name, duplicates included (their sum is
     /// [`Zone::record_count`]), so an update can subtract what it replaces.
     pub(crate) records_loaded: usize,

@@ -21,7 +21,8 @@ pub use error::{LoadError, LoadErrors};
 pub use parser::{MAX_ERRORS, MAX_INCLUDE_DEPTH};
 pub use validate::{MAX_TTL, dedup, validate};
 
-use crate::wire::Name;
+use crate::dynamic::{Whitespace, compile_rdata};
+use crate::wire::{Name, RType};
 use crate::zone::Record;
 
 /// Reads, parses and validates the zone file at `path` for zone `origin`.
@@ -35,12 +36,36 @@ pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> 
     })?;
     let mut records = dedup(parse_str(origin, &text, path)?);
     clamp_ttls(&mut records);
-    let errors = validate(origin, &records);
+    let mut errors = validate(origin, &records);
+    errors.extend(check_lua(&records));
     if errors.is_empty() {
         Ok(records)
     } else {
         Err(LoadErrors(errors))
     }
+}
+
+/// Compiles every LUA record (lua-records.md §1.2): one that does not
+/// compile is refused with its reason, so the operator learns at deploy
+/// time rather than from SERVFAILs. Compile warnings are logged here, once
+/// per load, with `file:line`.
+pub fn check_lua(records: &[Record]) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    for record in records.iter().filter(|r| r.rtype == RType::LUA) {
+        let at = record
+            .location
+            .as_ref()
+            .map_or_else(|| record.owner.to_string(), |l| l.to_string());
+        match compile_rdata(&record.rdata, Whitespace::default()) {
+            Ok(rule) => {
+                for warning in &rule.warnings {
+                    tracing::warn!("{at}: LUA record at {}: {warning}", record.owner);
+                }
+            }
+            Err(err) => errors.push(LoadError::new(record.location.clone(), err.to_string())),
+        }
+    }
+    errors
 }
 
 /// TTLs with the top bit set are treated as 0 (RFC 2181 §8), as BIND does

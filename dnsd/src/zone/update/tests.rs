@@ -113,11 +113,29 @@ fn assert_same(incremental: &Zone, full: &Zone) {
             "{at}: has_wildcard_child"
         );
         assert_eq!(got.records_loaded, want.records_loaded, "{at}: records");
+        assert_eq!(lua(got), lua(want), "{at}: lua");
     }
     assert_eq!(incremental.origin, full.origin);
     assert_eq!(incremental.negative_ttl, full.negative_ttl, "negative_ttl");
     assert_eq!(incremental.serial, full.serial, "serial");
     assert_eq!(incremental.record_count, full.record_count, "record_count");
+}
+
+/// A node's compiled LUA records as (produced type, code or error), sorted.
+fn lua(node: &Node) -> Vec<(RType, String)> {
+    let mut out: Vec<_> = node
+        .lua
+        .iter()
+        .map(|l| {
+            let code = match &l.rule {
+                Ok(rule) => rule.code.clone(),
+                Err(e) => e.to_string(),
+            };
+            (l.produced, code)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// An RRset as (type, TTL, RDATA sorted).
@@ -356,6 +374,12 @@ fn record_at(owner: Name) -> impl Strategy<Value = Record> {
         prop::sample::select(vec!["x.example.", "X.Example."])
             .prop_map(|t| (RType::DNAME, t.to_string())),
         (0..2u8).prop_map(|i| (RType::TXT, format!("\"t{i}\""))),
+        prop::sample::select(vec![
+            "A \"pickrandom({'192.0.2.1','192.0.2.2'})\"",
+            "TXT \"countryCode()\"",
+            "A \"nosuchfunction()\"",
+        ])
+        .prop_map(|t| (RType::LUA, t.to_string())),
     ];
     (kinds, prop::sample::select(vec![60u32, 300]))
         .prop_map(move |((rtype, text), ttl)| rec(&owner, rtype, ttl, &text))

@@ -1,0 +1,295 @@
+//! LUA records at the name a lookup reached (lua-records.md §3, §11).
+//!
+//! Which records run: every LUA record whose produced type is QTYPE, or is
+//! CNAME (a synthesised CNAME is chased like a static one), or, for ANY,
+//! every one. Results are parsed as RDATA of the produced type, merged with
+//! the static records of that type (duplicates removed, one TTL: the LUA
+//! record's, or the static set's when lower), and owned by the
+//! [`Outcome`] (`Outcome::dynamic`). An evaluation error is SERVFAIL; an
+//! empty result is NODATA.
+//!
+//! Only names that own LUA records come here, so static answers pay one
+//! emptiness check and nothing else; this path allocates freely.
+
+use std::net::IpAddr;
+
+use super::outcome::{Data, Outcome, Owner, Section, SynthName};
+use crate::dynamic::{self, AllUp, Ecs, GeoView, HealthView, NoGeo, QueryContext};
+use crate::parse::rcode;
+use crate::wire::{Name, RType, rdata};
+use crate::zone::{Node, RRset, Zone};
+
+/// What LUA records see of the query, and the views they consult.
+#[derive(Clone, Copy)]
+pub struct LuaQuery<'a> {
+    /// The transport source address (`who`).
+    pub client: IpAddr,
+    /// The query's ECS option, when present and ECS processing is on.
+    pub ecs: Option<Ecs>,
+    /// The health checker.
+    pub health: &'a dyn HealthView,
+    /// GeoIP.
+    pub geo: &'a dyn GeoView,
+}
+
+impl LuaQuery<'static> {
+    /// A query from `client` with every target up and no GeoIP (tests,
+    /// benches, tools).
+    pub fn plain(client: IpAddr) -> LuaQuery<'static> {
+        LuaQuery {
+            client,
+            ecs: None,
+            health: &AllUp,
+            geo: &NoGeo,
+        }
+    }
+}
+
+/// What the LUA records at a node decided.
+pub(super) enum LuaStep<'z> {
+    /// The reply is complete (an answer, or SERVFAIL).
+    Done,
+    /// A LUA CNAME was placed in the answer: continue at its target.
+    Chase(Owner<'z>),
+    /// Nothing from LUA: the static rules apply (static data of QTYPE, or
+    /// NODATA).
+    Static,
+}
+
+/// Answers QTYPE (not ANY, not LUA) at `node`, which owns LUA records.
+/// `name` is the lowercase name of this lookup step, `owner` its owner.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn answer<'z>(
+    zone: &'z Zone,
+    node: &'z Node,
+    owner: Owner<'z>,
+    name: &[u8],
+    qtype: RType,
+    lua: &LuaQuery<'_>,
+    qname: &[u8],
+    out: &mut Outcome<'z>,
+) -> LuaStep<'z> {
+    let Some(ctx) = Context::new(zone, node, name, lua) else {
+        return LuaStep::Static;
+    };
+    let direct = match ctx.produce(node, qtype) {
+        Ok(direct) => direct,
+        Err(()) => return servfail(out),
+    };
+    if let Some(produced) = direct
+        && !produced.is_empty()
+    {
+        push_merged(node, owner, qtype, produced, &ctx, out);
+        return LuaStep::Done;
+    }
+    if qtype == RType::CNAME || node.rrset(qtype).is_some() {
+        return LuaStep::Static;
+    }
+    let target = match ctx.produce(node, RType::CNAME) {
+        Ok(Some(targets)) => targets.into_iter().next(),
+        Ok(None) => None,
+        Err(()) => return servfail(out),
+    };
+    let Some(target) = target else {
+        return LuaStep::Static;
+    };
+    let Some(synth) = SynthName::concat(&[], &target) else {
+        return servfail(out);
+    };
+    let set = RRset {
+        rtype: RType::CNAME,
+        ttl: ctx.ttl,
+        rdatas: vec![target.into_boxed_slice()],
+    };
+    push_dynamic(owner, set, &ctx, out);
+    if out.chain_contains(synth.as_wire(), qname) {
+        return LuaStep::Done;
+    }
+    match out.add_synth(synth) {
+        Some(index) => LuaStep::Chase(Owner::Synth(index)),
+        None => LuaStep::Done,
+    }
+}
+
+/// The full ANY answer at `node` (static sets merged with what every LUA
+/// record produces). Returns false when nothing is there (NODATA).
+pub(super) fn answer_any<'z>(
+    zone: &'z Zone,
+    node: &'z Node,
+    owner: Owner<'z>,
+    name: &[u8],
+    lua: &LuaQuery<'_>,
+    out: &mut Outcome<'z>,
+) -> bool {
+    let Some(ctx) = Context::new(zone, node, name, lua) else {
+        return false;
+    };
+    let mut types: Vec<RType> = node
+        .lua
+        .iter()
+        .map(|l| l.produced)
+        .filter(|&t| t != RType::RRSIG)
+        .collect();
+    types.sort();
+    types.dedup();
+    let mut produced = Vec::with_capacity(types.len());
+    for &rtype in &types {
+        match ctx.produce(node, rtype) {
+            Ok(records) => produced.push((rtype, records.unwrap_or_default())),
+            Err(()) => {
+                servfail(out);
+                return true;
+            }
+        }
+    }
+    let mut any = false;
+    for set in node.rrsets.iter().filter(|s| !super::is_invisible(s.rtype)) {
+        if !types.contains(&set.rtype) {
+            out.push(Section::Answer, owner, Data::Set(set), set.ttl);
+            any = true;
+        }
+    }
+    for (rtype, records) in produced {
+        if !records.is_empty() {
+            push_merged(node, owner, rtype, records, &ctx, out);
+            any = true;
+        } else if let Some(set) = node.rrset(rtype) {
+            out.push(Section::Answer, owner, Data::Set(set), set.ttl);
+            any = true;
+        }
+    }
+    any
+}
+
+/// The types the NSEC bitmap lists at a name with LUA records: what the
+/// records produce, never LUA itself (spec §12).
+pub(super) fn produced_types(node: &Node) -> impl Iterator<Item = RType> + '_ {
+    node.lua.iter().map(|l| l.produced)
+}
+
+/// SERVFAIL with empty sections (spec §11).
+fn servfail<'z>(out: &mut Outcome<'z>) -> LuaStep<'z> {
+    out.rcode = rcode::SERVFAIL;
+    out.answer.clear();
+    out.authority.clear();
+    out.additional.clear();
+    LuaStep::Done
+}
+
+/// One evaluation site: the query context and the LUA records' TTL.
+struct Context<'a> {
+    qname: Name,
+    owner: &'a Name,
+    zone: &'a Name,
+    lua: LuaQuery<'a>,
+    ttl: u32,
+}
+
+impl<'a> Context<'a> {
+    fn new(zone: &'a Zone, node: &'a Node, name: &[u8], lua: &LuaQuery<'a>) -> Option<Self> {
+        let ttl = node.rrset(RType::LUA)?.ttl;
+        Some(Context {
+            qname: Name::from_wire(name).ok()?,
+            owner: &node.name,
+            zone: &zone.origin,
+            lua: *lua,
+            ttl,
+        })
+    }
+
+    /// Runs every LUA record at `node` that produces `rtype` and returns
+    /// the RDATA, duplicates removed; `None` when no record produces it.
+    fn produce(&self, node: &Node, rtype: RType) -> Result<Option<Vec<Vec<u8>>>, ()> {
+        let q = QueryContext::new(
+            &self.qname,
+            self.owner,
+            self.zone,
+            self.lua.client,
+            self.lua.ecs,
+        );
+        let mut found = None;
+        for record in node.lua.iter().filter(|l| l.produced == rtype) {
+            let records: &mut Vec<Vec<u8>> = found.get_or_insert_with(Vec::new);
+            let Ok(rule) = &record.rule else {
+                return Err(());
+            };
+            let answers = dynamic::evaluate(rule, &q, self.lua.health, self.lua.geo)
+                .map_err(|err| tracing::debug!(%err, code = rule.code, "LUA record failed"))?;
+            for answer in answers {
+                let wire = to_rdata(rtype, answer.as_str()).ok_or_else(|| {
+                    tracing::debug!(value = answer.as_str(), %rtype, "LUA result is not RDATA");
+                })?;
+                if !records.iter().any(|r| same_rdata(rtype, r, &wire)) {
+                    records.push(wire);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The ECS scope of records produced here (spec §5).
+    fn scope(&self) -> u8 {
+        QueryContext::new(
+            &self.qname,
+            self.owner,
+            self.zone,
+            self.lua.client,
+            self.lua.ecs,
+        )
+        .ecs_scope()
+    }
+}
+
+/// Pushes the LUA records of `rtype` merged with the static set of that type.
+fn push_merged<'z>(
+    node: &'z Node,
+    owner: Owner<'z>,
+    rtype: RType,
+    produced: Vec<Vec<u8>>,
+    ctx: &Context<'_>,
+    out: &mut Outcome<'z>,
+) {
+    let mut set = RRset {
+        rtype,
+        ttl: ctx.ttl,
+        rdatas: Vec::with_capacity(produced.len()),
+    };
+    if let Some(static_set) = node.rrset(rtype) {
+        set.ttl = set.ttl.min(static_set.ttl);
+        set.rdatas.extend(static_set.rdatas.iter().cloned());
+    }
+    for wire in produced {
+        if !set.rdatas.iter().any(|r| same_rdata(rtype, r, &wire)) {
+            set.rdatas.push(wire.into_boxed_slice());
+        }
+    }
+    push_dynamic(owner, set, ctx, out);
+}
+
+/// Stores `set` in the outcome and places it in the answer.
+fn push_dynamic<'z>(owner: Owner<'z>, set: RRset, ctx: &Context<'_>, out: &mut Outcome<'z>) {
+    let (rtype, ttl) = (set.rtype, set.ttl);
+    if let Some(index) = out.add_dynamic(set) {
+        out.push(Section::Answer, owner, Data::Dynamic(rtype, index), ttl);
+        out.ecs_scope = out.ecs_scope.max(ctx.scope());
+    }
+}
+
+/// One result string as wire RDATA of `rtype`: TXT is one character-string
+/// (split at 255 octets), names are absolute (spec §3).
+fn to_rdata(rtype: RType, text: &str) -> Option<Vec<u8>> {
+    if rtype == RType::TXT {
+        return Some(crate::answer::txt_rdata(text).into_vec());
+    }
+    rdata::parse_str(rtype, text, &Name::root()).ok()
+}
+
+/// RDATA equality: embedded names of the classic types compare without case.
+fn same_rdata(rtype: RType, a: &[u8], b: &[u8]) -> bool {
+    match rtype {
+        RType::NS | RType::CNAME | RType::PTR | RType::DNAME | RType::MX => {
+            a.eq_ignore_ascii_case(b)
+        }
+        _ => a == b,
+    }
+}
