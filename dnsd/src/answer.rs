@@ -345,3 +345,6 @@ pub fn txt_rdata(text: &str) -> Box<[u8]> {
     }
     rdata.into_boxed_slice()
 }
+
+#[cfg(test)]
+mod tests;

@@ -293,3 +293,6 @@ fn same_rdata(rtype: RType, a: &[u8], b: &[u8]) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests;

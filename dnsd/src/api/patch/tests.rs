@@ -298,3 +298,27 @@ fn extend_and_prune() {
         .zone;
     assert_eq!(z.rrsets[&key].records.len(), 1);
 }
+
+#[test]
+fn lua_content_must_compile() {
+    let z = zone();
+    let err = apply_patch(
+        &z,
+        &changes(json!([replace(
+            "geo.example.org.",
+            "LUA",
+            &["A \"nosuchfunction()\""]
+        )])),
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ApiError::Multiple(_) | ApiError::Unprocessable(_)),
+        "{err:?}"
+    );
+    let msg = message(err);
+    assert!(
+        msg.contains("geo.example.org./LUA") && msg.contains("LUA record"),
+        "{msg}"
+    );
+}

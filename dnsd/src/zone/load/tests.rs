@@ -469,3 +469,15 @@ fn large_zone_loads_in_linear_time() {
     // would take minutes.
     assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
 }
+
+#[test]
+fn lua_records_that_do_not_compile_are_refused_with_file_and_line() {
+    let records = parse_ok(
+        "$TTL 60\n@ SOA ns1 h 1 2 3 4 5\nok LUA A \"'192.0.2.1'\"\n\
+         bad LUA A \"nosuchfunction(1)\"\nscript LUA A \";return '192.0.2.1'\"\n",
+    );
+    let errors: Vec<String> = check_lua(&records).iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("zone.db:4: LUA record"), "{errors:?}");
+    assert!(errors[1].starts_with("zone.db:5: LUA record"), "{errors:?}");
+}

@@ -1,0 +1,336 @@
+//! LUA records in lookup (lua-records.md §3, §5, §11, §12) against a zone
+//! read from text, with every target up (or a fake health view) and no GeoIP.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::super::{AnyUdp, Data, LuaQuery, Outcome, resolve};
+use crate::dnssec::keys::{FLAGS_KSK, KeyState};
+use crate::dnssec::{Algorithm, SigningKey, TypeBitmap, ZoneKeys};
+use crate::dynamic::{CheckKey, Ecs, Health, HealthView, NoGeo};
+use crate::parse::rcode;
+use crate::wire::{Name, RType, rdata};
+use crate::zone::{Catalog, Served, build_zone, load};
+
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200));
+
+const ZONE: &str = r#"
+$TTL 300
+@        SOA   ns1 hostmaster 1 3600 600 86400 60
+@        NS    ns1
+ns1      A     192.0.2.53
+www      A     192.0.2.1
+mixed    A     192.0.2.1
+mixed    LUA   A "'192.0.2.1'"
+mixed    60 LUA A "{'192.0.2.2', '192.0.2.1'}"
+only     LUA   A "'192.0.2.3'"
+only     LUA   AAAA "'2001:db8::3'"
+txt      LUA   TXT "'hello world'"
+*.wild   LUA   A "createForward()"
+lc       LUA   CNAME "'www.example.test'"
+lcloop   LUA   CNAME "'lcloop.example.test.'"
+tolua    CNAME only
+fail     LUA   A "view({{{'10.0.0.0/8'}, {'192.0.2.1'}}})"
+empty    LUA   A "pickrandomsample(0, {'192.0.2.1'})"
+view     LUA   TXT "view({{{'198.51.100.0/24'}, {'in'}}, {{'0.0.0.0/0'}, {'out'}}})"
+health   LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11'}, {backupSelector='empty'})"
+ptr      LUA   PTR "'host.example.net'"
+"#;
+
+fn origin() -> Name {
+    Name::from_text("example.test.", None).unwrap()
+}
+
+fn zone_catalog(keys: Option<Arc<ZoneKeys>>) -> Catalog {
+    let records = load::parse_str(&origin(), ZONE, Path::new("lua.zone")).unwrap();
+    let mut catalog = Catalog::new();
+    catalog.insert_served(Served {
+        zone: Arc::new(build_zone(&origin(), records).unwrap()),
+        keys,
+    });
+    catalog
+}
+
+fn signed_catalog() -> Catalog {
+    let key = SigningKey::generate(&origin(), Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
+    let on = KeyState {
+        published: true,
+        active: true,
+    };
+    let keys = ZoneKeys::new(&origin(), vec![(Arc::new(key), on)]);
+    zone_catalog(Some(Arc::new(keys)))
+}
+
+fn wire(qname: &str) -> Vec<u8> {
+    Name::from_text(qname, Some(&origin()))
+        .unwrap()
+        .to_lowercase()
+        .as_wire()
+        .to_vec()
+}
+
+fn run_with<'z>(
+    catalog: &'z Catalog,
+    qname: &str,
+    qtype: RType,
+    lua: &LuaQuery<'_>,
+    out: &mut Outcome<'z>,
+) {
+    resolve(
+        catalog,
+        &wire(qname),
+        qtype,
+        AnyUdp::Minimal,
+        true,
+        lua,
+        out,
+    );
+}
+
+fn run<'z>(catalog: &'z Catalog, qname: &str, qtype: RType) -> Outcome<'z> {
+    let mut out = Outcome::default();
+    run_with(catalog, qname, qtype, &LuaQuery::plain(CLIENT), &mut out);
+    out
+}
+
+fn types(out: &Outcome<'_>) -> Vec<RType> {
+    out.answer.iter().map(|e| e.data.rtype()).collect()
+}
+
+/// Every answer record as presentation RDATA.
+fn texts(out: &Outcome<'_>) -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in &out.answer {
+        let rtype = entry.data.rtype();
+        let rdatas: Vec<&[u8]> = match entry.data {
+            Data::Set(set) => set.rdatas.iter().map(|r| &r[..]).collect(),
+            Data::Dynamic(_, i) => out.dynamic[i as usize]
+                .rdatas
+                .iter()
+                .map(|r| &r[..])
+                .collect(),
+            _ => continue,
+        };
+        for r in rdatas {
+            texts.push(rdata::to_text(rtype, r).unwrap());
+        }
+    }
+    texts
+}
+
+fn is_nodata(out: &Outcome<'_>) -> bool {
+    out.rcode == rcode::NOERROR
+        && out.answer.is_empty()
+        && out.authority.first().map(|e| e.data.rtype()) == Some(RType::SOA)
+}
+
+#[test]
+fn lua_answer_has_the_lua_ttl_and_is_owned_by_the_outcome() {
+    let c = zone_catalog(None);
+    let out = run(&c, "only", RType::A);
+    assert_eq!(out.rcode, rcode::NOERROR);
+    assert!(out.aa);
+    assert_eq!(texts(&out), ["192.0.2.3"]);
+    assert_eq!(out.answer[0].ttl, 300);
+    assert!(matches!(out.answer[0].data, Data::Dynamic(RType::A, 0)));
+    assert_eq!(texts(&run(&c, "only", RType::AAAA)), ["2001:db8::3"]);
+}
+
+#[test]
+fn merged_with_static_records_duplicates_removed() {
+    let c = zone_catalog(None);
+    let out = run(&c, "mixed", RType::A);
+    assert_eq!(types(&out), [RType::A], "one RRset");
+    assert_eq!(texts(&out), ["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(out.answer[0].ttl, 60, "one TTL: the lowest");
+}
+
+#[test]
+fn other_types_and_the_lua_type_are_nodata() {
+    let c = zone_catalog(None);
+    assert!(
+        is_nodata(&run(&c, "txt", RType::A)),
+        "produced type != QTYPE"
+    );
+    assert!(is_nodata(&run(&c, "only", RType::LUA)), "QTYPE=LUA");
+    assert!(is_nodata(&run(&c, "only", RType::MX)));
+}
+
+#[test]
+fn txt_is_one_character_string() {
+    let c = zone_catalog(None);
+    let out = run(&c, "txt", RType::TXT);
+    assert_eq!(texts(&out), ["\"hello world\""]);
+}
+
+#[test]
+fn ptr_targets_are_absolute() {
+    let c = zone_catalog(None);
+    assert_eq!(texts(&run(&c, "ptr", RType::PTR)), ["host.example.net."]);
+}
+
+#[test]
+fn wildcard_sees_the_query_name() {
+    let c = zone_catalog(None);
+    let out = run(&c, "ip-198-51-100-7.wild", RType::A);
+    assert_eq!(texts(&out), ["198.51.100.7"]);
+    assert_eq!(out.answer[0].owner, super::super::Owner::Qname);
+}
+
+#[test]
+fn lua_cname_is_chased() {
+    let c = zone_catalog(None);
+    let out = run(&c, "lc", RType::A);
+    assert_eq!(types(&out), [RType::CNAME, RType::A]);
+    assert_eq!(texts(&out), ["www.example.test.", "192.0.2.1"]);
+    let out = run(&c, "lc", RType::CNAME);
+    assert_eq!(texts(&out), ["www.example.test."]);
+    let out = run(&c, "lcloop", RType::A);
+    assert_eq!(
+        (out.rcode, types(&out)),
+        (rcode::NOERROR, vec![RType::CNAME]),
+        "a LUA CNAME to itself stops"
+    );
+}
+
+#[test]
+fn static_cname_to_a_lua_name_is_chased() {
+    let c = zone_catalog(None);
+    let out = run(&c, "tolua", RType::A);
+    assert_eq!(types(&out), [RType::CNAME, RType::A]);
+    assert_eq!(texts(&out), ["only.example.test.", "192.0.2.3"]);
+}
+
+#[test]
+fn evaluation_error_is_servfail_with_empty_sections() {
+    let c = zone_catalog(None);
+    let out = run(&c, "fail", RType::A);
+    assert_eq!(out.rcode, rcode::SERVFAIL);
+    assert!(out.answer.is_empty() && out.authority.is_empty());
+}
+
+#[test]
+fn record_that_does_not_compile_is_servfail() {
+    // Zone files and the API refuse these; one that reaches a zone anyway
+    // (an older store) is served as SERVFAIL, as PowerDNS does.
+    let mut records = load::parse_str(&origin(), ZONE, Path::new("lua.zone")).unwrap();
+    let mut bad = records[0].clone();
+    bad.owner = Name::from_text("bad", Some(&origin())).unwrap();
+    bad.rtype = RType::LUA;
+    bad.rdata = b"\x00\x01\x0bnosuchfn(1)".to_vec().into_boxed_slice();
+    records.push(bad);
+    let mut c = Catalog::new();
+    c.insert(Arc::new(build_zone(&origin(), records).unwrap()));
+    assert_eq!(run(&c, "bad", RType::A).rcode, rcode::SERVFAIL);
+    assert!(is_nodata(&run(&c, "bad", RType::TXT)));
+}
+
+#[test]
+fn empty_result_is_nodata() {
+    let c = zone_catalog(None);
+    let out = run(&c, "empty", RType::A);
+    assert!(is_nodata(&out));
+    assert_eq!(out.ecs_scope, 0, "no LUA records in the reply");
+}
+
+/// Every target down.
+struct AllDown;
+
+impl HealthView for AllDown {
+    fn status(&self, _: &CheckKey) -> Health {
+        Health::Down
+    }
+}
+
+#[test]
+fn health_view_is_consulted() {
+    let c = zone_catalog(None);
+    assert_eq!(
+        texts(&run(&c, "health", RType::A)).len(),
+        1,
+        "all up: one of the addresses"
+    );
+    let mut out = Outcome::default();
+    let lua = LuaQuery {
+        health: &AllDown,
+        ..LuaQuery::plain(CLIENT)
+    };
+    run_with(&c, "health", RType::A, &lua, &mut out);
+    assert!(is_nodata(&out), "all down with backupSelector='empty'");
+}
+
+#[test]
+fn client_address_and_ecs_scope() {
+    let c = zone_catalog(None);
+    let out = run(&c, "view", RType::TXT);
+    assert_eq!(texts(&out), ["\"out\""], "the source address");
+    assert_eq!(out.ecs_scope, 32);
+
+    let ecs = |addr: [u8; 4], source_prefix| LuaQuery {
+        ecs: Some(Ecs {
+            addr: IpAddr::from(addr),
+            source_prefix,
+        }),
+        geo: &NoGeo,
+        ..LuaQuery::plain(CLIENT)
+    };
+    let mut out = Outcome::default();
+    run_with(
+        &c,
+        "view",
+        RType::TXT,
+        &ecs([198, 51, 100, 0], 24),
+        &mut out,
+    );
+    assert_eq!(texts(&out), ["\"in\""], "the ECS address wins");
+    assert_eq!(out.ecs_scope, 24, "scope = source prefix");
+
+    let mut out = Outcome::default();
+    run_with(&c, "view", RType::TXT, &ecs([0, 0, 0, 0], 0), &mut out);
+    assert_eq!(texts(&out), ["\"out\""], "/0: no client information");
+    assert_eq!(out.ecs_scope, 0);
+
+    let mut out = Outcome::default();
+    run_with(&c, "www", RType::A, &ecs([198, 51, 100, 0], 24), &mut out);
+    assert_eq!(out.ecs_scope, 0, "static data: scope 0");
+}
+
+#[test]
+fn any_over_tcp_lists_produced_types_never_lua() {
+    let c = zone_catalog(None);
+    let out = run(&c, "only", RType::ANY);
+    assert_eq!(types(&out), [RType::A, RType::AAAA]);
+    let out = run(&c, "mixed", RType::ANY);
+    assert_eq!(texts(&out), ["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(run(&c, "fail", RType::ANY).rcode, rcode::SERVFAIL);
+    assert!(is_nodata(&run(&c, "empty", RType::ANY)));
+}
+
+#[test]
+fn nsec_bitmap_lists_produced_types() {
+    let c = signed_catalog();
+    let mut out = Outcome {
+        dnssec_ok: true,
+        ..Outcome::default()
+    };
+    run_with(&c, "txt", RType::A, &LuaQuery::plain(CLIENT), &mut out);
+    assert!(out.answer.is_empty());
+    let nsec = &out.nsecs[0];
+    let next_len = crate::wire::name::wire_name_len(nsec).unwrap();
+    let bitmap = TypeBitmap::decode(&nsec[next_len..]).unwrap();
+    let listed: Vec<RType> = bitmap.types().collect();
+    assert!(listed.contains(&RType::TXT), "{listed:?}");
+    assert!(!listed.contains(&RType::LUA), "{listed:?}");
+
+    let mut out = Outcome {
+        dnssec_ok: true,
+        ..Outcome::default()
+    };
+    run_with(&c, "only", RType::A, &LuaQuery::plain(CLIENT), &mut out);
+    assert!(
+        out.answer[0].signer.is_some(),
+        "LUA answers are signed like any RRset"
+    );
+    assert_eq!(out.answer[0].data.rtype(), RType::A);
+}
