@@ -248,6 +248,13 @@ impl Responder {
         if request.edns.is_some_and(|edns| edns.version > 0) {
             // RFC 6891 §6.1.3: BADVERS, AA=0, no records.
             outcome.rcode = rcode::BADVERS;
+        } else if self.config.edns_client_subnet
+            && request
+                .edns
+                .is_some_and(|edns| edns.client_subnet_malformed)
+        {
+            // RFC 7871 §6; with ECS processing off the option is not read.
+            outcome.rcode = rcode::FORMERR;
         } else if request.opcode != opcode::QUERY {
             // NOTIFY for a zone we are not secondary for is refused (RFC 1996
             // as PowerDNS applies it); every other opcode is not implemented.

@@ -100,6 +100,7 @@ fn find_opt(reply: &[u8]) -> Option<usize> {
         .find(|&i| reply[i] == 0 && reply[i + 1..i + 3] == [0, 41])
 }
 
+/// Record count of a section: 0 question, 1 answer, 2 authority, 3 additional.
 fn count(reply: &[u8], section: usize) -> u16 {
     u16::from_be_bytes([reply[4 + 2 * section], reply[5 + 2 * section]])
 }
@@ -194,4 +195,28 @@ fn lua_answers_are_signed_with_do() {
     );
     assert_eq!(reply[3] & 0x0f, 0, "NOERROR");
     assert_eq!(count(&reply, 1), 2, "TXT and its RRSIG");
+}
+
+#[test]
+fn malformed_ecs_is_formerr_only_when_processing_is_on() {
+    let c = catalog(false);
+    // SCOPE must be 0 in a query (RFC 7871 §6).
+    let mut packet = query(
+        "www.example.test.",
+        RType::A,
+        false,
+        Some(([192, 0, 2, 0], 24)),
+    );
+    let scope_at = packet.len() - 4;
+    packet[scope_at] = 8;
+    let reply = ask(AnswerConfig::default(), &c, &packet);
+    assert_eq!(reply[3] & 0x0f, 1, "FORMERR");
+    assert_eq!(reply_ecs(&reply), None);
+    let off = AnswerConfig {
+        edns_client_subnet: false,
+        ..AnswerConfig::default()
+    };
+    let reply = ask(off, &c, &packet);
+    assert_eq!((reply[3] & 0x0f, count(&reply, 1)), (0, 1), "answered");
+    assert_eq!(reply_ecs(&reply), None);
 }

@@ -28,6 +28,10 @@ pub struct Edns {
     pub nsid: bool,
     /// EDNS Client Subnet (RFC 7871), when present and valid.
     pub client_subnet: Option<ClientSubnet>,
+    /// An ECS option was present but malformed (RFC 7871 §6). The answer
+    /// path replies FORMERR when ECS processing is on and ignores the option
+    /// when it is off (conformance §9.1, §9.4).
+    pub client_subnet_malformed: bool,
 }
 
 impl Edns {
@@ -61,6 +65,7 @@ pub(crate) fn parse_opt(fixed: &[u8], rdata: &[u8]) -> Result<Edns, EdnsError> {
         flags: u16::from_be_bytes([fixed[6], fixed[7]]),
         nsid: false,
         client_subnet: None,
+        client_subnet_malformed: false,
     };
     let mut pos = 0;
     while pos < rdata.len() {
@@ -76,7 +81,10 @@ pub(crate) fn parse_opt(fixed: &[u8], rdata: &[u8]) -> Result<Edns, EdnsError> {
             code::NSID => edns.nsid = true,
             code::ECS => match parse_client_subnet(value) {
                 Some(subnet) => edns.client_subnet = Some(subnet),
-                None => return Err(EdnsError::Malformed(edns)),
+                None => {
+                    edns.client_subnet = None;
+                    edns.client_subnet_malformed = true;
+                }
             },
             // RFC 7873 §5.2.2: a client cookie alone is 8 octets, with a
             // server cookie 16 to 40; other lengths are FORMERR.
