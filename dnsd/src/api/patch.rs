@@ -149,10 +149,17 @@ pub fn check_record(
     let wire = parse_content(rtype, content, origin)
         .map_err(|e| format!("Record {name}/{shown} '{content}': Parsing record content: {e}"))?;
     if rtype == RType::LUA {
-        let rule = compile_rdata(&wire, Whitespace::default())
-            .map_err(|e| format!("Record {name}/{shown} '{content}': {e}"))?;
-        for warning in &rule.warnings {
-            tracing::warn!("LUA record {name}: {warning}");
+        match compile_rdata(&wire, Whitespace::default()) {
+            Ok(rule) => {
+                for warning in &rule.warnings {
+                    tracing::warn!("LUA record {name}: {warning}");
+                }
+            }
+            Err(e) if e.outside_subset => {
+                return Err(format!("Record {name}/{shown} '{content}': {e}"));
+            }
+            // In the subset but wrong: stored, and answers SERVFAIL (as PowerDNS).
+            Err(e) => tracing::warn!("LUA record {name} will answer SERVFAIL: {e}"),
         }
         return Ok(StoredRecord {
             content: content.to_string(),

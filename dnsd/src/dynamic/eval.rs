@@ -646,6 +646,10 @@ fn create_reverse(qname: &Name, format: &Format, exceptions: &[(IpAddr, String)]
         return "unknown".into();
     }
     let octets = [&l[3], &l[2], &l[1], &l[0]];
+    // Invalid labels give "error" (spec §8): each must be an octet.
+    if octets.iter().any(|o| o.parse::<u8>().is_err()) {
+        return "error".into();
+    }
     if let Ok(ip) =
         format!("{}.{}.{}.{}", octets[0], octets[1], octets[2], octets[3]).parse::<IpAddr>()
         && let Some((_, name)) = exceptions.iter().find(|(a, _)| *a == ip)
@@ -679,7 +683,8 @@ fn create_reverse6(qname: &Name, format: &Format, exceptions: &[(IpAddr, String)
         .map(|g| (0..4).map(|j| nibble(g * 4 + j)).collect())
         .collect();
     let Ok(ip) = quads.join(":").parse::<Ipv6Addr>() else {
-        return "unknown".into();
+        // Invalid labels give "error" (spec §8); too few give "unknown".
+        return "error".into();
     };
     if let Some((_, name)) = exceptions.iter().find(|(a, _)| *a == IpAddr::V6(ip)) {
         return name.clone();

@@ -48,6 +48,10 @@ pub struct CompileError {
     pub col: usize,
     /// What is wrong.
     pub reason: String,
+    /// True for constructs outside the supported subset, which are refused
+    /// when the zone loads; false for errors PowerDNS reports at query time,
+    /// where the record loads and answers SERVFAIL.
+    pub outside_subset: bool,
 }
 
 impl fmt::Display for CompileError {
@@ -67,14 +71,29 @@ impl From<syntax::SyntaxError> for CompileError {
         CompileError {
             col: e.col,
             reason: e.reason,
+            outside_subset: true,
         }
     }
 }
 
+/// An error in an expression the subset can express (wrong arity, a bad
+/// address, a boolean result...): PowerDNS loads such a record and fails
+/// the query, and so does dnsd (lua-records.md §2).
 fn refuse<T>(col: usize, reason: impl Into<String>) -> Result<T, CompileError> {
     Err(CompileError {
         col,
         reason: reason.into(),
+        outside_subset: false,
+    })
+}
+
+/// A construct outside the supported subset (other Lua, unknown or
+/// unsupported functions, malformed RDATA): refused at load (issue 6).
+fn outside<T>(col: usize, reason: impl Into<String>) -> Result<T, CompileError> {
+    Err(CompileError {
+        col,
+        reason: reason.into(),
+        outside_subset: true,
     })
 }
 
@@ -436,11 +455,11 @@ pub fn compile_expr(code: &str) -> Result<(Rule, Vec<String>), CompileError> {
 /// joining the chunks per `mode` (§1.1).
 pub fn compile_rdata(rdata: &[u8], mode: Whitespace) -> Result<LuaRule, CompileError> {
     if rdata.len() < 3 {
-        return refuse(0, "RDATA too short: no produced type and code");
+        return outside(0, "RDATA too short: no produced type and code");
     }
     let produced = RType(u16::from_be_bytes([rdata[0], rdata[1]]));
     if produced == RType::LUA || produced == RType::RRSIG || produced.is_meta() {
-        return refuse(
+        return outside(
             0,
             format!("a LUA record cannot produce type {}", produced.0),
         );
@@ -450,7 +469,7 @@ pub fn compile_rdata(rdata: &[u8], mode: Whitespace) -> Result<LuaRule, CompileE
     while let Some((&len, tail)) = rest.split_first() {
         let len = usize::from(len);
         if tail.len() < len {
-            return refuse(0, "RDATA: character-string runs past the end");
+            return outside(0, "RDATA: character-string runs past the end");
         }
         chunks.push(&tail[..len]);
         rest = &tail[len..];
@@ -792,21 +811,21 @@ impl Compiler {
                 );
             }
             "pickfirst" => {
-                return refuse(
+                return outside(
                     col,
                     "pickfirst is a selector, not a function: use {selector='pickfirst'}",
                 );
             }
             "include" | "dblookup" | "resolve" | "newCA" | "newCAFromRaw" | "newDN" | "pdnslog"
             | "geoiplookup" | "region" | "regionCode" | "latlon" | "latlonloc" | "latlonMagic" => {
-                return refuse(
+                return outside(
                     col,
                     format!(
                         "{name}() is not supported by dnsd (it needs an embedded Lua runtime, database access, or data dnsd does not load)"
                     ),
                 );
             }
-            _ => return refuse(col, format!("unknown function {name}()")),
+            _ => return outside(col, format!("unknown function {name}()")),
         };
         Ok(rule)
     }

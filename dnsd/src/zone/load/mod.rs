@@ -45,9 +45,10 @@ pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> 
     }
 }
 
-/// Compiles every LUA record (lua-records.md §1.2): one that does not
-/// compile is refused with its reason, so the operator learns at deploy
-/// time rather than from SERVFAILs. Compile warnings are logged here, once
+/// Compiles every LUA record (lua-records.md §1.2, §2): one outside the
+/// supported subset (other Lua, unknown functions) is refused with its
+/// reason, so the operator learns at deploy time; one that is in the
+/// subset but wrong loads and answers SERVFAIL, as in PowerDNS. Compile warnings are logged here, once
 /// per load, with `file:line`.
 pub fn check_lua(records: &[Record]) -> Vec<LoadError> {
     let mut errors = Vec::new();
@@ -62,7 +63,16 @@ pub fn check_lua(records: &[Record]) -> Vec<LoadError> {
                     tracing::warn!("{at}: LUA record at {}: {warning}", record.owner);
                 }
             }
-            Err(err) => errors.push(LoadError::new(record.location.clone(), err.to_string())),
+            Err(err) if err.outside_subset => {
+                errors.push(LoadError::new(record.location.clone(), err.to_string()))
+            }
+            // Within the subset but wrong (arity, a bad address, a boolean
+            // result): PowerDNS loads the record and fails its queries, and
+            // so does dnsd, so one bad record does not take the zone down.
+            Err(err) => tracing::warn!(
+                "{at}: LUA record at {} will answer SERVFAIL: {err}",
+                record.owner
+            ),
         }
     }
     errors
