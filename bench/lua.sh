@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# LUA records benchmark: dnsd versus PowerDNS Authoritative (bind + geoip
+# backends, enable-lua-records=yes) serving the same zone, each server one
+# worker on CPU 0, target/release/dnsload on CPU 1, on loopback.
+#
+#   bench/lua.sh [--quick]
+#
+# The zone has ifportup over TCP listeners this script starts on 127.0.61.x,
+# pickwhashed, and pickclosest against the e2e fixture MMDB (written by the
+# e2e `write_fixture_mmdb` helper; dnsd gets it with --geoip, PowerDNS through
+# its geoip backend). Both run health checks every second.
+#
+# Figures: LUA queries/s and server CPU per LUA answer (per function and a
+# mix), dnsd's CPU per static answer in the same run, and failover time (stop
+# one ifportup target's listener, poll until it leaves the answers). Writes
+# target/bench/lua.csv and the LUA section of BENCHMARKS.md (between the lua
+# markers). Stops everything it started.
+set -euo pipefail
+
+QUICK=0
+case "${1:-}" in
+    --quick) QUICK=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HERE="$ROOT/bench"
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/dnsd-lua.XXXXXX)
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+if ((QUICK)); then DURATION=2 REPS=2 FREPS=2; else DURATION=5 REPS=3 FREPS=5; fi
+INTERVAL=1
+
+bench_install_peers
+if [[ ! -e /usr/lib/x86_64-linux-gnu/pdns/libgeoipbackend.so ]] && ! ls /usr/lib/*/pdns/libgeoipbackend.so >/dev/null 2>&1; then
+    if ((EUID != 0)); then
+        echo "pdns-backend-geoip missing and not root: apt-get install pdns-backend-geoip" >&2
+        exit 1
+    fi
+    bench_log "installing pdns-backend-geoip"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pdns-backend-geoip >/dev/null
+fi
+command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the listeners" >&2; exit 1; }
+BIN=${BENCH_BIN:-"$ROOT/target/release"}
+DNSD=${DNSD_BIN:-"$ROOT/target/release"}/dnsd
+if [[ -z "${BENCH_BIN:-}" || -z "${DNSD_BIN:-}" ]]; then
+    bench_log "building dnsd and bench tools (release)"
+    (cd "$ROOT" && cargo build --release -q -p dnsd -p bench --bins)
+fi
+bench_log "writing the fixture MMDB"
+(cd "$ROOT" && LUA_MMDB_OUT="$WORK/fixture.mmdb" cargo test -q -p e2e --test lua -- \
+    --ignored --exact write_fixture_mmdb >/dev/null 2>&1)
+[[ -s "$WORK/fixture.mmdb" ]] || { bench_log "could not write the fixture MMDB"; exit 1; }
+
+TPORT=18181
+ORIGIN=lua.bench
+ZONE="$WORK/lua.zone"
+cat >"$ZONE" <<ZONE
+\$TTL 300
+@       300 IN SOA ns1.$ORIGIN. hostmaster.$ORIGIN. 1 7200 3600 1209600 300
+@           IN NS  ns1
+ns1         IN A   127.0.0.1
+static      IN A   192.0.2.80
+up       60 IN LUA A "ifportup($TPORT, {'127.0.61.1', '127.0.61.2', '127.0.61.3'})"
+wh       60 IN LUA A "pickwhashed({{15, '192.0.2.1'}, {50, '192.0.2.2'}, {35, '192.0.2.3'}})"
+geo      60 IN LUA A "pickclosest({'1.1.1.2', '1.2.3.4', '192.0.2.1'})"
+fail     60 IN LUA A "ifportup($TPORT, {'127.0.62.1', '127.0.62.2'}, {selector='all'})"
+ZONE
+for f in up wh geo static; do echo "$f.$ORIGIN A" >"$WORK/q-$f.txt"; done
+printf '%s\n' "up.$ORIGIN A" "wh.$ORIGIN A" "geo.$ORIGIN A" >"$WORK/q-mix.txt"
+
+# Health-check targets and the failover probe.
+cat >"$WORK/tool.py" <<'PY'
+import random, socket, struct, sys, time
+
+def listen(addr, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(128)
+    while True:
+        c, _ = s.accept()
+        c.close()
+
+def ask(port, name):
+    q = struct.pack(">HHHHHH", random.randrange(65536), 0, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+    q += struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    try:
+        s.sendto(q, ("127.0.0.1", int(port)))
+        r = s.recv(4096)
+    except OSError:
+        return None
+    finally:
+        s.close()
+    an = struct.unpack(">H", r[6:8])[0]
+    pos = 12 + len(q) - 12  # the question is echoed
+    out = set()
+    for _ in range(an):
+        while r[pos] and r[pos] < 0xC0:
+            pos += r[pos] + 1
+        pos += 2 if r[pos] >= 0xC0 else 1
+        t, _, _, ln = struct.unpack(">HHIH", r[pos:pos + 10])
+        if t == 1:
+            out.add(socket.inet_ntoa(r[pos + 10:pos + 14]))
+        pos += 10 + ln
+    return out
+
+def wait(port, name, want, limit):
+    """Seconds until the A set of NAME equals WANT (polling every 10 ms), or -1."""
+    want = set(want.split(","))
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < float(limit):
+        if ask(port, name) == want:
+            return time.monotonic() - t0
+        time.sleep(0.01)
+    return -1
+
+if sys.argv[1] == "listen":
+    listen(sys.argv[2], sys.argv[3])
+elif sys.argv[1] == "wait":
+    print("%.3f" % wait(*sys.argv[2:6]))
+PY
+declare -A TPID=()
+start_target() {
+    python3 "$WORK/tool.py" listen "$1" "$TPORT" 2>>"$WORK/listen.log" &
+    TPID[$1]=$!
+    PIDS+=("$!")
+}
+stop_target() {
+    kill -TERM "${TPID[$1]}" 2>/dev/null || true
+    wait "${TPID[$1]}" 2>/dev/null || true
+}
+for a in 127.0.61.1 127.0.61.2 127.0.61.3 127.0.62.1 127.0.62.2; do start_target "$a"; done
+
+declare -A PORT=([dnsd]=15331 [pdns]=15332)
+declare -A SPID=()
+taskset -c 0 "$DNSD" --listen "127.0.0.1:${PORT[dnsd]}" --zone "$ORIGIN=$ZONE" --workers 1 \
+    --geoip "$WORK/fixture.mmdb" --lua-health-interval "$INTERVAL" --log-level warn \
+    2>"$WORK/dnsd.log" &
+SPID[dnsd]=$!
+mkdir -p "$WORK/pdns"
+echo "zone \"$ORIGIN\" { type master; file \"$ZONE\"; };" >"$WORK/pdns/named.conf"
+echo "domains: []" >"$WORK/pdns/geo.yaml"
+# PowerDNS as packaged (packet and query caches on; LUA answers are never
+# packet-cached), one receiver and one distributor thread, geoip backend only
+# for the LUA geo functions.
+cat >"$WORK/pdns/pdns.conf" <<CONF
+launch=bind,geoip
+bind-config=$WORK/pdns/named.conf
+geoip-database-files=mmdb:$WORK/fixture.mmdb
+geoip-zones-file=$WORK/pdns/geo.yaml
+local-address=127.0.0.1:${PORT[pdns]}
+receiver-threads=1
+distributor-threads=1
+enable-lua-records=yes
+edns-subnet-processing=yes
+lua-health-checks-interval=$INTERVAL
+guardian=no
+daemon=no
+disable-syslog=yes
+loglevel=3
+socket-dir=$WORK/pdns
+webserver=no
+api=no
+CONF
+taskset -c 0 pdns_server --config-dir="$WORK/pdns" 2>"$WORK/pdns/stderr.log" &
+SPID[pdns]=$!
+PIDS+=("${SPID[@]}")
+for s in dnsd pdns; do
+    bench_wait_ready "$s" "${PORT[$s]}" "$WORK/q-static.txt" || exit 1
+done
+
+# Every LUA name must answer NOERROR with data on both servers, or the
+# figures would be measuring errors.
+for s in dnsd pdns; do
+    for f in up wh geo; do
+        got=$(dig +short @127.0.0.1 -p "${PORT[$s]}" "$f.$ORIGIN" A 2>/dev/null | head -1)
+        [[ -n $got ]] || { bench_log "$s: $f.$ORIGIN has no answer"; cat "$WORK/dnsd.log" >&2; exit 1; }
+    done
+done
+
+HZ=$(getconf CLK_TCK)
+CSV="$OUT/lua.csv"
+echo "scenario,server,rep,qps,cpu_us_per_answer,user_us,sys_us,lost,noerror,answered" >"$CSV"
+
+# run SCENARIO SERVER REP
+run() {
+    local scenario=$1 server=$2 rep=$3 pid=${SPID[$2]} line bu bs au as
+    local args=(-s "127.0.0.1:${PORT[$server]}" -d "$WORK/q-$scenario.txt" -l "$DURATION" -c 4 -T 1 -t 1 -q 200)
+    sleep 0.2
+    read -r bu bs < <(bench_ticks "$pid")
+    line=$(taskset -c 1 "$BIN/dnsload" "${args[@]}" 2>/dev/null | grep '^RESULT' || true)
+    read -r au as < <(bench_ticks "$pid")
+    local answered qps lost noerror
+    answered=$(bench_field "$line" answered)
+    qps=$(bench_field "$line" qps)
+    lost=$(bench_field "$line" lost)
+    noerror=$(bench_field "$line" noerror)
+    [[ -z $rep ]] && return 0
+    awk -v sc="$scenario" -v sv="$server" -v r="$rep" -v q="$qps" -v l="$lost" -v ne="${noerror:-0}" \
+        -v u=$((au - bu)) -v s=$((as - bs)) -v hz="$HZ" -v n="${answered:-0}" 'BEGIN {
+        if (n == 0) { printf "%s,%s,%s,0,,,,%s,0,0\n", sc, sv, r, l; exit }
+        f = 1e6 / n / hz; printf "%s,%s,%s,%.0f,%.3f,%.3f,%.3f,%s,%s,%s\n", sc, sv, r, q, (u+s)*f, u*f, s*f, l, ne, n }' >>"$CSV"
+    tail -1 "$CSV" >&2
+}
+
+bench_log "warm-up"
+for s in dnsd pdns; do run mix "$s" ""; done
+for rep in $(seq 1 "$REPS"); do
+    for sc in mix up wh geo static; do
+        run "$sc" dnsd "$rep"
+        [[ $sc == static ]] || run "$sc" pdns "$rep"
+    done
+done
+
+# Failover: both targets up and answered; stop 127.0.62.2; time until the
+# answer is 127.0.62.1 alone; start it again and wait until it is back.
+FCSV="$OUT/lua-failover.csv"
+echo "server,rep,down_s,up_s" >"$FCSV"
+for rep in $(seq 1 "$FREPS"); do
+    for s in dnsd pdns; do
+        w=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1,127.0.62.2 15)
+        [[ $w != -1* ]] || { bench_log "$s: fail.$ORIGIN never had both targets"; exit 1; }
+        # A random phase against the checker's rounds.
+        sleep "0.$((RANDOM % 10))"
+        stop_target 127.0.62.2
+        down=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1 15)
+        start_target 127.0.62.2
+        up=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1,127.0.62.2 15)
+        echo "$s,$rep,$down,$up" >>"$FCSV"
+        tail -1 "$FCSV" >&2
+    done
+done
+
+median() { sort -g | awk '{v[NR]=$1} END { if (NR==0) {print ""; exit} m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f", m }'; }
+col() { awk -F, -v sc="$1" -v sv="$2" -v c="$3" '$1==sc && $2==sv {print $c}' "$CSV" | median; }
+fcol() { awk -F, -v sv="$1" -v c="$2" '$1==sv {print $c}' "$FCSV" | median; }
+fmax() { awk -F, -v sv="$1" -v c="$2" '$1==sv { if ($c > m) m = $c } END { printf "%.3f", m }' "$FCSV"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "" || b == "") print "-"; else printf "%.2f", a / b }'; }
+CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+PDNS_VERSION=$( (pdns_server --version 2>&1 || true) | sed -n 's/.*Authoritative Server \([^ ]*\).*/\1/p' | head -1)
+DQ=$(col mix dnsd 4) PQ=$(col mix pdns 4) DC=$(col mix dnsd 5) DS=$(col static dnsd 5) PC=$(col mix pdns 5)
+{
+    echo "<!-- lua results: generated by bench/lua.sh -->"
+    echo "## LUA records: dnsd versus PowerDNS"
+    echo
+    echo "- Command: \`bench/lua.sh${1:+ $1}\` ($DURATION s per run, $REPS reps, interleaved, after one warm-up run each; medians)"
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $CPU_MODEL, $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree), PowerDNS $PDNS_VERSION (bind + geoip backends, \`enable-lua-records=yes\`, packaged caches; LUA answers are never packet-cached)."
+    echo "- Pinned: each server one worker on CPU 0 (PowerDNS: one receiver, one distributor thread), \`dnsload\` (UDP, no EDNS, 200 outstanding) on CPU 1. Health checks every ${INTERVAL} s in both."
+    echo "- Zone: \`up\` = \`ifportup($TPORT, {3 addresses})\` over TCP listeners on 127.0.61.x; \`wh\` = \`pickwhashed\` over 3 weights; \`geo\` = \`pickclosest\` over 3 addresses against the e2e fixture MMDB (dnsd \`--geoip\`, PowerDNS \`geoip-database-files\`); \`mix\` cycles the three; \`static\` is a plain A record. No ECS in the queries (dnsload sends none), so bestwho is 127.0.0.1 for every function."
+    echo
+    echo "| query | dnsd q/s | dnsd CPU µs/answer | PowerDNS q/s | PowerDNS CPU µs/answer | q/s ratio | CPU ratio |"
+    echo "|---|---|---|---|---|---|---|"
+    for sc in mix up wh geo; do
+        echo "| $sc | $(col "$sc" dnsd 4 | xargs printf '%.0f') | $(col "$sc" dnsd 5) | $(col "$sc" pdns 4 | xargs printf '%.0f') | $(col "$sc" pdns 5) | $(ratio "$(col "$sc" dnsd 4)" "$(col "$sc" pdns 4)")× | $(ratio "$(col "$sc" pdns 5)" "$(col "$sc" dnsd 5)")× |"
+    done
+    echo "| static (dnsd) | $(col static dnsd 4 | xargs printf '%.0f') | $DS | – | – | – | – |"
+    echo
+    echo "- dnsd LUA q/s ÷ PowerDNS LUA q/s (mix): **$(ratio "$DQ" "$PQ")** (target ≥ 30). PowerDNS CPU per LUA answer ÷ dnsd's: $(ratio "$PC" "$DC")."
+    echo "- dnsd CPU per LUA answer ÷ dnsd CPU per static answer: **$(ratio "$DC" "$DS")** (target ≤ 1.25); per function: up $(ratio "$(col up dnsd 5)" "$DS"), wh $(ratio "$(col wh dnsd 5)" "$DS"), geo $(ratio "$(col geo dnsd 5)" "$DS")."
+    echo "- Answers: every run's answers were NOERROR: $(awk -F, 'NR>1 && $3!="" && $9!=$10 {bad++} END {print bad ? "**no** (" bad " runs had other RCODEs, see lua.csv)" : "yes"}' "$CSV"); lost: $(awk -F, 'NR>1 && $3!="" {s+=$8} END {print s+0}' "$CSV")."
+    echo "- Failover (\`ifportup\`, selector \`all\`, 2 targets; the listener of one is stopped, so connects are refused; polled every 10 ms, $FREPS reps): dnsd median **$(fcol dnsd 3) s**, max $(fmax dnsd 3) s; PowerDNS median $(fcol pdns 3) s, max $(fmax pdns 3) s (target ≤ interval + timeout + 1 s = $((INTERVAL + 2 + 1)) s). Back after restart: dnsd median $(fcol dnsd 4) s, PowerDNS median $(fcol pdns 4) s. A target that times out instead of refusing adds up to the 2 s check timeout."
+    echo "<!-- end lua results -->"
+} >"$WORK/section.md"
+DOC="$ROOT/BENCHMARKS.md"
+if grep -q '<!-- lua results' "$DOC"; then
+    awk -v f="$WORK/section.md" '
+        /<!-- lua results/ { while ((getline l < f) > 0) print l; skip = 1; next }
+        /<!-- end lua results -->/ { skip = 0; next }
+        !skip { print }' "$DOC" >"$WORK/doc" && cp "$WORK/doc" "$DOC"
+else
+    { echo; cat "$WORK/section.md"; } >>"$DOC"
+fi
+cat "$WORK/section.md"
