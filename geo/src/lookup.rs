@@ -76,6 +76,8 @@ pub struct Location {
     pub country: Option<Code>,
     /// `continent.code`.
     pub continent: Option<Code>,
+    /// `subdivisions[0].iso_code` (a region of the country, e.g. `CA`).
+    pub region: Option<Code>,
     /// `autonomous_system_number` (a string value like `AS3320` is accepted,
     /// with the `AS` prefix stripped, as PowerDNS does).
     pub asn: Option<u32>,
@@ -111,6 +113,7 @@ impl Location {
         }
         self.country = self.country.or(other.country);
         self.continent = self.continent.or(other.continent);
+        self.region = self.region.or(other.region);
         self.asn = self.asn.or(other.asn);
     }
 }
@@ -205,6 +208,11 @@ impl GeoDb {
         let mut loc = Location {
             country: raw.country.and_then(|c| c.iso_code).and_then(Code::new),
             continent: raw.continent.and_then(|c| c.code).and_then(Code::new),
+            region: raw
+                .subdivisions
+                .and_then(|s| s.into_iter().next())
+                .and_then(|s| s.iso_code)
+                .and_then(Code::new),
             asn: raw.autonomous_system_number.and_then(|a| a.0),
             ..Location::default()
         };
@@ -228,6 +236,8 @@ struct RawRecord<'a> {
     country: Option<RawCountry<'a>>,
     #[serde(borrow, default)]
     continent: Option<RawContinent<'a>>,
+    #[serde(borrow, default)]
+    subdivisions: Option<Vec<RawSubdivision<'a>>>,
     #[serde(default)]
     location: Option<RawLocation>,
     #[serde(default)]
@@ -236,6 +246,12 @@ struct RawRecord<'a> {
 
 #[derive(Deserialize)]
 struct RawCountry<'a> {
+    #[serde(borrow, default)]
+    iso_code: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct RawSubdivision<'a> {
     #[serde(borrow, default)]
     iso_code: Option<&'a str>,
 }

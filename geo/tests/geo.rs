@@ -178,6 +178,7 @@ fn ipv4_city_lookups() {
             accuracy_radius: Some(100),
             country: code("AU"),
             continent: code("OC"),
+            region: None,
             asn: Some(4242),
         }
     );

@@ -489,6 +489,19 @@ pub fn evaluate_rule(
         Rule::Netmask(ms) => Value::Bool(ms.iter().any(|m| m.contains(who))),
         Rule::CountryCode => one(code_or_dashes(geo.locate(who).country)),
         Rule::ContinentCode => one(code_or_dashes(geo.locate(who).continent)),
+        Rule::RegionCode => one(code_or_dashes(geo.locate(who).region)),
+        Rule::LatLon => {
+            let loc = geo.locate(who);
+            one(format!(
+                "{:.6} {:.6}",
+                loc.lat.unwrap_or(0.0),
+                loc.lon.unwrap_or(0.0)
+            ))
+        }
+        Rule::LatLonLoc => {
+            let loc = geo.locate(who);
+            one(loc_text(loc.lat.unwrap_or(0.0), loc.lon.unwrap_or(0.0)))
+        }
         Rule::CreateReverse { format, exceptions } => {
             one(create_reverse(q.qname, format, exceptions))
         }
@@ -528,6 +541,43 @@ pub fn evaluate_rule(
 fn matches_any(list: &[String], value: Option<&str>) -> bool {
     let v = value.unwrap_or("unknown");
     list.iter().any(|c| c.eq_ignore_ascii_case(v))
+}
+
+/// `latlonloc()` (spec §9.2): degrees, minutes and seconds of each axis,
+/// seconds printed like C++'s default stream formatting (six significant
+/// digits, no trailing zeros), `N`/`E` only for values above 0.
+fn loc_text(lat: f64, lon: f64) -> String {
+    let axis = |v: f64, pos: char, neg: char| {
+        let a = v.abs();
+        let deg = a.trunc();
+        let min = ((a - deg) * 60.0).trunc();
+        let sec = ((a - deg) * 60.0 - min) * 60.0;
+        let hemi = if v > 0.0 { pos } else { neg };
+        format!("{} {} {} {hemi}", deg as u32, min as u32, cpp_default(sec))
+    };
+    format!(
+        "{} {} 0.00m 1.00m 10000.00m 10.00m",
+        axis(lat, 'N', 'S'),
+        axis(lon, 'E', 'W')
+    )
+}
+
+/// A double as `std::ostream << v` prints it by default (`%g`, precision 6).
+fn cpp_default(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    if !(-5..6).contains(&exp) {
+        return format!("{v:e}");
+    }
+    let decimals = (5 - exp).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 fn code_or_dashes(c: Option<geo::Code>) -> String {
@@ -798,4 +848,30 @@ fn create_forward6(q: &QueryContext<'_>) -> String {
 /// True when `m` contains `addr` (re-exported for callers building views).
 pub fn netmask_contains(m: &Netmask, addr: IpAddr) -> bool {
     m.contains(addr)
+}
+
+#[cfg(test)]
+mod loc_tests {
+    use super::{cpp_default, loc_text};
+
+    #[test]
+    fn seconds_print_like_cpp_streams() {
+        assert_eq!(cpp_default(46.8), "46.8");
+        assert_eq!(cpp_default(15.120000000000001), "15.12");
+        assert_eq!(cpp_default(0.0), "0");
+        assert_eq!(cpp_default(59.9999999), "60");
+        assert_eq!(cpp_default(1.5), "1.5");
+    }
+
+    #[test]
+    fn loc_text_matches_the_spec_example() {
+        assert_eq!(
+            loc_text(47.913, -122.3042),
+            "47 54 46.8 N 122 18 15.12 W 0.00m 1.00m 10000.00m 10.00m"
+        );
+        assert_eq!(
+            loc_text(0.0, 0.0),
+            "0 0 0 S 0 0 0 W 0.00m 1.00m 10000.00m 10.00m"
+        );
+    }
 }

@@ -375,6 +375,12 @@ pub enum Rule {
     CountryCode,
     /// `continentCode()`.
     ContinentCode,
+    /// `regionCode()`: the subdivision code, lower case, `--` if unknown.
+    RegionCode,
+    /// `latlon()`: `"%f %f"`, `0.000000 0.000000` if unknown.
+    LatLon,
+    /// `latlonloc()`: the location as LOC presentation text.
+    LatLonLoc,
     /// `createReverse(fmt [, exceptions])`.
     CreateReverse {
         /// The format.
@@ -731,6 +737,14 @@ impl Compiler {
                 fn_arity(name, args, 1, 1, col)?;
                 Rule::Netmask(self.masks(&args[0])?)
             }
+            "regionCode" | "latlon" | "latlonloc" => {
+                fn_arity(name, args, 0, 0, col)?;
+                match name {
+                    "regionCode" => Rule::RegionCode,
+                    "latlon" => Rule::LatLon,
+                    _ => Rule::LatLonLoc,
+                }
+            }
             "countryCode" | "continentCode" => {
                 fn_arity(name, args, 0, 0, col)?;
                 if name == "countryCode" {
@@ -817,7 +831,7 @@ impl Compiler {
                 );
             }
             "include" | "dblookup" | "resolve" | "newCA" | "newCAFromRaw" | "newDN" | "pdnslog"
-            | "geoiplookup" | "region" | "regionCode" | "latlon" | "latlonloc" | "latlonMagic" => {
+            | "geoiplookup" | "region" | "latlonMagic" => {
                 return outside(
                     col,
                     format!(

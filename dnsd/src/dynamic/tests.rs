@@ -69,6 +69,7 @@ impl GeoView for FakeGeo {
             accuracy_radius: Some(100),
             country: cc.and_then(geo::Code::new),
             continent: ct.and_then(geo::Code::new),
+            region: None,
             asn,
         };
         let IpAddr::V4(v4) = a else {
