@@ -13,7 +13,7 @@ use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
 use crate::dnssec::Signer;
 use crate::dnssec::denial::EDNS_FLAG_CO;
 use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, NoGeo};
-use crate::lookup::{self, AnyUdp, Data, LuaQuery, Outcome, Owner, Section};
+use crate::lookup::{self, AnyUdp, Data, LuaCache, LuaQuery, Outcome, Owner, Section};
 use crate::metrics::WorkerStats;
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
 use crate::wire::RType;
@@ -42,11 +42,15 @@ pub struct AnswerConfig {
     pub lua: LuaViews,
 }
 
-/// The health checker and GeoIP as LUA records see them.
+/// The health checker and GeoIP as LUA records see them, and the cache of
+/// their results.
 #[derive(Clone)]
 pub struct LuaViews {
     pub health: Arc<dyn HealthView + Send + Sync>,
     pub geo: Arc<dyn GeoView + Send + Sync>,
+    /// Results of cacheable LUA records per (rule, client, name), dropped
+    /// when the health or GeoIP generation moves; `None` disables it.
+    pub cache: Option<Arc<LuaCache>>,
 }
 
 impl Default for LuaViews {
@@ -55,6 +59,7 @@ impl Default for LuaViews {
         LuaViews {
             health: Arc::new(AllUp),
             geo: Arc::new(NoGeo),
+            cache: None,
         }
     }
 }
@@ -286,6 +291,7 @@ impl Responder {
                             ),
                             health: &*self.config.lua.health,
                             geo: &*self.config.lua.geo,
+                            cache: self.config.lua.cache.as_deref(),
                         };
                         lookup::resolve(
                             catalog,

@@ -142,6 +142,10 @@ pub struct ServeArgs {
     /// Default: 3600.
     #[arg(long, value_name = "SECS")]
     pub lua_health_expire: Option<u64>,
+    /// Entries in the LUA answer cache (results per rule and client,
+    /// dropped when a health state changes); 0 disables it. Default: 65536.
+    #[arg(long, value_name = "N")]
+    pub lua_cache_entries: Option<usize>,
 }
 
 /// A switch given on the command line.
@@ -268,6 +272,7 @@ pub struct FileConfig {
     pub edns_client_subnet: Option<bool>,
     pub lua_health_interval: Option<u64>,
     pub lua_health_expire: Option<u64>,
+    pub lua_cache_entries: Option<usize>,
 }
 
 /// `[[zone]]` in the configuration file. A relative `file` is relative to
@@ -335,6 +340,8 @@ pub struct Settings {
     pub lua_health_interval: Duration,
     /// `lua-health-checks-expire-delay`.
     pub lua_health_expire: Duration,
+    /// Entries in the LUA answer cache; 0: no cache.
+    pub lua_cache_entries: usize,
 }
 
 impl Settings {
@@ -470,6 +477,10 @@ impl Settings {
                     .or(file.lua_health_expire)
                     .unwrap_or(3600),
             ),
+            lua_cache_entries: args
+                .lua_cache_entries
+                .or(file.lua_cache_entries)
+                .unwrap_or(crate::lookup::lua_cache::DEFAULT_ENTRIES),
         };
         settings.check()?;
         Ok(settings)
@@ -575,6 +586,7 @@ mod tests {
         assert!(settings.edns_client_subnet, "ECS is on by default");
         assert_eq!(settings.lua_health_interval, Duration::from_secs(5));
         assert_eq!(settings.lua_health_expire, Duration::from_secs(3600));
+        assert_eq!(settings.lua_cache_entries, 65_536);
         assert!(settings.geoip.is_empty());
         let settings = Settings::from_args(args(&[
             "--edns-client-subnet",
@@ -587,8 +599,11 @@ mod tests {
             "1",
             "--lua-health-expire",
             "60",
+            "--lua-cache-entries",
+            "0",
         ]))
         .unwrap();
+        assert_eq!(settings.lua_cache_entries, 0, "0 disables the cache");
         assert!(!settings.edns_client_subnet);
         assert_eq!(
             settings.geoip,

@@ -13,6 +13,7 @@ use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
 use dnsd::dnssec::{DigestType, KeyStore, Signer, ZoneKeys};
 use dnsd::dynamic::health::{CheckerSettings, HealthChecker};
+use dnsd::lookup::{LuaCache, lua_cache};
 use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
 use dnsd::server::{ZoneSigning, Zones, load_zone};
@@ -151,6 +152,17 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .context("starting the LUA health checker")?;
     metrics.set_health(health.clone());
+    // Entries live shorter than the expire delay, so every check still in
+    // use is asked about (and kept) by a re-evaluation (lua_cache.rs).
+    let lua_cache = (settings.lua_cache_entries > 0).then(|| {
+        Arc::new(LuaCache::new(
+            settings.lua_cache_entries,
+            lua_cache::max_age_for(settings.lua_health_expire),
+        ))
+    });
+    if let Some(cache) = &lua_cache {
+        metrics.set_lua_cache(cache.clone());
+    }
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
@@ -162,6 +174,7 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
         lua: LuaViews {
             health: health.clone(),
             geo: geo.clone(),
+            cache: lua_cache,
         },
     };
 

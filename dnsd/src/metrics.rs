@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::answer::Transport;
 use crate::dnssec::Signer;
 use crate::dynamic::health::HealthChecker;
+use crate::lookup::LuaCache;
 use crate::server::Zones;
 use crate::wire::RType;
 
@@ -90,6 +91,7 @@ pub struct Metrics {
     api_changes: AtomicU64,
     signer: Option<Arc<Signer>>,
     health: std::sync::OnceLock<Arc<HealthChecker>>,
+    lua_cache: std::sync::OnceLock<Arc<LuaCache>>,
 }
 
 impl Metrics {
@@ -115,6 +117,11 @@ impl Metrics {
     /// failures, last change) from now on.
     pub fn set_health(&self, checker: Arc<HealthChecker>) {
         let _ = self.health.set(checker);
+    }
+
+    /// Reports the LUA answer cache from now on.
+    pub fn set_lua_cache(&self, cache: Arc<LuaCache>) {
+        let _ = self.lua_cache.set(cache);
     }
 
     /// Counts a successful API change.
@@ -218,6 +225,47 @@ impl Metrics {
         );
         if let Some(health) = self.health.get() {
             health.render_metrics(&mut out);
+        }
+        if let Some(cache) = self.lua_cache.get() {
+            let stats = cache.stats();
+            let series = [
+                (
+                    "dnsd_lua_cache_entries",
+                    "LUA results held in the answer cache.",
+                    stats.entries as u64,
+                    "gauge",
+                ),
+                (
+                    "dnsd_lua_cache_capacity_entries",
+                    "Most LUA results the answer cache holds.",
+                    stats.capacity as u64,
+                    "gauge",
+                ),
+                (
+                    "dnsd_lua_cache_hits_total",
+                    "LUA records answered from the cache.",
+                    stats.hits,
+                    "counter",
+                ),
+                (
+                    "dnsd_lua_cache_misses_total",
+                    "Cacheable LUA records evaluated because nothing current was cached.",
+                    stats.misses,
+                    "counter",
+                ),
+                (
+                    "dnsd_lua_cache_evictions_total",
+                    "LUA results dropped: for room, a health or GeoIP change, or age.",
+                    stats.evictions,
+                    "counter",
+                ),
+            ];
+            for (name, help, value, kind) in series {
+                let _ = writeln!(
+                    out,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+                );
+            }
         }
         if let Some(signer) = &self.signer {
             let stats = signer.cache.stats();

@@ -9,6 +9,7 @@
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -85,6 +86,8 @@ pub struct SharedGeo {
     paths: Vec<PathBuf>,
     current: ArcSwap<GeoSet>,
     reloading: Mutex<()>,
+    /// Moves on every swap (see [`SharedGeo::generation`]).
+    generation: AtomicU64,
 }
 
 impl SharedGeo {
@@ -100,6 +103,7 @@ impl SharedGeo {
             paths,
             current: ArcSwap::from_pointee(GeoSet { dbs }),
             reloading: Mutex::new(()),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -109,6 +113,7 @@ impl SharedGeo {
             paths: Vec::new(),
             current: ArcSwap::from_pointee(GeoSet::default()),
             reloading: Mutex::new(()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -120,6 +125,12 @@ impl SharedGeo {
     /// Looks `addr` up in the current snapshot. Never blocks.
     pub fn lookup(&self, addr: IpAddr) -> Location {
         self.current.load().lookup(addr)
+    }
+
+    /// Moves whenever a reload swaps a new set in, so answer caches can
+    /// drop what they computed from the previous databases.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The current snapshot, for several lookups against one version.
@@ -136,6 +147,7 @@ impl SharedGeo {
             dbs.push(open_one(p)?);
         }
         self.current.store(Arc::new(GeoSet { dbs }));
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -160,6 +172,7 @@ impl SharedGeo {
         }
         if changed {
             self.current.store(Arc::new(GeoSet { dbs }));
+            self.generation.fetch_add(1, Ordering::Release);
         }
         Ok(changed)
     }

@@ -160,6 +160,14 @@ pub enum Health {
 pub trait HealthView {
     /// The state of `check`, registering it when new.
     fn status(&self, check: &CheckKey) -> Health;
+
+    /// A number that moves whenever what [`status`](Self::status) reports
+    /// for some key changes. Answer caches keep the generation they were
+    /// filled at and treat a different one as a miss. The default (always
+    /// 0) is only right for views whose answers never change.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// A health view with no checker: every target is up. For tests and for
@@ -179,11 +187,21 @@ impl HealthView for AllUp {
 pub trait GeoView {
     /// What the databases know about `addr` (all `None` without a database).
     fn locate(&self, addr: IpAddr) -> geo::Location;
+
+    /// Moves whenever a reload changes what [`locate`](Self::locate) may
+    /// answer (as [`HealthView::generation`]). Default: never.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 impl GeoView for geo::SharedGeo {
     fn locate(&self, addr: IpAddr) -> geo::Location {
         self.lookup(addr)
+    }
+
+    fn generation(&self) -> u64 {
+        geo::SharedGeo::generation(self)
     }
 }
 
@@ -407,7 +425,7 @@ pub fn evaluate_rule(
                 .ok_or(EvalError::AllDown)?;
             one(addrs[i].to_string())
         }
-        Rule::PickRandom(items) => one(items[rng.usize(..items.len())].clone()),
+        Rule::PickRandom(items) => one(items[pick_index(rng, items.len())].clone()),
         Rule::PickRandomSample { n, items } => {
             // A negative n converts to a huge unsigned count: everything (§8).
             let take = if *n < 0 {
@@ -469,7 +487,7 @@ pub fn evaluate_rule(
         Rule::View(rules) => {
             for r in rules {
                 if r.masks.iter().any(|m| m.contains(who)) {
-                    return Ok(one(r.values[rng.usize(..r.values.len())].clone()));
+                    return Ok(one(r.values[pick_index(rng, r.values.len())].clone()));
                 }
             }
             one("")
@@ -621,6 +639,13 @@ fn if_up(
     Ok(select(options.backup_selector, &first, who, geo, rng))
 }
 
+/// A uniform index below `n`; draws nothing when there is no choice
+/// (`n` ≤ 1), so an evaluation that had none leaves `rng` untouched and its
+/// result can be cached (`lookup::lua_cache`).
+fn pick_index(rng: &mut fastrand::Rng, n: usize) -> usize {
+    if n <= 1 { 0 } else { rng.usize(..n) }
+}
+
 /// Applies a selector to non-empty `cands` (§7.4).
 pub fn select(
     sel: Selector,
@@ -635,7 +660,7 @@ pub fn select(
     match sel {
         Selector::All => cands.to_vec(),
         Selector::Empty => Vec::new(),
-        Selector::Random => vec![cands[rng.usize(..cands.len())]],
+        Selector::Random => vec![cands[pick_index(rng, cands.len())]],
         Selector::Hashed => vec![cands[hashed_index(who, cands.len())]],
         Selector::PickClosest => vec![pick_closest(who, cands, geo, rng)],
         Selector::PickFirst => vec![cands[0]],
@@ -664,7 +689,7 @@ pub fn pick_closest(
             ties.push(*c);
         }
     }
-    ties[rng.usize(..ties.len())]
+    ties[pick_index(rng, ties.len())]
 }
 
 // ----------- reverse and forward names (§8) --------------------------------------

@@ -26,5 +26,7 @@ pub use eval::{
     AllUp, Answer, CheckKey, CheckKind, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
     Outcome, QueryContext, Value, evaluate, evaluate_rule, evaluate_with,
 };
-pub use rule::{CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata};
+pub use rule::{
+    Cacheability, CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata,
+};
 pub use syntax::Whitespace;

@@ -39,6 +39,51 @@ pub struct LuaRule {
     /// selector treated as `random`, the dnsd-only `pickfirst`, ignored
     /// options). Log them once at load.
     pub warnings: Vec<String>,
+    /// What an answer cache may do with this record's results
+    /// ([`Cacheability::of`] the rule, decided at compile time).
+    pub cache: Cacheability,
+}
+
+impl LuaRule {
+    /// True when a result may be reused for the same cache key (see
+    /// [`Cacheability::cacheable`]).
+    pub fn is_cacheable(&self) -> bool {
+        self.cache.cacheable
+    }
+
+    /// True when the result depends on the query name.
+    pub fn reads_qname(&self) -> bool {
+        self.cache.reads_qname
+    }
+}
+
+/// Which inputs a rule's result depends on, for answer caches.
+///
+/// Every rule reads `bestwho` (or ignores it), the health view and GeoIP;
+/// these flags say what else matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cacheability {
+    /// False when the rule can draw randomness whatever the health states
+    /// (`pickrandom`, `pickrandomsample`, `pickwrandom`, `view` with several
+    /// values, a `random` selector or backup selector): its result is not a
+    /// function of the key. Rules that only draw to break ties
+    /// (`pickclosest`, `closestMagic`, selector `pickclosest`) are cacheable
+    /// here; the cache still refuses an evaluation that drew.
+    pub cacheable: bool,
+    /// The result depends on the query name (`createReverse*`,
+    /// `createForward*`, `filterForward` of those, `closestMagic`,
+    /// `picknamehashed`), so the name is part of the key.
+    pub reads_qname: bool,
+}
+
+impl Cacheability {
+    /// Classifies a compiled rule.
+    pub fn of(rule: &Rule) -> Cacheability {
+        Cacheability {
+            cacheable: !rule.draws_randomness(),
+            reads_qname: rule.reads_qname(),
+        }
+    }
 }
 
 /// Why a LUA record was refused at load.
@@ -419,6 +464,37 @@ impl Rule {
             Rule::Country(_) | Rule::Continent(_) | Rule::AsNum(_) | Rule::Netmask(_)
         )
     }
+
+    /// True when evaluation may draw randomness for reasons other than a
+    /// tie: a random pick among several values, or a `random` selector or
+    /// backup selector (the backup applies whenever every target is down).
+    pub fn draws_randomness(&self) -> bool {
+        let random = |o: &CheckOptions| {
+            o.selector == Selector::Random || o.backup_selector == Selector::Random
+        };
+        match self {
+            Rule::IfUp { options, .. } | Rule::IfUrlExtUp { options, .. } => random(options),
+            Rule::PickRandom(items) => items.len() > 1,
+            Rule::PickRandomSample { items, .. } => items.len() > 1,
+            Rule::PickWRandom(w) => w.items.len() > 1,
+            Rule::View(rules) => rules.iter().any(|r| r.values.len() > 1),
+            _ => false,
+        }
+    }
+
+    /// True when the result depends on the query name.
+    pub fn reads_qname(&self) -> bool {
+        match self {
+            Rule::PickNameHashed(_)
+            | Rule::ClosestMagic
+            | Rule::CreateReverse { .. }
+            | Rule::CreateReverse6 { .. }
+            | Rule::CreateForward
+            | Rule::CreateForward6 => true,
+            Rule::FilterForward { addr, .. } => !matches!(addr, ForwardSource::Literal(_)),
+            _ => false,
+        }
+    }
 }
 
 /// Compiles the code of a record that produces `produced`.
@@ -443,6 +519,7 @@ pub fn compile(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
     Ok(LuaRule {
         produced,
         code: code.to_string(),
+        cache: Cacheability::of(&rule),
         rule,
         warnings: c.warnings,
     })

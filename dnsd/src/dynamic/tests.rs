@@ -1029,6 +1029,7 @@ fn geo_functions() {
     let lr = LuaRule {
         produced: RType::TXT,
         code: String::new(),
+        cache: Cacheability::of(&rule),
         rule,
         warnings: vec![],
     };
@@ -1306,6 +1307,7 @@ fn outcomes() {
         code: String::new(),
         rule: Rule::CreateForward6,
         warnings: vec![],
+        cache: Cacheability::of(&Rule::CreateForward6),
     };
     assert!(matches!(
         evaluate(&lr, &q.ctx(), &AllUp, &NoGeo),
@@ -1323,4 +1325,42 @@ fn shared_geo_is_a_geo_view() {
         run_with("countryCode()", RType::TXT, &q, &AllUp, &g).unwrap(),
         ["--"]
     );
+}
+
+#[test]
+fn cacheability_is_decided_at_compile_time() {
+    let c = |code: &str| compile(code, RType::A).unwrap().cache;
+    let yes = |reads_qname| Cacheability {
+        cacheable: true,
+        reads_qname,
+    };
+    assert_eq!(
+        c("pickwhashed({{1, '192.0.2.1'}, {2, '192.0.2.2'}})"),
+        yes(false)
+    );
+    assert_eq!(c("pickclosest({'192.0.2.1', '192.0.2.2'})"), yes(false));
+    assert_eq!(
+        c("ifportup(443, {'192.0.2.1', '192.0.2.2'}, {selector='hashed', backupSelector='all'})"),
+        yes(false)
+    );
+    assert_eq!(c("createForward()"), yes(true));
+    assert_eq!(c("closestMagic()"), yes(true));
+    assert_eq!(
+        c("pickrandom({'192.0.2.1'})"),
+        yes(false),
+        "one value: no draw"
+    );
+    for random in [
+        "pickrandom({'192.0.2.1', '192.0.2.2'})",
+        "pickrandomsample(1, {'192.0.2.1', '192.0.2.2'})",
+        "pickwrandom({{1, '192.0.2.1'}, {2, '192.0.2.2'}})",
+        "ifportup(443, {'192.0.2.1', '192.0.2.2'})",
+        "ifportup(443, {'192.0.2.1'}, {selector='all'})",
+        "view({{{'0.0.0.0/0'}, {'192.0.2.1', '192.0.2.2'}}})",
+    ] {
+        assert!(
+            !compile(random, RType::A).unwrap().is_cacheable(),
+            "{random}"
+        );
+    }
 }

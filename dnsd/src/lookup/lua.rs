@@ -9,12 +9,20 @@
 //! empty result is NODATA.
 //!
 //! Only names that own LUA records come here, so static answers pay one
-//! emptiness check and nothing else; this path allocates freely.
+//! emptiness check and nothing else; this path allocates freely. With a
+//! [`LuaCache`], a record whose result is a function of (rule, client, name)
+//! is evaluated and parsed once per health/GeoIP generation (`lua_cache.rs`).
 
+use std::cell::Cell;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
+use super::lua_cache::{CacheKey, Generations, LuaCache, Produced};
 use super::outcome::{Data, Outcome, Owner, Section, SynthName};
-use crate::dynamic::{self, AllUp, Ecs, GeoView, HealthView, NoGeo, QueryContext};
+use crate::dynamic::{
+    self, AllUp, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
+};
 use crate::parse::rcode;
 use crate::wire::{Name, RType, rdata};
 use crate::zone::{Node, RRset, Zone};
@@ -30,6 +38,8 @@ pub struct LuaQuery<'a> {
     pub health: &'a dyn HealthView,
     /// GeoIP.
     pub geo: &'a dyn GeoView,
+    /// Results of earlier evaluations; `None`: evaluate every time.
+    pub cache: Option<&'a LuaCache>,
 }
 
 impl LuaQuery<'static> {
@@ -41,6 +51,7 @@ impl LuaQuery<'static> {
             ecs: None,
             health: &AllUp,
             geo: &NoGeo,
+            cache: None,
         }
     }
 }
@@ -99,7 +110,7 @@ pub(super) fn answer<'z>(
     let set = RRset {
         rtype: RType::CNAME,
         ttl: ctx.ttl,
-        rdatas: vec![target.into_boxed_slice()],
+        rdatas: vec![target],
     };
     push_dynamic(owner, set, &ctx, out);
     if out.chain_contains(synth.as_wire(), qname) {
@@ -199,7 +210,7 @@ impl<'a> Context<'a> {
 
     /// Runs every LUA record at `node` that produces `rtype` and returns
     /// the RDATA, duplicates removed; `None` when no record produces it.
-    fn produce(&self, node: &Node, rtype: RType) -> Result<Option<Vec<Vec<u8>>>, ()> {
+    fn produce(&self, node: &Node, rtype: RType) -> Result<Option<Vec<Box<[u8]>>>, ()> {
         let q = QueryContext::new(
             &self.qname,
             self.owner,
@@ -209,22 +220,57 @@ impl<'a> Context<'a> {
         );
         let mut found = None;
         for record in node.lua.iter().filter(|l| l.produced == rtype) {
-            let records: &mut Vec<Vec<u8>> = found.get_or_insert_with(Vec::new);
+            let records: &mut Vec<Box<[u8]>> = found.get_or_insert_with(Vec::new);
             let Ok(rule) = &record.rule else {
                 return Err(());
             };
-            let answers = dynamic::evaluate(rule, &q, self.lua.health, self.lua.geo)
-                .map_err(|err| tracing::debug!(%err, code = rule.code, "LUA record failed"))?;
-            for answer in answers {
-                let wire = to_rdata(rtype, answer.as_str()).ok_or_else(|| {
-                    tracing::debug!(value = answer.as_str(), %rtype, "LUA result is not RDATA");
-                })?;
-                if !records.iter().any(|r| same_rdata(rtype, r, &wire)) {
-                    records.push(wire);
+            let Produced::Records(set) = self.run(rule, &q) else {
+                return Err(());
+            };
+            for wire in set.iter() {
+                if !records.iter().any(|r| same_rdata(rtype, r, wire)) {
+                    records.push(wire.clone());
                 }
             }
         }
         Ok(found)
+    }
+
+    /// One record's result: from the cache when the rule allows it and an
+    /// entry of the current generations is there, else evaluated (and
+    /// stored when the evaluation was a function of the key).
+    fn run(&self, rule: &Arc<LuaRule>, q: &QueryContext<'_>) -> Produced {
+        let Some(cache) = self.lua.cache.filter(|_| rule.is_cacheable()) else {
+            let mut rng = fastrand::Rng::new();
+            return evaluate_parsed(rule, q, self.lua.health, self.lua.geo, &mut rng).0;
+        };
+        let key = CacheKey {
+            rule,
+            client: q.bestwho(),
+            qname: rule.reads_qname().then(|| self.qname.as_wire()),
+        };
+        // Read before evaluating: a change during the evaluation leaves the
+        // entry stamped with the older generation, so it is never served.
+        let generations = Generations {
+            health: self.lua.health.generation(),
+            geo: self.lua.geo.generation(),
+        };
+        let now = Instant::now();
+        if let Some(hit) = cache.get(&key, generations, now) {
+            return hit;
+        }
+        let health = Recording {
+            inner: self.lua.health,
+            saw_unknown: Cell::new(false),
+        };
+        let mut rng = fastrand::Rng::new();
+        let seed = rng.get_seed();
+        let (produced, complete) = evaluate_parsed(rule, q, &health, self.lua.geo, &mut rng);
+        // Not stored: a tie broken at random, a registering call's Unknown.
+        if complete && !health.saw_unknown.get() && rng.get_seed() == seed {
+            cache.insert(&key, generations, now, produced.clone());
+        }
+        produced
     }
 
     /// The ECS scope of records produced here (spec §5).
@@ -240,12 +286,64 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Evaluates `rule` and parses its results as RDATA of the produced type,
+/// duplicates removed. The flag is false for a result that must not be
+/// cached whatever the rule (`IncompleteCheck`).
+fn evaluate_parsed(
+    rule: &LuaRule,
+    q: &QueryContext<'_>,
+    health: &dyn HealthView,
+    geo: &dyn GeoView,
+    rng: &mut fastrand::Rng,
+) -> (Produced, bool) {
+    let rtype = rule.produced;
+    let answers = match dynamic::evaluate_with(rule, q, health, geo, rng) {
+        Ok(answers) => answers,
+        Err(err) => {
+            tracing::debug!(%err, code = rule.code, "LUA record failed");
+            return (Produced::Fail, err != EvalError::IncompleteCheck);
+        }
+    };
+    let mut records: Vec<Box<[u8]>> = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let Some(wire) = to_rdata(rtype, answer.as_str()) else {
+            tracing::debug!(value = answer.as_str(), %rtype, "LUA result is not RDATA");
+            return (Produced::Fail, true);
+        };
+        if !records.iter().any(|r| same_rdata(rtype, r, &wire)) {
+            records.push(wire.into_boxed_slice());
+        }
+    }
+    (Produced::Records(records.into()), true)
+}
+
+/// The health view during an evaluation that may be cached: notes whether
+/// any call registered its key (answered [`Health::Unknown`]).
+struct Recording<'a> {
+    inner: &'a dyn HealthView,
+    saw_unknown: Cell<bool>,
+}
+
+impl HealthView for Recording<'_> {
+    fn status(&self, check: &dynamic::CheckKey) -> Health {
+        let health = self.inner.status(check);
+        if health == Health::Unknown {
+            self.saw_unknown.set(true);
+        }
+        health
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+}
+
 /// Pushes the LUA records of `rtype` merged with the static set of that type.
 fn push_merged<'z>(
     node: &'z Node,
     owner: Owner<'z>,
     rtype: RType,
-    produced: Vec<Vec<u8>>,
+    produced: Vec<Box<[u8]>>,
     ctx: &Context<'_>,
     out: &mut Outcome<'z>,
 ) {
@@ -260,7 +358,7 @@ fn push_merged<'z>(
     }
     for wire in produced {
         if !set.rdatas.iter().any(|r| same_rdata(rtype, r, &wire)) {
-            set.rdatas.push(wire.into_boxed_slice());
+            set.rdatas.push(wire);
         }
     }
     push_dynamic(owner, set, ctx, out);

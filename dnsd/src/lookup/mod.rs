@@ -8,11 +8,13 @@
 //! except at names that own LUA records (`lua`), which are evaluated here.
 
 mod lua;
+pub mod lua_cache;
 mod outcome;
 
 use arrayvec::ArrayVec;
 
 pub use lua::LuaQuery;
+pub use lua_cache::LuaCache;
 pub use outcome::{Data, Entry, Outcome, Owner, Section, SynthName};
 
 use crate::dnssec::{Denial, denial};

@@ -194,6 +194,11 @@ impl HealthChecker {
         self.inner.generation.load(Ordering::Acquire)
     }
 
+    /// `lua-health-checks-expire-delay`: a check unused this long is dropped.
+    pub fn expire_delay(&self) -> Duration {
+        self.inner.expire_delay
+    }
+
     /// Number of registered checks.
     pub fn len(&self) -> usize {
         self.inner.map.len()
@@ -305,6 +310,10 @@ impl HealthView for HealthChecker {
                 occupied.current.reported().health()
             }
         }
+    }
+
+    fn generation(&self) -> u64 {
+        HealthChecker::generation(self)
     }
 }
 

@@ -334,3 +334,238 @@ fn nsec_bitmap_lists_produced_types() {
     );
     assert_eq!(out.answer[0].data.rtype(), RType::A);
 }
+
+// ----------- the answer cache (lua_cache.rs) ------------------------------------
+
+mod cache {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lookup::LuaCache;
+
+    const CACHED_ZONE: &str = r#"
+$TTL 300
+@        SOA   ns1 hostmaster 1 3600 600 86400 60
+@        NS    ns1
+ns1      A     192.0.2.53
+hc       LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11'}, {selector='all', backupSelector='empty'})"
+hcrand   LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11'})"
+strict   LUA   A "ifportup(443, {'192.0.2.12'}, {selector='all', backupSelector='all', failOnIncompleteCheck='true'})"
+wh       LUA   A "pickwhashed({{1, '192.0.2.1'}, {1, '192.0.2.2'}, {1, '192.0.2.3'}})"
+rnd      LUA   A "pickrandom({'192.0.2.1', '192.0.2.2'})"
+close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
+*.fwd    LUA   A "createForward()"
+*.wwh    LUA   A "pickwhashed({{1, '192.0.2.1'}, {1, '192.0.2.2'}})"
+"#;
+
+    fn catalog() -> Catalog {
+        let records = load::parse_str(&origin(), CACHED_ZONE, Path::new("c.zone")).unwrap();
+        let mut catalog = Catalog::new();
+        catalog.insert_served(Served {
+            zone: Arc::new(build_zone(&origin(), records).unwrap()),
+            keys: None,
+        });
+        catalog
+    }
+
+    /// A health view the test flips; counts `status` calls.
+    #[derive(Default)]
+    struct Switch {
+        down: Cell<bool>,
+        /// Answer `Unknown` to this many more calls.
+        unknown: Cell<u32>,
+        generation: Cell<u64>,
+        calls: Cell<u32>,
+    }
+
+    impl HealthView for Switch {
+        fn status(&self, _: &CheckKey) -> Health {
+            self.calls.set(self.calls.get() + 1);
+            if self.unknown.get() > 0 {
+                self.unknown.set(self.unknown.get() - 1);
+                return Health::Unknown;
+            }
+            if self.down.get() {
+                Health::Down
+            } else {
+                Health::Up { weight: 0 }
+            }
+        }
+
+        fn generation(&self) -> u64 {
+            self.generation.get()
+        }
+    }
+
+    fn cache() -> LuaCache {
+        LuaCache::with_shards(1024, Duration::from_secs(60), 4)
+    }
+
+    fn ask<'z>(
+        catalog: &'z Catalog,
+        qname: &str,
+        health: &Switch,
+        cache: &LuaCache,
+        client: IpAddr,
+        ecs: Option<Ecs>,
+    ) -> Outcome<'z> {
+        let lua = LuaQuery {
+            client,
+            ecs,
+            health,
+            geo: &NoGeo,
+            cache: Some(cache),
+        };
+        let mut out = Outcome::default();
+        run_with(catalog, qname, RType::A, &lua, &mut out);
+        out
+    }
+
+    fn hits_misses_inserts(cache: &LuaCache) -> (u64, u64, u64) {
+        let s = cache.stats();
+        (s.hits, s.misses, s.inserts)
+    }
+
+    #[test]
+    fn hit_skips_evaluation_and_gives_the_same_answer() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        let first = texts(&ask(&c, "hc", &health, &cache, CLIENT, None));
+        assert_eq!(first, ["192.0.2.10", "192.0.2.11"]);
+        assert_eq!(health.calls.get(), 2);
+        let again = ask(&c, "hc", &health, &cache, CLIENT, None);
+        assert_eq!(texts(&again), first);
+        assert_eq!(again.ecs_scope, 32, "the scope is computed per query");
+        assert_eq!(health.calls.get(), 2, "a hit does not evaluate");
+        assert_eq!(hits_misses_inserts(&cache), (1, 1, 1));
+        assert_eq!(cache.stats().entries, 1);
+    }
+
+    #[test]
+    fn generation_change_is_a_miss() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        assert_eq!(
+            texts(&ask(&c, "hc", &health, &cache, CLIENT, None)).len(),
+            2
+        );
+        health.down.set(true);
+        // Same generation: the entry stands (the checker moves it on change).
+        assert_eq!(
+            texts(&ask(&c, "hc", &health, &cache, CLIENT, None)).len(),
+            2
+        );
+        health.generation.set(1);
+        let out = ask(&c, "hc", &health, &cache, CLIENT, None);
+        assert!(is_nodata(&out), "all down, backupSelector='empty'");
+        assert_eq!(hits_misses_inserts(&cache), (1, 2, 2));
+        assert!(is_nodata(&ask(&c, "hc", &health, &cache, CLIENT, None)));
+        assert_eq!(hits_misses_inserts(&cache), (2, 2, 2));
+    }
+
+    #[test]
+    fn reloaded_zone_never_hits_the_old_entries() {
+        let (health, cache) = (Switch::default(), cache());
+        let old = catalog();
+        ask(&old, "wh", &health, &cache, CLIENT, None);
+        let new = catalog();
+        ask(&new, "wh", &health, &cache, CLIENT, None);
+        assert_eq!(hits_misses_inserts(&cache), (0, 2, 2));
+        drop(old);
+        // The entry for the dropped zone holds its rule's allocation, so
+        // the address cannot come back for another rule.
+        ask(&new, "wh", &health, &cache, CLIENT, None);
+        assert_eq!(hits_misses_inserts(&cache), (1, 2, 2));
+    }
+
+    #[test]
+    fn random_results_are_never_cached() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        for _ in 0..4 {
+            assert_eq!(
+                texts(&ask(&c, "rnd", &health, &cache, CLIENT, None)).len(),
+                1
+            );
+            assert_eq!(
+                texts(&ask(&c, "hcrand", &health, &cache, CLIENT, None)).len(),
+                1
+            );
+            // No GeoIP: both candidates tie, and the tie is broken at random.
+            assert_eq!(
+                texts(&ask(&c, "close", &health, &cache, CLIENT, None)).len(),
+                1
+            );
+        }
+        let s = cache.stats();
+        assert_eq!((s.hits, s.inserts, s.entries), (0, 0, 0));
+        assert_eq!(s.misses, 4, "only pickclosest is looked up");
+    }
+
+    #[test]
+    fn unknown_and_incomplete_checks_are_never_cached() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        health.unknown.set(1);
+        let out = ask(&c, "strict", &health, &cache, CLIENT, None);
+        assert_eq!(out.rcode, rcode::SERVFAIL, "IncompleteCheck");
+        health.unknown.set(1);
+        assert_eq!(
+            texts(&ask(&c, "hc", &health, &cache, CLIENT, None)).len(),
+            1
+        );
+        assert_eq!(cache.stats().inserts, 0);
+        assert_eq!(
+            texts(&ask(&c, "strict", &health, &cache, CLIENT, None)).len(),
+            1
+        );
+        assert_eq!(
+            texts(&ask(&c, "hc", &health, &cache, CLIENT, None)).len(),
+            2
+        );
+        assert_eq!(cache.stats().inserts, 2);
+    }
+
+    #[test]
+    fn entries_are_per_client_key() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        let other = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let a = texts(&ask(&c, "wh", &health, &cache, CLIENT, None));
+        let b = texts(&ask(&c, "wh", &health, &cache, other, None));
+        assert_eq!(hits_misses_inserts(&cache), (0, 2, 2));
+        assert_eq!(texts(&ask(&c, "wh", &health, &cache, CLIENT, None)), a);
+        assert_eq!(texts(&ask(&c, "wh", &health, &cache, other, None)), b);
+        assert_eq!(hits_misses_inserts(&cache), (2, 2, 2));
+        // Two resolvers sending the same ECS /24 have one bestwho.
+        let ecs = |last| {
+            Some(Ecs {
+                addr: IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)),
+                source_prefix: 24,
+            })
+        };
+        ask(&c, "wh", &health, &cache, CLIENT, ecs(1));
+        let out = ask(&c, "wh", &health, &cache, other, ecs(99));
+        assert_eq!(out.ecs_scope, 24);
+        assert_eq!(hits_misses_inserts(&cache), (3, 3, 3));
+    }
+
+    #[test]
+    fn rules_that_read_the_name_are_keyed_by_it() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        let fwd = |name| texts(&ask(&c, name, &health, &cache, CLIENT, None));
+        assert_eq!(fwd("1-2-3-4.fwd"), ["1.2.3.4"]);
+        assert_eq!(fwd("5-6-7-8.fwd"), ["5.6.7.8"]);
+        assert_eq!(fwd("1-2-3-4.fwd"), ["1.2.3.4"]);
+        assert_eq!(hits_misses_inserts(&cache), (1, 2, 2));
+        // A wildcard whose rule ignores the name: one entry for all names.
+        let a = fwd("a.wwh");
+        assert_eq!(fwd("b.wwh"), a);
+        assert_eq!(hits_misses_inserts(&cache), (2, 3, 3));
+    }
+
+    #[test]
+    fn old_entries_are_a_miss() {
+        let (c, health) = (catalog(), Switch::default());
+        let cache = LuaCache::with_shards(16, Duration::ZERO, 1);
+        ask(&c, "wh", &health, &cache, CLIENT, None);
+        ask(&c, "wh", &health, &cache, CLIENT, None);
+        assert_eq!(hits_misses_inserts(&cache), (0, 2, 2));
+    }
+}
