@@ -131,6 +131,18 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
     for path in geo.paths() {
         info!(path = %path.display(), "GeoIP database loaded");
     }
+    // A database replaced on disk (by rename) is picked up within seconds,
+    // without SIGHUP; queries keep the old one until the swap.
+    let _geo_watcher = (!geo.paths().is_empty())
+        .then(|| {
+            geo.spawn_watcher(std::time::Duration::from_secs(5), |result| match result {
+                Ok(true) => info!("GeoIP database changed on disk; reloaded"),
+                Ok(false) => {}
+                Err(err) => error!(%err, "GeoIP reload failed; still serving the previous database"),
+            })
+        })
+        .transpose()
+        .context("starting the GeoIP file watcher")?;
     let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
     let metrics = Arc::new(Metrics::new(Some(signer.clone())));
 
