@@ -138,7 +138,9 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
             geo.spawn_watcher(std::time::Duration::from_secs(5), |result| match result {
                 Ok(true) => info!("GeoIP database changed on disk; reloaded"),
                 Ok(false) => {}
-                Err(err) => error!(%err, "GeoIP reload failed; still serving the previous database"),
+                Err(err) => {
+                    error!(%err, "GeoIP reload failed; still serving the previous database")
+                }
             })
         })
         .transpose()
