@@ -239,6 +239,15 @@ fn unbound_validates_every_answer_shape() {
         rcode::NOERROR,
         true,
     );
+    // A LUA answer (signed online per distinct answer) and its NODATA.
+    assert_secure(&u, "lua.signed.test.", RecordType::A, rcode::NOERROR, true);
+    assert_secure(
+        &u,
+        "lua.signed.test.",
+        RecordType::AAAA,
+        rcode::NOERROR,
+        false,
+    );
     // The apex: SOA, DNSKEY, MX with additional data.
     assert_secure(&u, "signed.test.", RecordType::SOA, rcode::NOERROR, true);
     assert_secure(&u, "signed.test.", RecordType::DNSKEY, rcode::NOERROR, true);
