@@ -14,6 +14,7 @@
 pub mod answer;
 pub mod api;
 pub mod assemble;
+mod cache;
 pub mod config;
 pub mod dnssec;
 pub mod dynamic;

@@ -25,13 +25,12 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
-
-use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::keys::SigningKey;
 use super::sign::{Scratch, SigPolicy, SignError, Window, jitter_seed, sign_rrset};
+use crate::cache::{ClockCache, ClockEntry};
 use crate::wire::RType;
 use crate::wire::name::MAX_NAME_LEN;
 
@@ -80,44 +79,33 @@ struct Entry {
     key_id: u64,
     rrsig: Arc<[u8]>,
     window: Window,
-    referenced: bool,
 }
 
-impl Entry {
+impl ClockEntry for Entry {
+    /// The key and its lower-cased owner.
+    type Key<'k> = (SigKey<'k>, &'k [u8]);
+
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+
     fn cost(&self) -> usize {
         ENTRY_OVERHEAD + self.owner.len() + self.rrsig.len()
     }
 
-    fn matches(&self, key: &SigKey<'_>, owner: &[u8]) -> bool {
+    fn matches(&self, (key, owner): &(SigKey<'_>, &[u8])) -> bool {
         self.rtype == key.rtype
             && self.digest == key.digest
             && self.key_id == key.key_id
-            && *self.owner == *owner
+            && *self.owner == **owner
     }
-}
-
-#[derive(Default)]
-struct Shard {
-    /// Full key hash -> index in `slots`.
-    index: FxHashMap<u64, u32>,
-    slots: Vec<Option<Entry>>,
-    free: Vec<u32>,
-    hand: usize,
-    bytes: usize,
 }
 
 /// A bounded, sharded cache of RRSIG RDATA. Share it (`Arc`) between workers.
 pub struct SigCache {
-    shards: Box<[Mutex<Shard>]>,
-    shard_budget: usize,
+    /// Budget and costs in bytes.
+    clock: ClockCache<Entry>,
     hasher: RandomState,
-    entries: AtomicUsize,
-    bytes: AtomicUsize,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    inserts: AtomicU64,
-    evictions: AtomicU64,
-    contended: AtomicU64,
 }
 
 impl std::fmt::Debug for SigCache {
@@ -134,16 +122,8 @@ impl SigCache {
     pub fn new(budget: usize, shards: usize) -> SigCache {
         let shards = shards.max(1);
         SigCache {
-            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
-            shard_budget: budget / shards,
+            clock: ClockCache::new(shards, budget / shards),
             hasher: RandomState::new(),
-            entries: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            inserts: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
-            contended: AtomicU64::new(0),
         }
     }
 
@@ -176,48 +156,14 @@ impl SigCache {
         (hash, owner)
     }
 
-    fn shard(&self, hash: u64) -> &Mutex<Shard> {
-        // The low bits pick the slot in the shard's table; use the high ones.
-        &self.shards[((hash >> 40) as usize) % self.shards.len()]
-    }
-
     /// The cached RRSIG for `key`, unless absent, due for refresh at `now`,
     /// or its shard busy. Never blocks.
     pub fn get(&self, key: &SigKey<'_>, now: u64) -> Option<Arc<[u8]>> {
         let mut buf = [0u8; MAX_NAME_LEN];
         let (hash, owner) = self.locate(key, &mut buf);
-        let Ok(mut shard) = self.shard(hash).try_lock() else {
-            self.contended.fetch_add(1, Relaxed);
-            self.misses.fetch_add(1, Relaxed);
-            return None;
-        };
-        let found = match shard.index.get(&hash) {
-            Some(&at) => {
-                let entry = shard.slots[at as usize].as_mut();
-                match entry {
-                    Some(e) if e.matches(key, owner) && !e.window.needs_refresh(now) => {
-                        e.referenced = true;
-                        Ok(Arc::clone(&e.rrsig))
-                    }
-                    Some(e) if e.matches(key, owner) => Err(Some(at)), // stale
-                    _ => Err(None),
-                }
-            }
-            None => Err(None),
-        };
-        match found {
-            Ok(rrsig) => {
-                self.hits.fetch_add(1, Relaxed);
-                Some(rrsig)
-            }
-            Err(stale) => {
-                if let Some(at) = stale {
-                    self.remove_at(&mut shard, at);
-                }
-                self.misses.fetch_add(1, Relaxed);
-                None
-            }
-        }
+        self.clock.get(hash, &(*key, owner), |e| {
+            (!e.window.needs_refresh(now)).then(|| Arc::clone(&e.rrsig))
+        })
     }
 
     /// Stores `rrsig` (signed with `window`) under `key`. Skipped when the
@@ -225,7 +171,7 @@ impl SigCache {
     pub fn insert(&self, key: &SigKey<'_>, rrsig: Arc<[u8]>, window: Window) {
         let mut buf = [0u8; MAX_NAME_LEN];
         let (hash, owner) = self.locate(key, &mut buf);
-        let entry = Entry {
+        self.clock.insert(Entry {
             hash,
             owner: owner.into(),
             rtype: key.rtype,
@@ -233,72 +179,7 @@ impl SigCache {
             key_id: key.key_id,
             rrsig,
             window,
-            referenced: false,
-        };
-        let cost = entry.cost();
-        if cost > self.shard_budget {
-            return;
-        }
-        let Ok(mut shard) = self.shard(hash).try_lock() else {
-            self.contended.fetch_add(1, Relaxed);
-            return;
-        };
-        if let Some(&at) = shard.index.get(&hash) {
-            self.remove_at(&mut shard, at);
-        }
-        self.make_room(&mut shard, cost);
-        let at = match shard.free.pop() {
-            Some(at) => at,
-            None => {
-                shard.slots.push(None);
-                (shard.slots.len() - 1) as u32
-            }
-        };
-        shard.slots[at as usize] = Some(entry);
-        shard.index.insert(hash, at);
-        shard.bytes += cost;
-        self.bytes.fetch_add(cost, Relaxed);
-        self.entries.fetch_add(1, Relaxed);
-        self.inserts.fetch_add(1, Relaxed);
-    }
-
-    /// CLOCK: sweep from the hand, giving referenced entries a second
-    /// chance, until `cost` more bytes fit.
-    fn make_room(&self, shard: &mut Shard, cost: usize) {
-        // Two full turns always free enough: the first clears every
-        // reference bit, the second evicts.
-        let mut budget_steps = 2 * shard.slots.len() + 1;
-        while shard.bytes + cost > self.shard_budget && budget_steps > 0 {
-            budget_steps -= 1;
-            if shard.slots.is_empty() {
-                break;
-            }
-            let at = shard.hand % shard.slots.len();
-            shard.hand = at + 1;
-            let evict = match &mut shard.slots[at] {
-                None => false,
-                Some(e) if e.referenced => {
-                    e.referenced = false;
-                    false
-                }
-                Some(_) => true,
-            };
-            if evict {
-                self.remove_at(shard, at as u32);
-            }
-        }
-    }
-
-    fn remove_at(&self, shard: &mut Shard, at: u32) {
-        if let Some(entry) = shard.slots[at as usize].take() {
-            shard.index.remove(&entry.hash);
-            shard.free.push(at);
-            let cost = entry.cost();
-            shard.bytes -= cost;
-            self.bytes.fetch_sub(cost, Relaxed);
-            self.entries.fetch_sub(1, Relaxed);
-            self.evictions.fetch_add(1, Relaxed);
-        }
+        });
     }
 
     /// The RRSIG RDATA for an RRset: from the cache, or signed now (with
@@ -339,26 +220,21 @@ impl SigCache {
     /// Drops every entry (e.g. after a key roll); counters other than
     /// entries and bytes are kept. Waits for each shard's lock.
     pub fn clear(&self) {
-        for shard in self.shards.iter() {
-            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            let (n, bytes) = (shard.slots.iter().flatten().count(), shard.bytes);
-            *shard = Shard::default();
-            self.entries.fetch_sub(n, Relaxed);
-            self.bytes.fetch_sub(bytes, Relaxed);
-        }
+        self.clock.clear();
     }
 
     /// Current counters.
     pub fn stats(&self) -> CacheStats {
+        let c = &self.clock.counters;
         CacheStats {
-            entries: self.entries.load(Relaxed),
-            bytes: self.bytes.load(Relaxed),
-            capacity: self.shard_budget * self.shards.len(),
-            hits: self.hits.load(Relaxed),
-            misses: self.misses.load(Relaxed),
-            inserts: self.inserts.load(Relaxed),
-            evictions: self.evictions.load(Relaxed),
-            contended: self.contended.load(Relaxed),
+            entries: c.entries.load(Relaxed),
+            bytes: c.cost.load(Relaxed),
+            capacity: self.clock.capacity(),
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            inserts: c.inserts.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            contended: c.contended.load(Relaxed),
         }
     }
 }
@@ -593,7 +469,7 @@ mod tests {
         let owner = wire("example.com.");
         let key = key_for(&cache, &owner, 1);
         cache.insert(&key, fake_rrsig(10), long_window());
-        let guard = cache.shards[0].lock().unwrap();
+        let guard = cache.clock.shards[0].lock().unwrap();
         assert!(cache.get(&key, NOW).is_none());
         cache.insert(&key_for(&cache, &owner, 2), fake_rrsig(10), long_window());
         drop(guard);

@@ -42,12 +42,11 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use rustc_hash::FxHashMap;
-
+use crate::cache::{ClockCache, ClockEntry};
 #[cfg(doc)]
 use crate::dynamic::Health;
 use crate::dynamic::LuaRule;
@@ -120,10 +119,20 @@ struct Entry {
     generations: Generations,
     born: Instant,
     value: Produced,
-    referenced: bool,
 }
 
-impl Entry {
+impl ClockEntry for Entry {
+    type Key<'k> = CacheKey<'k>;
+
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The budget counts entries.
+    fn cost(&self) -> usize {
+        1
+    }
+
     fn matches(&self, key: &CacheKey<'_>) -> bool {
         std::ptr::eq(self.rule.as_ptr(), Arc::as_ptr(key.rule))
             && self.client == key.client
@@ -131,28 +140,12 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
-struct Shard {
-    /// Full key hash -> index in `slots`.
-    index: FxHashMap<u64, u32>,
-    slots: Vec<Option<Entry>>,
-    free: Vec<u32>,
-    hand: usize,
-    len: usize,
-}
-
 /// A bounded, sharded cache of LUA results. Share it (`Arc`) between workers.
 pub struct LuaCache {
-    shards: Box<[Mutex<Shard>]>,
-    shard_capacity: usize,
+    /// Budget in entries.
+    clock: ClockCache<Entry>,
     max_age: Duration,
     hasher: RandomState,
-    entries: AtomicUsize,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    inserts: AtomicU64,
-    evictions: AtomicU64,
-    contended: AtomicU64,
 }
 
 impl std::fmt::Debug for LuaCache {
@@ -176,16 +169,9 @@ impl LuaCache {
     pub fn with_shards(entries: usize, max_age: Duration, shards: usize) -> LuaCache {
         let shards = shards.max(1);
         LuaCache {
-            shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
-            shard_capacity: (entries / shards).max(1),
+            clock: ClockCache::new(shards, (entries / shards).max(1)),
             max_age,
             hasher: RandomState::new(),
-            entries: AtomicUsize::new(0),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            inserts: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
-            contended: AtomicU64::new(0),
         }
     }
 
@@ -199,50 +185,15 @@ impl LuaCache {
             .hash_one((Arc::as_ptr(key.rule) as usize, key.client, key.qname))
     }
 
-    fn shard(&self, hash: u64) -> &Mutex<Shard> {
-        // The low bits pick the slot in the shard's table; use the high ones.
-        &self.shards[((hash >> 40) as usize) % self.shards.len()]
-    }
-
     /// The result stored for `key`, unless absent, computed under other
     /// generations, older than the maximum age at `now`, or its shard busy.
     /// Never blocks.
     pub fn get(&self, key: &CacheKey<'_>, current: Generations, now: Instant) -> Option<Produced> {
         let hash = self.hash(key);
-        let Ok(mut shard) = self.shard(hash).try_lock() else {
-            self.contended.fetch_add(1, Relaxed);
-            self.misses.fetch_add(1, Relaxed);
-            return None;
-        };
-        let found = match shard.index.get(&hash) {
-            Some(&at) => match shard.slots[at as usize].as_mut() {
-                Some(e) if e.matches(key) => {
-                    if e.generations == current
-                        && now.saturating_duration_since(e.born) < self.max_age
-                    {
-                        e.referenced = true;
-                        Ok(e.value.clone())
-                    } else {
-                        Err(Some(at))
-                    }
-                }
-                _ => Err(None),
-            },
-            None => Err(None),
-        };
-        match found {
-            Ok(value) => {
-                self.hits.fetch_add(1, Relaxed);
-                Some(value)
-            }
-            Err(stale) => {
-                if let Some(at) = stale {
-                    self.remove_at(&mut shard, at);
-                }
-                self.misses.fetch_add(1, Relaxed);
-                None
-            }
-        }
+        self.clock.get(hash, key, |e| {
+            (e.generations == current && now.saturating_duration_since(e.born) < self.max_age)
+                .then(|| e.value.clone())
+        })
     }
 
     /// Stores `value`, computed under `generations` (read before the
@@ -255,7 +206,7 @@ impl LuaCache {
         value: Produced,
     ) {
         let hash = self.hash(key);
-        let entry = Entry {
+        self.clock.insert(Entry {
             hash,
             rule: Arc::downgrade(key.rule),
             client: key.client,
@@ -263,74 +214,20 @@ impl LuaCache {
             generations,
             born: now,
             value,
-            referenced: false,
-        };
-        let Ok(mut shard) = self.shard(hash).try_lock() else {
-            self.contended.fetch_add(1, Relaxed);
-            return;
-        };
-        if let Some(&at) = shard.index.get(&hash) {
-            self.remove_at(&mut shard, at);
-        }
-        self.make_room(&mut shard);
-        let at = match shard.free.pop() {
-            Some(at) => at,
-            None => {
-                shard.slots.push(None);
-                (shard.slots.len() - 1) as u32
-            }
-        };
-        shard.slots[at as usize] = Some(entry);
-        shard.index.insert(hash, at);
-        shard.len += 1;
-        self.entries.fetch_add(1, Relaxed);
-        self.inserts.fetch_add(1, Relaxed);
-    }
-
-    /// CLOCK: sweep from the hand, giving referenced entries a second
-    /// chance, until one more entry fits.
-    fn make_room(&self, shard: &mut Shard) {
-        // Two full turns always free a slot: the first clears every
-        // reference bit, the second evicts.
-        let mut steps = 2 * shard.slots.len() + 1;
-        while shard.len >= self.shard_capacity && steps > 0 && !shard.slots.is_empty() {
-            steps -= 1;
-            let at = shard.hand % shard.slots.len();
-            shard.hand = at + 1;
-            let evict = match &mut shard.slots[at] {
-                None => false,
-                Some(e) if e.referenced => {
-                    e.referenced = false;
-                    false
-                }
-                Some(_) => true,
-            };
-            if evict {
-                self.remove_at(shard, at as u32);
-            }
-        }
-    }
-
-    fn remove_at(&self, shard: &mut Shard, at: u32) {
-        if let Some(entry) = shard.slots[at as usize].take() {
-            shard.index.remove(&entry.hash);
-            shard.free.push(at);
-            shard.len -= 1;
-            self.entries.fetch_sub(1, Relaxed);
-            self.evictions.fetch_add(1, Relaxed);
-        }
+        });
     }
 
     /// Current counters.
     pub fn stats(&self) -> LuaCacheStats {
+        let c = &self.clock.counters;
         LuaCacheStats {
-            entries: self.entries.load(Relaxed),
-            capacity: self.shard_capacity * self.shards.len(),
-            hits: self.hits.load(Relaxed),
-            misses: self.misses.load(Relaxed),
-            inserts: self.inserts.load(Relaxed),
-            evictions: self.evictions.load(Relaxed),
-            contended: self.contended.load(Relaxed),
+            entries: c.entries.load(Relaxed),
+            capacity: self.clock.capacity(),
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            inserts: c.inserts.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            contended: c.contended.load(Relaxed),
         }
     }
 }
@@ -402,7 +299,7 @@ mod tests {
         };
         let now = Instant::now();
         cache.insert(&key, G0, now, value(1));
-        let guard = cache.shards[0].lock().unwrap();
+        let guard = cache.clock.shards[0].lock().unwrap();
         assert_eq!(cache.get(&key, G0, now), None);
         drop(guard);
         assert_eq!(cache.get(&key, G0, now), Some(value(1)));
