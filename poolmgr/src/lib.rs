@@ -1,1 +1,26 @@
-//! Pool-domain manager. Filled in by its own issue; nothing here yet.
+//! Pool-domain manager: allocates `<name>.<pool>` subdomains for Sovereign
+//! clouds and keeps DNS in step with its database.
+//!
+//! # Reading order
+//!
+//! - [`label`]: which names may be allocated (syntax, the reserved list).
+//! - [`model`]: an allocation and its states.
+//! - [`store`]: the database (SQLite or PostgreSQL, one SQL dialect); every
+//!   state change and the DNS work it implies commit in one transaction.
+//! - [`effects`]: the DNS work itself (provision a child zone, publish the
+//!   canonical records, tear down), idempotent, applied by [`outbox`].
+//! - [`dns`]: the PowerDNS-compatible REST client those effects use.
+//! - [`outbox`]: applies pending effects, inline for a request and in the
+//!   background with retries, so that after any crash DNS converges to the
+//!   database; also the sweeper of expired reservations.
+//! - [`api`]: the HTTP API, wire-compatible with the Go PDM.
+//! - [`config`]: environment variables and flags.
+
+pub mod api;
+pub mod config;
+pub mod dns;
+pub mod effects;
+pub mod label;
+pub mod model;
+pub mod outbox;
+pub mod store;

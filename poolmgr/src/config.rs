@@ -1,0 +1,313 @@
+//! Configuration: the Go PDM's environment variables (same names, same
+//! defaults except the reservation TTL, PDM §10.7), each also a flag, plus
+//! poolmgr's own settings under new `POOLMGR_` names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use registrars::{Provider, Secret};
+
+use crate::label::split_list;
+
+/// The pools served when neither `DYNADOT_MANAGED_DOMAINS` nor
+/// `DYNADOT_DOMAIN` is set.
+pub const DEFAULT_POOLS: [&str; 2] = ["openova.io", "omani.works"];
+
+/// Command line; every flag can also come from its environment variable.
+#[derive(Debug, Parser)]
+#[command(
+    name = "poolmgr",
+    version,
+    about = "Pool-domain manager: allocates <name>.<pool> subdomains and drives DNS through a PowerDNS-compatible API",
+    after_help = "Example:\n  PDM_DATABASE_URL=sqlite://poolmgr.db PDM_PDNS_BASE_URL=http://127.0.0.1:8081 \\\n  PDM_PDNS_API_KEY=secret POOLMGR_AUTH_DISABLED=true poolmgr"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Settings,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the hash to put in POOLMGR_AUTH_TOKENS for a bearer token read
+    /// from standard input (so it never appears in shell history).
+    HashToken {
+        /// The scope the token gets: caller or operator.
+        #[arg(long, default_value = "caller")]
+        scope: String,
+    },
+}
+
+/// Everything `poolmgr` serves with.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// HTTP listen port (all interfaces).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Listen address; overrides --port when set (e.g. 127.0.0.1:8080).
+    #[arg(long, env = "POOLMGR_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Database: sqlite://PATH (created if missing) or postgres://...
+    #[arg(long, env = "PDM_DATABASE_URL")]
+    pub database_url: String,
+
+    /// Base URL of the DNS server's REST API (dnsd or PowerDNS).
+    #[arg(long, env = "PDM_PDNS_BASE_URL")]
+    pub pdns_base_url: String,
+
+    /// API key for the DNS server, sent as X-API-Key.
+    #[arg(long, env = "PDM_PDNS_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub pdns_api_key: Secret,
+
+    /// The {server_id} path segment.
+    #[arg(long, env = "PDM_PDNS_SERVER_ID", default_value = "localhost")]
+    pub pdns_server_id: String,
+
+    /// Name servers for child apexes and delegations (comma or space separated).
+    #[arg(long, env = "PDM_NAMESERVERS", default_value = "ns1.openova.io,ns2.openova.io,ns3.openova.io", value_parser = parse_list)]
+    pub nameservers: NameList,
+
+    /// Managed pools (comma or space separated).
+    #[arg(long, env = "DYNADOT_MANAGED_DOMAINS", value_parser = parse_list)]
+    pub managed_domains: Option<NameList>,
+
+    /// A single managed pool, used when DYNADOT_MANAGED_DOMAINS is empty.
+    #[arg(long, env = "DYNADOT_DOMAIN")]
+    pub dynadot_domain: Option<String>,
+
+    /// How long a reservation lives (Go duration: 90m, 2h, 1h30m).
+    #[arg(long, env = "PDM_RESERVATION_TTL", default_value = "2h", value_parser = parse_go_duration)]
+    pub reservation_ttl: Duration,
+
+    /// Sweeper tick; zero or negative means 30s.
+    #[arg(long, env = "PDM_SWEEPER_INTERVAL", default_value = "30s", value_parser = parse_go_duration_or_zero)]
+    pub sweeper_interval: Duration,
+
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, env = "PDM_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// IPv4 address registered as glue for in-bailiwick name servers.
+    #[arg(long, env = "POOL_DOMAIN_MANAGER_NS_GLUE_IP")]
+    pub ns_glue_ip: Option<std::net::Ipv4Addr>,
+
+    /// Bearer tokens, as `scope:sha256hex` entries (comma separated);
+    /// scope is `caller` or `operator`. See `poolmgr hash-token`.
+    #[arg(long, env = "POOLMGR_AUTH_TOKENS", hide_env_values = true)]
+    pub auth_tokens: Option<String>,
+
+    /// A file with one `scope:sha256hex` entry per line (# comments).
+    #[arg(long, env = "POOLMGR_AUTH_TOKENS_FILE")]
+    pub auth_tokens_file: Option<PathBuf>,
+
+    /// Serve without authentication (the Go PDM's behaviour). Off by default.
+    #[arg(long, env = "POOLMGR_AUTH_DISABLED", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub auth_disabled: bool,
+
+    /// Allow set-ns to name hosts other than PDM_NAMESERVERS.
+    #[arg(long, env = "POOLMGR_ALLOW_FOREIGN_NAMESERVERS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_foreign_nameservers: bool,
+
+    /// A 32-byte key (64 hex digits) that seals registrar tokens kept for
+    /// task tracking. Without it, registrar tokens are never stored.
+    #[arg(long, env = "POOLMGR_TOKEN_SEALING_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub token_sealing_key: Option<Secret>,
+
+    /// Registrar API base URLs, `provider=url` (comma separated); for
+    /// tests and sandboxes, e.g. `dynadot=http://127.0.0.1:9001/api3.json`.
+    #[arg(long, env = "POOLMGR_REGISTRAR_BASE_URLS", value_parser = parse_base_urls)]
+    pub registrar_base_urls: Option<BaseUrls>,
+
+    /// How long a request waits for its DNS work before answering 202 and
+    /// leaving it to the background worker.
+    #[arg(long, env = "POOLMGR_INLINE_DNS_TIMEOUT", default_value = "10s", value_parser = parse_go_duration)]
+    pub inline_dns_timeout: Duration,
+
+    /// Log format: json (PDM's) or text.
+    #[arg(long, env = "POOLMGR_LOG_FORMAT", default_value = "json")]
+    pub log_format: String,
+}
+
+impl Settings {
+    /// The managed pools, sorted: `DYNADOT_MANAGED_DOMAINS`, else
+    /// `DYNADOT_DOMAIN`, else the built-in pair.
+    pub fn pools(&self) -> Vec<String> {
+        let mut pools = match (&self.managed_domains, &self.dynadot_domain) {
+            (Some(list), _) if !list.0.is_empty() => list.0.clone(),
+            (_, Some(one)) if !split_list(one).is_empty() => split_list(one),
+            _ => DEFAULT_POOLS.iter().map(|s| s.to_string()).collect(),
+        };
+        pools.sort();
+        pools
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        self.listen
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], self.port)))
+    }
+}
+
+/// A normalised, de-duplicated list of names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameList(pub Vec<String>);
+
+fn parse_list(raw: &str) -> Result<NameList, String> {
+    Ok(NameList(split_list(raw)))
+}
+
+fn parse_secret(raw: &str) -> Result<Secret, String> {
+    if raw.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(Secret::new(raw.trim()))
+}
+
+/// Per-provider API base URLs.
+#[derive(Debug, Clone, Default)]
+pub struct BaseUrls(pub BTreeMap<Provider, String>);
+
+fn parse_base_urls(raw: &str) -> Result<BaseUrls, String> {
+    let mut map = BTreeMap::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, url) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not provider=url"))?;
+        let provider = provider_by_name(name).ok_or_else(|| {
+            format!("{name:?} is not a registrar (cloudflare, dynadot, godaddy, namecheap, ovh)")
+        })?;
+        map.insert(provider, url.trim().to_owned());
+    }
+    Ok(BaseUrls(map))
+}
+
+/// The provider for a registrar name as PDM accepts it (trimmed, any case).
+pub fn provider_by_name(name: &str) -> Option<Provider> {
+    name.parse().ok()
+}
+
+/// A Go `time.ParseDuration` string: a sequence of decimal numbers with
+/// units ns, us (µs), ms, s, m, h, e.g. `2h`, `1h30m`, `1.5s`. Negative
+/// values are refused here; see [`parse_go_duration_or_zero`].
+pub fn parse_go_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    if raw.starts_with('-') {
+        return Err(format!("{raw:?} is negative"));
+    }
+    let body = raw.strip_prefix('+').unwrap_or(raw);
+    if body == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if body.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = 0f64;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{raw:?}: missing unit (ns, us, ms, s, m, h)"))?;
+        let (num, tail) = rest.split_at(num_len);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("{raw:?}: {num:?} is not a number"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => {
+                return Err(format!(
+                    "{raw:?}: unknown unit {unit:?} (ns, us, ms, s, m, h)"
+                ));
+            }
+        };
+        total += value * scale;
+        rest = next;
+    }
+    Duration::try_from_secs_f64(total).map_err(|e| format!("{raw:?}: {e}"))
+}
+
+/// Like [`parse_go_duration`], but zero or negative means the PDM default
+/// of 30 s (PDM_SWEEPER_INTERVAL's rule).
+fn parse_go_duration_or_zero(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    if let Some(positive) = raw.strip_prefix('-') {
+        parse_go_duration(positive)?;
+        return Ok(Duration::from_secs(30));
+    }
+    let d = parse_go_duration(raw)?;
+    Ok(if d.is_zero() {
+        Duration::from_secs(30)
+    } else {
+        d
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(
+            parse_go_duration("1h30m").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            parse_go_duration("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert!(parse_go_duration("10").is_err());
+        assert!(parse_go_duration("10d").is_err());
+        assert!(parse_go_duration("-1s").is_err());
+        assert_eq!(
+            parse_go_duration_or_zero("0").unwrap(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            parse_go_duration_or_zero("-5s").unwrap(),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn pools_fall_back_in_order() {
+        let cli = Cli::try_parse_from([
+            "poolmgr",
+            "--database-url",
+            "sqlite://x",
+            "--pdns-base-url",
+            "http://127.0.0.1:1",
+            "--pdns-api-key",
+            "k",
+        ])
+        .unwrap();
+        let mut s = cli.serve;
+        s.managed_domains = None;
+        s.dynadot_domain = None;
+        assert_eq!(s.pools(), ["omani.works", "openova.io"]);
+        s.dynadot_domain = Some("Example.COM".into());
+        assert_eq!(s.pools(), ["example.com"]);
+        s.managed_domains = Some(NameList(vec!["b.test".into(), "a.test".into()]));
+        assert_eq!(s.pools(), ["a.test", "b.test"]);
+        assert_eq!(s.reservation_ttl, Duration::from_secs(7200));
+    }
+}

@@ -1,0 +1,2 @@
+//! The `poolmgr` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Applies the DNS work queued in the outbox.

@@ -1,0 +1,4 @@
+//! The DNS outbox table.
+
+/// One queued effect.
+pub struct OutboxEntry {}
