@@ -1,16 +1,34 @@
 //! The HTTP API: the Go PDM's routes, fields and codes (spec pdm-api.md
 //! §3–§4), bearer-token authentication, `/openapi.json` and `/metrics`.
+//!
+//! Route scopes: `/healthz` is open; the allocation and registrar routes
+//! need a caller token; listings, `/metrics` and `/openapi.json` are
+//! readable with any token, listings only with an operator token.
 
+pub mod auth;
+pub mod byo;
 pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod pool;
 pub mod registrar;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
 
 use crate::config::Settings;
 use crate::dns::PdnsClient;
+use crate::outbox::Applier;
 use crate::store::Store;
+use auth::{Auth, Scope};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -23,9 +41,82 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The managed pools, sorted.
     pub pools: Arc<Vec<String>>,
+    /// Applies queued DNS work.
+    pub applier: Applier,
+    /// Bearer tokens.
+    pub auth: Arc<Auth>,
+    /// Request counters.
+    pub http_metrics: Arc<metrics::HttpMetrics>,
+    /// The pool zones' DS records (digest type 2), for the operator step
+    /// at the registrar; refreshed in the background.
+    pub pool_ds: Arc<RwLock<BTreeMap<String, Vec<String>>>>,
+}
+
+impl AppState {
+    /// State over a database and DNS server.
+    pub fn new(store: Store, dns: PdnsClient, settings: Settings, auth: Auth) -> AppState {
+        let pools = Arc::new(settings.pools());
+        AppState {
+            applier: Applier::new(store.clone(), dns.clone()),
+            store,
+            dns,
+            settings: Arc::new(settings),
+            pools,
+            auth: Arc::new(auth),
+            http_metrics: Arc::default(),
+            pool_ds: Arc::default(),
+        }
+    }
 }
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(registrar::routes()).with_state(state)
+    let scoped = |scope: Scope| {
+        let auth = state.auth.clone();
+        axum::middleware::from_fn(move |req, next| auth::require(auth.clone(), scope, req, next))
+    };
+    let caller = Router::new()
+        .merge(pool::caller_routes())
+        .merge(registrar::routes())
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .route_layer(scoped(Scope::Caller));
+    let operator = pool::operator_routes().route_layer(scoped(Scope::Operator));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(caller)
+        .merge(operator)
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route").into_response()
+}
+
+/// `GET /healthz`: liveness plus a database ping (PDM §3.1), and the pool
+/// zones' DS for the operator to publish at the registrar (§10.6).
+async fn healthz(State(state): State<AppState>) -> Response {
+    if let Err(e) = state.store.ping().await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "unhealthy", "db": e.to_string() })),
+        )
+            .into_response();
+    }
+    let mut registrars: Vec<&str> = registrars::Provider::ALL.iter().map(|p| p.name()).collect();
+    registrars.sort_unstable();
+    let ds = state
+        .pool_ds
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    axum::Json(json!({
+        "status": "ok",
+        "managedDomains": *state.pools,
+        "registrars": registrars,
+        "ds": ds,
+    }))
+    .into_response()
 }

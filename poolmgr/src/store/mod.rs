@@ -12,10 +12,11 @@
 //! can move the clock.
 
 mod allocations;
+pub mod byo;
 mod outbox;
 pub mod schema;
 
-pub use allocations::{CommitOutcome, ReleaseOutcome, ReserveOutcome};
+pub use allocations::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome};
 pub use outbox::OutboxEntry;
 
 use std::str::FromStr;

@@ -37,19 +37,21 @@ const OUTBOX_KEY: &str =
     "CREATE INDEX IF NOT EXISTS dns_outbox_key ON dns_outbox (pool_domain, subdomain, id)";
 
 /// Every migration, in order. Append; never edit a released one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "allocations and DNS outbox",
-    sqlite: &[
-        ALLOCATIONS,
-        ALLOCATIONS_EXPIRY,
-        ALLOCATIONS_POOL_STATE,
-        concat!(
-            "CREATE TABLE IF NOT EXISTS dns_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,",
-            "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "allocations and DNS outbox",
+        sqlite: &[
+            ALLOCATIONS,
+            ALLOCATIONS_EXPIRY,
+            ALLOCATIONS_POOL_STATE,
+            concat!(
+                "CREATE TABLE IF NOT EXISTS dns_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,",
+                "
     pool_domain TEXT NOT NULL,
     subdomain TEXT NOT NULL,
     incarnation TEXT NOT NULL,
+    kind TEXT NOT NULL,
     effect TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
@@ -57,19 +59,20 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     last_error TEXT,
     created_at BIGINT NOT NULL
 )"
-        ),
-        OUTBOX_KEY,
-    ],
-    postgres: &[
-        ALLOCATIONS,
-        ALLOCATIONS_EXPIRY,
-        ALLOCATIONS_POOL_STATE,
-        concat!(
-            "CREATE TABLE IF NOT EXISTS dns_outbox (id BIGSERIAL PRIMARY KEY,",
-            "
+            ),
+            OUTBOX_KEY,
+        ],
+        postgres: &[
+            ALLOCATIONS,
+            ALLOCATIONS_EXPIRY,
+            ALLOCATIONS_POOL_STATE,
+            concat!(
+                "CREATE TABLE IF NOT EXISTS dns_outbox (id BIGSERIAL PRIMARY KEY,",
+                "
     pool_domain TEXT NOT NULL,
     subdomain TEXT NOT NULL,
     incarnation TEXT NOT NULL,
+    kind TEXT NOT NULL,
     effect TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
@@ -77,7 +80,14 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     last_error TEXT,
     created_at BIGINT NOT NULL
 )"
-        ),
-        OUTBOX_KEY,
-    ],
-}];
+            ),
+            OUTBOX_KEY,
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "BYO domains",
+        sqlite: &[super::byo::BYO_DOMAINS, super::byo::BYO_DOMAINS_PENDING],
+        postgres: &[super::byo::BYO_DOMAINS, super::byo::BYO_DOMAINS_PENDING],
+    },
+];

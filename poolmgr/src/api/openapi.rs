@@ -1,0 +1,175 @@
+//! `GET /openapi.json`: the API described as OpenAPI 3.0, written by hand
+//! next to the handlers so the two change together.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({ "description": description,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn body(schema: &str) -> Value {
+    json!({ "required": true,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn domain_param() -> Value {
+    json!({ "name": "domain", "in": "path", "required": true, "schema": { "type": "string" },
+            "description": "A managed pool, e.g. omani.works" })
+}
+
+fn registrar_param() -> Value {
+    json!({ "name": "registrar", "in": "path", "required": true,
+            "schema": { "type": "string", "enum": ["cloudflare", "dynadot", "godaddy", "namecheap", "ovh"] } })
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let unauthorized = error_response("missing or unknown bearer token");
+    json!({
+      "openapi": "3.0.3",
+      "info": {
+        "title": "poolmgr",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Pool-domain manager, wire-compatible with the Go PDM. Every route but /healthz needs Authorization: Bearer <token> unless authentication is switched off."
+      },
+      "components": {
+        "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+        "schemas": {
+          "Error": { "type": "object", "required": ["error"], "properties": {
+            "error": { "type": "string" }, "detail": { "type": "string" },
+            "registrar": { "type": "string" }, "domain": { "type": "string" } } },
+          "Allocation": { "type": "object", "required": ["poolDomain", "subdomain", "state"], "properties": {
+            "poolDomain": { "type": "string" }, "subdomain": { "type": "string" },
+            "state": { "type": "string", "enum": ["reserved", "active"] },
+            "reservedAt": { "type": "string", "format": "date-time" },
+            "expiresAt": { "type": "string", "format": "date-time" },
+            "sovereignFQDN": { "type": "string" }, "loadBalancerIP": { "type": "string" },
+            "loadBalancerIPv6": { "type": "string" },
+            "reservationToken": { "type": "string", "format": "uuid" },
+            "createdBy": { "type": "string" } } },
+          "Check": { "type": "object", "required": ["available"], "properties": {
+            "available": { "type": "boolean" },
+            "reason": { "type": "string", "enum": ["invalid-format", "unsupported-pool", "reserved", "reserved-state", "active-state", "unknown-state"] },
+            "detail": { "type": "string" }, "fqdn": { "type": "string" } } },
+          "ReserveRequest": { "type": "object", "required": ["subdomain"], "properties": {
+            "subdomain": { "type": "string" }, "createdBy": { "type": "string" } } },
+          "CommitRequest": { "type": "object", "required": ["subdomain", "reservationToken", "loadBalancerIP"], "properties": {
+            "subdomain": { "type": "string" }, "reservationToken": { "type": "string", "format": "uuid" },
+            "sovereignFQDN": { "type": "string" }, "loadBalancerIP": { "type": "string", "format": "ipv4" },
+            "loadBalancerIPv6": { "type": "string", "format": "ipv6" } } },
+          "RenewRequest": { "type": "object", "required": ["subdomain", "reservationToken"], "properties": {
+            "subdomain": { "type": "string" }, "reservationToken": { "type": "string", "format": "uuid" } } },
+          "ReleaseRequest": { "type": "object", "required": ["subdomain"], "properties": {
+            "subdomain": { "type": "string" } } },
+          "Accepted": { "type": "object", "properties": {
+            "warning": { "type": "string" }, "detail": { "type": "string" },
+            "freed": { "$ref": "#/components/schemas/Allocation" } } },
+          "Released": { "type": "object", "properties": { "freed": { "$ref": "#/components/schemas/Allocation" } } },
+          "List": { "type": "object", "properties": { "poolDomain": { "type": "string" },
+            "allocations": { "type": "array", "items": { "$ref": "#/components/schemas/Allocation" } } } },
+          "RegistrarRequest": { "type": "object", "required": ["domain", "token"], "properties": {
+            "domain": { "type": "string" }, "token": { "type": "string", "writeOnly": true },
+            "nameservers": { "type": "array", "items": { "type": "string" } } } },
+          "Validated": { "type": "object", "properties": { "valid": { "type": "boolean" },
+            "registrar": { "type": "string" }, "domain": { "type": "string" } } },
+          "NameserversSet": { "type": "object", "properties": { "success": { "type": "boolean" },
+            "registrar": { "type": "string" }, "domain": { "type": "string" },
+            "nameservers": { "type": "array", "items": { "type": "string" } },
+            "propagation": { "type": "string" } } },
+          "Health": { "type": "object", "properties": { "status": { "type": "string" },
+            "managedDomains": { "type": "array", "items": { "type": "string" } },
+            "registrars": { "type": "array", "items": { "type": "string" } },
+            "ds": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } } } }
+        }
+      },
+      "security": [ { "bearer": [] } ],
+      "paths": {
+        "/healthz": { "get": { "security": [], "summary": "Liveness and database ping",
+          "responses": { "200": json_response("healthy", "Health"), "503": error_response("database unreachable") } } },
+        "/api/v1/reserved": { "get": { "summary": "Reserved labels",
+          "responses": { "200": { "description": "sorted labels" }, "401": unauthorized } } },
+        "/api/v1/pool/{domain}/check": { "get": { "summary": "Availability (always 200 but on database errors)",
+          "parameters": [ domain_param(), { "name": "sub", "in": "query", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "200": json_response("decision", "Check"), "401": unauthorized, "500": error_response("database error") } } },
+        "/api/v1/pool/{domain}/reserve": { "post": { "summary": "Reserve a subdomain and build its DNSSEC-signed child zone",
+          "parameters": [ domain_param(), { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" } } ],
+          "requestBody": body("ReserveRequest"),
+          "responses": { "201": json_response("reserved (DNS finishing in the background if it was slow)", "Allocation"),
+            "400": error_response("invalid JSON body"), "409": error_response("conflict"),
+            "422": error_response("invalid-format, unsupported-pool or reserved"), "401": unauthorized } } },
+        "/api/v1/pool/{domain}/commit": { "post": { "summary": "Activate a reservation and publish its records; a retry with the same token re-publishes",
+          "parameters": [ domain_param() ], "requestBody": body("CommitRequest"),
+          "responses": { "200": json_response("active", "Allocation"), "202": json_response("active; DNS retried in the background", "Accepted"),
+            "400": error_response("invalid JSON body"), "403": error_response("token-mismatch"), "404": error_response("not-found"),
+            "409": error_response("already-active"), "410": error_response("reservation-expired"),
+            "422": error_response("invalid-format, missing-lb-ip, invalid-lb-ip, invalid-fqdn or unsupported-pool"), "401": unauthorized } } },
+        "/api/v1/pool/{domain}/renew": { "post": { "summary": "Extend a reservation by the reservation TTL",
+          "parameters": [ domain_param() ], "requestBody": body("RenewRequest"),
+          "responses": { "200": json_response("renewed", "Allocation"), "403": error_response("token-mismatch"),
+            "404": error_response("not-found"), "409": error_response("already-active"), "410": error_response("reservation-expired"), "401": unauthorized } } },
+        "/api/v1/pool/{domain}/release": { "delete": { "summary": "Release an allocation and tear down its DNS; idempotent",
+          "parameters": [ domain_param(), { "name": "sub", "in": "query", "schema": { "type": "string" },
+            "description": "used only when the body does not decode" } ],
+          "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReleaseRequest" } } } },
+          "responses": { "200": json_response("released", "Released"), "202": json_response("teardown retried in the background", "Accepted"),
+            "404": error_response("not-found"), "422": error_response("invalid-format or unsupported-pool"), "401": unauthorized } } },
+        "/api/v1/pool/{domain}/list": { "get": { "summary": "Allocations of a pool (operator scope; no tokens shown)",
+          "parameters": [ domain_param() ],
+          "responses": { "200": json_response("allocations by subdomain", "List"), "403": error_response("operator scope needed"), "401": unauthorized } } },
+        "/api/v1/pool/{domain}/allocation/{sub}": { "get": { "summary": "One allocation (operator scope)",
+          "parameters": [ domain_param(), { "name": "sub", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "200": json_response("the allocation", "Allocation"), "404": error_response("not-found"), "401": unauthorized } } },
+        "/api/v1/registrar/{registrar}/validate": { "post": { "summary": "Check a customer's registrar credentials (read-only)",
+          "parameters": [ registrar_param() ], "requestBody": body("RegistrarRequest"),
+          "responses": { "200": json_response("valid", "Validated"), "400": error_response("invalid-body"),
+            "401": error_response("invalid-token"), "403": error_response("domain-not-in-account"),
+            "404": error_response("unsupported-registrar"), "422": error_response("missing-domain or missing-token"),
+            "429": error_response("rate-limited"), "502": error_response("api-unavailable"), "500": error_response("registrar-error") } } },
+        "/api/v1/registrar/{registrar}/set-ns": { "post": { "summary": "Set a customer domain's name servers at its registrar",
+          "parameters": [ registrar_param() ], "requestBody": body("RegistrarRequest"),
+          "responses": { "200": json_response("set (read back)", "NameserversSet"), "400": error_response("invalid-body"),
+            "401": error_response("invalid-token"), "403": error_response("domain-not-in-account"),
+            "404": error_response("unsupported-registrar"), "422": error_response("missing-domain, missing-token, missing-nameservers, foreign-nameservers or unsupported-operation"),
+            "429": error_response("rate-limited"), "502": error_response("api-unavailable"), "500": error_response("registrar-error") } } },
+        "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition format" }, "401": unauthorized } } },
+        "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } }
+      }
+    })
+}
+
+/// `GET /openapi.json`.
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let spec = super::spec();
+        let paths = spec["paths"].as_object().unwrap();
+        for p in [
+            "/healthz",
+            "/api/v1/pool/{domain}/reserve",
+            "/api/v1/pool/{domain}/commit",
+            "/api/v1/pool/{domain}/release",
+            "/api/v1/pool/{domain}/renew",
+            "/api/v1/registrar/{registrar}/set-ns",
+        ] {
+            assert!(paths.contains_key(p), "{p}");
+        }
+        // Every $ref resolves.
+        let text = spec.to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(spec["components"]["schemas"].get(name).is_some(), "{name}");
+        }
+    }
+}

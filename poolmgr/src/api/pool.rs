@@ -1,0 +1,480 @@
+//! The pool routes (PDM §3.2–§3.7) and our extensions (§9): renew and an
+//! operator read of one allocation.
+//!
+//! Each handler checks its input in PDM's evaluation order, makes one
+//! state change in the store (which queues the DNS work in the same
+//! transaction), then applies that work inline within a time budget. The
+//! response tells the caller whether DNS is done (200/201) or left to the
+//! background worker (202 for commit and release; reserve answers 201
+//! either way, PDM §10.9).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
+use crate::model::{Allocation, State as AllocState, now};
+use crate::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, StoreError};
+
+/// Routes callers use (caller scope).
+pub fn caller_routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/reserved", get(reserved_list))
+        .route("/api/v1/pool/{domain}/check", get(check))
+        .route("/api/v1/pool/{domain}/reserve", post(reserve))
+        .route("/api/v1/pool/{domain}/commit", post(commit))
+        .route("/api/v1/pool/{domain}/renew", post(renew))
+        .route("/api/v1/pool/{domain}/release", delete(release))
+}
+
+/// Routes for operators only (they see every allocation).
+pub fn operator_routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/pool/{domain}/list", get(list))
+        .route("/api/v1/pool/{domain}/allocation/{sub}", get(allocation))
+}
+
+const RESERVED_DETAIL: &str =
+    "this subdomain is reserved for the Sovereign control plane — pick a different name";
+const CONFLICT_DETAIL: &str = "this subdomain is already reserved or active";
+
+fn invalid_format() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-format",
+        INVALID_FORMAT_DETAIL,
+    )
+}
+
+fn unsupported_pool(domain: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unsupported-pool",
+        format!("pool domain {domain} is not managed by OpenOva"),
+    )
+}
+
+/// Database failures are PDM's bare 500 `{"error":"<text>"}`.
+fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "database error");
+    ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn invalid_json() -> ApiError {
+    ApiError::bare(StatusCode::BAD_REQUEST, "invalid JSON body")
+}
+
+/// The normalised pool, or 422 `unsupported-pool`.
+fn managed_pool(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    let domain = normalize(raw);
+    if state.pools.contains(&domain) {
+        Ok(domain)
+    } else {
+        Err(unsupported_pool(&domain))
+    }
+}
+
+async fn reserved_list() -> Json<Value> {
+    Json(json!({ "reserved": crate::label::RESERVED }))
+}
+
+#[derive(Deserialize)]
+struct CheckQuery {
+    #[serde(default)]
+    sub: String,
+}
+
+async fn check(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    Query(q): Query<CheckQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let sub = normalize(&q.sub);
+    let domain = normalize(&domain);
+    if !is_valid_label(&sub) {
+        return Ok(Json(json!({
+            "available": false, "reason": "invalid-format", "detail": INVALID_FORMAT_DETAIL,
+        })));
+    }
+    if !state.pools.contains(&domain) {
+        return Ok(Json(json!({
+            "available": false, "reason": "unsupported-pool",
+            "detail": format!("pool domain {domain} is not managed by OpenOva — pick a different pool or use BYO"),
+        })));
+    }
+    if is_reserved(&sub) {
+        return Ok(Json(json!({
+            "available": false, "reason": "reserved", "detail": RESERVED_DETAIL,
+        })));
+    }
+    let fqdn = format!("{sub}.{domain}");
+    let row = state.store.get(&domain, &sub).await.map_err(internal)?;
+    let t = now();
+    Ok(Json(match row {
+        None => json!({ "available": true, "fqdn": fqdn }),
+        // On their way out: a reserve succeeds (after the old teardown).
+        Some(a) if matches!(a.state, AllocState::Releasing | AllocState::Expiring) => {
+            json!({ "available": true, "fqdn": fqdn })
+        }
+        Some(a) if a.state == AllocState::Reserved && a.expires_at.is_none_or(|e| e <= t) => {
+            json!({ "available": true, "fqdn": fqdn })
+        }
+        Some(a) if a.state == AllocState::Reserved => json!({
+            "available": false, "reason": "reserved-state", "fqdn": fqdn,
+            "detail": "this subdomain is reserved by an in-flight provisioning",
+        }),
+        Some(_) => json!({
+            "available": false, "reason": "active-state", "fqdn": fqdn,
+            "detail": "this subdomain is in use by an active Sovereign",
+        }),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReserveBody {
+    #[serde(default)]
+    subdomain: String,
+    #[serde(default)]
+    created_by: String,
+}
+
+async fn reserve(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: ReserveBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
+    let sub = normalize(&req.subdomain);
+    if !is_valid_label(&sub) {
+        return Err(invalid_format());
+    }
+    let domain = managed_pool(&state, &domain)?;
+    if is_reserved(&sub) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reserved",
+            RESERVED_DETAIL,
+        ));
+    }
+    let created_by = match req.created_by.trim() {
+        "" => "catalyst-api",
+        s => s,
+    };
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 255);
+    let ttl = state.settings.reservation_ttl.as_secs() as i64;
+    let outcome = state
+        .store
+        .reserve(
+            &domain,
+            &sub,
+            created_by,
+            idempotency_key,
+            &state.settings.nameservers.0,
+            ttl,
+            now(),
+        )
+        .await
+        .map_err(internal)?;
+    let alloc = match outcome {
+        ReserveOutcome::Reserved(a) | ReserveOutcome::Replayed(a) => a,
+        ReserveOutcome::Conflict => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                CONFLICT_DETAIL,
+            ));
+        }
+    };
+    // The reservation stands whatever DNS does now: the worker finishes
+    // the scaffolding, and a non-2xx here would strand the name (§10.9).
+    if let Err(e) = state
+        .applier
+        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .await
+    {
+        tracing::warn!(pool = %domain, subdomain = %sub, error = %e, "reserve: DNS scaffolding left to the worker");
+    }
+    Ok((StatusCode::CREATED, Json(alloc.to_json(true))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitBody {
+    #[serde(default)]
+    subdomain: String,
+    #[serde(default)]
+    reservation_token: String,
+    #[serde(default, rename = "sovereignFQDN")]
+    sovereign_fqdn: String,
+    #[serde(default, rename = "loadBalancerIP")]
+    load_balancer_ip: String,
+    #[serde(default, rename = "loadBalancerIPv6")]
+    load_balancer_ipv6: String,
+}
+
+/// A host name in presentation form: labels of letters, digits and
+/// hyphens (underscores tolerated), each 1–63 octets, 253 in all.
+fn is_hostname(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+async fn commit(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: CommitBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
+    let sub = normalize(&req.subdomain);
+    if !is_valid_label(&sub) {
+        return Err(invalid_format());
+    }
+    let ipv4 = req.load_balancer_ip.trim();
+    if ipv4.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing-lb-ip",
+            "loadBalancerIP is required",
+        ));
+    }
+    let domain = managed_pool(&state, &domain)?;
+    // Checked before the row is touched, so a bad address can never leave
+    // an active row whose records cannot be written (§10.13).
+    if ipv4.parse::<Ipv4Addr>().is_err() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-lb-ip",
+            format!("loadBalancerIP {ipv4:?} is not an IPv4 address"),
+        ));
+    }
+    let ipv6 = Some(req.load_balancer_ipv6.trim()).filter(|s| !s.is_empty());
+    if let Some(v6) = ipv6
+        && v6.parse::<Ipv6Addr>().is_err()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-lb-ip",
+            format!("loadBalancerIPv6 {v6:?} is not an IPv6 address"),
+        ));
+    }
+    let fqdn = normalize(&req.sovereign_fqdn);
+    let fqdn = fqdn.trim_end_matches('.');
+    if !fqdn.is_empty() && !is_hostname(fqdn) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fqdn",
+            format!("sovereignFQDN {fqdn:?} is not a domain name"),
+        ));
+    }
+    let request = CommitRequest {
+        token: req.reservation_token.trim(),
+        sovereign_fqdn: Some(fqdn).filter(|s| !s.is_empty()),
+        ipv4,
+        ipv6,
+    };
+    let outcome = state
+        .store
+        .commit(&domain, &sub, &request, now())
+        .await
+        .map_err(internal)?;
+    let alloc = commit_result(outcome)?;
+    match state
+        .applier
+        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .await
+    {
+        Ok(()) => Ok((StatusCode::OK, Json(alloc.to_json(false))).into_response()),
+        Err(e) => {
+            let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
+            body["warning"] =
+                "row committed but PowerDNS write failed; retry commit to publish DNS".into();
+            body["detail"] = format!("powerdns write: {e}").into();
+            Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        }
+    }
+}
+
+/// Maps a commit or renew outcome to the allocation or PDM's error.
+fn commit_result(outcome: CommitOutcome) -> Result<Allocation, ApiError> {
+    match outcome {
+        CommitOutcome::Committed(a) | CommitOutcome::Renewed(a) => Ok(a),
+        CommitOutcome::NotFound => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no reservation exists for this (poolDomain, subdomain) — call /reserve first",
+        )),
+        CommitOutcome::AlreadyActive => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already-active",
+            "this allocation is already active",
+        )),
+        CommitOutcome::Expired => Err(ApiError::new(
+            StatusCode::GONE,
+            "reservation-expired",
+            "the reservation TTL elapsed before commit; reserve again",
+        )),
+        CommitOutcome::TokenMismatch => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token-mismatch",
+            "reservationToken does not match the reservation",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RenewBody {
+    #[serde(default)]
+    subdomain: String,
+    #[serde(default)]
+    reservation_token: String,
+}
+
+async fn renew(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: RenewBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
+    let sub = normalize(&req.subdomain);
+    if !is_valid_label(&sub) {
+        return Err(invalid_format());
+    }
+    let domain = managed_pool(&state, &domain)?;
+    let ttl = state.settings.reservation_ttl.as_secs() as i64;
+    let outcome = state
+        .store
+        .renew(&domain, &sub, req.reservation_token.trim(), ttl, now())
+        .await
+        .map_err(internal)?;
+    let alloc = commit_result(outcome)?;
+    Ok(Json(
+        serde_json::to_value(alloc.to_json(false)).unwrap_or_default(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ReleaseBody {
+    #[serde(default)]
+    subdomain: String,
+}
+
+async fn release(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+    Query(q): Query<CheckQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // PDM falls back to ?sub= only when the body does not decode (the
+    // recovery script sends no body at all).
+    let raw = match serde_json::from_slice::<ReleaseBody>(&body) {
+        Ok(b) => b.subdomain,
+        Err(_) => q.sub,
+    };
+    let sub = normalize(&raw);
+    if !is_valid_label(&sub) {
+        return Err(invalid_format());
+    }
+    let domain = managed_pool(&state, &domain)?;
+    let outcome = state
+        .store
+        .release(&domain, &sub, now())
+        .await
+        .map_err(internal)?;
+    let freed = match outcome {
+        ReleaseOutcome::Releasing(a) => *a,
+        ReleaseOutcome::NotFound => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "no allocation exists for this (poolDomain, subdomain)",
+            ));
+        }
+    };
+    let freed_json = freed.to_json(false);
+    match state
+        .applier
+        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .await
+    {
+        Ok(()) => Ok((StatusCode::OK, Json(json!({ "freed": freed_json }))).into_response()),
+        Err(e) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "warning": "row deleted but PowerDNS teardown failed; re-run release to clean up DNS (idempotent)",
+                "detail": format!("powerdns delete zone: {e}"),
+                "freed": freed_json,
+            })),
+        )
+            .into_response()),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let domain = managed_pool(&state, &domain)?;
+    let rows = state.store.list(&domain).await.map_err(internal)?;
+    let allocations: Vec<_> = rows.iter().map(|a| a.to_json(false)).collect();
+    Ok(Json(
+        json!({ "poolDomain": domain, "allocations": allocations }),
+    ))
+}
+
+async fn allocation(
+    State(state): State<AppState>,
+    Path((domain, sub)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let domain = managed_pool(&state, &domain)?;
+    let sub = normalize(&sub);
+    match state.store.get(&domain, &sub).await.map_err(internal)? {
+        Some(a) => Ok(Json(
+            serde_json::to_value(a.to_json(false)).unwrap_or_default(),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no allocation exists for this (poolDomain, subdomain)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames() {
+        assert!(is_hostname("omantel.omani.works"));
+        assert!(is_hostname("omantel.omani.works."));
+        assert!(!is_hostname("bad name.example"));
+        assert!(!is_hostname("a..b"));
+        assert!(!is_hostname("-a.example"));
+        assert!(!is_hostname(""));
+    }
+}

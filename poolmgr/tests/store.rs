@@ -1,0 +1,253 @@
+//! The store's state machine and outbox, run against SQLite and a real
+//! PostgreSQL server alike.
+
+mod common;
+
+use poolmgr::effects::Effect;
+use poolmgr::model::State;
+use poolmgr::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, Store};
+
+const POOL: &str = "omani.works";
+const NS: &[&str] = &["ns1.openova.io", "ns2.openova.io"];
+const T0: i64 = 1_800_000_000;
+const TTL: i64 = 7200;
+
+fn ns() -> Vec<String> {
+    NS.iter().map(|s| s.to_string()).collect()
+}
+
+async fn reserve(store: &Store, sub: &str, now: i64) -> ReserveOutcome {
+    store
+        .reserve(POOL, sub, "catalyst-api", None, &ns(), TTL, now)
+        .await
+        .unwrap()
+}
+
+fn token_of(outcome: ReserveOutcome) -> String {
+    match outcome {
+        ReserveOutcome::Reserved(a) => a.reservation_token.unwrap(),
+        other => panic!("expected Reserved, got {other:?}"),
+    }
+}
+
+fn req(token: &str) -> CommitRequest<'_> {
+    CommitRequest {
+        token,
+        sovereign_fqdn: Some("omantel.omani.works"),
+        ipv4: "203.0.113.7",
+        ipv6: None,
+    }
+}
+
+async fn kinds(store: &Store) -> Vec<(String, &'static str)> {
+    store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let kind = match e.effect {
+                Effect::Provision { .. } => "provision",
+                Effect::Publish { .. } => "publish",
+                Effect::Teardown { .. } => "teardown",
+            };
+            (e.subdomain, kind)
+        })
+        .collect()
+}
+
+/// Applies (without DNS) every queued entry, as a worker that succeeds.
+async fn complete_all(store: &Store) {
+    for e in store.outbox_all().await.unwrap() {
+        store.outbox_complete(&e).await.unwrap();
+    }
+}
+
+both_backends! {
+    reserve_then_conflict_and_idempotent_replay => |store: Store| async move {
+        let first = reserve(&store, "omantel", T0).await;
+        let ReserveOutcome::Reserved(a) = first else { panic!("{first:?}") };
+        assert_eq!(a.state, State::Reserved);
+        assert_eq!(a.expires_at, Some(T0 + TTL));
+        assert!(uuid::Uuid::parse_str(a.reservation_token.as_deref().unwrap()).is_ok());
+        assert_eq!(kinds(&store).await, [("omantel".to_string(), "provision")]);
+        assert!(matches!(reserve(&store, "omantel", T0 + 1).await, ReserveOutcome::Conflict));
+        // Idempotency-Key: same key replays, another key conflicts.
+        let keyed = store.reserve(POOL, "keyed", "crossplane", Some("k1"), &ns(), TTL, T0).await.unwrap();
+        let ReserveOutcome::Reserved(k) = keyed else { panic!() };
+        let again = store.reserve(POOL, "keyed", "crossplane", Some("k1"), &ns(), TTL, T0 + 5).await.unwrap();
+        let ReserveOutcome::Replayed(r) = again else { panic!("{again:?}") };
+        assert_eq!(r.reservation_token, k.reservation_token);
+        let other = store.reserve(POOL, "keyed", "crossplane", Some("k2"), &ns(), TTL, T0 + 5).await.unwrap();
+        assert!(matches!(other, ReserveOutcome::Conflict));
+        // No second provision was queued by the replay.
+        assert_eq!(kinds(&store).await.len(), 2);
+    };
+
+    commit_checks_in_pdm_order => |store: Store| async move {
+        assert!(matches!(store.commit(POOL, "nobody", &req("x"), T0).await.unwrap(), CommitOutcome::NotFound));
+        let token = token_of(reserve(&store, "omantel", T0).await);
+        assert!(matches!(store.commit(POOL, "omantel", &req("not-a-uuid"), T0).await.unwrap(), CommitOutcome::TokenMismatch));
+        let wrong = uuid::Uuid::new_v4().to_string();
+        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0).await.unwrap(), CommitOutcome::TokenMismatch));
+        // Expiry is checked before the token.
+        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0 + TTL).await.unwrap(), CommitOutcome::Expired));
+        let CommitOutcome::Committed(a) = store.commit(POOL, "omantel", &req(&token), T0 + 10).await.unwrap() else { panic!() };
+        assert_eq!(a.state, State::Active);
+        assert_eq!(a.expires_at, None);
+        assert_eq!(a.reservation_token, None);
+        let row = store.get(POOL, "omantel").await.unwrap().unwrap();
+        assert_eq!(row.reservation_token, None);
+        assert_eq!(row.load_balancer_ip.as_deref(), Some("203.0.113.7"));
+        // A retry with the same token re-queues the records (§10.1) ...
+        let retry = CommitRequest { ipv4: "203.0.113.8", ..req(&token) };
+        assert!(matches!(store.commit(POOL, "omantel", &retry, T0 + 20).await.unwrap(), CommitOutcome::Committed(_)));
+        assert_eq!(
+            kinds(&store).await.iter().filter(|(_, k)| *k == "publish").count(),
+            2
+        );
+        assert_eq!(store.get(POOL, "omantel").await.unwrap().unwrap().load_balancer_ip.as_deref(), Some("203.0.113.8"));
+        // ... and another token is still 409. Active rows never expire.
+        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0 + TTL * 10).await.unwrap(), CommitOutcome::AlreadyActive));
+        assert!(store.claim_expired(T0 + TTL * 10, 100).await.unwrap().is_empty());
+    };
+
+    release_is_retryable_and_row_goes_after_teardown => |store: Store| async move {
+        assert!(matches!(store.release(POOL, "nobody", T0).await.unwrap(), ReleaseOutcome::NotFound));
+        let token = token_of(reserve(&store, "omantel", T0).await);
+        store.commit(POOL, "omantel", &req(&token), T0).await.unwrap();
+        complete_all(&store).await;
+        let ReleaseOutcome::Releasing(freed) = store.release(POOL, "omantel", T0 + 1).await.unwrap() else { panic!() };
+        assert_eq!(freed.state, State::Active);
+        // A retry finds it releasing and queues no second teardown.
+        assert!(matches!(store.release(POOL, "omantel", T0 + 2).await.unwrap(), ReleaseOutcome::Releasing(_)));
+        assert_eq!(kinds(&store).await, [("omantel".to_string(), "teardown")]);
+        assert_eq!(store.get(POOL, "omantel").await.unwrap().unwrap().state, State::Releasing);
+        // Commit of a releasing row: not found.
+        assert!(matches!(store.commit(POOL, "omantel", &req(&token), T0 + 3).await.unwrap(), CommitOutcome::NotFound));
+        complete_all(&store).await;
+        assert!(store.get(POOL, "omantel").await.unwrap().is_none());
+        assert!(matches!(store.release(POOL, "omantel", T0 + 4).await.unwrap(), ReleaseOutcome::NotFound));
+    };
+
+    sweeper_claims_only_lapsed_reservations => |store: Store| async move {
+        let t_old = token_of(reserve(&store, "old", T0).await);
+        let t_renewed = token_of(reserve(&store, "renewed", T0).await);
+        let t_committed = token_of(reserve(&store, "committed", T0).await);
+        token_of(reserve(&store, "fresh", T0 + TTL - 1).await);
+        complete_all(&store).await;
+        assert!(matches!(store.renew(POOL, "renewed", &t_renewed, TTL, T0 + 100).await.unwrap(), CommitOutcome::Renewed(_)));
+        store.commit(POOL, "committed", &req(&t_committed), T0 + 100).await.unwrap();
+        complete_all(&store).await;
+        let claimed = store.claim_expired(T0 + TTL, 100).await.unwrap();
+        let names: Vec<_> = claimed.iter().map(|a| a.subdomain.as_str()).collect();
+        assert_eq!(names, ["old"]);
+        assert_eq!(store.get(POOL, "old").await.unwrap().unwrap().state, State::Expiring);
+        assert_eq!(kinds(&store).await, [("old".to_string(), "teardown")]);
+        // Claimed once only.
+        assert!(store.claim_expired(T0 + TTL, 100).await.unwrap().is_empty());
+        // An expiring row cannot be committed or renewed.
+        assert!(matches!(store.commit(POOL, "old", &req(&t_old), T0 + TTL).await.unwrap(), CommitOutcome::Expired));
+        assert!(matches!(store.renew(POOL, "old", &t_old, TTL, T0 + TTL).await.unwrap(), CommitOutcome::Expired));
+        complete_all(&store).await;
+        assert!(store.get(POOL, "old").await.unwrap().is_none());
+    };
+
+    re_reserving_a_lapsed_name_tears_the_old_zone_down_first => |store: Store| async move {
+        let ReserveOutcome::Reserved(old) = reserve(&store, "omantel", T0).await else { panic!() };
+        complete_all(&store).await;
+        // Lapsed but not yet swept: reserve replaces it.
+        let ReserveOutcome::Reserved(new) = reserve(&store, "omantel", T0 + TTL + 1).await else { panic!() };
+        assert_ne!(old.incarnation, new.incarnation);
+        let queue = store.outbox_all().await.unwrap();
+        assert_eq!(queue.len(), 2);
+        assert!(matches!(queue[0].effect, Effect::Teardown { .. }));
+        assert_eq!(queue[0].incarnation, old.incarnation);
+        assert!(matches!(queue[1].effect, Effect::Provision { .. }));
+        // Only the teardown is due (queues apply in order).
+        let due = store.outbox_due(T0 + TTL + 1, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, queue[0].id);
+        // Completing the old teardown leaves the new row alone.
+        store.outbox_complete(&queue[0]).await.unwrap();
+        let row = store.get(POOL, "omantel").await.unwrap().unwrap();
+        assert_eq!(row.incarnation, new.incarnation);
+        assert_eq!(row.state, State::Reserved);
+    };
+
+    release_supersedes_pending_provisioning => |store: Store| async move {
+        reserve(&store, "omantel", T0).await;
+        store.release(POOL, "omantel", T0).await.unwrap();
+        let queue = store.outbox_all().await.unwrap();
+        assert!(store.outbox_superseded(&queue[0]).await.unwrap());
+        assert!(!store.outbox_superseded(&queue[1]).await.unwrap());
+    };
+
+    leases_keep_appliers_apart => |store: Store| async move {
+        reserve(&store, "a", T0).await;
+        reserve(&store, "b", T0).await;
+        let due = store.outbox_due(T0, 10).await.unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(store.outbox_claim(due[0].id, T0, T0 + 120).await.unwrap());
+        assert!(!store.outbox_claim(due[0].id, T0 + 1, T0 + 121).await.unwrap());
+        assert_eq!(store.outbox_due(T0 + 1, 10).await.unwrap().len(), 1);
+        // A failure releases the lease and schedules the retry.
+        store.outbox_fail(due[0].id, "boom", T0 + 30).await.unwrap();
+        assert_eq!(store.outbox_due(T0 + 29, 10).await.unwrap().len(), 1);
+        let later = store.outbox_due(T0 + 30, 10).await.unwrap();
+        assert_eq!(later.len(), 2);
+        let failed = later.iter().find(|e| e.id == due[0].id).unwrap();
+        assert_eq!(failed.attempts, 1);
+        assert_eq!(failed.last_error.as_deref(), Some("boom"));
+        // An expired lease can be taken over.
+        assert!(store.outbox_claim(due[1].id, T0, T0 + 10).await.unwrap());
+        assert!(store.outbox_claim(due[1].id, T0 + 10, T0 + 20).await.unwrap());
+    };
+
+    concurrent_reserves_of_one_name_have_one_winner => |store: Store| async move {
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.reserve(POOL, "race", &format!("caller-{i}"), None, &ns(), TTL, T0).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                ReserveOutcome::Reserved(_) => won += 1,
+                ReserveOutcome::Conflict => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(won, 1);
+        assert_eq!(store.outbox_all().await.unwrap().len(), 1);
+    };
+
+    counts_by_pool_and_state => |store: Store| async move {
+        let t = token_of(reserve(&store, "a", T0).await);
+        reserve(&store, "b", T0).await;
+        store.commit(POOL, "a", &req(&t), T0).await.unwrap();
+        let mut counts = store.counts().await.unwrap();
+        counts.sort();
+        assert_eq!(counts, [(POOL.into(), "active".into(), 1), (POOL.into(), "reserved".into(), 1)]);
+    };
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_reopen() {
+    let db = common::TestDb::sqlite();
+    let store = db.store().await;
+    reserve(&store, "kept", T0).await;
+    drop(store);
+    let again = db.store().await;
+    assert!(again.get(POOL, "kept").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn bad_database_urls_are_refused_clearly() {
+    let err = Store::connect("mysql://x").await.unwrap_err().to_string();
+    assert!(err.contains("sqlite://PATH or postgres://"), "{err}");
+    let err = Store::connect("sqlite://").await.unwrap_err().to_string();
+    assert!(err.contains("file path"), "{err}");
+}
