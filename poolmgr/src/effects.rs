@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dns::{DnsError, PdnsClient};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::dns::{DnsError, PdnsClient, RrsetChange, fqdn, is_strict_subdomain};
 
 /// The canonical names published at commit, relative to the child apex
 /// (`""` is the apex itself), each an A record (and AAAA when an IPv6
@@ -54,8 +56,154 @@ pub enum Effect {
     },
 }
 
-/// Applies one effect. Idempotent.
+/// Applies one effect. Idempotent: each step either converges a record set
+/// to a wanted state (REPLACE) or removes it (DELETE, "not found" is done),
+/// so a repeat, or a run after a partial earlier one, ends in the same state.
 // OWNED BY THE DNS-CLIENT ENGINEER.
-pub async fn apply(_dns: &PdnsClient, _effect: &Effect) -> Result<(), DnsError> {
-    todo!()
+pub async fn apply(dns: &PdnsClient, effect: &Effect) -> Result<(), DnsError> {
+    match effect {
+        Effect::Provision {
+            zone,
+            parent,
+            nameservers,
+        } => provision(dns, zone, parent, nameservers).await,
+        Effect::Publish { zone, ipv4, ipv6 } => publish(dns, zone, ipv4, ipv6.as_deref()).await,
+        Effect::Teardown { zone, parent } => teardown(dns, zone, parent).await,
+    }
+}
+
+/// Child zone, signed, then the delegation and DS in the parent. The
+/// parent is written last and in one PATCH, so a resolver never sees a DS
+/// before the child is signed, nor NS without the DS (which would make the
+/// delegation insecure for a moment).
+async fn provision(
+    dns: &PdnsClient,
+    zone: &str,
+    parent: &str,
+    nameservers: &[String],
+) -> Result<(), DnsError> {
+    let child = fqdn(zone);
+    check_child(&format!("provision {child}"), &child, parent)?;
+    let ds = dns.ensure_zone(&child, nameservers).await?;
+    let mut changes = vec![RrsetChange::Replace {
+        name: child.clone(),
+        rtype: "NS".into(),
+        ttl: DELEGATION_TTL,
+        contents: nameservers.iter().map(|n| fqdn(n)).collect(),
+    }];
+    // A child without keys gets an insecure delegation rather than a DS
+    // that matches nothing (which would make it bogus).
+    changes.push(if ds.is_empty() {
+        RrsetChange::Delete {
+            name: child.clone(),
+            rtype: "DS".into(),
+        }
+    } else {
+        RrsetChange::Replace {
+            name: child.clone(),
+            rtype: "DS".into(),
+            ttl: DELEGATION_TTL,
+            contents: ds,
+        }
+    });
+    dns.patch_rrsets(parent, &changes).await
+}
+
+/// The canonical A (and AAAA) records, in one PATCH so the names never
+/// disagree. With no IPv6 the AAAA sets are deleted, so a commit that
+/// changed its addresses converges instead of keeping a stale AAAA.
+async fn publish(
+    dns: &PdnsClient,
+    zone: &str,
+    ipv4: &str,
+    ipv6: Option<&str>,
+) -> Result<(), DnsError> {
+    let child = fqdn(zone);
+    let op = format!("publish records in {child}");
+    let invalid = |message: String| DnsError::Invalid {
+        operation: op.clone(),
+        message,
+    };
+    // Parsed here so a bad address fails before anything is written, and
+    // written in the canonical spelling the server insists on.
+    let ipv4: Ipv4Addr = ipv4
+        .trim()
+        .parse()
+        .map_err(|_| invalid(format!("{ipv4:?} is not an IPv4 address")))?;
+    let ipv6: Option<Ipv6Addr> = ipv6
+        .map(|v6| {
+            v6.trim()
+                .parse()
+                .map_err(|_| invalid(format!("{v6:?} is not an IPv6 address")))
+        })
+        .transpose()?;
+    let mut changes = Vec::with_capacity(CANONICAL_NAMES.len() * 2);
+    for label in CANONICAL_NAMES {
+        let name = canonical_name(label, &child);
+        changes.push(RrsetChange::Replace {
+            name: name.clone(),
+            rtype: "A".into(),
+            ttl: CANONICAL_TTL,
+            contents: vec![ipv4.to_string()],
+        });
+        changes.push(match ipv6 {
+            Some(v6) => RrsetChange::Replace {
+                name,
+                rtype: "AAAA".into(),
+                ttl: CANONICAL_TTL,
+                contents: vec![v6.to_string()],
+            },
+            None => RrsetChange::Delete {
+                name,
+                rtype: "AAAA".into(),
+            },
+        });
+    }
+    dns.patch_rrsets(&child, &changes).await
+}
+
+/// Delegation and DS out of the parent first, then the child zone (see
+/// [`Effect::Teardown`] for why this order). Anything already gone counts
+/// as done.
+async fn teardown(dns: &PdnsClient, zone: &str, parent: &str) -> Result<(), DnsError> {
+    let child = fqdn(zone);
+    check_child(&format!("tear down {child}"), &child, parent)?;
+    let changes = [
+        RrsetChange::Delete {
+            name: child.clone(),
+            rtype: "NS".into(),
+        },
+        RrsetChange::Delete {
+            name: child.clone(),
+            rtype: "DS".into(),
+        },
+    ];
+    match dns.patch_rrsets(parent, &changes).await {
+        // No parent zone: no delegation to remove.
+        Err(DnsError::Status { status: 404, .. }) => {}
+        other => other?,
+    }
+    dns.delete_zone(&child).await
+}
+
+/// `label.zone.`, or the apex for `""`.
+fn canonical_name(label: &str, zone: &str) -> String {
+    if label.is_empty() {
+        zone.to_string()
+    } else {
+        format!("{label}.{zone}")
+    }
+}
+
+/// Refuses a child that is not strictly below its parent: teardown would
+/// otherwise delete the parent (the pool zone) or an unrelated zone.
+fn check_child(operation: &str, child: &str, parent: &str) -> Result<(), DnsError> {
+    if is_strict_subdomain(child, parent) {
+        Ok(())
+    } else {
+        Err(DnsError::Invalid {
+            operation: operation.to_string(),
+            message: format!("{child} is not below {}", fqdn(parent)),
+        })
+    }
 }

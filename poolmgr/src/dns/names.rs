@@ -1,0 +1,68 @@
+//! Name spelling for the API: canonical names and zone ids.
+
+/// Canonical form for the API: trimmed, lower-cased, with a trailing dot
+/// (PowerDNS refuses names without one, and stores names lower-cased, so
+/// comparing canonical forms is comparing what the server holds).
+pub fn fqdn(name: &str) -> String {
+    let name = name.trim().to_ascii_lowercase();
+    if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    }
+}
+
+/// The zone id for URL paths (pdns-api.md §2): the canonical name with every
+/// byte outside `[A-Za-z0-9.-]` written `=XX` (upper-case hex). This also
+/// keeps `/`, `?` and `#` from changing the meaning of the path.
+pub fn zone_id(zone: &str) -> String {
+    let mut id = String::new();
+    for b in fqdn(zone).bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+            id.push(char::from(b));
+        } else {
+            id.push_str(&format!("={b:02X}"));
+        }
+    }
+    id
+}
+
+/// Whether `child` is strictly below `parent` (both compared canonically).
+pub fn is_strict_subdomain(child: &str, parent: &str) -> bool {
+    let (child, parent) = (fqdn(child), fqdn(parent));
+    if parent == "." {
+        return child != ".";
+    }
+    child.len() > parent.len()
+        && child.ends_with(&parent)
+        && child.as_bytes()[child.len() - parent.len() - 1] == b'.'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_names() {
+        assert_eq!(fqdn("Omantel.Omani.Works"), "omantel.omani.works.");
+        assert_eq!(fqdn(" a.b. "), "a.b.");
+    }
+
+    #[test]
+    fn ids_escape_outside_the_safe_set() {
+        assert_eq!(zone_id("example.org"), "example.org.");
+        assert_eq!(zone_id("_srv.Example"), "=5Fsrv.example.");
+        assert_eq!(
+            zone_id("0/26.2.0.192.in-addr.arpa."),
+            "0=2F26.2.0.192.in-addr.arpa."
+        );
+    }
+
+    #[test]
+    fn subdomains() {
+        assert!(is_strict_subdomain("a.pool.test", "pool.test."));
+        assert!(!is_strict_subdomain("pool.test", "pool.test"));
+        assert!(!is_strict_subdomain("apool.test", "pool.test"));
+        assert!(!is_strict_subdomain("pool.test", "a.pool.test"));
+    }
+}
