@@ -17,10 +17,13 @@
 //! - [`config`]: environment variables and flags.
 
 pub mod api;
+pub mod byo;
 pub mod config;
 pub mod dns;
 pub mod effects;
 pub mod label;
 pub mod model;
 pub mod outbox;
+pub mod registrar_token;
+pub mod sealing;
 pub mod store;
