@@ -885,3 +885,47 @@ async fn byo_dynadot_publishes_ds() {
     assert_eq!(writes(&server).len(), before);
     assert_logs_clean();
 }
+
+/// A kept token that no longer opens (the operator rotated the key) is
+/// dropped by the poller with a code saying why, not retried forever.
+#[tokio::test]
+async fn poller_drops_a_token_sealed_with_another_key() {
+    use poolmgr::sealing::SealingKey;
+    use poolmgr::store::byo::{ByoRecord, ByoState, DsStatus, NsStatus, SealedToken};
+
+    let h = harness(Options {
+        sealing_key: true,
+        ..Options::default()
+    })
+    .await;
+    let other_key = SealingKey::from_secret(&Secret::new("11".repeat(32))).unwrap();
+    let sealed = other_key.seal(
+        &Secret::new(good_token(Provider::Ovh)),
+        &poolmgr::byo::token_context("byo-example.com", "ovh"),
+    );
+    let record = ByoRecord {
+        domain: "byo-example.com".into(),
+        registrar: "ovh".into(),
+        state: ByoState::Pending,
+        nameservers: vec!["ns1.openova.io".into(), "ns2.openova.io".into()],
+        ns_status: NsStatus::Pending,
+        ns_task: Some("1001".into()),
+        ds_status: DsStatus::WaitingNs,
+        ds_task: None,
+        ds_records: vec![],
+        last_error: None,
+        sealed_token: Some(SealedToken(sealed)),
+        created_at: 1,
+        updated_at: 1,
+    };
+    assert!(!format!("{record:?}").contains(MARK));
+    h.state.store.byo_upsert(&record).await.unwrap();
+    assert_eq!(poolmgr::byo::poll_pending(&h.state).await, 1);
+    let (status, shown) = h.get("/api/v1/byo/domains/byo-example.com").await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["state"], "pending");
+    assert_eq!(shown["tokenKept"], false);
+    assert_eq!(shown["lastError"], "token-unsealable");
+    assert_eq!(poolmgr::byo::poll_pending(&h.state).await, 0);
+    assert_logs_clean();
+}
