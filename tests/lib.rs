@@ -11,6 +11,9 @@
 //! Nothing here knows how dnsd is implemented: expectations live in the test modules and
 //! come from `shared/spec/conformance.md`.
 
+pub mod http;
+pub mod unbound;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -49,9 +52,15 @@ pub fn zone(file: &str) -> PathBuf {
 
 /// The dnsd binary: `$DNSD_BIN`, else `target/<profile>/dnsd` next to this test binary.
 pub fn dnsd_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("DNSD_BIN") {
+    workspace_bin("dnsd", "DNSD_BIN")
+}
+
+/// A binary of this workspace: `$<env_var>`, else `target/<profile>/<name>` next to this
+/// test binary.
+pub fn workspace_bin(name: &str, env_var: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env_var) {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "DNSD_BIN={} does not exist", p.display());
+        assert!(p.is_file(), "{env_var}={} does not exist", p.display());
         return p;
     }
     // current_exe = target/<profile>/deps/e2e-<hash>
@@ -59,9 +68,9 @@ pub fn dnsd_bin() -> PathBuf {
     let mut candidates = Vec::new();
     if let Some(deps) = exe.parent() {
         if let Some(profile) = deps.parent() {
-            candidates.push(profile.join("dnsd"));
+            candidates.push(profile.join(name));
         }
-        candidates.push(deps.join("dnsd"));
+        candidates.push(deps.join(name));
     }
     for c in &candidates {
         if c.is_file() {
@@ -69,7 +78,7 @@ pub fn dnsd_bin() -> PathBuf {
         }
     }
     panic!(
-        "dnsd binary not found (looked at {candidates:?}); build it first: cargo build --workspace --bins"
+        "{name} binary not found (looked at {candidates:?}); build it first: cargo build --workspace --bins"
     );
 }
 
@@ -149,7 +158,7 @@ pub fn free_port(ip: IpAddr) -> u16 {
 /// exits, so spawning from short-lived test threads would kill servers early, while
 /// spawning from here kills them only when the whole test process goes away (servers kept
 /// in statics are never dropped).
-fn spawn_reaped(mut cmd: Command) -> io::Result<Child> {
+pub fn spawn_reaped(mut cmd: Command) -> io::Result<Child> {
     type Job = (Command, mpsc::Sender<io::Result<Child>>);
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
     let tx = SPAWNER.get_or_init(|| {

@@ -26,4 +26,5 @@ pub mod model;
 pub mod outbox;
 pub mod registrar_token;
 pub mod sealing;
+pub mod server;
 pub mod store;

@@ -3,14 +3,12 @@
 //! `dnsd ds` as the trust anchor. Everything runs on loopback; the signed
 //! zone delegates only to addresses on this machine.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
 
-use e2e::{
-    Query, Reply, Server, dnsd_bin, flag, free_port, rcode, scratch_dir, udp_exchange, zone,
-};
+use e2e::unbound::{Unbound, tool};
+use e2e::{Query, Server, dnsd_bin, flag, rcode, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
 
 /// dnsd serving signed.test (signed) and sub.signed.test (unsigned child).
@@ -60,100 +58,15 @@ fn ds_fields(line: &str) -> Vec<String> {
         .collect()
 }
 
-fn tool(name: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{name} is not installed: apt-get install unbound bind9-dnsutils (.ci/run does this)");
-}
-
-/// An unbound validating resolver with dnsd as the stub for both zones.
-struct Unbound {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-}
-
-impl Unbound {
-    fn start(dnsd: SocketAddr, trust_anchor_ds: &[String], aggressive_nsec: bool) -> Unbound {
-        let dir = scratch_dir("unbound");
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let port = free_port(ip);
-        let conf = format!(
-            "server:\n  interface: 127.0.0.1\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  directory: \"{dir}\"\n  \
-             pidfile: \"{dir}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  val-log-level: 2\n  \
-             access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  module-config: \"validator iterator\"\n  \
-             local-zone: \"test.\" nodefault\n  aggressive-nsec: {aggr}\n  qname-minimisation: no\n  \
-             trust-anchor-signaling: no\n  \
-             trust-anchor: \"signed.test. DS {ds}\"\n\
-             stub-zone:\n  name: \"signed.test.\"\n  stub-addr: {dnsd_ip}@{dnsd_port}\n\
-             stub-zone:\n  name: \"sub.signed.test.\"\n  stub-addr: {dnsd_ip}@{dnsd_port}\n\
-             forward-zone:\n  name: \".\"\n  forward-addr: 127.0.0.1@9\n\
-             remote-control:\n  control-enable: no\n",
-            dir = dir.display(),
-            aggr = if aggressive_nsec { "yes" } else { "no" },
-            ds = trust_anchor_ds.join(" "),
-            dnsd_ip = dnsd.ip(),
-            dnsd_port = dnsd.port(),
-        );
-        let conf_path = dir.join("unbound.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let check = Command::new(tool("unbound-checkconf"))
-            .arg(&conf_path)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "unbound-checkconf: {}",
-            String::from_utf8_lossy(&check.stdout)
-        );
-        let child = Command::new(tool("unbound"))
-            .arg("-d")
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("log")).unwrap())
-            .spawn()
-            .expect("start unbound");
-        let unbound = Unbound {
-            child,
-            addr: SocketAddr::new(ip, port),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let probe = Query::new("signed.test.", RecordType::SOA)
-            .edns()
-            .dnssec_ok()
-            .to_bytes();
-        while Instant::now() < deadline {
-            if udp_exchange(unbound.addr, &probe, Duration::from_millis(300)).is_some() {
-                return unbound;
-            }
-        }
-        panic!("unbound did not start: {}", unbound.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-    }
-
-    /// Resolves through unbound with DO set (and RD, as a stub resolver would).
-    fn ask(&self, name: &str, qtype: RecordType) -> Reply {
-        let q = Query::new(name, qtype).set(flag::RD).edns().dnssec_ok();
-        let bytes = udp_exchange(self.addr, &q.to_bytes(), Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("unbound gave no answer for {name} {qtype}\n{}", self.log()));
-        Reply::parse(bytes)
-    }
-}
-
-impl Drop for Unbound {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// unbound trusting signed.test, with dnsd as the stub for it and its child.
+fn start_unbound(dnsd: SocketAddr, trust_anchor_ds: &[String], aggressive_nsec: bool) -> Unbound {
+    Unbound::start(
+        dnsd,
+        "signed.test.",
+        trust_anchor_ds,
+        &["signed.test.", "sub.signed.test."],
+        aggressive_nsec,
+    )
 }
 
 fn assert_secure(u: &Unbound, name: &str, qtype: RecordType, want_rcode: u16, want_answers: bool) {
@@ -184,7 +97,7 @@ fn unbound_validates_every_answer_shape() {
     let data = scratch_dir("dnssec-keys");
     let dnsd = signed_server(&data);
     let ds = ds_fields(&ds_line(&data));
-    let u = Unbound::start(dnsd.addr(), &ds, false);
+    let u = start_unbound(dnsd.addr(), &ds, false);
     // Positive answer, NODATA, compact NXDOMAIN, empty non-terminal.
     assert_secure(&u, "www.signed.test.", RecordType::A, rcode::NOERROR, true);
     assert_secure(
@@ -279,7 +192,7 @@ fn a_wrong_trust_anchor_gives_servfail() {
     let digest = &mut ds[3];
     let first = if digest.starts_with('0') { "1" } else { "0" };
     digest.replace_range(0..1, first);
-    let u = Unbound::start(dnsd.addr(), &ds, false);
+    let u = start_unbound(dnsd.addr(), &ds, false);
     for (name, qtype) in [
         ("www.signed.test.", RecordType::A),
         ("nope.signed.test.", RecordType::A),
@@ -296,7 +209,7 @@ fn aggressive_nsec_does_not_hide_real_names() {
     let data = scratch_dir("dnssec-keys");
     let dnsd = signed_server(&data);
     let ds = ds_fields(&ds_line(&data));
-    let u = Unbound::start(dnsd.addr(), &ds, true);
+    let u = start_unbound(dnsd.addr(), &ds, true);
     for missing in [
         "a.signed.test.",
         "wwv.signed.test.",

@@ -1,0 +1,699 @@
+//! poolmgr end to end: the real `poolmgr` binary driving the real `dnsd`
+//! through its PowerDNS-compatible API, on SQLite and on a real PostgreSQL
+//! server (`POOLMGR_TEST_POSTGRES_URL`, which `.ci/run` sets).
+//!
+//! What a caller sees (PDM's wire contract) is checked over HTTP; what DNS
+//! does is checked with real queries to dnsd and through unbound, which
+//! validates the child's records from the pool zone's DS alone. Crashes are
+//! real `kill -9`s, with the DNS server black-holed by a proxy so the kill
+//! lands between the database commit and the DNS write.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use e2e::http::{Http, request, wait_http};
+use e2e::unbound::Unbound;
+use e2e::{
+    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, workspace_bin, zone,
+};
+use hickory_proto::rr::RecordType;
+use serde_json::{Value, json};
+
+const DNS_KEY: &str = "pdns-key-for-poolmgr-tests";
+const CALLER: &str = "caller-token-0123456789abcdef";
+const OPERATOR: &str = "operator-token-0123456789abcdef";
+const POOL: &str = "omani.works";
+
+fn localhost() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+//----------- dnsd --------------------------------------------------------------------------
+
+/// dnsd with its API, restartable on the same ports and data.
+struct Dns {
+    server: Option<Server>,
+    udp_port: u16,
+    api: SocketAddr,
+    data: PathBuf,
+}
+
+impl Dns {
+    fn start() -> Dns {
+        let mut dns = Dns {
+            server: None,
+            udp_port: free_port(localhost()),
+            api: SocketAddr::new(localhost(), free_port(localhost())),
+            data: scratch_dir("poolmgr-dnsd"),
+        };
+        dns.restart();
+        dns
+    }
+
+    fn restart(&mut self) {
+        self.server = None;
+        let server = Server::builder()
+            .zone("example.test", zone("example.test.zone"))
+            .args([
+                "--listen".to_string(),
+                format!("127.0.0.1:{}", self.udp_port),
+                "--api-listen".to_string(),
+                self.api.to_string(),
+                "--api-key".to_string(),
+                DNS_KEY.to_string(),
+                "--data-dir".to_string(),
+                self.data.display().to_string(),
+            ])
+            .start();
+        wait_http(self.api);
+        self.server = Some(server);
+    }
+
+    fn stop(&mut self) {
+        self.server = None;
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::new(localhost(), self.udp_port)
+    }
+
+    fn ask(&self, name: &str, qtype: RecordType) -> Reply {
+        self.server
+            .as_ref()
+            .expect("dnsd running")
+            .udp(&Query::new(name, qtype).edns().dnssec_ok())
+    }
+}
+
+//----------- a proxy that can black-hole the DNS server's API -------------------------------
+
+/// Forwards TCP to `upstream` while open; while closed, accepts and holds
+/// connections without a byte in either direction (a hung DNS server).
+struct Gate {
+    addr: SocketAddr,
+    open: Arc<AtomicBool>,
+}
+
+impl Gate {
+    fn new(upstream: SocketAddr) -> Gate {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(AtomicBool::new(true));
+        let flag = open.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                if !flag.load(Ordering::SeqCst) {
+                    held.push(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Gate { addr, open }
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.store(open, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+//----------- poolmgr -----------------------------------------------------------------------
+
+fn poolmgr_bin() -> PathBuf {
+    workspace_bin("poolmgr", "POOLMGR_BIN")
+}
+
+/// `poolmgr hash-token`: the configuration line for a token.
+fn token_entry(scope: &str, token: &str) -> String {
+    let mut child = Command::new(poolmgr_bin())
+        .args(["hash-token", "--scope", scope])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A database for one test: a SQLite file, or a fresh PostgreSQL database.
+fn database(backend: &str) -> Option<String> {
+    match backend {
+        "sqlite" => Some(format!(
+            "sqlite://{}",
+            scratch_dir("poolmgr-db").join("pool.db").display()
+        )),
+        _ => {
+            let Ok(admin) = std::env::var("POOLMGR_TEST_POSTGRES_URL") else {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI must set POOLMGR_TEST_POSTGRES_URL"
+                );
+                eprintln!("POOLMGR_TEST_POSTGRES_URL unset: skipping the PostgreSQL variant");
+                return None;
+            };
+            let name = format!(
+                "poolmgr_e2e_{}_{}",
+                std::process::id(),
+                Instant::now().elapsed().as_nanos() ^ u128::from(free_port(localhost()))
+            );
+            let out = Command::new("psql")
+                .arg(&admin)
+                .args(["-qc", &format!("CREATE DATABASE {name}")])
+                .output()
+                .expect("psql");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+struct Poolmgr {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+struct PoolmgrConfig {
+    database_url: String,
+    pdns: SocketAddr,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Poolmgr {
+    fn start(cfg: &PoolmgrConfig) -> Poolmgr {
+        let addr = SocketAddr::new(localhost(), free_port(localhost()));
+        let log = scratch_dir("poolmgr-log").join("stdout");
+        let mut cmd = Command::new(poolmgr_bin());
+        cmd.env_clear()
+            .env("POOLMGR_LISTEN", addr.to_string())
+            .env("PDM_DATABASE_URL", &cfg.database_url)
+            .env("PDM_PDNS_BASE_URL", format!("http://{}", cfg.pdns))
+            .env("PDM_PDNS_API_KEY", DNS_KEY)
+            .env("DYNADOT_MANAGED_DOMAINS", POOL)
+            .env("PDM_NAMESERVERS", "ns1.openova.io,ns2.openova.io")
+            .env("PDM_SWEEPER_INTERVAL", "1s")
+            .env("POOLMGR_INLINE_DNS_TIMEOUT", "3s")
+            .env(
+                "POOLMGR_AUTH_TOKENS",
+                format!(
+                    "{},{}",
+                    token_entry("caller", CALLER),
+                    token_entry("operator", OPERATOR)
+                ),
+            )
+            .envs(cfg.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit());
+        let child = spawn_reaped(cmd).expect("spawn poolmgr");
+        let mut p = Poolmgr { child, addr, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = p.child.try_wait().unwrap() {
+                panic!("poolmgr exited {status}: {}", p.log_text());
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+                && p.get("/healthz", None).status == 200
+            {
+                return p;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "poolmgr did not start: {}",
+                p.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Http {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| ("Authorization", a))
+            .into_iter()
+            .collect();
+        let body = body.map(|b| b.to_string());
+        request(self.addr, method, path, &headers, body.as_deref())
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> Http {
+        self.call("GET", path, token, None)
+    }
+
+    fn reserve(&self, sub: &str) -> Http {
+        self.call(
+            "POST",
+            &format!("/api/v1/pool/{POOL}/reserve"),
+            Some(CALLER),
+            Some(json!({ "subdomain": sub, "createdBy": "e2e" })),
+        )
+    }
+
+    fn commit(&self, sub: &str, token: &str, ip: &str) -> Http {
+        self.call(
+            "POST",
+            &format!("/api/v1/pool/{POOL}/commit"),
+            Some(CALLER),
+            Some(json!({ "subdomain": sub, "reservationToken": token,
+                         "sovereignFQDN": format!("{sub}.{POOL}"), "loadBalancerIP": ip })),
+        )
+    }
+
+    fn release(&self, sub: &str) -> Http {
+        self.call(
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release"),
+            Some(CALLER),
+            Some(json!({ "subdomain": sub })),
+        )
+    }
+
+    fn check(&self, sub: &str) -> Value {
+        let r = self.get(
+            &format!("/api/v1/pool/{POOL}/check?sub={sub}"),
+            Some(CALLER),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Poolmgr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+//----------- DNS expectations --------------------------------------------------------------
+
+fn a_records(r: &Reply, name: &str) -> Vec<String> {
+    r.answer()
+        .into_iter()
+        .filter(|(n, t, _)| n == name && t == "A")
+        .map(|(_, _, v)| v)
+        .collect()
+}
+
+/// Polls until `check` holds, or panics with `what` after `within`.
+fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("not within {within:?}: {what}");
+}
+
+/// The child is delegated from the pool zone: NS and DS at the cut.
+fn delegated(dns: &Dns, child: &str) -> bool {
+    let r = dns.ask(&format!("{child}."), RecordType::DS);
+    r.rcode() == rcode::NOERROR
+        && r.answer()
+            .iter()
+            .any(|(n, t, _)| n == &format!("{child}.") && t == "DS")
+}
+
+fn published(dns: &Dns, child: &str, ip: &str) -> bool {
+    let name = format!("console.{child}.");
+    a_records(&dns.ask(&name, RecordType::A), &name) == [ip.to_string()]
+}
+
+fn gone(dns: &Dns, child: &str) -> bool {
+    let r = dns.ask(&format!("{child}."), RecordType::A);
+    r.rcode() == rcode::NXDOMAIN
+}
+
+//----------- tests -------------------------------------------------------------------------
+
+/// reserve → commit → answers validate from the pool's DS → release → NXDOMAIN.
+fn lifecycle(backend: &str) {
+    let Some(database_url) = database(backend) else {
+        return;
+    };
+    let dns = Dns::start();
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url,
+        pdns: dns.api,
+        extra_env: vec![],
+    });
+    let sub = "omantel";
+    let child = format!("{sub}.{POOL}");
+
+    // Authentication first: nothing but /healthz without a token.
+    let health = pm.get("/healthz", None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["managedDomains"], json!([POOL]));
+    let pool_ds: Vec<String> = health.json()["ds"][POOL]
+        .as_array()
+        .expect("pool DS in /healthz")
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    assert!(!pool_ds.is_empty());
+    let anon = pm.call(
+        "POST",
+        &format!("/api/v1/pool/{POOL}/reserve"),
+        None,
+        Some(json!({"subdomain": sub})),
+    );
+    assert_eq!(anon.status, 401);
+    assert!(anon.header("www-authenticate").is_some());
+    assert_eq!(
+        pm.get(
+            &format!("/api/v1/pool/{POOL}/list"),
+            Some("wrong-token-0123456789")
+        )
+        .status,
+        401
+    );
+
+    let r = pm.reserve(sub);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let body = r.json();
+    assert_eq!(body["state"], "reserved");
+    assert_eq!(body["createdBy"], "e2e");
+    let token = body["reservationToken"].as_str().unwrap().to_string();
+    assert!(delegated(&dns, &child), "delegation + DS after reserve");
+    assert_eq!(pm.check(sub)["reason"], "reserved-state");
+    assert_eq!(pm.reserve(sub).status, 409);
+    let bad = pm.reserve("api");
+    assert_eq!((bad.status, bad.error()), (422, "reserved".to_string()));
+
+    let c = pm.commit(sub, &token, "203.0.113.7");
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.json()["state"], "active");
+    assert!(c.json().get("reservationToken").is_none());
+    for name in ["", "console.", "api.", "gitea.", "harbor.", "anything."] {
+        let q = format!("{name}{child}.");
+        assert_eq!(
+            a_records(&dns.ask(&q, RecordType::A), &q),
+            ["203.0.113.7"],
+            "{q}"
+        );
+    }
+    // A retry of the same commit is a success, not 409 (§10.1).
+    assert_eq!(pm.commit(sub, &token, "203.0.113.7").status, 200);
+
+    // Listings: operator scope only, and never a token.
+    let as_caller = pm.get(&format!("/api/v1/pool/{POOL}/list"), Some(CALLER));
+    assert_eq!(as_caller.status, 403);
+    let list = pm.get(&format!("/api/v1/pool/{POOL}/list"), Some(OPERATOR));
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["allocations"][0]["subdomain"], sub);
+    assert!(!list.body.contains(&token));
+
+    // A validating resolver that trusts only the pool zone.
+    let fields: Vec<String> = pool_ds[0].split_whitespace().map(str::to_string).collect();
+    let unbound = Unbound::start(
+        dns.addr(),
+        &format!("{POOL}."),
+        &fields,
+        &[&format!("{POOL}."), &format!("{child}.")],
+        false,
+    );
+    for name in [format!("{child}."), format!("console.{child}.")] {
+        let r = unbound.ask(&name, RecordType::A);
+        assert_eq!(
+            r.rcode(),
+            rcode::NOERROR,
+            "{}\n{}",
+            r.summary(),
+            unbound.log()
+        );
+        assert!(
+            r.has(flag::AD),
+            "{name} not validated: {}\n{}",
+            r.summary(),
+            unbound.log()
+        );
+        assert_eq!(a_records(&r, &name), ["203.0.113.7"]);
+    }
+
+    let rel = pm.release(sub);
+    assert_eq!(rel.status, 200, "{}", rel.body);
+    assert_eq!(rel.json()["freed"]["subdomain"], sub);
+    assert!(gone(&dns, &child), "NXDOMAIN after release");
+    assert!(!delegated(&dns, &child));
+    let r = unbound.ask(&format!("x.{child}."), RecordType::A);
+    assert_eq!(r.rcode(), rcode::NXDOMAIN, "{}", r.summary());
+    assert!(r.has(flag::AD), "denial validated: {}", r.summary());
+    assert_eq!(pm.release(sub).status, 404);
+    assert_eq!(pm.check(sub)["available"], true);
+
+    // Metrics and the API description are there (with a token).
+    let m = pm.get("/metrics", Some(OPERATOR));
+    assert_eq!(m.status, 200);
+    assert!(m.body.contains("poolmgr_dns_effects_applied_total"));
+    let spec = pm.get("/openapi.json", Some(CALLER)).json();
+    assert_eq!(spec["openapi"], "3.0.3");
+    // The log is JSON, one object per line, and carries no token.
+    let log = pm.log_text();
+    assert!(
+        log.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{log}"
+    );
+    assert!(!log.contains(&token) && !log.contains(CALLER) && !log.contains(DNS_KEY));
+}
+
+#[test]
+fn lifecycle_sqlite() {
+    lifecycle("sqlite");
+}
+
+#[test]
+fn lifecycle_postgres() {
+    lifecycle("postgres");
+}
+
+/// Eight callers reserve one name at once: exactly one 201.
+fn concurrent_reserves(backend: &str) {
+    let Some(database_url) = database(backend) else {
+        return;
+    };
+    let dns = Dns::start();
+    let pm = Arc::new(Poolmgr::start(&PoolmgrConfig {
+        database_url,
+        pdns: dns.api,
+        extra_env: vec![],
+    }));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let pm = pm.clone();
+            std::thread::spawn(move || pm.reserve("contested").status)
+        })
+        .collect();
+    let mut statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert!(delegated(&dns, &format!("contested.{POOL}")));
+}
+
+#[test]
+fn concurrent_reserves_sqlite() {
+    concurrent_reserves("sqlite");
+}
+
+#[test]
+fn concurrent_reserves_postgres() {
+    concurrent_reserves("postgres");
+}
+
+/// kill -9 after the database commit and before the DNS write, for
+/// reserve and for commit: the restarted poolmgr converges DNS.
+fn crash_between_commit_and_dns(backend: &str) {
+    let Some(database_url) = database(backend) else {
+        return;
+    };
+    let dns = Dns::start();
+    let gate = Gate::new(dns.api);
+    let cfg = PoolmgrConfig {
+        database_url,
+        pdns: gate.addr,
+        extra_env: vec![],
+    };
+    let child = format!("crash.{POOL}");
+
+    let pm = Poolmgr::start(&cfg);
+    gate.set_open(false);
+    let addr = pm.addr;
+    // The reserve hangs on the black-holed DNS server (its own timeout
+    // would answer 201 after 3 s; the kill comes first).
+    let pending = std::thread::spawn(move || {
+        request(
+            addr,
+            "POST",
+            &format!("/api/v1/pool/{POOL}/reserve"),
+            &[("Authorization", &format!("Bearer {CALLER}"))],
+            Some(&json!({ "subdomain": "crash" }).to_string()),
+        )
+    });
+    eventually(Duration::from_secs(3), "row committed", || {
+        pm.check("crash")["reason"] == "reserved-state"
+    });
+    pm.kill9();
+    let _ = pending.join();
+    assert!(
+        !delegated(&dns, &child),
+        "nothing reached DNS before the crash"
+    );
+
+    gate.set_open(true);
+    let pm = Poolmgr::start(&cfg);
+    eventually(Duration::from_secs(15), "delegation after restart", || {
+        delegated(&dns, &child)
+    });
+
+    // The caller never saw its token; an operator releases the name and
+    // the caller reserves it again, then the same crash around commit.
+    assert_eq!(pm.release("crash").status, 200);
+    assert!(gone(&dns, &child));
+    let token = pm.reserve("crash").json()["reservationToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    gate.set_open(false);
+    let addr = pm.addr;
+    let pending = std::thread::spawn(move || {
+        request(
+            addr,
+            "POST",
+            &format!("/api/v1/pool/{POOL}/commit"),
+            &[("Authorization", &format!("Bearer {CALLER}"))],
+            Some(&json!({ "subdomain": "crash", "reservationToken": token, "loadBalancerIP": "198.51.100.9" }).to_string()),
+        )
+    });
+    eventually(Duration::from_secs(3), "row active", || {
+        pm.check("crash")["reason"] == "active-state"
+    });
+    pm.kill9();
+    let _ = pending.join();
+    assert!(!published(&dns, &child, "198.51.100.9"));
+    gate.set_open(true);
+    let _pm = Poolmgr::start(&cfg);
+    eventually(Duration::from_secs(15), "records after restart", || {
+        published(&dns, &child, "198.51.100.9")
+    });
+}
+
+#[test]
+fn crash_between_commit_and_dns_sqlite() {
+    crash_between_commit_and_dns("sqlite");
+}
+
+#[test]
+fn crash_between_commit_and_dns_postgres() {
+    crash_between_commit_and_dns("postgres");
+}
+
+/// dnsd down during commit and release: 202, then the worker converges
+/// once it is back, and a retried call answers 200.
+#[test]
+fn dns_server_down_during_commit_and_release() {
+    let database_url = database("sqlite").unwrap();
+    let mut dns = Dns::start();
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url,
+        pdns: dns.api,
+        extra_env: vec![],
+    });
+    let child = format!("down.{POOL}");
+    let token = pm.reserve("down").json()["reservationToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    dns.stop();
+    let c = pm.commit("down", &token, "192.0.2.44");
+    assert_eq!(c.status, 202, "{}", c.body);
+    let body = c.json();
+    assert_eq!(body["state"], "active");
+    assert!(body["warning"].as_str().unwrap().contains("retry commit"));
+    dns.restart();
+    eventually(Duration::from_secs(20), "records once dnsd is back", || {
+        published(&dns, &child, "192.0.2.44")
+    });
+    assert_eq!(pm.commit("down", &token, "192.0.2.44").status, 200);
+
+    dns.stop();
+    let r = pm.release("down");
+    assert_eq!(r.status, 202, "{}", r.body);
+    // Still there for a retry; a retry while dnsd is down is 202 again.
+    assert_eq!(pm.release("down").status, 202);
+    dns.restart();
+    let r = pm.release("down");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(gone(&dns, &child));
+    assert_eq!(pm.release("down").status, 404);
+}
+
+/// A reservation left to lapse is swept: zone, delegation and row go.
+#[test]
+fn lapsed_reservations_are_torn_down() {
+    let database_url = database("sqlite").unwrap();
+    let dns = Dns::start();
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url,
+        pdns: dns.api,
+        extra_env: vec![("PDM_RESERVATION_TTL".into(), "2s".into())],
+    });
+    let child = format!("brief.{POOL}");
+    assert_eq!(pm.reserve("brief").status, 201);
+    assert!(delegated(&dns, &child));
+    eventually(
+        Duration::from_secs(15),
+        "teardown of the lapsed reservation",
+        || gone(&dns, &child) && !delegated(&dns, &child),
+    );
+    let list = pm
+        .get(&format!("/api/v1/pool/{POOL}/list"), Some(OPERATOR))
+        .json();
+    assert_eq!(list["allocations"], json!([]));
+}
