@@ -20,6 +20,8 @@ pub const DEFAULT_POOLS: [&str; 2] = ["openova.io", "omani.works"];
 #[command(
     name = "poolmgr",
     version,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true,
     about = "Pool-domain manager: allocates <name>.<pool> subdomains and drives DNS through a PowerDNS-compatible API",
     after_help = "Example:\n  PDM_DATABASE_URL=sqlite://poolmgr.db PDM_PDNS_BASE_URL=http://127.0.0.1:8081 \\\n  PDM_PDNS_API_KEY=secret POOLMGR_AUTH_DISABLED=true poolmgr"
 )]
@@ -27,7 +29,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
-    pub serve: Settings,
+    pub serve: Option<Settings>,
 }
 
 /// Subcommands besides serving.
@@ -128,6 +130,12 @@ pub struct Settings {
     /// leaving it to the background worker.
     #[arg(long, env = "POOLMGR_INLINE_DNS_TIMEOUT", default_value = "10s", value_parser = parse_go_duration)]
     pub inline_dns_timeout: Duration,
+
+    /// How long an applier holds a DNS work item before another replica (or
+    /// this one after a crash) may take it over. Work items are applied
+    /// within 80% of it.
+    #[arg(long, env = "POOLMGR_OUTBOX_LEASE", default_value = "30s", value_parser = parse_go_duration)]
+    pub outbox_lease: Duration,
 
     /// Log format: json (PDM's) or text.
     #[arg(long, env = "POOLMGR_LOG_FORMAT", default_value = "json")]
@@ -300,7 +308,7 @@ mod tests {
             "k",
         ])
         .unwrap();
-        let mut s = cli.serve;
+        let mut s = cli.serve.unwrap();
         s.managed_domains = None;
         s.dynadot_domain = None;
         assert_eq!(s.pools(), ["omani.works", "openova.io"]);

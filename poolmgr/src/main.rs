@@ -33,7 +33,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    let settings = cli.serve;
+    let Some(settings) = cli.serve else {
+        eprintln!("poolmgr: nothing to do (see --help)");
+        return ExitCode::from(2);
+    };
     init_logging(&settings.log_level, &settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

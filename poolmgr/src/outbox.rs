@@ -19,8 +19,6 @@ use crate::effects;
 use crate::model::now;
 use crate::store::{OutboxEntry, Store, StoreError};
 
-/// How long an applier may hold an entry before others may take it over.
-const LEASE_SECS: i64 = 120;
 /// The longest pause between retries of one entry.
 const MAX_BACKOFF_SECS: i64 = 60;
 /// How often the worker looks for due entries when nothing wakes it.
@@ -61,17 +59,32 @@ pub struct Applier {
     dns: PdnsClient,
     metrics: Arc<OutboxMetrics>,
     wake: Arc<tokio::sync::Notify>,
+    /// How long a claimed entry stays ours; after a crash, how long until
+    /// another applier takes it over.
+    lease: Duration,
 }
 
 impl Applier {
-    /// An applier over this database and DNS server.
-    pub fn new(store: Store, dns: PdnsClient) -> Self {
+    /// An applier over this database and DNS server, claiming entries for
+    /// `lease` (at least 2 s).
+    pub fn new(store: Store, dns: PdnsClient, lease: Duration) -> Self {
         Applier {
             store,
             dns,
             metrics: Arc::default(),
             wake: Arc::default(),
+            lease: lease.max(Duration::from_secs(2)),
         }
+    }
+
+    fn lease_secs(&self) -> i64 {
+        self.lease.as_secs() as i64
+    }
+
+    /// How long one application may run: well inside the lease, so no
+    /// one else takes the entry over while we still work on it.
+    fn apply_budget(&self) -> Duration {
+        self.lease.mul_f32(0.8)
     }
 
     /// Its counters.
@@ -88,6 +101,7 @@ impl Applier {
         subdomain: &str,
         budget: Duration,
     ) -> Result<(), DrainError> {
+        let budget = budget.min(self.apply_budget());
         let deadline = Instant::now() + budget;
         let result = self
             .drain_until(pool_domain, subdomain, deadline, budget)
@@ -110,7 +124,11 @@ impl Applier {
                 return Ok(());
             };
             let t = now();
-            if !self.store.outbox_claim(head.id, t, t + LEASE_SECS).await? {
+            if !self
+                .store
+                .outbox_claim(head.id, t, t + self.lease_secs())
+                .await?
+            {
                 // The worker (or another replica) is applying it: wait.
                 if Instant::now() >= deadline {
                     return Err(DrainError::Timeout(budget));
@@ -174,18 +192,15 @@ impl Applier {
         for entry in due {
             if !self
                 .store
-                .outbox_claim(entry.id, t, now() + LEASE_SECS)
+                .outbox_claim(entry.id, t, now() + self.lease_secs())
                 .await?
             {
                 continue;
             }
             // The lease bounds a stuck call; the timeout keeps one dead
             // DNS server from holding up the whole pass.
-            let outcome = tokio::time::timeout(
-                Duration::from_secs(LEASE_SECS as u64 / 2),
-                self.apply_claimed(&entry),
-            )
-            .await;
+            let outcome =
+                tokio::time::timeout(self.apply_budget(), self.apply_claimed(&entry)).await;
             match outcome {
                 Ok(Ok(())) => applied += 1,
                 Ok(Err(DrainError::Store(e))) => return Err(e),

@@ -57,7 +57,7 @@ impl AppState {
     pub fn new(store: Store, dns: PdnsClient, settings: Settings, auth: Auth) -> AppState {
         let pools = Arc::new(settings.pools());
         AppState {
-            applier: Applier::new(store.clone(), dns.clone()),
+            applier: Applier::new(store.clone(), dns.clone(), settings.outbox_lease),
             store,
             dns,
             settings: Arc::new(settings),
