@@ -208,7 +208,7 @@ async fn harness(opts: Options<'_>) -> Harness {
         DNSD_KEY,
     ])
     .unwrap();
-    let mut settings = cli.serve;
+    let mut settings = cli.serve.expect("serve settings");
     settings.nameservers = NameList(vec!["ns1.openova.io".into(), "ns2.openova.io".into()]);
     settings.managed_domains = Some(NameList(vec!["openova.io".into()]));
     settings.allow_foreign_nameservers = opts.allow_foreign;
