@@ -83,6 +83,20 @@ pub fn spec() -> Value {
             "registrar": { "type": "string" }, "domain": { "type": "string" },
             "nameservers": { "type": "array", "items": { "type": "string" } },
             "propagation": { "type": "string" } } },
+          "ByoRequest": { "type": "object", "required": ["domain", "token"], "properties": {
+            "domain": { "type": "string" }, "token": { "type": "string", "writeOnly": true },
+            "nameservers": { "type": "array", "items": { "type": "string" } },
+            "keepToken": { "type": "boolean", "description": "keep the token sealed so pending provider tasks are finished in the background (needs POOLMGR_TOKEN_SEALING_KEY)" } } },
+          "ByoRefresh": { "type": "object", "required": ["token"], "properties": {
+            "token": { "type": "string", "writeOnly": true } } },
+          "ByoRecord": { "type": "object", "properties": {
+            "domain": { "type": "string" }, "registrar": { "type": "string" },
+            "state": { "type": "string", "enum": ["pending", "complete", "failed"] },
+            "nameservers": { "type": "array", "items": { "type": "string" } },
+            "ns": { "type": "object" }, "ds": { "type": "object" },
+            "lastError": { "type": "string" }, "tokenKept": { "type": "boolean" },
+            "createdAt": { "type": "string", "format": "date-time" },
+            "updatedAt": { "type": "string", "format": "date-time" } } },
           "Health": { "type": "object", "properties": { "status": { "type": "string" },
             "managedDomains": { "type": "array", "items": { "type": "string" } },
             "registrars": { "type": "array", "items": { "type": "string" } },
@@ -138,6 +152,19 @@ pub fn spec() -> Value {
             "401": error_response("invalid-token"), "403": error_response("domain-not-in-account"),
             "404": error_response("unsupported-registrar"), "422": error_response("missing-domain, missing-token, missing-nameservers, foreign-nameservers or unsupported-operation"),
             "429": error_response("rate-limited"), "502": error_response("api-unavailable"), "500": error_response("registrar-error") } } },
+        "/api/v1/byo/{registrar}/domains": { "post": { "summary": "Onboard a customer domain: zone with DNSSEC, NS flip, DS at the registrar where possible",
+          "parameters": [ registrar_param() ], "requestBody": body("ByoRequest"),
+          "responses": { "201": json_response("complete", "ByoRecord"), "202": json_response("a provider task is pending", "ByoRecord"),
+            "400": error_response("invalid-body"), "401": error_response("invalid-token"), "403": error_response("domain-not-in-account"),
+            "404": error_response("unsupported-registrar"), "422": error_response("missing-domain, missing-token, managed-pool, token-sealing-disabled, foreign-nameservers"),
+            "429": error_response("rate-limited"), "502": error_response("api-unavailable or dns-unavailable") } } },
+        "/api/v1/byo/domains/{domain}": { "get": { "summary": "A BYO domain's record",
+          "parameters": [ domain_param() ],
+          "responses": { "200": json_response("the record", "ByoRecord"), "404": error_response("not-found") } } },
+        "/api/v1/byo/domains/{domain}/refresh": { "post": { "summary": "Poll pending provider tasks with the customer's token",
+          "parameters": [ domain_param() ], "requestBody": body("ByoRefresh"),
+          "responses": { "200": json_response("the record", "ByoRecord"), "404": error_response("not-found"),
+            "401": error_response("invalid-token") } } },
         "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition format" }, "401": unauthorized } } },
         "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } }
       }
@@ -162,6 +189,8 @@ mod tests {
             "/api/v1/pool/{domain}/release",
             "/api/v1/pool/{domain}/renew",
             "/api/v1/registrar/{registrar}/set-ns",
+            "/api/v1/byo/{registrar}/domains",
+            "/api/v1/byo/domains/{domain}/refresh",
         ] {
             assert!(paths.contains_key(p), "{p}");
         }
