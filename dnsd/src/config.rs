@@ -142,8 +142,9 @@ pub struct ServeArgs {
     /// Default: 3600.
     #[arg(long, value_name = "SECS")]
     pub lua_health_expire: Option<u64>,
-    /// Entries in the LUA answer cache (results per rule and client,
-    /// dropped when a health state changes); 0 disables it. Default: 65536.
+    /// Entries in the LUA answer cache (results per rule and client, or the
+    /// up candidates a `random` selector draws from; dropped when a health
+    /// state changes); 0 disables it. Default: 65536.
     #[arg(long, value_name = "N")]
     pub lua_cache_entries: Option<usize>,
 }

@@ -312,11 +312,63 @@ pub fn evaluate_with(
     geo: &dyn GeoView,
     rng: &mut fastrand::Rng,
 ) -> Result<Vec<Answer>, EvalError> {
-    let texts = match evaluate_rule(&rule.rule, q, health, geo, rng)? {
-        Value::Texts(t) => t,
-        Value::Bool(_) => return Err(EvalError::NotRecordData),
+    match evaluate_rule(&rule.rule, q, health, geo, rng)? {
+        Value::Texts(t) => record_data(rule.produced, t),
+        Value::Bool(_) => Err(EvalError::NotRecordData),
+    }
+}
+
+/// What [`evaluate_deferred`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Draw {
+    /// The answers: nothing is left to draw.
+    All(Vec<Answer>),
+    /// One of these (at least two, in candidate order, repeats kept as
+    /// they weigh the draw), to be chosen uniformly for each query.
+    OneOf(Vec<Answer>),
+}
+
+/// [`evaluate_with`], except that the uniform pick of a `random` selector
+/// or backup selector of `ifportup`, `ifurlup` and `ifurlextup` among
+/// several candidates is not made: the candidates come back as
+/// [`Draw::OneOf`]. For those rules what remains is a function of the health
+/// states (and of `bestwho`, GeoIP or `rng` only through other selectors),
+/// so an answer cache can keep it for a health generation and draw per
+/// query. Choosing uniformly from the `OneOf` gives exactly the
+/// distribution of [`evaluate_with`]. Other rules evaluate as with
+/// [`evaluate_with`] ([`Draw::All`]).
+pub fn evaluate_deferred(
+    rule: &LuaRule,
+    q: &QueryContext<'_>,
+    health: &dyn HealthView,
+    geo: &dyn GeoView,
+    rng: &mut fastrand::Rng,
+) -> Result<Draw, EvalError> {
+    let choice = match &rule.rule {
+        Rule::IfUp {
+            probe,
+            sets,
+            options,
+        } => if_up_choice(probe, sets, options, health)?,
+        Rule::IfUrlExtUp { sets, options } => if_url_ext_up_choice(sets, options, health)?,
+        _ => return evaluate_with(rule, q, health, geo, rng).map(Draw::All),
     };
-    let family = match rule.produced {
+    if choice.selector == Selector::Random && choice.cands.len() > 1 {
+        let cands = choice.cands.iter().map(ToString::to_string).collect();
+        return record_data(rule.produced, cands).map(Draw::OneOf);
+    }
+    let picked = select(choice.selector, &choice.cands, q.bestwho(), geo, rng);
+    record_data(
+        rule.produced,
+        picked.iter().map(ToString::to_string).collect(),
+    )
+    .map(Draw::All)
+}
+
+/// Result texts as answers of `produced`: for A and AAAA each must be an
+/// address of that family (§7.1.3: anything else is unparsable RDATA).
+fn record_data(produced: RType, texts: Vec<String>) -> Result<Vec<Answer>, EvalError> {
+    let family = match produced {
         RType::A => Some(true),
         RType::AAAA => Some(false),
         _ => None,
@@ -361,44 +413,12 @@ pub fn evaluate_rule(
             sets,
             options,
         } => {
-            let key = |a: &IpAddr| match probe {
-                Probe::Port(p) => CheckKey {
-                    kind: CheckKind::Tcp,
-                    addr: Some(SocketAddr::new(*a, *p)),
-                    url: String::new(),
-                    options: Arc::clone(options),
-                },
-                Probe::Url(u) => CheckKey {
-                    kind: CheckKind::Http,
-                    addr: Some(SocketAddr::new(*a, 0)),
-                    url: u.clone(),
-                    options: Arc::clone(options),
-                },
-            };
-            let sets: Vec<Vec<(IpAddr, Health)>> = sets
-                .iter()
-                .map(|s| s.iter().map(|a| (*a, health.status(&key(a)))).collect())
-                .collect();
-            texts(if_up(&sets, options, who, geo, rng)?)
+            let choice = if_up_choice(probe, sets, options, health)?;
+            texts(select(choice.selector, &choice.cands, who, geo, rng))
         }
         Rule::IfUrlExtUp { sets, options } => {
-            let sets: Vec<Vec<(IpAddr, Health)>> = sets
-                .iter()
-                .map(|s| {
-                    s.iter()
-                        .map(|(a, url)| {
-                            let k = CheckKey {
-                                kind: CheckKind::HttpUnpinned,
-                                addr: None,
-                                url: url.clone(),
-                                options: Arc::clone(options),
-                            };
-                            (*a, health.status(&k))
-                        })
-                        .collect()
-                })
-                .collect();
-            texts(if_up(&sets, options, who, geo, rng)?)
+            let choice = if_url_ext_up_choice(sets, options, health)?;
+            texts(select(choice.selector, &choice.cands, who, geo, rng))
         }
         Rule::PickSelfWeighted {
             url,
@@ -604,13 +624,72 @@ fn code_or_dashes(c: Option<geo::Code>) -> String {
 
 // ----------- health-checked selection (§7.1, §7.2, §7.4) -------------------------
 
-fn if_up(
-    sets: &[Vec<(IpAddr, Health)>],
-    options: &CheckOptions,
-    who: IpAddr,
-    geo: &dyn GeoView,
-    rng: &mut fastrand::Rng,
-) -> Result<Vec<IpAddr>, EvalError> {
+/// What a health-checked function does once the statuses are known: apply
+/// `selector` to `cands` (§7.1, §7.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Choice {
+    selector: Selector,
+    cands: Vec<IpAddr>,
+}
+
+/// `ifportup` / `ifurlup`: the statuses of every address, then [`up_choice`].
+fn if_up_choice(
+    probe: &Probe,
+    sets: &[Vec<IpAddr>],
+    options: &Arc<CheckOptions>,
+    health: &dyn HealthView,
+) -> Result<Choice, EvalError> {
+    let key = |a: &IpAddr| match probe {
+        Probe::Port(p) => CheckKey {
+            kind: CheckKind::Tcp,
+            addr: Some(SocketAddr::new(*a, *p)),
+            url: String::new(),
+            options: Arc::clone(options),
+        },
+        Probe::Url(u) => CheckKey {
+            kind: CheckKind::Http,
+            addr: Some(SocketAddr::new(*a, 0)),
+            url: u.clone(),
+            options: Arc::clone(options),
+        },
+    };
+    let sets: Vec<Vec<(IpAddr, Health)>> = sets
+        .iter()
+        .map(|s| s.iter().map(|a| (*a, health.status(&key(a)))).collect())
+        .collect();
+    up_choice(&sets, options)
+}
+
+/// `ifurlextup`: each address has the status of its URL, checked unpinned.
+fn if_url_ext_up_choice(
+    sets: &[Vec<(IpAddr, String)>],
+    options: &Arc<CheckOptions>,
+    health: &dyn HealthView,
+) -> Result<Choice, EvalError> {
+    let sets: Vec<Vec<(IpAddr, Health)>> = sets
+        .iter()
+        .map(|s| {
+            s.iter()
+                .map(|(a, url)| {
+                    let k = CheckKey {
+                        kind: CheckKind::HttpUnpinned,
+                        addr: None,
+                        url: url.clone(),
+                        options: Arc::clone(options),
+                    };
+                    (*a, health.status(&k))
+                })
+                .collect()
+        })
+        .collect();
+    up_choice(&sets, options)
+}
+
+/// The up addresses of the first set that has any, for `selector`; else
+/// every address of the first non-empty set, for `backupSelector`; an
+/// error when every status was "not checked yet" under
+/// `failOnIncompleteCheck`.
+fn up_choice(sets: &[Vec<(IpAddr, Health)>], options: &CheckOptions) -> Result<Choice, EvalError> {
     let mut all_incomplete = true;
     for set in sets {
         let mut up = Vec::new();
@@ -625,7 +704,10 @@ fn if_up(
             }
         }
         if !up.is_empty() {
-            return Ok(select(options.selector, &up, who, geo, rng));
+            return Ok(Choice {
+                selector: options.selector,
+                cands: up,
+            });
         }
     }
     if all_incomplete {
@@ -636,7 +718,10 @@ fn if_up(
         .find(|s| !s.is_empty())
         .map(|s| s.iter().map(|(a, _)| *a).collect())
         .unwrap_or_default();
-    Ok(select(options.backup_selector, &first, who, geo, rng))
+    Ok(Choice {
+        selector: options.backup_selector,
+        cands: first,
+    })
 }
 
 /// A uniform index below `n`; draws nothing when there is no choice

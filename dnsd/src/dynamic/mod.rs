@@ -23,8 +23,8 @@ pub mod syntax;
 mod tests;
 
 pub use eval::{
-    AllUp, Answer, CheckKey, CheckKind, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
-    Outcome, QueryContext, Value, evaluate, evaluate_rule, evaluate_with,
+    AllUp, Answer, CheckKey, CheckKind, Draw, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
+    Outcome, QueryContext, Value, evaluate, evaluate_deferred, evaluate_rule, evaluate_with,
 };
 pub use rule::{
     Cacheability, CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata,

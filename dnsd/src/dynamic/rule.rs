@@ -55,33 +55,46 @@ impl LuaRule {
     pub fn reads_qname(&self) -> bool {
         self.cache.reads_qname
     }
+
+    /// True when the result depends on the client (`bestwho`).
+    pub fn reads_client(&self) -> bool {
+        self.cache.reads_client
+    }
 }
 
 /// Which inputs a rule's result depends on, for answer caches.
 ///
-/// Every rule reads `bestwho` (or ignores it), the health view and GeoIP;
-/// these flags say what else matters.
+/// Every rule may read the health view and GeoIP; these flags say what else
+/// matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cacheability {
     /// False when the rule can draw randomness whatever the health states
     /// (`pickrandom`, `pickrandomsample`, `pickwrandom`, `view` with several
-    /// values, a `random` selector or backup selector): its result is not a
-    /// function of the key. Rules that only draw to break ties
-    /// (`pickclosest`, `closestMagic`, selector `pickclosest`) are cacheable
-    /// here; the cache still refuses an evaluation that drew.
+    /// values): its result is not a function of the key. The `random`
+    /// selector and backup selector of the `if*up` functions do not count:
+    /// [`evaluate_deferred`](super::eval::evaluate_deferred) leaves that
+    /// draw to the caller, and what it returns is cacheable. Rules that only
+    /// draw to break ties (`pickclosest`, `closestMagic`, selector
+    /// `pickclosest`) are cacheable here; the cache still refuses an
+    /// evaluation that drew.
     pub cacheable: bool,
     /// The result depends on the query name (`createReverse*`,
     /// `createForward*`, `filterForward` of those, `closestMagic`,
     /// `picknamehashed`), so the name is part of the key.
     pub reads_qname: bool,
+    /// The result depends on the client (`bestwho`): hashes of it, GeoIP
+    /// of it, netmasks and views, the `hashed` and `pickclosest`
+    /// selectors. When false, every client shares one entry.
+    pub reads_client: bool,
 }
 
 impl Cacheability {
     /// Classifies a compiled rule.
     pub fn of(rule: &Rule) -> Cacheability {
         Cacheability {
-            cacheable: !rule.draws_randomness(),
+            cacheable: !rule.draws_randomness_undeferred(),
             reads_qname: rule.reads_qname(),
+            reads_client: rule.reads_client(),
         }
     }
 }
@@ -479,6 +492,54 @@ impl Rule {
             Rule::PickWRandom(w) => w.items.len() > 1,
             Rule::View(rules) => rules.iter().any(|r| r.values.len() > 1),
             _ => false,
+        }
+    }
+
+    /// [`draws_randomness`](Self::draws_randomness) without the uniform
+    /// pick of a `random` selector or backup selector, which
+    /// [`evaluate_deferred`](super::eval::evaluate_deferred) does not make.
+    pub fn draws_randomness_undeferred(&self) -> bool {
+        match self {
+            Rule::IfUp { .. } | Rule::IfUrlExtUp { .. } => false,
+            _ => self.draws_randomness(),
+        }
+    }
+
+    /// True when the result may depend on `bestwho`. Every variant is
+    /// listed, so a new function has to be classified.
+    pub fn reads_client(&self) -> bool {
+        let selector_reads = |s: Selector| matches!(s, Selector::Hashed | Selector::PickClosest);
+        match self {
+            Rule::IfUp { options, .. } | Rule::IfUrlExtUp { options, .. } => {
+                selector_reads(options.selector) || selector_reads(options.backup_selector)
+            }
+            Rule::Literal(_)
+            | Rule::PickRandom(_)
+            | Rule::PickRandomSample { .. }
+            | Rule::PickNameHashed(_)
+            | Rule::PickWRandom(_)
+            | Rule::All(_)
+            | Rule::CreateReverse { .. }
+            | Rule::CreateReverse6 { .. }
+            | Rule::CreateForward
+            | Rule::CreateForward6
+            | Rule::FilterForward { .. } => false,
+            Rule::PickSelfWeighted { .. }
+            | Rule::PickHashed(_)
+            | Rule::PickWHashed(_)
+            | Rule::PickCHashed { .. }
+            | Rule::PickClosest(_)
+            | Rule::ClosestMagic
+            | Rule::View(_)
+            | Rule::Country(_)
+            | Rule::Continent(_)
+            | Rule::AsNum(_)
+            | Rule::Netmask(_)
+            | Rule::CountryCode
+            | Rule::ContinentCode
+            | Rule::RegionCode
+            | Rule::LatLon
+            | Rule::LatLonLoc => true,
         }
     }
 

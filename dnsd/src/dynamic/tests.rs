@@ -1330,32 +1330,53 @@ fn shared_geo_is_a_geo_view() {
 #[test]
 fn cacheability_is_decided_at_compile_time() {
     let c = |code: &str| compile(code, RType::A).unwrap().cache;
-    let yes = |reads_qname| Cacheability {
+    let yes = |reads_qname, reads_client| Cacheability {
         cacheable: true,
         reads_qname,
+        reads_client,
     };
     assert_eq!(
         c("pickwhashed({{1, '192.0.2.1'}, {2, '192.0.2.2'}})"),
-        yes(false)
+        yes(false, true)
     );
-    assert_eq!(c("pickclosest({'192.0.2.1', '192.0.2.2'})"), yes(false));
+    assert_eq!(
+        c("pickclosest({'192.0.2.1', '192.0.2.2'})"),
+        yes(false, true)
+    );
     assert_eq!(
         c("ifportup(443, {'192.0.2.1', '192.0.2.2'}, {selector='hashed', backupSelector='all'})"),
-        yes(false)
+        yes(false, true)
     );
-    assert_eq!(c("createForward()"), yes(true));
-    assert_eq!(c("closestMagic()"), yes(true));
+    assert_eq!(
+        c("ifportup(443, {'192.0.2.1', '192.0.2.2'}, {backupSelector='pickclosest'})"),
+        yes(false, true),
+        "the backup selector reads the client"
+    );
+    // The random selector's draw is deferred (evaluate_deferred): what is
+    // left is a function of the health states alone.
+    assert_eq!(
+        c("ifportup(443, {'192.0.2.1', '192.0.2.2'})"),
+        yes(false, false)
+    );
+    assert_eq!(
+        c("ifportup(443, {'192.0.2.1'}, {selector='all'})"),
+        yes(false, false)
+    );
+    assert_eq!(
+        c("ifurlextup({{['192.0.2.1']='http://a/', ['192.0.2.2']='http://b/'}})"),
+        yes(false, false)
+    );
+    assert_eq!(c("createForward()"), yes(true, false));
+    assert_eq!(c("closestMagic()"), yes(true, true));
     assert_eq!(
         c("pickrandom({'192.0.2.1'})"),
-        yes(false),
+        yes(false, false),
         "one value: no draw"
     );
     for random in [
         "pickrandom({'192.0.2.1', '192.0.2.2'})",
         "pickrandomsample(1, {'192.0.2.1', '192.0.2.2'})",
         "pickwrandom({{1, '192.0.2.1'}, {2, '192.0.2.2'}})",
-        "ifportup(443, {'192.0.2.1', '192.0.2.2'})",
-        "ifportup(443, {'192.0.2.1'}, {selector='all'})",
         "view({{{'0.0.0.0/0'}, {'192.0.2.1', '192.0.2.2'}}})",
     ] {
         assert!(
@@ -1363,4 +1384,92 @@ fn cacheability_is_decided_at_compile_time() {
             "{random}"
         );
     }
+}
+
+/// `evaluate_deferred` leaves exactly the random selector's draw undone:
+/// the `OneOf` holds what `evaluate_with` would draw from, and every other
+/// result is what `evaluate_with` gives.
+#[test]
+fn deferred_evaluation_leaves_only_the_random_draw() {
+    let deferred = |code: &str, h: &dyn HealthView, q: &Q| {
+        let rule = compile(code, RType::A).unwrap();
+        let mut r = rng();
+        let seed = r.get_seed();
+        let got = evaluate_deferred(&rule, &q.ctx(), h, &FakeGeo, &mut r);
+        assert_eq!(r.get_seed(), seed, "{code}: nothing drawn");
+        got.map(|d| match d {
+            Draw::All(v) => ("all", v.into_iter().map(|a| a.0).collect::<Vec<_>>()),
+            Draw::OneOf(v) => ("one of", v.into_iter().map(|a| a.0).collect()),
+        })
+    };
+    let q = Q::new("x.example.org.");
+    let rand3 = "ifportup(443, {'192.0.2.1', '192.0.2.2', '192.0.2.3'})";
+    let h = FakeHealth::with(&[
+        ("192.0.2.1", UP),
+        ("192.0.2.2", Health::Down),
+        ("192.0.2.3", UP),
+    ]);
+    assert_eq!(
+        deferred(rand3, &h, &q),
+        Ok(("one of", vec!["192.0.2.1".into(), "192.0.2.3".into()])),
+        "the up candidates, in list order"
+    );
+    let one_up = FakeHealth::with(&[("192.0.2.2", UP)]);
+    assert_eq!(
+        deferred(rand3, &one_up, &q),
+        Ok(("all", vec!["192.0.2.2".into()])),
+        "one candidate: no draw to defer"
+    );
+    let down = FakeHealth::default();
+    assert_eq!(
+        deferred(rand3, &down, &q),
+        Ok((
+            "one of",
+            vec!["192.0.2.1".into(), "192.0.2.2".into(), "192.0.2.3".into()]
+        )),
+        "all down: backupSelector random over the first set"
+    );
+    let sets = "ifportup(443, {{'192.0.2.1', '192.0.2.2'}, {'192.0.2.3', '192.0.2.4'}}, {backupSelector='all'})";
+    let second = FakeHealth::with(&[("192.0.2.3", UP), ("192.0.2.4", UP)]);
+    assert_eq!(
+        deferred(sets, &second, &q),
+        Ok(("one of", vec!["192.0.2.3".into(), "192.0.2.4".into()])),
+        "the first set with an up address"
+    );
+    assert_eq!(
+        deferred(sets, &down, &q),
+        Ok(("all", vec!["192.0.2.1".into(), "192.0.2.2".into()]))
+    );
+    let ext = "ifurlextup({{['192.0.2.2']='https://b/', ['192.0.2.1']='https://a/'}})";
+    let urls = FakeHealth {
+        default: Some(UP),
+        ..FakeHealth::default()
+    };
+    assert_eq!(
+        deferred(ext, &urls, &q),
+        Ok(("one of", vec!["192.0.2.1".into(), "192.0.2.2".into()]))
+    );
+    // Not random: exactly evaluate_with.
+    for code in [
+        "ifportup(443, {'192.0.2.1', '192.0.2.2', '192.0.2.3'}, {selector='all'})",
+        "ifportup(443, {'192.0.2.1', '192.0.2.2', '192.0.2.3'}, {selector='hashed'})",
+        "ifportup(443, {'192.0.2.1', '192.0.2.2', '192.0.2.3'}, {selector='pickfirst'})",
+        "ifportup(443, {'192.0.2.1', '192.0.2.2', '192.0.2.3'}, {selector='empty'})",
+        "pickwhashed({{1, '192.0.2.1'}, {2, '192.0.2.2'}})",
+    ] {
+        assert_eq!(
+            deferred(code, &h, &q).map(|(_, v)| v),
+            run_with(code, RType::A, &q, &h, &FakeGeo),
+            "{code}"
+        );
+    }
+    let strict = "ifportup(443, {'192.0.2.1'}, {failOnIncompleteCheck='true'})";
+    let unknown = FakeHealth {
+        default: Some(Health::Unknown),
+        ..FakeHealth::default()
+    };
+    assert_eq!(
+        deferred(strict, &unknown, &q),
+        Err(EvalError::IncompleteCheck)
+    );
 }

@@ -11,7 +11,9 @@
 //! Only names that own LUA records come here, so static answers pay one
 //! emptiness check and nothing else; this path allocates freely. With a
 //! [`LuaCache`], a record whose result is a function of (rule, client, name)
-//! is evaluated and parsed once per health/GeoIP generation (`lua_cache.rs`).
+//! is evaluated and parsed once per health/GeoIP generation (`lua_cache.rs`);
+//! for an `if*up` with the `random` selector that result is the set of up
+//! candidates, and each query draws one from it.
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -21,7 +23,7 @@ use std::time::Instant;
 use super::lua_cache::{CacheKey, Generations, LuaCache, Produced};
 use super::outcome::{Data, Outcome, Owner, Section, SynthName};
 use crate::dynamic::{
-    self, AllUp, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
+    self, AllUp, Draw, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
 };
 use crate::parse::rcode;
 use crate::wire::{Name, RType, rdata};
@@ -224,10 +226,18 @@ impl<'a> Context<'a> {
             let Ok(rule) = &record.rule else {
                 return Err(());
             };
-            let Produced::Records(set) = self.run(rule, &q) else {
-                return Err(());
+            let produced = self.run(rule, &q);
+            let set: &[Box<[u8]>] = match &produced {
+                Produced::Records(set) => set,
+                // The `random` selector's pick, made per query from the
+                // candidates of the current health generation; the
+                // thread-local generator allocates nothing.
+                Produced::OneOf(cands) => {
+                    std::slice::from_ref(&cands[fastrand::usize(..cands.len())])
+                }
+                Produced::Fail => return Err(()),
             };
-            for wire in set.iter() {
+            for wire in set {
                 if !records.iter().any(|r| same_rdata(rtype, r, wire)) {
                     records.push(wire.clone());
                 }
@@ -242,11 +252,11 @@ impl<'a> Context<'a> {
     fn run(&self, rule: &Arc<LuaRule>, q: &QueryContext<'_>) -> Produced {
         let Some(cache) = self.lua.cache.filter(|_| rule.is_cacheable()) else {
             let mut rng = fastrand::Rng::new();
-            return evaluate_parsed(rule, q, self.lua.health, self.lua.geo, &mut rng).0;
+            return evaluate_parsed(rule, q, self.lua.health, self.lua.geo, &mut rng, false).0;
         };
         let key = CacheKey {
             rule,
-            client: q.bestwho(),
+            client: rule.reads_client().then(|| q.bestwho()),
             qname: rule.reads_qname().then(|| self.qname.as_wire()),
         };
         // Read before evaluating: a change during the evaluation leaves the
@@ -265,7 +275,7 @@ impl<'a> Context<'a> {
         };
         let mut rng = fastrand::Rng::new();
         let seed = rng.get_seed();
-        let (produced, complete) = evaluate_parsed(rule, q, &health, self.lua.geo, &mut rng);
+        let (produced, complete) = evaluate_parsed(rule, q, &health, self.lua.geo, &mut rng, true);
         // Not stored: a tie broken at random, a registering call's Unknown.
         if complete && !health.saw_unknown.get() && rng.get_seed() == seed {
             cache.insert(&key, generations, now, produced.clone());
@@ -287,18 +297,27 @@ impl<'a> Context<'a> {
 }
 
 /// Evaluates `rule` and parses its results as RDATA of the produced type,
-/// duplicates removed. The flag is false for a result that must not be
-/// cached whatever the rule (`IncompleteCheck`).
+/// duplicates removed. With `defer`, a `random` selector's pick is left to
+/// the caller ([`Produced::OneOf`], see [`dynamic::evaluate_deferred`]). The
+/// flag is false for a result that must not be cached whatever the rule
+/// (`IncompleteCheck`).
 fn evaluate_parsed(
     rule: &LuaRule,
     q: &QueryContext<'_>,
     health: &dyn HealthView,
     geo: &dyn GeoView,
     rng: &mut fastrand::Rng,
+    defer: bool,
 ) -> (Produced, bool) {
     let rtype = rule.produced;
-    let answers = match dynamic::evaluate_with(rule, q, health, geo, rng) {
-        Ok(answers) => answers,
+    let evaluated = if defer {
+        dynamic::evaluate_deferred(rule, q, health, geo, rng)
+    } else {
+        dynamic::evaluate_with(rule, q, health, geo, rng).map(Draw::All)
+    };
+    let answers = match evaluated {
+        Ok(Draw::All(answers)) => answers,
+        Ok(Draw::OneOf(cands)) => return (one_of(rtype, &cands, rng), true),
         Err(err) => {
             tracing::debug!(%err, code = rule.code, "LUA record failed");
             return (Produced::Fail, err != EvalError::IncompleteCheck);
@@ -315,6 +334,28 @@ fn evaluate_parsed(
         }
     }
     (Produced::Records(records.into()), true)
+}
+
+/// Candidates of a draw still to be made, parsed. Should one not parse (a
+/// type whose RDATA only some addresses make), the draw is made here, as
+/// evaluation without deferral would make it; having drawn, the result is
+/// not cached.
+fn one_of(rtype: RType, cands: &[dynamic::Answer], rng: &mut fastrand::Rng) -> Produced {
+    let parsed: Option<Vec<Box<[u8]>>> = cands
+        .iter()
+        .map(|c| to_rdata(rtype, c.as_str()).map(Vec::into_boxed_slice))
+        .collect();
+    if let Some(parsed) = parsed {
+        return Produced::OneOf(parsed.into());
+    }
+    let pick = &cands[rng.usize(..cands.len())];
+    match to_rdata(rtype, pick.as_str()) {
+        Some(wire) => Produced::Records(vec![wire.into_boxed_slice()].into()),
+        None => {
+            tracing::debug!(value = pick.as_str(), %rtype, "LUA result is not RDATA");
+            Produced::Fail
+        }
+    }
 }
 
 /// The health view during an evaluation that may be cached: notes whether

@@ -8,19 +8,25 @@
 //! by address; each entry holds a `Weak` of it, so the allocation cannot be
 //! reused by a reloaded zone while the entry exists and a reload never hits a
 //! stale entry. The client key is `bestwho()`: the ECS address masked to its
-//! source prefix, or the source address. No evaluation reads anything else
+//! source prefix, or the source address; `None` for rules that do not read
+//! it ([`LuaRule::reads_client`]), so all clients share one entry of an
+//! `ifportup` with the `random` selector. No evaluation reads anything else
 //! of the client (`who` only sets the ECS scope, computed outside). The query
 //! name is part of the key only for rules that read it
 //! ([`LuaRule::reads_qname`]), so a wildcard of `pickwhashed` shares one
 //! entry per client over every name it covers.
 //!
-//! **Value:** the RDATA set, already parsed and de-duplicated, or "this
-//! record fails" (SERVFAIL); the health and GeoIP generations it was
+//! **Value:** the RDATA set, already parsed and de-duplicated; or the
+//! candidates of a uniform draw still to be made ([`Produced::OneOf`]: the
+//! up addresses a `random` selector picks from, parsed, so a hit costs one
+//! draw from a thread-local generator and no evaluation); or "this record
+//! fails" (SERVFAIL). With it, the health and GeoIP generations it was
 //! computed under and when. An entry whose generations differ from the
 //! current ones, or older than the maximum age, is a miss and is dropped.
 //!
 //! **What is stored:** only results that are a function of the key.
-//! Never a rule that draws randomness ([`LuaRule::is_cacheable`]), never an
+//! Never a rule that draws randomness ([`LuaRule::is_cacheable`]; the draw
+//! of an `if*up` selector is deferred into `OneOf` instead), never an
 //! evaluation that drew (ties in `pickclosest`), never one that saw a
 //! registering call's [`Health::Unknown`] (including `IncompleteCheck`).
 //! Sharing one entry between clients with the same `bestwho` is the same
@@ -68,6 +74,9 @@ pub fn max_age_for(expire_delay: Duration) -> Duration {
 pub enum Produced {
     /// Wire RDATA of the produced type, duplicates removed (maybe empty).
     Records(Arc<[Box<[u8]>]>),
+    /// One of these wire RDATA, drawn uniformly for each query (at least
+    /// two; repeats kept, since a repeated candidate is drawn more often).
+    OneOf(Arc<[Box<[u8]>]>),
     /// The record fails: SERVFAIL.
     Fail,
 }
@@ -86,8 +95,8 @@ pub struct Generations {
 pub struct CacheKey<'a> {
     /// The compiled rule, compared by address.
     pub rule: &'a Arc<LuaRule>,
-    /// `bestwho()`.
-    pub client: IpAddr,
+    /// `bestwho()`, for rules that read it.
+    pub client: Option<IpAddr>,
     /// The lowercase query name in wire form, for rules that read it.
     pub qname: Option<&'a [u8]>,
 }
@@ -114,7 +123,7 @@ pub struct LuaCacheStats {
 struct Entry {
     hash: u64,
     rule: Weak<LuaRule>,
-    client: IpAddr,
+    client: Option<IpAddr>,
     qname: Option<Box<[u8]>>,
     generations: Generations,
     born: Instant,
@@ -258,7 +267,7 @@ mod tests {
         for i in 0..100u8 {
             let key = CacheKey {
                 rule: &rule,
-                client: IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)),
+                client: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i))),
                 qname: None,
             };
             cache.insert(&key, G0, now, value(i));
@@ -276,7 +285,7 @@ mod tests {
         let rule = rule();
         let key = CacheKey {
             rule: &rule,
-            client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            client: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             qname: None,
         };
         let now = Instant::now();
@@ -294,7 +303,7 @@ mod tests {
         let rule = rule();
         let key = CacheKey {
             rule: &rule,
-            client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            client: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             qname: None,
         };
         let now = Instant::now();

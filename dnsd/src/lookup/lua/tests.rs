@@ -351,6 +351,8 @@ $TTL 300
 ns1      A     192.0.2.53
 hc       LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11'}, {selector='all', backupSelector='empty'})"
 hcrand   LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11'})"
+hc3      LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11', '192.0.2.12'})"
+hc3e     LUA   A "ifportup(443, {'192.0.2.10', '192.0.2.11', '192.0.2.12'}, {backupSelector='empty'})"
 strict   LUA   A "ifportup(443, {'192.0.2.12'}, {selector='all', backupSelector='all', failOnIncompleteCheck='true'})"
 wh       LUA   A "pickwhashed({{1, '192.0.2.1'}, {1, '192.0.2.2'}, {1, '192.0.2.3'}})"
 rnd      LUA   A "pickrandom({'192.0.2.1', '192.0.2.2'})"
@@ -485,10 +487,6 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
                 texts(&ask(&c, "rnd", &health, &cache, CLIENT, None)).len(),
                 1
             );
-            assert_eq!(
-                texts(&ask(&c, "hcrand", &health, &cache, CLIENT, None)).len(),
-                1
-            );
             // No GeoIP: both candidates tie, and the tie is broken at random.
             assert_eq!(
                 texts(&ask(&c, "close", &health, &cache, CLIENT, None)).len(),
@@ -498,6 +496,181 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
         let s = cache.stats();
         assert_eq!((s.hits, s.inserts, s.entries), (0, 0, 0));
         assert_eq!(s.misses, 4, "only pickclosest is looked up");
+    }
+
+    /// Health per address, set by the test; counts `status` calls.
+    #[derive(Default)]
+    struct PerAddress {
+        down: std::cell::RefCell<Vec<IpAddr>>,
+        generation: Cell<u64>,
+        calls: Cell<u32>,
+    }
+
+    impl PerAddress {
+        /// Marks exactly `addrs` down, as the checker would: with a new
+        /// generation.
+        fn set_down(&self, addrs: &[[u8; 4]]) {
+            *self.down.borrow_mut() = addrs.iter().map(|&a| IpAddr::from(a)).collect();
+            self.generation.set(self.generation.get() + 1);
+        }
+    }
+
+    impl HealthView for PerAddress {
+        fn status(&self, check: &CheckKey) -> Health {
+            self.calls.set(self.calls.get() + 1);
+            match check.addr {
+                Some(a) if self.down.borrow().contains(&a.ip()) => Health::Down,
+                _ => Health::Up { weight: 0 },
+            }
+        }
+
+        fn generation(&self) -> u64 {
+            self.generation.get()
+        }
+    }
+
+    /// How often each answer came back over `n` queries (one record each).
+    fn draws(
+        c: &Catalog,
+        qname: &str,
+        health: &dyn HealthView,
+        cache: &LuaCache,
+        n: usize,
+    ) -> std::collections::BTreeMap<String, usize> {
+        let lua = LuaQuery {
+            client: CLIENT,
+            ecs: None,
+            health,
+            geo: &NoGeo,
+            cache: Some(cache),
+        };
+        let mut seen = std::collections::BTreeMap::new();
+        for _ in 0..n {
+            let mut out = Outcome::default();
+            run_with(c, qname, RType::A, &lua, &mut out);
+            let got = texts(&out);
+            assert!(got.len() <= 1, "{got:?}");
+            for t in got {
+                *seen.entry(t).or_default() += 1;
+            }
+        }
+        seen
+    }
+
+    fn names(seen: &std::collections::BTreeMap<String, usize>) -> Vec<&str> {
+        seen.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn random_selector_draws_per_query_from_cached_up_candidates() {
+        let (c, health, cache) = (catalog(), PerAddress::default(), cache());
+        health.set_down(&[[192, 0, 2, 11]]);
+        let seen = draws(&c, "hc3", &health, &cache, 300);
+        assert_eq!(names(&seen), ["192.0.2.10", "192.0.2.12"], "{seen:?}");
+        // Uniform over two: each far from 0 and from 300 (p < 1e-20).
+        assert!(seen.values().all(|&n| n > 90), "{seen:?}");
+        assert_eq!(health.calls.get(), 3, "evaluated once");
+        assert_eq!(hits_misses_inserts(&cache), (299, 1, 1));
+    }
+
+    #[test]
+    fn candidate_set_is_dropped_when_a_health_state_changes() {
+        let (c, health, cache) = (catalog(), PerAddress::default(), cache());
+        let seen = draws(&c, "hc3", &health, &cache, 200);
+        assert_eq!(
+            names(&seen),
+            ["192.0.2.10", "192.0.2.11", "192.0.2.12"],
+            "every up candidate appears: {seen:?}"
+        );
+        health.set_down(&[[192, 0, 2, 10], [192, 0, 2, 12]]);
+        let seen = draws(&c, "hc3", &health, &cache, 50);
+        assert_eq!(names(&seen), ["192.0.2.11"], "the only one up: {seen:?}");
+        assert_eq!(seen["192.0.2.11"], 50);
+        health.set_down(&[]);
+        assert_eq!(names(&draws(&c, "hc3", &health, &cache, 200)).len(), 3);
+        assert_eq!(health.calls.get(), 9, "one evaluation per generation");
+        assert_eq!(cache.stats().misses, 3);
+    }
+
+    #[test]
+    fn all_down_falls_back_to_the_backup_selector() {
+        let (c, health, cache) = (catalog(), PerAddress::default(), cache());
+        health.set_down(&[[192, 0, 2, 10], [192, 0, 2, 11], [192, 0, 2, 12]]);
+        // backupSelector random: one of all the addresses of the first set.
+        let seen = draws(&c, "hc3", &health, &cache, 200);
+        assert_eq!(names(&seen).len(), 3, "{seen:?}");
+        // backupSelector empty: NODATA, from the cache too.
+        for _ in 0..3 {
+            assert!(is_nodata(&ask_per(&c, "hc3e", &health, &cache)));
+        }
+        // selector all, backupSelector empty (a cacheable rule before).
+        assert!(is_nodata(&ask_per(&c, "hc", &health, &cache)));
+        health.set_down(&[[192, 0, 2, 10]]);
+        assert_eq!(
+            texts(&ask_per(&c, "hc", &health, &cache)),
+            ["192.0.2.11"],
+            "selector='all' over the up addresses"
+        );
+        assert_eq!(
+            texts(&ask_per(&c, "hc3e", &health, &cache)).len(),
+            1,
+            "up again: a draw"
+        );
+    }
+
+    fn ask_per<'z>(
+        c: &'z Catalog,
+        qname: &str,
+        health: &PerAddress,
+        cache: &LuaCache,
+    ) -> Outcome<'z> {
+        let lua = LuaQuery {
+            client: CLIENT,
+            ecs: None,
+            health,
+            geo: &NoGeo,
+            cache: Some(cache),
+        };
+        let mut out = Outcome::default();
+        run_with(c, qname, RType::A, &lua, &mut out);
+        out
+    }
+
+    #[test]
+    fn clients_share_the_candidates_of_a_rule_that_ignores_them() {
+        let (c, health, cache) = (catalog(), Switch::default(), cache());
+        let other = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let ecs = Some(Ecs {
+            addr: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 0)),
+            source_prefix: 24,
+        });
+        ask(&c, "hcrand", &health, &cache, CLIENT, None);
+        ask(&c, "hcrand", &health, &cache, other, None);
+        let out = ask(&c, "hcrand", &health, &cache, other, ecs);
+        assert_eq!(out.ecs_scope, 24, "the scope is still the query's");
+        assert_eq!(hits_misses_inserts(&cache), (2, 1, 1));
+        assert_eq!(health.calls.get(), 2);
+    }
+
+    #[test]
+    fn without_a_cache_the_random_selector_still_draws() {
+        let (c, health) = (catalog(), PerAddress::default());
+        health.set_down(&[[192, 0, 2, 12]]);
+        let lua = LuaQuery {
+            health: &health,
+            ..LuaQuery::plain(CLIENT)
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            let mut out = Outcome::default();
+            run_with(&c, "hc3", RType::A, &lua, &mut out);
+            seen.extend(texts(&out));
+        }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["192.0.2.10", "192.0.2.11"]
+        );
+        assert_eq!(health.calls.get(), 300, "evaluated every time");
     }
 
     #[test]
