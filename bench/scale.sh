@@ -107,6 +107,9 @@ for server in dnsd nsd knot; do
     else
         reload_s=""
     fi
+    # Let the server free the old generation (dnsd frees it off the answer
+    # path once every worker has moved on) before reading RSS.
+    sleep 3
     rss2=$(($(bench_rss_kb "$pid") / 1024))
     wait "$loader" || true
     line=$(grep '^RESULT' "$dir/stream.log" || true)

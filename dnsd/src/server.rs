@@ -29,6 +29,41 @@ use crate::zone::{
 /// The catalog readers see, shared by every transport.
 pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
+/// Frees a replaced catalog off the answer path and gives its memory back
+/// to the system.
+///
+/// After a reload of large zones the old snapshot is as big as the new one.
+/// The UDP workers drop their references at their next batch; waiting for
+/// that here (on a thread of its own) makes this thread, not a worker, pay
+/// for freeing millions of nodes. glibc keeps freed memory in its arenas,
+/// so without a trim the process would hold both generations' worth of RSS.
+fn retire(old: Arc<Catalog>) {
+    let spawned = std::thread::Builder::new()
+        .name("retire".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            // An idle worker keeps its reference until its next packet;
+            // then that worker frees it and the trim below still helps.
+            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            drop(old);
+            trim_heap();
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "could not start the thread that frees the old zones");
+    }
+}
+
+/// Returns free heap pages to the system (glibc only; elsewhere a no-op).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Why a zone could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ZoneLoadError {
@@ -235,7 +270,9 @@ impl Zones {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn publish(&self, inner: &Inner) {
+    /// Builds the catalog from `inner` and swaps it in; returns the one it
+    /// replaced.
+    fn publish(&self, inner: &Inner) -> Arc<Catalog> {
         let mut catalog = Catalog::new();
         for (name, (_, zone)) in &inner.files {
             catalog.insert_served(Served {
@@ -249,15 +286,17 @@ impl Zones {
                 keys: entry.keys.clone(),
             });
         }
-        self.shared.store(Arc::new(catalog));
+        self.shared.swap(Arc::new(catalog))
     }
 
     /// Reloads every zone file (SIGHUP). Returns how many failed.
     pub fn reload_files(&self) -> usize {
         let mut inner = self.lock();
         let failed = load_files(&mut inner, true);
-        self.publish(&inner);
+        let old = self.publish(&inner);
         info!(zones = inner.sources.len(), failed, "reload done");
+        drop(inner);
+        retire(old);
         failed
     }
 
@@ -302,7 +341,7 @@ impl Zones {
         let entry = commit(&mut inner, None, model, None)?;
         let model = entry.model.clone();
         inner.api.insert(key, entry);
-        self.publish(&inner);
+        let _ = self.publish(&inner);
         Ok(model)
     }
 
@@ -323,7 +362,7 @@ impl Zones {
         if let Some(next) = next {
             let entry = commit(&mut inner, Some(&current), next, keys)?;
             inner.api.insert(key, entry);
-            self.publish(&inner);
+            let _ = self.publish(&inner);
         }
         Ok(result)
     }
@@ -352,7 +391,7 @@ impl Zones {
         ));
         let entry = commit(&mut inner, Some(&current), next, keys)?;
         inner.api.insert(key, entry);
-        self.publish(&inner);
+        let _ = self.publish(&inner);
         Ok(result)
     }
 
@@ -378,7 +417,7 @@ impl Zones {
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
         }
         inner.api.remove(&key);
-        self.publish(&inner);
+        let _ = self.publish(&inner);
         Ok(())
     }
 }
