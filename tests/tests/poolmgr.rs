@@ -572,6 +572,22 @@ fn concurrent_reserves_postgres() {
     concurrent_reserves("postgres");
 }
 
+/// POSTs to a pool route on a thread, for a request expected to hang.
+fn post_in_background(pm: &Poolmgr, route: &str, body: Value) -> std::thread::JoinHandle<Http> {
+    let addr = pm.addr;
+    let path = format!("/api/v1/pool/{POOL}/{route}");
+    std::thread::spawn(move || {
+        let auth = format!("Bearer {CALLER}");
+        request(
+            addr,
+            "POST",
+            &path,
+            &[("Authorization", &auth)],
+            Some(&body.to_string()),
+        )
+    })
+}
+
 /// kill -9 after the database commit and before the DNS write, for
 /// reserve and for commit: the restarted poolmgr converges DNS.
 fn crash_between_commit_and_dns(backend: &str) {
@@ -589,18 +605,9 @@ fn crash_between_commit_and_dns(backend: &str) {
 
     let pm = Poolmgr::start(&cfg);
     gate.set_open(false);
-    let addr = pm.addr;
     // The reserve hangs on the black-holed DNS server (its own timeout
     // would answer 201 after 3 s; the kill comes first).
-    let pending = std::thread::spawn(move || {
-        request(
-            addr,
-            "POST",
-            &format!("/api/v1/pool/{POOL}/reserve"),
-            &[("Authorization", &format!("Bearer {CALLER}"))],
-            Some(&json!({ "subdomain": "crash" }).to_string()),
-        )
-    });
+    let pending = post_in_background(&pm, "reserve", json!({ "subdomain": "crash" }));
     eventually(Duration::from_secs(3), "row committed", || {
         pm.check("crash")["reason"] == "reserved-state"
     });
@@ -626,16 +633,11 @@ fn crash_between_commit_and_dns(backend: &str) {
         .unwrap()
         .to_string();
     gate.set_open(false);
-    let addr = pm.addr;
-    let pending = std::thread::spawn(move || {
-        request(
-            addr,
-            "POST",
-            &format!("/api/v1/pool/{POOL}/commit"),
-            &[("Authorization", &format!("Bearer {CALLER}"))],
-            Some(&json!({ "subdomain": "crash", "reservationToken": token, "loadBalancerIP": "198.51.100.9" }).to_string()),
-        )
-    });
+    let pending = post_in_background(
+        &pm,
+        "commit",
+        json!({ "subdomain": "crash", "reservationToken": token, "loadBalancerIP": "198.51.100.9" }),
+    );
     eventually(Duration::from_secs(3), "row active", || {
         pm.check("crash")["reason"] == "active-state"
     });

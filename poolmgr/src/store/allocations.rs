@@ -127,6 +127,16 @@ fn same_token(presented: &str, stored: &str) -> bool {
     presented.as_bytes().ct_eq(stored.as_bytes()).into()
 }
 
+/// Whether `token` is the reservation's token. PDM answers a token that is
+/// not even a UUID like a wrong one (403).
+fn holds_reservation(row: &Allocation, token: &str) -> bool {
+    uuid::Uuid::parse_str(token).is_ok()
+        && row
+            .reservation_token
+            .as_deref()
+            .is_some_and(|t| same_token(token, t))
+}
+
 impl Store {
     /// One allocation, in any state.
     pub async fn get(
@@ -304,12 +314,7 @@ impl Store {
                     if row.expires_at.is_none_or(|e| e <= now) {
                         return Ok(CommitOutcome::Expired);
                     }
-                    let valid = uuid::Uuid::parse_str(req.token).is_ok()
-                        && row
-                            .reservation_token
-                            .as_deref()
-                            .is_some_and(|t| same_token(req.token, t));
-                    if !valid {
+                    if !holds_reservation(&row, req.token) {
                         return Ok(CommitOutcome::TokenMismatch);
                     }
                 }
@@ -380,12 +385,7 @@ impl Store {
         if row.expires_at.is_none_or(|e| e <= now) {
             return Ok(CommitOutcome::Expired);
         }
-        let valid = uuid::Uuid::parse_str(token).is_ok()
-            && row
-                .reservation_token
-                .as_deref()
-                .is_some_and(|t| same_token(token, t));
-        if !valid {
+        if !holds_reservation(&row, token) {
             return Ok(CommitOutcome::TokenMismatch);
         }
         let expires = now + ttl_secs;

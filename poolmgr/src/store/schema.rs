@@ -33,6 +33,25 @@ const ALLOCATIONS: &str = "CREATE TABLE IF NOT EXISTS pool_allocations (
 const ALLOCATIONS_EXPIRY: &str = "CREATE INDEX IF NOT EXISTS pool_allocations_expiry \
      ON pool_allocations (expires_at) WHERE state = 'reserved'";
 const ALLOCATIONS_POOL_STATE: &str = "CREATE INDEX IF NOT EXISTS pool_allocations_pool_state ON pool_allocations (pool_domain, state)";
+/// The outbox's columns after `id`, whose spelling differs per backend. A
+/// macro because `concat!` takes literals only.
+macro_rules! outbox_columns {
+    () => {
+        "
+    pool_domain TEXT NOT NULL,
+    subdomain TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    effect TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at BIGINT NOT NULL
+)"
+    };
+}
+
 const OUTBOX_KEY: &str =
     "CREATE INDEX IF NOT EXISTS dns_outbox_key ON dns_outbox (pool_domain, subdomain, id)";
 
@@ -47,18 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
             ALLOCATIONS_POOL_STATE,
             concat!(
                 "CREATE TABLE IF NOT EXISTS dns_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,",
-                "
-    pool_domain TEXT NOT NULL,
-    subdomain TEXT NOT NULL,
-    incarnation TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    effect TEXT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
-    lease_until BIGINT NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at BIGINT NOT NULL
-)"
+                outbox_columns!()
             ),
             OUTBOX_KEY,
         ],
@@ -68,18 +76,7 @@ pub const MIGRATIONS: &[Migration] = &[
             ALLOCATIONS_POOL_STATE,
             concat!(
                 "CREATE TABLE IF NOT EXISTS dns_outbox (id BIGSERIAL PRIMARY KEY,",
-                "
-    pool_domain TEXT NOT NULL,
-    subdomain TEXT NOT NULL,
-    incarnation TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    effect TEXT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
-    lease_until BIGINT NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at BIGINT NOT NULL
-)"
+                outbox_columns!()
             ),
             OUTBOX_KEY,
         ],
