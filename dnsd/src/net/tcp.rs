@@ -110,12 +110,13 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
+    // Each message is one or more length-prefixed answers.
     let (replies, mut pending) = mpsc::channel::<Vec<u8>>(64);
     let write_task = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
-        while let Some(frame) = pending.recv().await {
+        while let Some(frames) = pending.recv().await {
             batch.clear();
-            batch.extend_from_slice(&frame);
+            batch.extend_from_slice(&frames);
             while batch.len() < WRITE_BATCH {
                 match pending.try_recv() {
                     Ok(more) => batch.extend_from_slice(&more),
@@ -131,7 +132,16 @@ async fn connection(
 
     let mut message = vec![0u8; 512];
     let mut reply = Vec::with_capacity(512);
+    // Answers not yet handed to the writer: they go together once no
+    // further query is already buffered, one allocation and one channel
+    // hop per batch instead of per answer.
+    let mut out = Vec::new();
     loop {
+        let flush = !out.is_empty()
+            && (!next_message_buffered(reader.buffer()) || out.len() >= WRITE_BATCH);
+        if flush && replies.send(std::mem::take(&mut out)).await.is_err() {
+            break;
+        }
         let mut prefix = [0u8; 2];
         match timeout(limits.idle_timeout, reader.read_exact(&mut prefix)).await {
             Ok(Ok(_)) => {}
@@ -151,13 +161,35 @@ async fn connection(
         if !responder.answer(&message[..len], &snapshot, Transport::Tcp, peer, &mut reply) {
             continue;
         }
-        let mut frame = Vec::with_capacity(2 + reply.len());
-        frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
-        frame.extend_from_slice(&reply);
-        if replies.send(frame).await.is_err() {
-            break;
-        }
+        out.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        out.extend_from_slice(&reply);
+    }
+    if !out.is_empty() {
+        let _ = replies.send(out).await;
     }
     drop(replies);
     let _ = write_task.await;
+}
+
+/// Whether `buffered` holds a whole length-prefixed message.
+fn next_message_buffered(buffered: &[u8]) -> bool {
+    match buffered {
+        [hi, lo, rest @ ..] => rest.len() >= usize::from(u16::from_be_bytes([*hi, *lo])),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_message_buffered;
+
+    #[test]
+    fn whole_messages_are_recognised() {
+        assert!(!next_message_buffered(&[]));
+        assert!(!next_message_buffered(&[0]));
+        assert!(!next_message_buffered(&[0, 3, 1, 2]));
+        assert!(next_message_buffered(&[0, 3, 1, 2, 3]));
+        assert!(next_message_buffered(&[0, 0]));
+        assert!(next_message_buffered(&[0, 1, 9, 0, 5]));
+    }
 }
