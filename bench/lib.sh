@@ -3,6 +3,27 @@
 
 PIDS=()
 
+# The common start of a bench script: `--quick` (or nothing) into QUICK,
+# OUT (target/bench, created), a scratch WORK folder named after the
+# script, and the traps that stop every server started and remove WORK.
+# Needs ROOT. Usage: bench_start NAME "$@"
+bench_start() {
+    local name=$1
+    shift
+    QUICK=0
+    case "${1:-}" in
+        --quick) QUICK=1 ;;
+        "") ;;
+        *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+    esac
+    HERE="$ROOT/bench"
+    OUT="$ROOT/target/bench"
+    mkdir -p "$OUT"
+    WORK=$(mktemp -d "/tmp/dnsd-$name.XXXXXX")
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
 bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Kills every process this script started (and their children), then

@@ -17,21 +17,10 @@
 # markers). Stops everything it started.
 set -euo pipefail
 
-QUICK=0
-case "${1:-}" in
-    --quick) QUICK=1 ;;
-    "") ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
-esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HERE="$ROOT/bench"
 # shellcheck source=bench/lib.sh
-source "$HERE/lib.sh"
-OUT="$ROOT/target/bench"
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/dnsd-lua.XXXXXX)
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+source "$ROOT/bench/lib.sh"
+bench_start lua "$@"
 if ((QUICK)); then DURATION=2 REPS=2 FREPS=2; else DURATION=5 REPS=3 FREPS=5; fi
 INTERVAL=1
 

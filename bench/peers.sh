@@ -21,22 +21,10 @@
 # Every server started here is stopped on exit (trap EXIT).
 set -euo pipefail
 
-QUICK=0
-case "${1:-}" in
-    --quick) QUICK=1 ;;
-    "") ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
-esac
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HERE="$ROOT/bench"
 # shellcheck source=bench/lib.sh
-source "$HERE/lib.sh"
-OUT="$ROOT/target/bench"
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/dnsd-peers.XXXXXX)
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+source "$ROOT/bench/lib.sh"
+bench_start peers "$@"
 
 if ((QUICK)); then
     DURATION=1.5 REPS=2 LAT_REPS=1 DEFAULT_SCENARIOS="udp" LAT_SCENARIOS="udp"
