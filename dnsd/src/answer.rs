@@ -3,7 +3,10 @@
 //!
 //! Transports call [`Responder::answer`] with the packet and a reusable
 //! output buffer. It takes no lock and allocates nothing once the buffer
-//! has grown to its working size.
+//! has grown to its working size. UDP workers keep finished replies as
+//! [`templates`] and replay them for repeated questions.
+
+pub mod templates;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use crate::metrics::WorkerStats;
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
 use crate::wire::RType;
 use crate::zone::Catalog;
+use templates::{Key, Templates, Variant};
 
 /// Answer-path settings, fixed for the life of a worker.
 #[derive(Debug, Clone)]
@@ -40,6 +44,8 @@ pub struct AnswerConfig {
     pub edns_client_subnet: bool,
     /// What LUA records consult: health checks and GeoIP.
     pub lua: LuaViews,
+    /// Reply templates kept per UDP worker; 0 disables them.
+    pub answer_templates: usize,
 }
 
 /// The health checker and GeoIP as LUA records see them, and the cache of
@@ -81,6 +87,7 @@ impl Default for AnswerConfig {
             signer: Arc::new(Signer::new(DEFAULT_SIGNATURE_CACHE_BYTES)),
             edns_client_subnet: true,
             lua: LuaViews::default(),
+            answer_templates: templates::DEFAULT_SLOTS,
         }
     }
 }
@@ -102,11 +109,15 @@ pub enum Transport {
     Tcp,
 }
 
-/// Per-worker answering state: configuration, scratch space and counters.
+/// Per-worker answering state: configuration, scratch space, counters
+/// and, for UDP workers, reply templates.
 pub struct Responder {
     config: AnswerConfig,
     assembler: Assembler,
     stats: Option<Arc<WorkerStats>>,
+    templates: Option<Box<Templates>>,
+    /// Template hits already added to `stats`.
+    published_hits: u64,
 }
 
 impl Responder {
@@ -116,7 +127,17 @@ impl Responder {
             config,
             assembler: Assembler::default(),
             stats: None,
+            templates: None,
+            published_hits: 0,
         }
+    }
+
+    /// Keeps reply templates (as many as the configuration says). Meant
+    /// for long-lived workers: a TCP connection would not repay the memory.
+    pub fn with_templates(mut self) -> Responder {
+        let slots = self.config.answer_templates;
+        self.templates = (slots > 0).then(|| Box::new(Templates::new(slots)));
+        self
     }
 
     /// A responder that counts what it answers into `stats`.
@@ -125,6 +146,19 @@ impl Responder {
             stats: Some(stats),
             ..Responder::new(config)
         }
+    }
+
+    /// Hints that `packet` will be answered soon (see
+    /// [`Templates::prefetch`]); transports call it for a whole batch first.
+    pub fn prefetch(&self, packet: &[u8]) {
+        if let Some(templates) = &self.templates {
+            templates.prefetch(packet);
+        }
+    }
+
+    /// Replies answered from templates so far (0 without templates).
+    pub fn template_hits(&self) -> u64 {
+        self.templates.as_ref().map_or(0, |t| t.hits())
     }
 
     /// The configuration in use.
@@ -142,13 +176,25 @@ impl Responder {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> bool {
-        let started = self.stats.is_some().then(Instant::now);
         let answered = self.answer_packet(packet, catalog, transport, peer, out);
-        if let (Some(stats), Some(started), Some((qtype, rcode))) = (&self.stats, started, answered)
-        {
-            stats.record(qtype, rcode, started.elapsed().as_nanos() as u64);
+        if let (Some(stats), Some((qtype, rcode))) = (&self.stats, answered) {
+            stats.record(qtype, rcode);
         }
         answered.is_some()
+    }
+
+    /// Closes a batch of answers for the counters: the time since
+    /// `started`, spent answering `answered` queries, goes to the latency
+    /// histogram (transports decide what a batch is), and the replies
+    /// replayed since the last batch are published.
+    pub fn finish_batch(&mut self, started: Instant, answered: usize) {
+        let Some(stats) = &self.stats else {
+            return;
+        };
+        stats.record_time(started.elapsed().as_nanos() as u64, answered as u64);
+        let hits = self.template_hits();
+        stats.record_replayed(hits - self.published_hits);
+        self.published_hits = hits;
     }
 
     /// Returns the query type and RCODE of the reply written; `None` for a drop.
@@ -194,12 +240,7 @@ fn reply_head<'q>(
     edns: Option<&crate::parse::Edns>,
     transport: Transport,
 ) -> ReplyHead<'q> {
-    let limit = match (transport, edns) {
-        (Transport::Tcp, _) => 65535,
-        // RFC 6891 §6.2.3/§6.2.5: below 512 counts as 512; never above ours.
-        (Transport::Udp, Some(edns)) => usize::from(edns.payload.max(512).min(config.edns_payload)),
-        (Transport::Udp, None) => 512,
-    };
+    let limit = reply_limit(config, edns, transport);
     ReplyHead {
         id,
         query_flags,
@@ -222,6 +263,20 @@ fn reply_head<'q>(
     }
 }
 
+/// The largest reply this client takes over this transport.
+fn reply_limit(
+    config: &AnswerConfig,
+    edns: Option<&crate::parse::Edns>,
+    transport: Transport,
+) -> usize {
+    match (transport, edns) {
+        (Transport::Tcp, _) => 65535,
+        // RFC 6891 §6.2.3/§6.2.5: below 512 counts as 512; never above ours.
+        (Transport::Udp, Some(edns)) => usize::from(edns.payload.max(512).min(config.edns_payload)),
+        (Transport::Udp, None) => 512,
+    }
+}
+
 impl Responder {
     fn answer_request(
         &mut self,
@@ -231,6 +286,32 @@ impl Responder {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> (RType, u16) {
+        let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
+        let qname = request
+            .question
+            .as_ref()
+            .map_or(&[0u8][..], |q| q.lower_name());
+        let template = match &mut self.templates {
+            Some(templates) => {
+                Variant::of(request, self.config.edns_client_subnet).map(|variant| {
+                    templates.follow(catalog.generation());
+                    let key = Key {
+                        qname,
+                        qtype,
+                        variant,
+                    };
+                    (templates.probe(&key), key)
+                })
+            }
+            None => None,
+        };
+        if let (Some(templates), Some((probe, key))) = (&mut self.templates, &template) {
+            let limit = reply_limit(&self.config, request.edns.as_ref(), transport);
+            if let Some(rcode) = templates.replay(probe, key, request, limit, unix_now, out) {
+                return (qtype, rcode);
+            }
+        }
+
         let question = &request.packet[12..request.question_end];
         let head = reply_head(
             &self.config,
@@ -245,10 +326,6 @@ impl Responder {
             outcome.dnssec_ok = edns.dnssec_ok();
             outcome.compact_ok = edns.flags & EDNS_FLAG_CO != 0;
         }
-        let qname = request
-            .question
-            .as_ref()
-            .map_or(&[0u8][..], |q| q.lower_name());
 
         if request.edns.is_some_and(|edns| edns.version > 0) {
             // RFC 6891 §6.1.3: BADVERS, AA=0, no records.
@@ -308,14 +385,20 @@ impl Responder {
                 _ => outcome.rcode = rcode::REFUSED,
             }
         }
-        self.assembler.write(&head, &outcome, qname, out);
-        let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
+        let complete = self.assembler.write(&head, &outcome, qname, out);
         // The assembler may turn an overflowing TCP reply into SERVFAIL.
         let rcode = if outcome.rcode >= 16 {
             outcome.rcode
         } else {
             u16::from(out[3] & 0x0F)
         };
+        if let (Some(templates), Some((probe, key))) = (&mut self.templates, &template)
+            && complete
+            && !outcome.consulted_lua
+        {
+            let signed_at = head.signing.map(|(_, now)| now);
+            templates.keep(probe, key, rcode, signed_at, out);
+        }
         (qtype, rcode)
     }
 }
@@ -359,5 +442,7 @@ pub fn txt_rdata(text: &str) -> Box<[u8]> {
     rdata.into_boxed_slice()
 }
 
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;

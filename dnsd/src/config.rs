@@ -147,6 +147,11 @@ pub struct ServeArgs {
     /// state changes); 0 disables it. Default: 65536.
     #[arg(long, value_name = "N")]
     pub lua_cache_entries: Option<usize>,
+    /// Replies each UDP worker keeps as templates for repeated questions
+    /// (static answers only; dropped when a zone changes); 0 disables
+    /// them. Default: 8192.
+    #[arg(long, value_name = "N")]
+    pub answer_templates: Option<usize>,
 }
 
 /// A switch given on the command line.
@@ -274,6 +279,7 @@ pub struct FileConfig {
     pub lua_health_interval: Option<u64>,
     pub lua_health_expire: Option<u64>,
     pub lua_cache_entries: Option<usize>,
+    pub answer_templates: Option<usize>,
 }
 
 /// `[[zone]]` in the configuration file. A relative `file` is relative to
@@ -343,6 +349,8 @@ pub struct Settings {
     pub lua_health_expire: Duration,
     /// Entries in the LUA answer cache; 0: no cache.
     pub lua_cache_entries: usize,
+    /// Reply templates per UDP worker; 0: none.
+    pub answer_templates: usize,
 }
 
 impl Settings {
@@ -482,6 +490,10 @@ impl Settings {
                 .lua_cache_entries
                 .or(file.lua_cache_entries)
                 .unwrap_or(crate::lookup::lua_cache::DEFAULT_ENTRIES),
+            answer_templates: args
+                .answer_templates
+                .or(file.answer_templates)
+                .unwrap_or(crate::answer::templates::DEFAULT_SLOTS),
         };
         settings.check()?;
         Ok(settings)
@@ -588,6 +600,7 @@ mod tests {
         assert_eq!(settings.lua_health_interval, Duration::from_secs(5));
         assert_eq!(settings.lua_health_expire, Duration::from_secs(3600));
         assert_eq!(settings.lua_cache_entries, 65_536);
+        assert_eq!(settings.answer_templates, 8192);
         assert!(settings.geoip.is_empty());
         let settings = Settings::from_args(args(&[
             "--edns-client-subnet",
@@ -602,9 +615,12 @@ mod tests {
             "60",
             "--lua-cache-entries",
             "0",
+            "--answer-templates",
+            "0",
         ]))
         .unwrap();
         assert_eq!(settings.lua_cache_entries, 0, "0 disables the cache");
+        assert_eq!(settings.answer_templates, 0, "0: no templates");
         assert!(!settings.edns_client_subnet);
         assert_eq!(
             settings.geoip,

@@ -190,6 +190,7 @@ fn serve(args: dnsd::config::ServeArgs) -> anyhow::Result<ExitCode> {
             geo: geo.clone(),
             cache: lua_cache,
         },
+        answer_templates: settings.answer_templates,
     };
 
     // Bind everything before serving anything, so a bad address fails the start.

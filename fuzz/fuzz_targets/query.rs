@@ -1,12 +1,15 @@
 //! Fuzzes the wire parser and the whole answer function: any bytes, as a
 //! query over UDP and over TCP, against a zone with every answer shape
 //! (wildcard, CNAME, DNAME, delegation, large RRset). Must never panic;
-//! every reply must start with the query's ID and have QR set.
+//! every reply must start with the query's ID and have QR set. A second
+//! responder with reply templates lives across inputs and must answer
+//! every input over UDP byte for byte as the plain pipeline does, whether
+//! it replays a reply kept for an earlier input or not.
 
 #![no_main]
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dnsd::answer::{AnswerConfig, Responder, Transport};
 use dnsd::wire::Name;
@@ -52,6 +55,11 @@ fn catalog() -> &'static Catalog {
     })
 }
 
+fn replaying() -> &'static Mutex<Responder> {
+    static RESPONDER: OnceLock<Mutex<Responder>> = OnceLock::new();
+    RESPONDER.get_or_init(|| Mutex::new(Responder::new(AnswerConfig::default()).with_templates()))
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut responder = Responder::new(AnswerConfig::default());
     let mut out = Vec::new();
@@ -63,5 +71,17 @@ fuzz_target!(|data: &[u8]| {
                 assert!(out.len() <= 1232, "UDP reply within our payload size");
             }
         }
+    }
+    let peer = std::net::Ipv4Addr::LOCALHOST.into();
+    let plain = responder
+        .answer(data, catalog(), Transport::Udp, peer, &mut out)
+        .then_some(out);
+    let mut replaying = replaying().lock().expect("not poisoned");
+    replaying.prefetch(data);
+    // The second miss keeps the reply; the third answer replays it.
+    for _ in 0..3 {
+        let mut replayed = Vec::new();
+        let answered = replaying.answer(data, catalog(), Transport::Udp, peer, &mut replayed);
+        assert_eq!(answered.then_some(replayed), plain, "replayed reply differs");
     }
 });

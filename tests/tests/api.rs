@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::http::{Http, request, wait_http};
-use e2e::{Query, Server, free_port, scratch_dir, zone};
+use e2e::{Query, Server, free_port, name_wire, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
@@ -23,6 +23,10 @@ struct ApiServer {
 }
 
 fn start_with(data: PathBuf) -> ApiServer {
+    start_with_args(data, &[])
+}
+
+fn start_with_args(data: PathBuf, extra: &[&str]) -> ApiServer {
     let api = SocketAddr::new(
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         free_port(IpAddr::V4(Ipv4Addr::LOCALHOST)),
@@ -37,6 +41,7 @@ fn start_with(data: PathBuf) -> ApiServer {
             "--data-dir".to_string(),
             data.display().to_string(),
         ])
+        .args(extra.iter().copied())
         .start();
     wait_http(api);
     ApiServer { dns, api, data }
@@ -650,6 +655,72 @@ fn metrics_count_queries_and_zones() {
     assert_eq!(
         http(s.api, "GET", "/api/v1/health-checks", None, None).status,
         401
+    );
+}
+
+/// UDP workers replay finished replies for repeated questions
+/// (`--answer-templates`): a replayed reply carries the asker's ID and
+/// spelling, and every API change is answered at once, never a kept reply.
+#[test]
+fn replayed_replies_follow_every_change() {
+    // One worker, so every query meets the same templates.
+    let s = start_with_args(scratch_dir("api-replay"), &["--workers", "1"]);
+    assert_eq!(create_pool(&s, "pool.test.").status, 201);
+    let patch = |address: &str| {
+        let r = s.call(
+            "PATCH",
+            &format!("{}/pool.test.", s.zones()),
+            Some(json!({"rrsets": [rrset("app.pool.test.", "A", 300, &[address])]})),
+        );
+        assert_eq!(r.status, 204, "{}", r.body);
+    };
+    let replayed = || -> f64 {
+        let m = http(s.api, "GET", "/metrics", None, None);
+        m.body
+            .lines()
+            .find_map(|l| l.strip_prefix("dnsd_replayed_replies_total{transport=\"udp\"} "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no replay counter in\n{}", m.body))
+    };
+    patch("192.0.2.10");
+    let before = replayed();
+    for (i, spelling) in [
+        "app.pool.test.",
+        "ApP.pOOl.TEST.",
+        "APP.POOL.TEST.",
+        "aPp.PoOl.tEsT.",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let query = Query::new(spelling, RecordType::A);
+        let reply = s.dns.udp(&query);
+        assert_eq!(reply.id, query.id, "asked as {spelling}");
+        assert_eq!(
+            reply.question[..reply.question.len() - 4],
+            name_wire(spelling)[..]
+        );
+        let answer = reply.answer();
+        assert_eq!(answer.len(), 1, "{i}: {}", reply.summary());
+        assert_eq!(answer[0].2, "192.0.2.10");
+    }
+    assert!(
+        replayed() >= before + 2.0,
+        "repeated questions are replayed"
+    );
+    patch("192.0.2.11");
+    assert_eq!(s.a("app.pool.test."), vec!["192.0.2.11"]);
+    assert_eq!(s.a("APP.pool.test."), vec!["192.0.2.11"]);
+    let r = s.call(
+        "PATCH",
+        &format!("{}/pool.test.", s.zones()),
+        Some(json!({"rrsets": [{"name": "app.pool.test.", "type": "A", "changetype": "DELETE"}]})),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        s.rcode("app.pool.test.", RecordType::A),
+        3,
+        "NXDOMAIN at once"
     );
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Remembers where each written name suffix starts; a later name whose
 //! suffix equals one octet for octet is written as a pointer. Matching is
-//! case-sensitive on purpose: a pointer into the question would otherwise
-//! give zone names the client's spelling, and names other than the query
-//! name must keep the zone's case (conformance §12.2). The table is a fixed
-//! array reset per reply, so compression allocates nothing.
+//! case-sensitive so that every name keeps its own spelling (conformance
+//! §12.2). Only names written through the compressor are candidates, never
+//! the question: the reply's bytes then depend on the query name only
+//! through the records owned by it, which point at the question directly.
+//! The table is a fixed array reset per reply, so compression allocates
+//! nothing.
 
 /// Offsets of name suffixes already in the message.
 pub struct Compressor {
@@ -39,18 +41,6 @@ impl Compressor {
     /// Forgets names recorded after `mark` (their bytes were cut off).
     pub fn truncate(&mut self, mark: usize) {
         self.len = self.len.min(mark);
-    }
-
-    /// Records the suffixes of the uncompressed name at `offset` in `msg`.
-    pub fn remember(&mut self, msg: &[u8], offset: usize) {
-        let mut pos = offset;
-        while let Some(&len) = msg.get(pos) {
-            if len == 0 || len & 0xC0 != 0 {
-                break;
-            }
-            self.add(pos);
-            pos += 1 + len as usize;
-        }
     }
 
     fn add(&mut self, offset: usize) {
@@ -140,8 +130,7 @@ mod tests {
     fn compresses_against_earlier_suffixes() {
         let mut msg = vec![0u8; 12];
         let mut comp = Compressor::default();
-        msg.extend_from_slice(b"\x03WWW\x07example\x04test\x00");
-        comp.remember(&msg, 12);
+        comp.write_name(&mut msg, b"\x03WWW\x07example\x04test\x00");
         let start = msg.len();
         comp.write_name(&mut msg, b"\x04mail\x07example\x04test\x00");
         assert_eq!(&msg[start..], b"\x04mail\xc0\x10");

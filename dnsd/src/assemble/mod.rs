@@ -87,22 +87,25 @@ struct Counts {
 }
 
 impl Assembler {
-    /// Writes the reply for `outcome` into `out` (cleared first).
+    /// Writes the reply for `outcome` into `out` (cleared first). Returns
+    /// true when the reply is the whole outcome: nothing truncated or left
+    /// out for size, every signature made.
     pub fn write(
         &mut self,
         head: &ReplyHead<'_>,
         outcome: &Outcome<'_>,
         qname: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> bool {
         out.clear();
         let comp = &mut self.compressor;
         comp.clear();
         write_header(out, head, outcome.aa, outcome.truncated);
+        // The question is not offered to the compressor: a zone name that
+        // pointed into it would match only the client's exact spelling, so
+        // the reply would depend on the query's case and could not be kept
+        // as a template. Records owned by the query name point at it directly.
         out.extend_from_slice(head.question);
-        if !head.question.is_empty() {
-            comp.remember(out, 12);
-        }
         let body_start = out.len();
         let reserve = head.edns.as_ref().map_or(0, ReplyEdns::wire_len);
         let room = head.limit.saturating_sub(reserve);
@@ -121,7 +124,9 @@ impl Assembler {
             outcome,
             qname,
             no_question: head.question.is_empty(),
+            unsigned: false,
         };
+        let mut left_out = false;
         'sections: for (entries, counter) in sections {
             for entry in entries {
                 if overflow {
@@ -133,6 +138,7 @@ impl Assembler {
                 if out.len() > room {
                     out.truncate(mark);
                     writer.comp.truncate(comp_mark);
+                    left_out = true;
                     if entry.required {
                         overflow = true;
                     }
@@ -160,6 +166,7 @@ impl Assembler {
         out[6..8].copy_from_slice(&counts.answer.to_be_bytes());
         out[8..10].copy_from_slice(&counts.authority.to_be_bytes());
         out[10..12].copy_from_slice(&counts.additional.to_be_bytes());
+        !(overflow || left_out || writer.unsigned)
     }
 }
 
@@ -239,6 +246,8 @@ struct EntryWriter<'a, 'o> {
     outcome: &'a Outcome<'o>,
     qname: &'a [u8],
     no_question: bool,
+    /// An RRset that should have been signed went out without signatures.
+    unsigned: bool,
 }
 
 impl EntryWriter<'_, '_> {
@@ -377,6 +386,7 @@ impl EntryWriter<'_, '_> {
         };
         if let Err(err) = result {
             tracing::warn!(%err, "could not sign an RRset; sent unsigned");
+            self.unsigned = true;
             return 0;
         }
         let rrsigs = std::mem::take(&mut self.sign.rrsigs);

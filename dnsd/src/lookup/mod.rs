@@ -134,6 +134,7 @@ pub fn resolve<'z>(
                 current = Owner::Synth(index);
             }
             Step::Node(node) => {
+                out.consulted_lua |= !node.lua.is_empty();
                 if qtype == RType::ANY {
                     answer_any(zone, node, current, name, any_udp, over_tcp, lua, out);
                     return;

@@ -137,6 +137,9 @@ pub struct Outcome<'z> {
     /// ECS SCOPE PREFIX-LENGTH for the reply (RFC 7871 §7.2.1): the source
     /// prefix when LUA records produced part of the answer, else 0.
     pub ecs_scope: u8,
+    /// LUA records were consulted: the reply may depend on the client,
+    /// health checks, GeoIP or chance, so it is never replayed to others.
+    pub consulted_lua: bool,
 }
 
 impl Default for Outcome<'_> {
@@ -157,6 +160,7 @@ impl Default for Outcome<'_> {
             nsecs: ArrayVec::new(),
             dynamic: Vec::new(),
             ecs_scope: 0,
+            consulted_lua: false,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -157,10 +157,12 @@ async fn connection(
             Ok(Ok(_)) => {}
             _ => break,
         }
+        let started = Instant::now();
         let snapshot = catalog.load();
         if !responder.answer(&message[..len], &snapshot, Transport::Tcp, peer, &mut reply) {
             continue;
         }
+        responder.finish_batch(started, 1);
         out.extend_from_slice(&(reply.len() as u16).to_be_bytes());
         out.extend_from_slice(&reply);
     }

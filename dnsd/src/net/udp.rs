@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use socket2::{Protocol, Type};
 use tracing::debug;
@@ -58,7 +59,10 @@ pub fn spawn_workers(
             let stats = metrics.worker(Transport::Udp);
             std::thread::Builder::new()
                 .name(format!("udp-{index}"))
-                .spawn(move || serve(socket, catalog, Responder::with_stats(config, stats)))
+                .spawn(move || {
+                    let responder = Responder::with_stats(config, stats).with_templates();
+                    serve(socket, catalog, responder)
+                })
                 .expect("spawning a thread at startup")
         })
         .collect()
@@ -79,7 +83,13 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
                 continue;
             }
         };
+        let started = Instant::now();
         let catalog = cache.load();
+        for i in 0..received {
+            if let Some(packet) = batch.packet(i) {
+                responder.prefetch(packet);
+            }
+        }
         let mut replies = 0;
         for i in 0..received {
             let peer = batch.peer(i);
@@ -91,6 +101,7 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
                 replies += 1;
             }
         }
+        responder.finish_batch(started, replies);
         if let Err(err) = batch.send(fd, replies) {
             debug!(%err, "udp send error");
         }
@@ -194,8 +205,18 @@ impl Batch {
         Ok(n as usize)
     }
 
-    /// The bytes of received datagram `i` (unless it was cut short) and the
-    /// buffer for the `slot`-th reply of this batch.
+    /// The bytes of received datagram `i`, unless it was cut short.
+    fn packet(&self, i: usize) -> Option<&[u8]> {
+        let hdr = &self.recv_hdrs[i];
+        if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            return None;
+        }
+        let len = (hdr.msg_len as usize).min(RECV_SIZE);
+        Some(&self.buffers[i * RECV_SIZE..i * RECV_SIZE + len])
+    }
+
+    /// Received datagram `i` (see [`Batch::packet`]) and the buffer for
+    /// the `slot`-th reply of this batch.
     fn packet_and_reply(&mut self, i: usize, slot: usize) -> Option<(&[u8], &mut Vec<u8>)> {
         let hdr = &self.recv_hdrs[i];
         if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {

@@ -1,6 +1,7 @@
 //! The set of served zones, found by the most specific enclosing apex.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -21,7 +22,14 @@ pub struct Served {
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
     zones: FxHashMap<Box<[u8]>, Served>,
+    /// Changes with every change to the zones; two catalogs with the same
+    /// generation hold the same data (a clone keeps it). Workers' reply
+    /// templates follow it.
+    generation: u64,
 }
+
+/// Source of catalog generations; 0 is the empty default catalog's.
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 impl Catalog {
     /// An empty catalog.
@@ -36,12 +44,14 @@ impl Catalog {
 
     /// Adds or replaces a zone, signed when it has keys.
     pub fn insert_served(&mut self, served: Served) {
+        self.changed();
         self.zones
             .insert(served.zone.origin.to_lowercase().as_wire().into(), served);
     }
 
     /// Removes the zone at `origin`.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
+        self.changed();
         self.zones
             .remove(origin.to_lowercase().as_wire())
             .map(|s| s.zone)
@@ -57,6 +67,15 @@ impl Catalog {
     /// The zone with exactly this origin, with its keys.
     pub fn get_served(&self, origin: &Name) -> Option<&Served> {
         self.zones.get(origin.to_lowercase().as_wire())
+    }
+
+    /// Identifies this catalog's content: equal generations, equal data.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn changed(&mut self) {
+        self.generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Number of zones.
