@@ -643,6 +643,21 @@ impl TcpConn {
         }
     }
 
+    /// Makes writes that block longer than `timeout` fail with `WouldBlock`
+    /// or `TimedOut`.
+    pub fn set_write_timeout(&self, timeout: Duration) {
+        self.stream
+            .set_write_timeout(Some(timeout))
+            .expect("set a write timeout");
+    }
+
+    /// A second handle on the same connection (to write from another thread).
+    pub fn try_clone(&self) -> TcpConn {
+        TcpConn {
+            stream: self.stream.try_clone().expect("clone a TCP stream"),
+        }
+    }
+
     /// Half-close: FIN after the last query.
     pub fn shutdown_write(&mut self) {
         self.stream

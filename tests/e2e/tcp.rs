@@ -1,6 +1,7 @@
 //! conformance.md §10: TCP (RFC 7766).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use e2e::{
@@ -83,6 +84,95 @@ fn r10_2_pipelining_fifty_queries() {
         assert_rcode(&r, *rc);
         assert_flag(&r, flag::TC, false);
     }
+}
+
+#[test]
+fn r10_2_ten_thousand_pipelined_before_reading_all_answered() {
+    // About 330 KB of queries written before the first read, so the answers
+    // outgrow the socket buffers: the server has to stop reading while its
+    // answers wait, then go on once the client reads. Every answer arrives.
+    let s = Server::shared();
+    let mut c = TcpConn::connect(s.addr());
+    let names = [
+        ("www.example.test.", RecordType::A),
+        ("nope.example.test.", RecordType::A),
+        ("mx.example.test.", RecordType::MX),
+    ];
+    let mut batch = Vec::new();
+    for i in 0..10_000u16 {
+        let (name, t) = names[usize::from(i) % names.len()];
+        batch.extend_from_slice(&framed(&Query::new(name, t).id(i).to_bytes()));
+    }
+    let mut writer = c.try_clone();
+    let sender = std::thread::spawn(move || writer.send_raw(&batch));
+    std::thread::sleep(Duration::from_secs(1));
+    let mut next = 0u16;
+    while next < 10_000 {
+        let Some(bytes) = c.recv(Duration::from_secs(5)) else {
+            panic!("answers stopped after {next} of 10000\n{}", s.context());
+        };
+        let r = Reply::parse(bytes);
+        assert_eq!(r.id, next, "answers in query order");
+        next += 1;
+    }
+    sender.join().expect("all queries written");
+}
+
+#[test]
+fn r10_3_client_that_never_reads_is_closed_after_the_idle_timeout() {
+    let s = Server::standard(&["--tcp-idle-timeout", "1"]);
+    let c = TcpConn::connect(s.addr());
+    let mut writer = c.try_clone();
+    let query = framed(&Query::new("www.example.test.", RecordType::A).to_bytes());
+    let batch: Vec<u8> = query
+        .iter()
+        .copied()
+        .cycle()
+        .take(query.len() * 1000)
+        .collect();
+    let started = Instant::now();
+    // Writes until the server gives up on the connection (it stops reading
+    // once answers pile up; the buffers then fill and the write blocks).
+    writer.set_write_timeout(Duration::from_secs(1));
+    let sender = std::thread::spawn(move || {
+        while started.elapsed() < Duration::from_secs(20) {
+            match writer.try_send_raw(&batch) {
+                Ok(()) => {}
+                // Blocked for a second: the server is not reading; keep at it.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => return Some(started.elapsed()),
+            }
+        }
+        None
+    });
+    let closed = sender.join().expect("writer thread");
+    let Some(after) = closed else {
+        panic!(
+            "a client that never reads was still connected after 20 s\n{}",
+            s.context()
+        );
+    };
+    assert!(
+        after < Duration::from_secs(10),
+        "closed only after {after:?}"
+    );
+    drop(c);
+}
+
+#[test]
+fn r10_3_stalled_message_closed_after_the_idle_timeout() {
+    // Half a message, then nothing: closed like an idle connection.
+    let s = Server::standard(&["--tcp-idle-timeout", "1"]);
+    let mut c = TcpConn::connect(s.addr());
+    let q = framed(&Query::new("www.example.test.", RecordType::A).to_bytes());
+    c.send_raw(&q[..q.len() / 2]);
+    let Some(after) = c.wait_closed(Duration::from_secs(5)) else {
+        panic!("a stalled message kept the connection open 5 s");
+    };
+    assert!(
+        after >= Duration::from_millis(700),
+        "closed after {after:?}"
+    );
 }
 
 #[test]

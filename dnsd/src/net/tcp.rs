@@ -2,22 +2,24 @@
 //! completes; an idle timeout, a per-message read timeout and a cap on
 //! concurrent connections.
 //!
-//! Each connection has a reader task and a writer task joined by a bounded
-//! channel, so a client that sends many queries before reading cannot
-//! deadlock the server, and half-closed connections still get every answer.
+//! Each connection is one task that reads without blocking, answers every
+//! whole message it has, and writes the answers in one go. It waits for
+//! the socket to become readable or writable only when it has nothing else
+//! to do, and stops reading while too many answers wait to be written, so
+//! a client that sends many queries before reading cannot make the server
+//! hold unbounded memory; half-closed connections still get every answer.
 //!
-//! Syscalls are the cost of TCP here, so both sides batch: the reader reads
-//! through a buffer (a pipelining client's queries arrive many per read),
-//! and the writer sends every answer that is ready in one write.
+//! Syscalls are the cost of TCP here: a pipelining client's queries arrive
+//! many per read and their answers leave in one write, and a lone query
+//! costs a read and a write, with no task hand-off and no timer operation.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::time::timeout;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 use socket2::{Protocol, Type};
@@ -39,11 +41,8 @@ pub struct TcpLimits {
 /// Longest wait for the rest of a message once its first octet arrived.
 const MESSAGE_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Read buffer per connection: room for about a hundred typical queries.
+/// Read size per connection: room for about a hundred typical queries.
 const READ_BUFFER: usize = 8 * 1024;
-
-/// The writer stops gathering ready answers into one write at this size.
-const WRITE_BATCH: usize = 64 * 1024;
 
 /// Binds a listening socket (std, so binding errors surface before the
 /// runtime starts).
@@ -99,6 +98,9 @@ pub async fn serve(
     }
 }
 
+/// One connection, one task: read what has arrived, answer every whole
+/// message in it, write all the answers in one go, and wait for the socket
+/// only when there is nothing else to do.
 async fn connection(
     stream: TcpStream,
     peer: IpAddr,
@@ -108,69 +110,186 @@ async fn connection(
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
-    let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
-    // Each message is one or more length-prefixed answers.
-    let (replies, mut pending) = mpsc::channel::<Vec<u8>>(64);
-    let write_task = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(WRITE_BATCH);
-        while let Some(frames) = pending.recv().await {
-            batch.clear();
-            batch.extend_from_slice(&frames);
-            while batch.len() < WRITE_BATCH {
-                match pending.try_recv() {
-                    Ok(more) => batch.extend_from_slice(&more),
-                    Err(_) => break,
+    let mut input = Input::default();
+    let mut output = Output::default();
+    let mut reply = Vec::with_capacity(512);
+    let mut read_closed = false;
+    // One timer per connection, re-armed only when it fires: activity just
+    // moves `last_activity`, so a query costs no timer operation.
+    let mut last_activity = Instant::now();
+    let message_timeout = MESSAGE_READ_TIMEOUT.min(limits.idle_timeout);
+    let deadline = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(deadline);
+
+    loop {
+        let snapshot = catalog.load();
+        while let Some(message) = input.next_message() {
+            let started = Instant::now();
+            if responder.answer(message, &snapshot, Transport::Tcp, peer, &mut reply) {
+                output.push_frame(&reply);
+            }
+            responder.finish_batch(started, 1);
+            last_activity = started;
+        }
+        drop(snapshot);
+        match output.flush(&stream) {
+            // A client reading a backlog slowly is not idle.
+            Ok(true) => last_activity = Instant::now(),
+            Ok(false) => {}
+            Err(_) => return,
+        }
+        if read_closed && output.is_empty() {
+            // Every answer is out: close our side too.
+            let mut stream = stream;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        // A client that sends but does not read is not read from either
+        // once its answers pile up; the deadline then closes it.
+        let want_read = !read_closed && output.pending() < OUTPUT_LIMIT;
+        tokio::select! {
+            ready = stream.readable(), if want_read => {
+                if ready.is_err() {
+                    return;
+                }
+                match input.read_from(&stream) {
+                    Ok(0) => read_closed = true,
+                    Ok(_) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
                 }
             }
-            if writer.write_all(&batch).await.is_err() {
-                return;
+            ready = stream.writable(), if !output.is_empty() => {
+                if ready.is_err() {
+                    return;
+                }
+            }
+            () = &mut deadline => {
+                // Waiting for the rest of a started message has a shorter limit.
+                let limit = if input.has_partial() { message_timeout } else { limits.idle_timeout };
+                let due = last_activity.max(input.partial_since()) + limit;
+                if Instant::now() >= due {
+                    debug!(%peer, "tcp connection timed out");
+                    return;
+                }
+                deadline.as_mut().reset(due.into());
             }
         }
-        let _ = writer.shutdown().await;
-    });
+    }
+}
 
-    let mut message = vec![0u8; 512];
-    let mut reply = Vec::with_capacity(512);
-    // Answers not yet handed to the writer: they go together once no
-    // further query is already buffered, one allocation and one channel
-    // hop per batch instead of per answer.
-    let mut out = Vec::new();
-    loop {
-        let flush = !out.is_empty()
-            && (!next_message_buffered(reader.buffer()) || out.len() >= WRITE_BATCH);
-        if flush && replies.send(std::mem::take(&mut out)).await.is_err() {
-            break;
+/// Answers not yet written stop the reading at this size.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// Received bytes: whole messages are taken from the front, reads append.
+#[derive(Default)]
+struct Input {
+    /// `buffer[start..end]` is received and not yet consumed; the rest is
+    /// room for the next read (allocated once, never cleared).
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// When the first octet of the message at `start` arrived, if it is
+    /// not complete yet.
+    partial_since: Option<Instant>,
+}
+
+impl Input {
+    /// The next whole message, without its length prefix.
+    fn next_message(&mut self) -> Option<&[u8]> {
+        let rest = &self.buffer[self.start..self.end];
+        if !next_message_buffered(rest) {
+            if rest.is_empty() {
+                self.partial_since = None;
+            } else {
+                self.partial_since.get_or_insert_with(Instant::now);
+            }
+            return None;
         }
-        let mut prefix = [0u8; 2];
-        match timeout(limits.idle_timeout, reader.read_exact(&mut prefix)).await {
-            Ok(Ok(_)) => {}
-            // EOF, reset, or idle for too long.
-            _ => break,
-        }
-        let len = usize::from(u16::from_be_bytes(prefix));
-        if message.len() < len {
-            message.resize(len, 0);
-        }
-        let read_timeout = MESSAGE_READ_TIMEOUT.min(limits.idle_timeout);
-        match timeout(read_timeout, reader.read_exact(&mut message[..len])).await {
-            Ok(Ok(_)) => {}
-            _ => break,
-        }
-        let started = Instant::now();
-        let snapshot = catalog.load();
-        if !responder.answer(&message[..len], &snapshot, Transport::Tcp, peer, &mut reply) {
-            continue;
-        }
-        responder.finish_batch(started, 1);
-        out.extend_from_slice(&(reply.len() as u16).to_be_bytes());
-        out.extend_from_slice(&reply);
+        self.partial_since = None;
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let at = self.start + 2;
+        self.start = at + len;
+        Some(&self.buffer[at..at + len])
     }
-    if !out.is_empty() {
-        let _ = replies.send(out).await;
+
+    fn has_partial(&self) -> bool {
+        self.partial_since.is_some()
     }
-    drop(replies);
-    let _ = write_task.await;
+
+    /// When the pending partial message started (the distant past if none).
+    fn partial_since(&self) -> Instant {
+        self.partial_since
+            .unwrap_or_else(|| Instant::now() - Duration::from_secs(86_400))
+    }
+
+    /// One non-blocking read after what is buffered; 0 at end of stream.
+    fn read_from(&mut self, stream: &TcpStream) -> std::io::Result<usize> {
+        // Move the unconsumed bytes to the front, then make sure there is
+        // room for a read buffer's worth, or for the whole of a large message.
+        self.buffer.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let needed = match &self.buffer[..self.end] {
+            [hi, lo, ..] => 2 + usize::from(u16::from_be_bytes([*hi, *lo])),
+            _ => 0,
+        };
+        let size = needed.max(self.end + READ_BUFFER / 2).max(READ_BUFFER);
+        if self.buffer.len() < size {
+            self.buffer.resize(size, 0);
+        }
+        let read = stream.try_read(&mut self.buffer[self.end..])?;
+        self.end += read;
+        Ok(read)
+    }
+}
+
+/// Length-prefixed answers waiting to be written.
+#[derive(Default)]
+struct Output {
+    bytes: Vec<u8>,
+    /// Octets of `bytes` already written.
+    written: usize,
+}
+
+impl Output {
+    fn push_frame(&mut self, reply: &[u8]) {
+        self.bytes
+            .extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        self.bytes.extend_from_slice(reply);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending() == 0
+    }
+
+    fn pending(&self) -> usize {
+        self.bytes.len() - self.written
+    }
+
+    /// Writes as much as the socket takes now; returns whether anything
+    /// was written. Only a broken connection is an error; a full socket
+    /// buffer leaves the rest for later.
+    fn flush(&mut self, stream: &TcpStream) -> std::io::Result<bool> {
+        let before = self.written;
+        while self.written < self.bytes.len() {
+            match stream.try_write(&self.bytes[self.written..]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(err),
+            }
+        }
+        let progress = self.written > before;
+        if self.written == self.bytes.len() {
+            self.bytes.clear();
+            self.written = 0;
+            if self.bytes.capacity() > 4 * OUTPUT_LIMIT {
+                self.bytes.shrink_to(OUTPUT_LIMIT);
+            }
+        }
+        Ok(progress)
+    }
 }
 
 /// Whether `buffered` holds a whole length-prefixed message.
