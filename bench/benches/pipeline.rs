@@ -1,7 +1,8 @@
 //! criterion micro-benchmarks of dnsd's query pipeline, without sockets:
 //! wire parsing, zone lookup, answer assembly, and the whole
-//! `Responder::answer`, over the same generated zone and query mix that
-//! `peers.sh` uses (plus one group per query kind).
+//! `Responder::answer` (with and without reply templates), over the same
+//! generated zone and query mix that `peers.sh` uses (plus one group per
+//! query kind).
 //!
 //! ```sh
 //! cargo bench -p bench                      # all
@@ -185,6 +186,20 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // As a UDP worker answers: with reply templates, after the slice has
+    // been seen twice (every repeated question replayed).
+    let mut replaying = Responder::new(AnswerConfig::default()).with_templates();
+    g.throughput(Throughput::Elements(mix.len() as u64));
+    g.bench_function("udp-templates/mix", |b| {
+        b.iter(|| {
+            for p in &mix {
+                replaying.prefetch(black_box(p));
+                let answered =
+                    replaying.answer(black_box(p), &catalog, Transport::Udp, peer, &mut buf);
+                black_box(answered);
+            }
+        })
+    });
     g.finish();
 }
 
