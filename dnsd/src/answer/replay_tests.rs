@@ -2,14 +2,9 @@
 //! byte for byte what the pipeline writes for the same query.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
-use std::sync::Arc;
 
 use super::*;
-use crate::dnssec::keys::{FLAGS_KSK, KeyState};
-use crate::dnssec::{Algorithm, SigningKey, ZoneKeys};
 use crate::wire::Name;
-use crate::zone::{Served, build_zone, load};
 
 const ZONE: &str = r#"
 $TTL 300
@@ -55,22 +50,7 @@ view     LUA   TXT "view({{{'198.51.100.0/24'}, {'in'}}, {{'0.0.0.0/0'}, {'out'}
 "#;
 
 fn catalog(signed: bool, zone: &str) -> Catalog {
-    let origin = Name::from_text("example.test.", None).unwrap();
-    let records = load::parse_str(&origin, zone, Path::new("replay.zone")).unwrap();
-    let keys = signed.then(|| {
-        let key = SigningKey::generate(&origin, Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
-        let on = KeyState {
-            published: true,
-            active: true,
-        };
-        Arc::new(ZoneKeys::new(&origin, vec![(Arc::new(key), on)]))
-    });
-    let mut catalog = Catalog::new();
-    catalog.insert_served(Served {
-        zone: Arc::new(build_zone(&origin, records).unwrap()),
-        keys,
-    });
-    catalog
+    super::tests::catalog_from(zone, signed)
 }
 
 /// A small deterministic generator for case, IDs and flags.

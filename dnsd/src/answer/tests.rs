@@ -23,8 +23,14 @@ view   LUA TXT "view({{{'198.51.100.0/24'}, {'in'}}, {{'0.0.0.0/0'}, {'out'}}})"
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200));
 
 fn catalog(signed: bool) -> Catalog {
+    catalog_from(ZONE, signed)
+}
+
+/// A catalog with `zone` as `example.test`, signed with one ECDSA key when
+/// `signed`.
+pub(super) fn catalog_from(zone: &str, signed: bool) -> Catalog {
     let origin = Name::from_text("example.test.", None).unwrap();
-    let records = load::parse_str(&origin, ZONE, Path::new("lua.zone")).unwrap();
+    let records = load::parse_str(&origin, zone, Path::new("test.zone")).unwrap();
     let keys = signed.then(|| {
         let key = SigningKey::generate(&origin, Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
         let on = KeyState {
