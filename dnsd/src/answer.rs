@@ -132,8 +132,10 @@ impl Responder {
         }
     }
 
-    /// Keeps reply templates (as many as the configuration says). Meant
-    /// for long-lived workers: a TCP connection would not repay the memory.
+    /// Keeps reply templates (as many as the configuration says). For UDP
+    /// workers only: a TCP connection would not repay the memory, and the
+    /// templates' key leaves the transport out (ANY is answered in full
+    /// over TCP).
     pub fn with_templates(mut self) -> Responder {
         let slots = self.config.answer_templates;
         self.templates = (slots > 0).then(|| Box::new(Templates::new(slots)));
