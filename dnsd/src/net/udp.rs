@@ -207,24 +207,26 @@ impl Batch {
 
     /// The bytes of received datagram `i`, unless it was cut short.
     fn packet(&self, i: usize) -> Option<&[u8]> {
-        let hdr = &self.recv_hdrs[i];
+        Batch::packet_of(&self.recv_hdrs, &self.buffers, i)
+    }
+
+    /// [`Batch::packet`] on the fields, so a reply buffer can be borrowed
+    /// mutably at the same time.
+    fn packet_of<'b>(hdrs: &[libc::mmsghdr], buffers: &'b [u8], i: usize) -> Option<&'b [u8]> {
+        let hdr = &hdrs[i];
         if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
             return None;
         }
         let len = (hdr.msg_len as usize).min(RECV_SIZE);
-        Some(&self.buffers[i * RECV_SIZE..i * RECV_SIZE + len])
+        Some(&buffers[i * RECV_SIZE..i * RECV_SIZE + len])
     }
 
     /// Received datagram `i` (see [`Batch::packet`]) and the buffer for
     /// the `slot`-th reply of this batch.
     fn packet_and_reply(&mut self, i: usize, slot: usize) -> Option<(&[u8], &mut Vec<u8>)> {
-        let hdr = &self.recv_hdrs[i];
-        if hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
-            return None;
-        }
-        let len = (hdr.msg_len as usize).min(RECV_SIZE);
-        let packet = &self.buffers[i * RECV_SIZE..i * RECV_SIZE + len];
-        Some((packet, &mut self.replies[slot]))
+        let reply = &mut self.replies[slot];
+        let packet = Batch::packet_of(&self.recv_hdrs, &self.buffers, i)?;
+        Some((packet, reply))
     }
 
     /// The source address of received datagram `i` (unspecified if the
