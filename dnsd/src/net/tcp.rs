@@ -17,7 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::ReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
@@ -102,7 +103,7 @@ pub async fn serve(
 /// message in it, write all the answers in one go, and wait for the socket
 /// only when there is nothing else to do.
 async fn connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: IpAddr,
     catalog: SharedCatalog,
     mut responder: Responder,
@@ -110,6 +111,7 @@ async fn connection(
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.split();
     let mut input = Input::default();
     let mut output = Output::default();
     let mut reply = Vec::with_capacity(512);
@@ -132,7 +134,7 @@ async fn connection(
             last_activity = started;
         }
         drop(snapshot);
-        match output.flush(&stream) {
+        match output.flush(writer.as_ref()) {
             // A client reading a backlog slowly is not idle.
             Ok(true) => last_activity = Instant::now(),
             Ok(false) => {}
@@ -140,26 +142,21 @@ async fn connection(
         }
         if read_closed && output.is_empty() {
             // Every answer is out: close our side too.
-            let mut stream = stream;
-            let _ = stream.shutdown().await;
+            let _ = writer.shutdown().await;
             return;
         }
         // A client that sends but does not read is not read from either
         // once its answers pile up; the deadline then closes it.
         let want_read = !read_closed && output.pending() < OUTPUT_LIMIT;
         tokio::select! {
-            ready = stream.readable(), if want_read => {
-                if ready.is_err() {
-                    return;
-                }
-                match input.read_from(&stream) {
+            read = input.read_from(&mut reader), if want_read => {
+                match read {
                     Ok(0) => read_closed = true,
                     Ok(_) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(_) => return,
                 }
             }
-            ready = stream.writable(), if !output.is_empty() => {
+            ready = writer.as_ref().writable(), if !output.is_empty() => {
                 if ready.is_err() {
                     return;
                 }
@@ -223,8 +220,14 @@ impl Input {
             .unwrap_or_else(|| Instant::now() - Duration::from_secs(86_400))
     }
 
-    /// One non-blocking read after what is buffered; 0 at end of stream.
-    fn read_from(&mut self, stream: &TcpStream) -> std::io::Result<usize> {
+    /// Waits for and makes one read after what is buffered; 0 at end of
+    /// stream. Cancel-safe: bytes are only taken in the poll that returns.
+    ///
+    /// This goes through tokio's `AsyncRead` rather than `readable()` and
+    /// `try_read` because a short read there marks the socket drained, so
+    /// a lone query costs one `read`, not a second one that fails with
+    /// `EAGAIN` (tokio issue 5866).
+    async fn read_from(&mut self, reader: &mut ReadHalf<'_>) -> std::io::Result<usize> {
         // Move the unconsumed bytes to the front, then make sure there is
         // room for a read buffer's worth, or for the whole of a large message.
         self.buffer.copy_within(self.start..self.end, 0);
@@ -238,7 +241,7 @@ impl Input {
         if self.buffer.len() < size {
             self.buffer.resize(size, 0);
         }
-        let read = stream.try_read(&mut self.buffer[self.end..])?;
+        let read = reader.read(&mut self.buffer[self.end..]).await?;
         self.end += read;
         Ok(read)
     }
