@@ -3,11 +3,13 @@
 //!
 //! Transports call [`Responder::answer`] with the packet and a reusable
 //! output buffer. It takes no lock and allocates nothing once the buffer
-//! has grown to its working size. UDP workers keep finished replies as
-//! [`templates`] and replay them for repeated questions.
+//! has grown to its working size. Finished replies are kept as
+//! [`templates`] and replayed for repeated questions: per UDP worker, and
+//! per runtime thread for TCP connections.
 
 pub mod templates;
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,7 +46,8 @@ pub struct AnswerConfig {
     pub edns_client_subnet: bool,
     /// What LUA records consult: health checks and GeoIP.
     pub lua: LuaViews,
-    /// Reply templates kept per UDP worker; 0 disables them.
+    /// Reply templates kept per UDP worker and per TCP runtime thread; 0
+    /// disables them.
     pub answer_templates: usize,
 }
 
@@ -109,36 +112,76 @@ pub enum Transport {
     Tcp,
 }
 
-/// Per-worker answering state: configuration, scratch space, counters
-/// and, for UDP workers, reply templates.
+/// Per-worker answering state: the pipeline, counters and reply
+/// templates.
 pub struct Responder {
+    pipeline: Pipeline,
+    stats: Option<Arc<WorkerStats>>,
+    templates: TemplateStore,
+    /// Replies this responder replayed from templates.
+    replayed: u64,
+    /// Of those, the ones already added to `stats`.
+    published_replayed: u64,
+}
+
+/// The configuration and scratch space the pipeline runs with.
+struct Pipeline {
     config: AnswerConfig,
     assembler: Assembler,
-    stats: Option<Arc<WorkerStats>>,
-    templates: Option<Box<Templates>>,
-    /// Template hits already added to `stats`.
-    published_hits: u64,
+}
+
+/// Where a responder's reply templates live.
+enum TemplateStore {
+    None,
+    /// A UDP worker's own arena.
+    Owned(Box<Templates>),
+    /// The arena of the thread the responder runs on, shared by every TCP
+    /// connection that thread serves: one connection rarely repeats a
+    /// question, all of them together do. Tasks may move between runtime
+    /// threads; each answer uses the arena of the thread it runs on.
+    PerThread,
+}
+
+thread_local! {
+    /// See [`TemplateStore::PerThread`]; allocated on the thread's first
+    /// TCP query.
+    static THREAD_TEMPLATES: RefCell<Option<Box<Templates>>> = const { RefCell::new(None) };
 }
 
 impl Responder {
     /// A responder with its own scratch space.
     pub fn new(config: AnswerConfig) -> Responder {
         Responder {
-            config,
-            assembler: Assembler::default(),
+            pipeline: Pipeline {
+                config,
+                assembler: Assembler::default(),
+            },
             stats: None,
-            templates: None,
-            published_hits: 0,
+            templates: TemplateStore::None,
+            replayed: 0,
+            published_replayed: 0,
         }
     }
 
-    /// Keeps reply templates (as many as the configuration says). For UDP
-    /// workers only: a TCP connection would not repay the memory, and the
-    /// templates' key leaves the transport out (ANY is answered in full
-    /// over TCP).
+    /// Keeps reply templates of its own (as many as the configuration
+    /// says): for a UDP worker, which answers on one thread forever.
     pub fn with_templates(mut self) -> Responder {
-        let slots = self.config.answer_templates;
-        self.templates = (slots > 0).then(|| Box::new(Templates::new(slots)));
+        let slots = self.pipeline.config.answer_templates;
+        self.templates = if slots > 0 {
+            TemplateStore::Owned(Box::new(Templates::new(slots)))
+        } else {
+            TemplateStore::None
+        };
+        self
+    }
+
+    /// Uses the templates of the thread it answers on, shared with the
+    /// other responders there: for TCP connections, which are many, short
+    /// and would not repay an arena each.
+    pub fn with_thread_templates(mut self) -> Responder {
+        if self.pipeline.config.answer_templates > 0 {
+            self.templates = TemplateStore::PerThread;
+        }
         self
     }
 
@@ -151,21 +194,21 @@ impl Responder {
     }
 
     /// Hints that `packet` will be answered soon (see
-    /// [`Templates::prefetch`]); transports call it for a whole batch first.
+    /// [`Templates::prefetch`]); UDP workers call it for a whole batch first.
     pub fn prefetch(&self, packet: &[u8]) {
-        if let Some(templates) = &self.templates {
+        if let TemplateStore::Owned(templates) = &self.templates {
             templates.prefetch(packet);
         }
     }
 
-    /// Replies answered from templates so far (0 without templates).
+    /// Replies this responder replayed from templates so far.
     pub fn template_hits(&self) -> u64 {
-        self.templates.as_ref().map_or(0, |t| t.hits())
+        self.replayed
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &AnswerConfig {
-        &self.config
+        &self.pipeline.config
     }
 
     /// Writes the reply to `packet`, received from `peer`, into `out`.
@@ -194,9 +237,8 @@ impl Responder {
             return;
         };
         stats.record_time(started.elapsed().as_nanos() as u64, answered as u64);
-        let hits = self.template_hits();
-        stats.record_replayed(hits - self.published_hits);
-        self.published_hits = hits;
+        stats.record_replayed(self.replayed - self.published_replayed);
+        self.published_replayed = self.replayed;
     }
 
     /// Returns the query type and RCODE of the reply written; `None` for a drop.
@@ -208,8 +250,8 @@ impl Responder {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> Option<(RType, u16)> {
-        match parse_request(packet) {
-            Parsed::Drop => None,
+        let request = match parse_request(packet) {
+            Parsed::Drop => return None,
             Parsed::FormErr {
                 id,
                 flags,
@@ -218,18 +260,29 @@ impl Responder {
                 ..
             } => {
                 let question = question_end.map_or(&[][..], |end| &packet[12..end]);
-                let head = reply_head(&self.config, id, flags, question, edns.as_ref(), transport);
-                let outcome = Outcome {
-                    rcode: rcode::FORMERR,
-                    ..Outcome::default()
-                };
-                self.assembler.write(&head, &outcome, &[], out);
-                Some((RType(0), rcode::FORMERR))
+                return Some(
+                    self.pipeline
+                        .form_error(id, flags, question, edns, transport, out),
+                );
             }
-            Parsed::Request(request) => {
-                Some(self.answer_request(&request, catalog, transport, peer, out))
+            Parsed::Request(request) => request,
+        };
+        let pipeline = &mut self.pipeline;
+        let (answer, replayed) = match &mut self.templates {
+            TemplateStore::None => {
+                pipeline.answer_request(&request, catalog, transport, peer, None, out)
             }
-        }
+            TemplateStore::Owned(templates) => {
+                pipeline.answer_request(&request, catalog, transport, peer, Some(templates), out)
+            }
+            TemplateStore::PerThread => THREAD_TEMPLATES.with_borrow_mut(|templates| {
+                let slots = pipeline.config.answer_templates;
+                let templates = templates.get_or_insert_with(|| Box::new(Templates::new(slots)));
+                pipeline.answer_request(&request, catalog, transport, peer, Some(templates), out)
+            }),
+        };
+        self.replayed += u64::from(replayed);
+        Some(answer)
     }
 }
 
@@ -279,23 +332,46 @@ fn reply_limit(
     }
 }
 
-impl Responder {
+impl Pipeline {
+    /// FORMERR for a message whose question or OPT could not be read.
+    fn form_error(
+        &mut self,
+        id: u16,
+        flags: u16,
+        question: &[u8],
+        edns: Option<crate::parse::Edns>,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) -> (RType, u16) {
+        let head = reply_head(&self.config, id, flags, question, edns.as_ref(), transport);
+        let outcome = Outcome {
+            rcode: rcode::FORMERR,
+            ..Outcome::default()
+        };
+        self.assembler.write(&head, &outcome, &[], out);
+        (RType(0), rcode::FORMERR)
+    }
+
+    /// Answers `request` from `templates` when they hold its reply, else
+    /// through the pipeline, offering the reply to `templates` after.
+    /// Returns the query type, the RCODE, and whether it was replayed.
     fn answer_request(
         &mut self,
         request: &Request<'_>,
         catalog: &Catalog,
         transport: Transport,
         peer: IpAddr,
+        mut templates: Option<&mut Templates>,
         out: &mut Vec<u8>,
-    ) -> (RType, u16) {
+    ) -> ((RType, u16), bool) {
         let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
         let qname = request
             .question
             .as_ref()
             .map_or(&[0u8][..], |q| q.lower_name());
-        let template = match &mut self.templates {
+        let template = match &mut templates {
             Some(templates) => {
-                Variant::of(request, self.config.edns_client_subnet).map(|variant| {
+                Variant::of(request, self.config.edns_client_subnet, transport).map(|variant| {
                     templates.follow(catalog.generation());
                     let key = Key {
                         qname,
@@ -307,10 +383,10 @@ impl Responder {
             }
             None => None,
         };
-        if let (Some(templates), Some((probe, key))) = (&mut self.templates, &template) {
+        if let (Some(templates), Some((probe, key))) = (&mut templates, &template) {
             let limit = reply_limit(&self.config, request.edns.as_ref(), transport);
             if let Some(rcode) = templates.replay(probe, key, request, limit, unix_now, out) {
-                return (qtype, rcode);
+                return ((qtype, rcode), true);
             }
         }
 
@@ -394,14 +470,14 @@ impl Responder {
         } else {
             u16::from(out[3] & 0x0F)
         };
-        if let (Some(templates), Some((probe, key))) = (&mut self.templates, &template)
+        if let (Some(templates), Some((probe, key))) = (&mut templates, &template)
             && complete
             && !outcome.consulted_lua
         {
             let signed_at = head.signing.map(|(_, now)| now);
             templates.keep(probe, key, rcode, signed_at, out);
         }
-        (qtype, rcode)
+        ((qtype, rcode), false)
     }
 }
 

@@ -147,9 +147,9 @@ pub struct ServeArgs {
     /// state changes); 0 disables it. Default: 65536.
     #[arg(long, value_name = "N")]
     pub lua_cache_entries: Option<usize>,
-    /// Replies each UDP worker keeps as templates for repeated questions
-    /// (static answers only; dropped when a zone changes); 0 disables
-    /// them. Default: 8192.
+    /// Replies each UDP worker, and each TCP runtime thread, keeps as
+    /// templates for repeated questions (static answers only; dropped when
+    /// a zone changes); 0 disables them. Default: 8192.
     #[arg(long, value_name = "N")]
     pub answer_templates: Option<usize>,
 }
@@ -349,7 +349,7 @@ pub struct Settings {
     pub lua_health_expire: Duration,
     /// Entries in the LUA answer cache; 0: no cache.
     pub lua_cache_entries: usize,
-    /// Reply templates per UDP worker; 0: none.
+    /// Reply templates per UDP worker and per TCP runtime thread; 0: none.
     pub answer_templates: usize,
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::http::{Http, request, wait_http};
-use e2e::{Query, Server, free_port, name_wire, scratch_dir, zone};
+use e2e::{Query, Reply, Server, free_port, name_wire, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
@@ -663,65 +663,67 @@ fn metrics_count_queries_and_zones() {
 /// spelling, and every API change is answered at once, never a kept reply.
 #[test]
 fn replayed_replies_follow_every_change() {
-    // One worker, so every query meets the same templates.
+    // One worker, so every UDP query meets the same templates; TCP
+    // connections share their runtime thread's.
     let s = start_with_args(scratch_dir("api-replay"), &["--workers", "1"]);
     assert_eq!(create_pool(&s, "pool.test.").status, 201);
-    let patch = |address: &str| {
+    let patch = |rrset: Value| {
         let r = s.call(
             "PATCH",
             &format!("{}/pool.test.", s.zones()),
-            Some(json!({"rrsets": [rrset("app.pool.test.", "A", 300, &[address])]})),
+            Some(json!({ "rrsets": [rrset] })),
         );
         assert_eq!(r.status, 204, "{}", r.body);
     };
-    let replayed = || -> f64 {
+    let set_address = |address: &str| patch(rrset("app.pool.test.", "A", 300, &[address]));
+    let replayed = |transport: &str| -> f64 {
         let m = http(s.api, "GET", "/metrics", None, None);
+        let series = format!("dnsd_replayed_replies_total{{transport=\"{transport}\"}} ");
         m.body
             .lines()
-            .find_map(|l| l.strip_prefix("dnsd_replayed_replies_total{transport=\"udp\"} "))
+            .find_map(|l| l.strip_prefix(series.as_str()))
             .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no replay counter in\n{}", m.body))
+            .unwrap_or_else(|| panic!("no {transport} replay counter in\n{}", m.body))
     };
-    patch("192.0.2.10");
-    let before = replayed();
-    for (i, spelling) in [
-        "app.pool.test.",
-        "ApP.pOOl.TEST.",
-        "APP.POOL.TEST.",
-        "aPp.PoOl.tEsT.",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let query = Query::new(spelling, RecordType::A);
-        let reply = s.dns.udp(&query);
-        assert_eq!(reply.id, query.id, "asked as {spelling}");
-        assert_eq!(
-            reply.question[..reply.question.len() - 4],
-            name_wire(spelling)[..]
+    for (transport, ask) in [
+        (
+            "udp",
+            Box::new(|q: &Query| s.dns.udp(q)) as Box<dyn Fn(&Query) -> Reply>,
+        ),
+        ("tcp", Box::new(|q: &Query| s.dns.tcp(q))),
+    ] {
+        let addresses = |spelling: &str| -> Vec<String> {
+            let query = Query::new(spelling, RecordType::A);
+            let reply = ask(&query);
+            assert_eq!(reply.id, query.id, "{transport}: asked as {spelling}");
+            assert_eq!(
+                reply.question[..reply.question.len() - 4],
+                name_wire(spelling)[..],
+                "{transport}: the question as asked"
+            );
+            reply.answer().into_iter().map(|rr| rr.2).collect()
+        };
+        set_address("192.0.2.10");
+        let before = replayed(transport);
+        for spelling in [
+            "app.pool.test.",
+            "ApP.pOOl.TEST.",
+            "APP.POOL.TEST.",
+            "aPp.PoOl.tEsT.",
+        ] {
+            assert_eq!(addresses(spelling), ["192.0.2.10"], "{transport}");
+        }
+        assert!(
+            replayed(transport) >= before + 2.0,
+            "{transport}: repeated questions are replayed"
         );
-        let answer = reply.answer();
-        assert_eq!(answer.len(), 1, "{i}: {}", reply.summary());
-        assert_eq!(answer[0].2, "192.0.2.10");
+        set_address("192.0.2.11");
+        assert_eq!(addresses("app.pool.test."), ["192.0.2.11"], "{transport}");
+        assert_eq!(addresses("APP.pool.test."), ["192.0.2.11"], "{transport}");
+        patch(json!({"name": "app.pool.test.", "type": "A", "changetype": "DELETE"}));
+        let query = Query::new("app.pool.test.", RecordType::A);
+        assert_eq!(ask(&query).rcode(), 3, "{transport}: NXDOMAIN at once");
     }
-    assert!(
-        replayed() >= before + 2.0,
-        "repeated questions are replayed"
-    );
-    patch("192.0.2.11");
-    assert_eq!(s.a("app.pool.test."), vec!["192.0.2.11"]);
-    assert_eq!(s.a("APP.pool.test."), vec!["192.0.2.11"]);
-    let r = s.call(
-        "PATCH",
-        &format!("{}/pool.test.", s.zones()),
-        Some(json!({"rrsets": [{"name": "app.pool.test.", "type": "A", "changetype": "DELETE"}]})),
-    );
-    assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(
-        s.rcode("app.pool.test.", RecordType::A),
-        3,
-        "NXDOMAIN at once"
-    );
 }
 
 /// PDM's EnableDNSSEC steps (pdm-api.md §6.1): PUT dnssec → one CSK; POST

@@ -141,11 +141,15 @@ const OPTS: &[Opt] = &[
 ];
 
 /// Asks every question with every EDNS variant, in shuffled order over
-/// several rounds, of a responder with templates and one without.
-fn compare(catalog: &Catalog, config: &AnswerConfig, rounds: usize) -> u64 {
+/// several rounds, of a responder with templates and one without: over UDP
+/// with templates of its own, over TCP with the thread's.
+fn compare(catalog: &Catalog, config: &AnswerConfig, rounds: usize, transport: Transport) -> u64 {
     let mut rng = Lcg(42);
     let peer = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200));
-    let mut replaying = Responder::new(config.clone()).with_templates();
+    let mut replaying = match transport {
+        Transport::Udp => Responder::new(config.clone()).with_templates(),
+        Transport::Tcp => Responder::new(config.clone()).with_thread_templates(),
+    };
     let mut plain = Responder::new(config.clone());
     let (mut replayed, mut expected) = (Vec::new(), Vec::new());
     let mut cases: Vec<(usize, usize)> = (0..QUESTIONS.len())
@@ -158,8 +162,8 @@ fn compare(catalog: &Catalog, config: &AnswerConfig, rounds: usize) -> u64 {
         for &(q, o) in &cases {
             let (name, qtype) = QUESTIONS[q];
             let packet = query(&mut rng, name, qtype, OPTS[o]);
-            assert!(replaying.answer(&packet, catalog, Transport::Udp, peer, &mut replayed));
-            assert!(plain.answer(&packet, catalog, Transport::Udp, peer, &mut expected));
+            assert!(replaying.answer(&packet, catalog, transport, peer, &mut replayed));
+            assert!(plain.answer(&packet, catalog, transport, peer, &mut expected));
             assert_eq!(
                 replayed, expected,
                 "{name} {qtype:?} {:?}: replayed reply differs",
@@ -173,11 +177,17 @@ fn compare(catalog: &Catalog, config: &AnswerConfig, rounds: usize) -> u64 {
 #[test]
 fn replayed_replies_equal_the_pipelines() {
     let c = catalog(false, ZONE);
-    let hits = compare(&c, &AnswerConfig::default(), 4);
     // Kept on the second miss, so most cases are replayed in the last
-    // two rounds (not those too big for a slot, nor AXFR over UDP's).
+    // two rounds (not those too big for a slot, nor AXFR's).
     let cases = (QUESTIONS.len() * OPTS.len()) as u64;
-    assert!(hits >= cases, "{hits} replays of {} answers", cases * 4);
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let hits = compare(&c, &AnswerConfig::default(), 4, transport);
+        assert!(
+            hits >= cases,
+            "{transport:?}: {hits} replays of {} answers",
+            cases * 4
+        );
+    }
 }
 
 #[test]
@@ -185,8 +195,47 @@ fn replayed_signed_replies_equal_the_pipelines() {
     // The two responders share the signer, so they hand out the same
     // cached signatures.
     let c = catalog(true, ZONE);
-    let hits = compare(&c, &AnswerConfig::default(), 3);
-    assert!(hits > 0);
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let hits = compare(&c, &AnswerConfig::default(), 3, transport);
+        assert!(hits > 0, "{transport:?}");
+    }
+}
+
+#[test]
+fn tcp_connections_on_one_thread_share_templates() {
+    let c = catalog(false, ZONE);
+    let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut rng = Lcg(11);
+    let mut out = Vec::new();
+    let mut ask = |responder: &mut Responder, qtype: RType| {
+        let packet = query(&mut rng, "mail.example.test.", qtype, None);
+        assert!(responder.answer(&packet, &c, Transport::Tcp, peer, &mut out));
+    };
+    let mut first = Responder::new(AnswerConfig::default()).with_thread_templates();
+    ask(&mut first, RType::AAAA);
+    ask(&mut first, RType::AAAA);
+    assert_eq!(first.template_hits(), 0, "kept on the second miss");
+    let mut second = Responder::new(AnswerConfig::default()).with_thread_templates();
+    ask(&mut second, RType::AAAA);
+    assert_eq!(
+        second.template_hits(),
+        1,
+        "replayed what the first one kept"
+    );
+    assert_eq!(first.template_hits(), 0);
+    // A responder without templates does not use the thread's.
+    let config = AnswerConfig {
+        answer_templates: 0,
+        ..AnswerConfig::default()
+    };
+    let mut none = Responder::new(config).with_thread_templates();
+    ask(&mut none, RType::AAAA);
+    assert_eq!(none.template_hits(), 0);
+    // A UDP worker's own templates are not the thread's.
+    let mut udp = Responder::new(AnswerConfig::default()).with_templates();
+    let packet = query(&mut Lcg(12), "mail.example.test.", RType::AAAA, None);
+    assert!(udp.answer(&packet, &c, Transport::Udp, peer, &mut Vec::new()));
+    assert_eq!(udp.template_hits(), 0);
 }
 
 #[test]

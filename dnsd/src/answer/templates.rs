@@ -7,8 +7,9 @@
 //! two queries with the same key: the ID, the RD and CD bits, and the
 //! question's spelling (conformance §12.2; owner names that point at the
 //! question pick up the client's case through the pointer). The key holds
-//! everything else the bytes depend on: the lowercase name, the type, and
-//! the EDNS facts of the query (present, DO, CO).
+//! everything else the bytes depend on: the lowercase name, the type, the
+//! EDNS facts of the query (present, DO, CO), and the transport (over TCP
+//! nothing is cut for size and ANY is answered in full).
 //!
 //! Only replies that would come out the same for every client are kept:
 //! from the zone lookup (not CHAOS, not an error answered before lookup),
@@ -20,16 +21,18 @@
 //! changes. Replies with signatures are rebuilt after a minute so they never
 //! outlive the signatures the signer would hand out.
 //!
-//! Each worker owns its templates in one fixed arena: no lock, no
-//! allocation after start.
+//! Each UDP worker owns its templates in one fixed arena: no lock, no
+//! allocation after start. The TCP connections served by one runtime
+//! thread share that thread's arena (see [`super::Responder`]).
 
 use std::hash::{BuildHasher, Hasher};
 
+use super::Transport;
 use crate::parse::{Request, class, flags, opcode};
 use crate::wire::RType;
 
-/// Default number of templates per UDP worker (`--answer-templates`):
-/// 4 MiB per worker.
+/// Default number of templates per UDP worker and per TCP runtime thread
+/// (`--answer-templates`): 4 MiB each.
 pub const DEFAULT_SLOTS: usize = 8192;
 
 /// Seconds a reply with signatures is replayed before it is rebuilt; far
@@ -37,7 +40,8 @@ pub const DEFAULT_SLOTS: usize = 8192;
 /// always ones the signer still considers fresh.
 const SIGNED_LIFETIME_S: u64 = 60;
 
-/// The query facts besides name and type that shape the reply's bytes.
+/// The query facts besides name and type that shape the reply's bytes,
+/// and the transport it came over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant(u8);
 
@@ -45,24 +49,29 @@ impl Variant {
     const EDNS: u8 = 1;
     const DO: u8 = 2;
     const CO: u8 = 4;
+    const TCP: u8 = 8;
 
     /// The variant of `request`, or `None` when its reply must not come
     /// from a template: not a QUERY for class IN, or an OPT that makes the
     /// reply client-specific (ECS echoed when ECS processing is on, NSID)
     /// or an error (a version above 0, a malformed ECS option).
-    pub fn of(request: &Request<'_>, ecs_on: bool) -> Option<Variant> {
+    pub fn of(request: &Request<'_>, ecs_on: bool, transport: Transport) -> Option<Variant> {
         let question = request.question.as_ref()?;
         if request.opcode != opcode::QUERY || question.qclass != class::IN {
             return None;
         }
+        let transport_bit = match transport {
+            Transport::Udp => 0,
+            Transport::Tcp => Variant::TCP,
+        };
         let Some(edns) = &request.edns else {
-            return Some(Variant(0));
+            return Some(Variant(transport_bit));
         };
         let ecs_echoed = ecs_on && (edns.client_subnet.is_some() || edns.client_subnet_malformed);
         if edns.version != 0 || edns.nsid || ecs_echoed {
             return None;
         }
-        let mut bits = Variant::EDNS;
+        let mut bits = Variant::EDNS | transport_bit;
         if edns.dnssec_ok() {
             bits |= Variant::DO;
         }
@@ -145,8 +154,6 @@ pub struct Templates {
     hasher: rustc_hash::FxBuildHasher,
     /// The catalog generation the templates were built from.
     generation: u64,
-    /// Replies replayed so far.
-    hits: u64,
 }
 
 /// Where a key lives or would go.
@@ -166,7 +173,6 @@ impl Templates {
             slots: Arena::zeroed(sets * 2 * SLOT_BYTES),
             hasher: rustc_hash::FxBuildHasher,
             generation: 0,
-            hits: 0,
         }
     }
 
@@ -178,11 +184,6 @@ impl Templates {
             self.seen.fill(0);
             self.generation = catalog_generation;
         }
-    }
-
-    /// Replies replayed so far.
-    pub fn hits(&self) -> u64 {
-        self.hits
     }
 
     /// Hashes the key and finds its set. The set depends on the name and
@@ -288,7 +289,6 @@ impl Templates {
         out.clear();
         out.extend_from_slice(&slot[HEADER..HEADER + len]);
         self.recent[probe.set] = way as u8;
-        self.hits += 1;
         out[..2].copy_from_slice(&request.id.to_be_bytes());
         let copied = flags::RD | flags::CD;
         let word = (u16::from_be_bytes([out[2], out[3]]) & !copied) | (request.flags & copied);
@@ -493,7 +493,7 @@ mod tests {
         let first = query(1, flags::RD, b"\x03WwW\x04Test\x00");
         let first = request(&first);
         let qname = first.question.as_ref().unwrap().lower_name().to_vec();
-        let variant = Variant::of(&first, true).unwrap();
+        let variant = Variant::of(&first, true, Transport::Udp).unwrap();
         let key = Key {
             qname: &qname,
             qtype: RType::A,
@@ -516,7 +516,6 @@ mod tests {
         assert_eq!(rcode, Some(3));
         let expected = reply(0xBEEF, 0x8413, b"\x03wWW\x04tEST\x00", b"\xc0\x0cbody");
         assert_eq!(out, expected);
-        assert_eq!(templates.hits(), 1);
 
         // Too big for the client: not replayed.
         assert_eq!(
@@ -617,21 +616,26 @@ mod tests {
         packet[11] = 1; // ARCOUNT
         // OPT with NSID.
         packet.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0x80, 0, 0, 4, 0, 3, 0, 0]);
-        assert_eq!(Variant::of(&request(&packet), true), None);
+        assert_eq!(Variant::of(&request(&packet), true, Transport::Udp), None);
         // ECS: kept only when ECS processing is off (the option is ignored).
         let mut packet = query(1, 0, b"\x01a\x00");
         packet[11] = 1;
         packet.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0x80, 0, 0, 8]);
         packet.extend_from_slice(&[0, 8, 0, 4, 0, 1, 0, 0]);
-        assert_eq!(Variant::of(&request(&packet), true), None);
+        assert_eq!(Variant::of(&request(&packet), true, Transport::Udp), None);
         assert_eq!(
-            Variant::of(&request(&packet), false),
+            Variant::of(&request(&packet), false, Transport::Udp),
             Some(Variant(Variant::EDNS | Variant::DO))
+        );
+        // The same question over TCP is another key.
+        assert_eq!(
+            Variant::of(&request(&packet), false, Transport::Tcp),
+            Some(Variant(Variant::EDNS | Variant::DO | Variant::TCP))
         );
         // Not IN, or not QUERY.
         let mut packet = query(1, 0, b"\x01a\x00");
         let len = packet.len();
         packet[len - 1] = 3;
-        assert_eq!(Variant::of(&request(&packet), true), None);
+        assert_eq!(Variant::of(&request(&packet), true, Transport::Udp), None);
     }
 }

@@ -87,7 +87,7 @@ pub async fn serve(
         };
         let catalog = catalog.clone();
         let config = config.clone();
-        let responder = Responder::with_stats(config, stats.clone());
+        let responder = Responder::with_stats(config, stats.clone()).with_thread_templates();
         tokio::spawn(connection(
             stream,
             peer.ip(),
