@@ -1,10 +1,11 @@
 //! Fuzzes the wire parser and the whole answer function: any bytes, as a
 //! query over UDP and over TCP, against a zone with every answer shape
 //! (wildcard, CNAME, DNAME, delegation, large RRset). Must never panic;
-//! every reply must start with the query's ID and have QR set. A second
-//! responder with reply templates lives across inputs and must answer
-//! every input over UDP byte for byte as the plain pipeline does, whether
-//! it replays a reply kept for an earlier input or not.
+//! every reply must start with the query's ID and have QR set. Responders
+//! with reply templates that live across inputs (a UDP worker's own, a TCP
+//! thread's shared ones) must answer every input byte for byte as the
+//! plain pipeline does, whether they replay a reply kept for an earlier
+//! input or not.
 
 #![no_main]
 
@@ -50,7 +51,9 @@ fn catalog() -> &'static Catalog {
         let origin = Name::from_text("example.test.", None).expect("valid origin");
         let records = load::parse_str(&origin, ZONE, Path::new("fuzz.zone")).expect("valid zone");
         let mut catalog = Catalog::new();
-        catalog.insert(Arc::new(build_zone(&origin, records).expect("buildable zone")));
+        catalog.insert(Arc::new(
+            build_zone(&origin, records).expect("buildable zone"),
+        ));
         catalog
     })
 }
@@ -64,7 +67,13 @@ fuzz_target!(|data: &[u8]| {
     let mut responder = Responder::new(AnswerConfig::default());
     let mut out = Vec::new();
     for transport in [Transport::Udp, Transport::Tcp] {
-        if responder.answer(data, catalog(), transport, std::net::Ipv4Addr::LOCALHOST.into(), &mut out) {
+        if responder.answer(
+            data,
+            catalog(),
+            transport,
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            &mut out,
+        ) {
             assert_eq!(&out[..2], &data[..2], "ID copied");
             assert!(out[2] & 0x80 != 0, "QR set");
             if transport == Transport::Udp {
@@ -73,15 +82,28 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let peer = std::net::Ipv4Addr::LOCALHOST.into();
-    let plain = responder
-        .answer(data, catalog(), Transport::Udp, peer, &mut out)
-        .then_some(out);
-    let mut replaying = replaying().lock().expect("not poisoned");
-    replaying.prefetch(data);
-    // The second miss keeps the reply; the third answer replays it.
-    for _ in 0..3 {
-        let mut replayed = Vec::new();
-        let answered = replaying.answer(data, catalog(), Transport::Udp, peer, &mut replayed);
-        assert_eq!(answered.then_some(replayed), plain, "replayed reply differs");
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let plain = responder
+            .answer(data, catalog(), transport, peer, &mut out)
+            .then_some(out.clone());
+        // UDP: a worker's own templates, living across inputs; TCP: the
+        // thread's, shared by every responder made for it.
+        let mut udp = replaying().lock().expect("not poisoned");
+        let mut tcp = Responder::new(AnswerConfig::default()).with_thread_templates();
+        let replaying = match transport {
+            Transport::Udp => &mut *udp,
+            Transport::Tcp => &mut tcp,
+        };
+        replaying.prefetch(data);
+        // The second miss keeps the reply; the third answer replays it.
+        for _ in 0..3 {
+            let mut replayed = Vec::new();
+            let answered = replaying.answer(data, catalog(), transport, peer, &mut replayed);
+            assert_eq!(
+                answered.then_some(replayed),
+                plain,
+                "{transport:?}: replayed reply differs"
+            );
+        }
     }
 });
