@@ -29,7 +29,7 @@ bench_start peers "$@"
 if ((QUICK)); then
     DURATION=1.5 REPS=2 LAT_REPS=1 DEFAULT_SCENARIOS="udp" LAT_SCENARIOS="udp"
 else
-    DURATION=5 REPS=3 LAT_REPS=2 DEFAULT_SCENARIOS="udp tcp" LAT_SCENARIOS="udp tcp"
+    DURATION=5 REPS=5 LAT_REPS=3 DEFAULT_SCENARIOS="udp tcp" LAT_SCENARIOS="udp tcp"
 fi
 LAT_RATE=20000
 SERVERS=(dnsd nsd knot pdns min-responder)
