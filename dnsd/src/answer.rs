@@ -177,7 +177,9 @@ impl Responder {
 
     /// Uses the templates of the thread it answers on, shared with the
     /// other responders there: for TCP connections, which are many, short
-    /// and would not repay an arena each.
+    /// and would not repay an arena each. Every responder that shares a
+    /// thread's templates must have the same configuration (a server has
+    /// one); the catalog may differ, templates follow its generation.
     pub fn with_thread_templates(mut self) -> Responder {
         if self.pipeline.config.answer_templates > 0 {
             self.templates = TemplateStore::PerThread;

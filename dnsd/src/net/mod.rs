@@ -7,6 +7,7 @@
 
 pub mod tcp;
 pub mod udp;
+mod udp_uring;
 
 use std::io;
 use std::net::SocketAddr;

@@ -60,7 +60,11 @@ pub fn spawn_workers(
             std::thread::Builder::new()
                 .name(format!("udp-{index}"))
                 .spawn(move || {
-                    let responder = Responder::with_stats(config, stats).with_templates();
+                    let mut responder = Responder::with_stats(config, stats).with_templates();
+                    if std::env::var_os("DNSD_UDP_IO").is_some_and(|io| io == "uring") {
+                        let err = super::udp_uring::serve(&socket, &catalog, &mut responder);
+                        tracing::warn!(?err, "io_uring unavailable; using recvmmsg");
+                    }
                     serve(socket, catalog, responder)
                 })
                 .expect("spawning a thread at startup")
@@ -112,7 +116,7 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
 }
 
 /// The IP address in a `sockaddr_storage` filled by the kernel.
-fn peer_ip(storage: &libc::sockaddr_storage) -> IpAddr {
+pub(super) fn peer_ip(storage: &libc::sockaddr_storage) -> IpAddr {
     match i32::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: ss_family says the storage holds a sockaddr_in, which
