@@ -4,10 +4,14 @@
 //! receive -> answer -> send with its own scratch buffers: no task per
 //! packet, no lock, no allocation once warmed up. TCP runs on a separate
 //! tokio runtime, so slow or idle TCP clients never hold a UDP worker.
+//!
+//! The UDP workers use `recvmmsg`/`sendmmsg`. An io_uring backend
+//! (multishot `recvmsg` over a provided-buffer ring, commit 6d21f7e) cost
+//! as much per query at full load and 12 % more at 20,000 queries/s, so it
+//! was not kept (BENCHMARKS.md, "io_uring").
 
 pub mod tcp;
 pub mod udp;
-mod udp_uring;
 
 use std::io;
 use std::net::SocketAddr;

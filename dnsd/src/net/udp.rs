@@ -60,11 +60,7 @@ pub fn spawn_workers(
             std::thread::Builder::new()
                 .name(format!("udp-{index}"))
                 .spawn(move || {
-                    let mut responder = Responder::with_stats(config, stats).with_templates();
-                    if std::env::var_os("DNSD_UDP_IO").is_some_and(|io| io == "uring") {
-                        let err = super::udp_uring::serve(&socket, &catalog, &mut responder);
-                        tracing::warn!(?err, "io_uring unavailable; using recvmmsg");
-                    }
+                    let responder = Responder::with_stats(config, stats).with_templates();
                     serve(socket, catalog, responder)
                 })
                 .expect("spawning a thread at startup")
@@ -116,7 +112,7 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
 }
 
 /// The IP address in a `sockaddr_storage` filled by the kernel.
-pub(super) fn peer_ip(storage: &libc::sockaddr_storage) -> IpAddr {
+fn peer_ip(storage: &libc::sockaddr_storage) -> IpAddr {
     match i32::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: ss_family says the storage holds a sockaddr_in, which
