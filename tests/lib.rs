@@ -595,10 +595,16 @@ impl TcpConn {
 
     /// Write one message with its 2-octet length prefix.
     pub fn send(&mut self, msg: &[u8]) {
+        self.try_send(msg).expect("TCP write");
+    }
+
+    /// Write one framed message, reporting failure (the server may have
+    /// closed the connection).
+    pub fn try_send(&mut self, msg: &[u8]) -> io::Result<()> {
         let mut framed = Vec::with_capacity(msg.len() + 2);
         framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
         framed.extend_from_slice(msg);
-        self.stream.write_all(&framed).expect("TCP write");
+        self.stream.write_all(&framed)
     }
 
     /// Write raw bytes (no framing).

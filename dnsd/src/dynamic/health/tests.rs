@@ -576,15 +576,30 @@ async fn checks_run_every_interval_in_parallel() {
     // than by a clock, so a loaded machine cannot fail it.
     wait_for(&c, &fast, UP, MARGIN).await;
     assert_eq!(info(&c, &slow).checks, 0, "the slow check is still running");
-    // Rounds repeat: over ~3 s the fast check runs more than once (the round
-    // waits for the 1 s slow check each time, §6.3).
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let fast_checks = server
-        .seen()
-        .iter()
-        .filter(|s| s.head.starts_with("GET /fast "))
-        .count();
-    assert!((2..=12).contains(&fast_checks), "{fast_checks}");
+    // Rounds repeat, and each waits for the 1 s slow check (§6.3): the fast
+    // check runs again, but not more often than once per slow timeout. The
+    // lower bound is asked by state (a loaded machine only delays it); the
+    // upper bound holds however late timers fire, as none fires early.
+    let t0 = Instant::now();
+    let fast_checks = || {
+        server
+            .seen()
+            .iter()
+            .filter(|s| s.head.starts_with("GET /fast "))
+            .count()
+    };
+    while fast_checks() < 3 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "{}", fast_checks());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rounds_bound = 2 + t0.elapsed().as_secs() as usize;
+    assert!(
+        fast_checks() <= rounds_bound,
+        "{} fast checks in {:?}",
+        fast_checks(),
+        t0.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
