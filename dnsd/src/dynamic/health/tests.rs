@@ -186,8 +186,10 @@ async fn status_never_waits_for_a_hanging_check() {
         c.status(&tcp_key(SocketAddr::new(ip("127.0.0.4"), 1000 + i), ""));
         worst = worst.max(t0.elapsed());
     }
+    // A call that waited for the round would take until the 2 s timeout; the
+    // bound leaves room for a loaded machine's scheduling delays.
     assert!(
-        worst < Duration::from_millis(20),
+        worst < Duration::from_millis(500),
         "slowest status(): {worst:?}"
     );
     assert_eq!(c.len(), 201);
