@@ -579,6 +579,14 @@ pub fn udp_exchange(addr: SocketAddr, bytes: &[u8], timeout: Duration) -> Option
     }
 }
 
+/// `msg` with the 2-octet length prefix DNS over TCP puts before it.
+pub fn framed(msg: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(msg.len() + 2);
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(msg);
+    framed
+}
+
 /// A client TCP connection speaking length-prefixed DNS messages.
 pub struct TcpConn {
     stream: TcpStream,
@@ -601,10 +609,7 @@ impl TcpConn {
     /// Write one framed message, reporting failure (the server may have
     /// closed the connection).
     pub fn try_send(&mut self, msg: &[u8]) -> io::Result<()> {
-        let mut framed = Vec::with_capacity(msg.len() + 2);
-        framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-        framed.extend_from_slice(msg);
-        self.stream.write_all(&framed)
+        self.stream.write_all(&framed(msg))
     }
 
     /// Write raw bytes (no framing).

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{
     Query, RecordType, Reply, Server, TcpConn, assert_answer, assert_flag, assert_rcode, flag,
-    rcode,
+    framed, rcode,
 };
 
 use crate::fixtures::{EX_SOA, EX_WWW_A, huge_txt};
@@ -368,10 +368,4 @@ fn r1_2_qr_set_over_tcp_not_answered() {
             assert_ne!(r.id, 0x0BAD, "a QR=1 message was answered\n{}", r.summary());
         }
     }
-}
-
-fn framed(b: &[u8]) -> Vec<u8> {
-    let mut f = (b.len() as u16).to_be_bytes().to_vec();
-    f.extend_from_slice(b);
-    f
 }
