@@ -529,6 +529,67 @@ fn bad_input_gets_clear_4xx_and_changes_nothing() {
     );
 }
 
+/// Security: zone text from a client never opens a file (hardening item 1).
+/// The included file is another zone's private key; before the fix its
+/// content came back in the 422 text or, parsed as a zone, was served.
+#[test]
+fn zone_text_through_the_api_never_reads_a_file() {
+    let s = start();
+    let secret_dir = scratch_dir("api-include-secret");
+    let key_file = secret_dir.join("Kexample.private");
+    std::fs::write(
+        &key_file,
+        "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: c2VjcmV0LWtleS1tYXRlcmlhbA==\n",
+    )
+    .unwrap();
+    // A file that does parse as zone data must not be served either.
+    let zone_file = secret_dir.join("hosts.inc");
+    std::fs::write(&zone_file, "leak 60 IN A 192.0.2.66\n").unwrap();
+    for (zone, target) in [("inc1.test.", &key_file), ("inc2.test.", &zone_file)] {
+        let text = format!(
+            "$TTL 60\n@ SOA ns1.{zone} hostmaster.{zone} 1 2 3 4 5\n@ NS ns1.{zone}\n$INCLUDE {}\n",
+            target.display()
+        );
+        let r = s.call(
+            "POST",
+            &s.zones(),
+            Some(json!({"name": zone, "kind": "Native", "zone": text})),
+        );
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.error().contains("$INCLUDE"), "{}", r.error());
+        for leaked in ["PrivateKey", "c2VjcmV0", "Private-key-format", "192.0.2.66"] {
+            assert!(
+                !r.body.contains(leaked),
+                "file content in the reply: {}",
+                r.body
+            );
+        }
+        let get = s.call("GET", &format!("{}/{zone}", s.zones()), None);
+        assert_eq!(get.status, 404, "zone must not exist: {}", get.body);
+        assert_eq!(s.rcode(&format!("leak.{zone}"), RecordType::A), 5);
+    }
+    // Bounded before parsing: an oversized record content is refused by size,
+    // and not echoed back.
+    assert_eq!(create_pool(&s, "big.test.").status, 201);
+    let huge = format!("\"{}\"", "x".repeat(300 * 1024));
+    let r = s.call(
+        "PATCH",
+        &format!("{}/big.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("t.big.test.", "TXT", 60, &[&huge])]})),
+    );
+    assert_eq!(r.status, 422, "{}", r.status);
+    assert!(r.error().contains("at most 262144"), "{}", r.error());
+    assert!(
+        r.body.len() < 4096,
+        "content echoed: {} bytes",
+        r.body.len()
+    );
+    // A body over the limit is refused before it is read whole.
+    let body = json!({"name": "huge.test.", "kind": "Native", "zone": "x".repeat(3 << 20)});
+    let r = s.call("POST", &s.zones(), Some(body));
+    assert_eq!(r.status, 413, "{}", r.body);
+}
+
 #[test]
 fn changes_survive_restart() {
     let data = scratch_dir("api-restart");

@@ -59,6 +59,10 @@ pub struct ApiState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// Largest request body read, as PowerDNS's `webserver-max-bodysize`
+/// default (2 MB); a larger one is answered 413 before it is parsed.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// The whole HTTP surface.
 pub fn router(state: ApiState) -> Router {
     let api = zones::router()
@@ -75,6 +79,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 

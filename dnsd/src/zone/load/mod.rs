@@ -10,6 +10,7 @@
 
 mod error;
 mod parser;
+mod read;
 mod validate;
 
 #[cfg(test)]
@@ -19,6 +20,7 @@ use std::path::Path;
 
 pub use error::{LoadError, LoadErrors};
 pub use parser::{MAX_ERRORS, MAX_INCLUDE_DEPTH};
+pub use read::{MAX_LINE, read_zone_text};
 pub use validate::{MAX_TTL, dedup, validate};
 
 use crate::dynamic::{Whitespace, compile_rdata};
@@ -28,12 +30,7 @@ use crate::zone::Record;
 /// Reads, parses and validates the zone file at `path` for zone `origin`.
 /// Identical duplicate records are dropped silently.
 pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        LoadErrors(vec![LoadError::new(
-            None,
-            format!("cannot read {}: {e}", path.display()),
-        )])
-    })?;
+    let text = read_zone_text(path).map_err(|e| LoadErrors(vec![LoadError::new(None, e)]))?;
     let mut records = dedup(parse_str(origin, &text, path)?);
     clamp_ttls(&mut records);
     let mut errors = validate(origin, &records);
@@ -98,7 +95,32 @@ fn clamp_ttls(records: &mut [Record]) {
 /// Parses zone-file text without checking zone rules. `file` names the
 /// text in locations and anchors relative `$INCLUDE` paths.
 pub fn parse_str(origin: &Name, text: &str, file: &Path) -> Result<Vec<Record>, LoadErrors> {
-    let mut parser = parser::Parser::new();
+    parse_with(origin, text, file, Includes::Read)
+}
+
+/// Parses zone text that came from a client rather than the operator (the
+/// HTTP API): the same grammar, but `$INCLUDE` is an error, so the text
+/// can never make dnsd open a file. `name` labels the text in errors.
+pub fn parse_untrusted(origin: &Name, text: &str, name: &str) -> Result<Vec<Record>, LoadErrors> {
+    parse_with(origin, text, Path::new(name), Includes::Refused)
+}
+
+/// Whether `$INCLUDE` may open files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Includes {
+    /// Operator's zone files: included files are read (regular files only).
+    Read,
+    /// Text from a client: no directive touches the file system.
+    Refused,
+}
+
+fn parse_with(
+    origin: &Name,
+    text: &str,
+    file: &Path,
+    includes: Includes,
+) -> Result<Vec<Record>, LoadErrors> {
+    let mut parser = parser::Parser::new(includes);
     parser.parse_file_text(origin, text, file);
     if parser.errors.is_empty() {
         Ok(parser.records)

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::LoadError;
+use super::{Includes, LoadError, read_zone_text};
 use crate::wire::rdata::{self, Entry, Lexer, Token, parse_ttl};
 use crate::wire::{Name, RType};
 use crate::zone::{Location, Record};
@@ -36,14 +36,16 @@ pub(crate) struct Parser {
     pub(crate) errors: Vec<LoadError>,
     /// Canonical paths of the files being read, outermost first.
     include_stack: Vec<PathBuf>,
+    includes: Includes,
 }
 
 impl Parser {
-    pub(crate) fn new() -> Parser {
+    pub(crate) fn new(includes: Includes) -> Parser {
         Parser {
             records: Vec::new(),
             errors: Vec::new(),
             include_stack: Vec::new(),
+            includes,
         }
     }
 
@@ -140,6 +142,13 @@ impl Parser {
         state: &FileState,
         file: &Arc<PathBuf>,
     ) -> Result<(), String> {
+        if self.includes == Includes::Refused {
+            return Err(
+                "$INCLUDE is not allowed here: zone text sent through the API \
+                 cannot read files"
+                    .into(),
+            );
+        }
         let (path_token, origin) = match args {
             [path] => (path, state.origin.clone()),
             [path, origin] => (path, name_token(origin, &state.origin)?),
@@ -164,17 +173,7 @@ impl Parser {
                 path.display()
             ));
         }
-        // Devices and FIFOs could block or never end; only plain files are zone data.
-        let meta =
-            std::fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if !meta.is_file() {
-            return Err(format!(
-                "cannot read {}: not a regular file",
-                path.display()
-            ));
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = read_zone_text(&path)?;
         let included = FileState {
             origin,
             last_owner: None,

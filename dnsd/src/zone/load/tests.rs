@@ -273,6 +273,73 @@ fn include_of_a_device_is_refused() {
 }
 
 #[test]
+fn untrusted_text_cannot_include() {
+    let dir = std::env::temp_dir().join(format!("dnsd-untrusted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inc = dir.join("secret.inc");
+    std::fs::write(&inc, "secret 60 A 192.0.2.77\n").unwrap();
+    let text = format!("{HEAD}$INCLUDE {}\n", inc.display());
+    // The operator's zone files keep $INCLUDE ...
+    assert_eq!(parse_ok(&text).len(), 4);
+    // ... text from a client does not, and the file's content is not quoted.
+    let err = parse_untrusted(&origin(), &text, "zone").unwrap_err();
+    assert_eq!(err.0.len(), 1, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("zone:5: $INCLUDE is not allowed here"),
+        "{msg}"
+    );
+    assert!(!msg.contains("192.0.2.77"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn only_regular_files_of_bounded_lines_are_read() {
+    let dir = std::env::temp_dir().join(format!("dnsd-read-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A FIFO with no writer: opening it must not block.
+    let fifo = dir.join("fifo.zone");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let err = load_file(&origin(), &fifo).unwrap_err().to_string();
+    assert!(err.ends_with("not a regular file"), "{err}");
+    let err = parse_errors(&format!("$INCLUDE {}\n", fifo.display()));
+    assert!(err[0].ends_with("not a regular file"), "{err:?}");
+    // A device as the zone file itself.
+    let err = load_file(&origin(), Path::new("/dev/zero"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "cannot read /dev/zero: not a regular file");
+    // One endless line stops at the limit, naming the line.
+    let long = dir.join("long.zone");
+    let mut text = String::from(HEAD);
+    text.push_str("txt TXT \"");
+    text.push_str(&"a".repeat(MAX_LINE + 10));
+    text.push_str("\"\n");
+    std::fs::write(&long, &text).unwrap();
+    let err = load_file(&origin(), &long).unwrap_err().to_string();
+    assert!(
+        err.ends_with(&format!("line 5 is longer than {MAX_LINE} bytes")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("aaaa"),
+        "content quoted: {}",
+        &err[..err.len().min(200)]
+    );
+    // A line of exactly the limit (newline included) is still read.
+    let exact = dir.join("exact.zone");
+    let mut text = String::from(HEAD);
+    let filler = MAX_LINE - "; \n".len();
+    text.push_str("; ");
+    text.push_str(&"b".repeat(filler));
+    text.push('\n');
+    std::fs::write(&exact, &text).unwrap();
+    assert_eq!(load_file(&origin(), &exact).unwrap().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn unreadable_file() {
     let err = load_file(&origin(), Path::new("/nonexistent/zone")).unwrap_err();
     assert!(
