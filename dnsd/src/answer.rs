@@ -18,8 +18,10 @@ use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
 use crate::dnssec::Signer;
 use crate::dnssec::denial::EDNS_FLAG_CO;
 use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, NoGeo};
-use crate::lookup::{self, AnyUdp, Data, LuaCache, LuaQuery, Outcome, Owner, Section};
+use crate::dynamic::{LuaCache, LuaQuery};
+use crate::lookup::{self, AnyUdp};
 use crate::metrics::WorkerStats;
+use crate::outcome::{Data, Outcome, Owner, Section};
 use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
 use crate::wire::RType;
 use crate::zone::Catalog;
@@ -506,20 +508,6 @@ fn chaos<'z>(config: &'z AnswerConfig, qname: &[u8], qtype: RType, out: &mut Out
             0,
         );
     }
-}
-
-/// Encodes a string as TXT RDATA (character-strings of at most 255 octets).
-pub fn txt_rdata(text: &str) -> Box<[u8]> {
-    let bytes = text.as_bytes();
-    let mut rdata = Vec::with_capacity(bytes.len() + bytes.len() / 255 + 1);
-    if bytes.is_empty() {
-        rdata.push(0);
-    }
-    for chunk in bytes.chunks(255) {
-        rdata.push(chunk.len() as u8);
-        rdata.extend_from_slice(chunk);
-    }
-    rdata.into_boxed_slice()
 }
 
 #[cfg(test)]

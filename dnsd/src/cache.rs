@@ -1,5 +1,5 @@
 //! The sharded CLOCK cache behind the signature cache (`dnssec/cache.rs`)
-//! and the LUA answer cache (`lookup/lua_cache.rs`).
+//! and the LUA answer cache (`dynamic/cache.rs`).
 //!
 //! Each shard is a slot vector with a free list, an index from the full key
 //! hash to a slot, and a CLOCK hand: a hit sets the entry's reference bit,

@@ -499,7 +499,7 @@ impl Settings {
             lua_cache_entries: args
                 .lua_cache_entries
                 .or(file.lua_cache_entries)
-                .unwrap_or(crate::lookup::lua_cache::DEFAULT_ENTRIES),
+                .unwrap_or(crate::dynamic::cache::DEFAULT_ENTRIES),
             answer_templates: args
                 .answer_templates
                 .or(file.answer_templates)

@@ -21,6 +21,7 @@ pub mod dynamic;
 pub mod lookup;
 pub mod metrics;
 pub mod net;
+pub mod outcome;
 pub mod parse;
 pub mod server;
 pub mod wire;

@@ -8,15 +8,16 @@ use clap::Parser;
 use tracing::{error, info};
 
 use dnsd::answer::Transport;
-use dnsd::answer::{AnswerConfig, LuaViews, txt_rdata};
+use dnsd::answer::{AnswerConfig, LuaViews};
 use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
 use dnsd::dnssec::{DigestType, KeyStore, Signer, ZoneKeys};
 use dnsd::dynamic::health::{CheckerSettings, HealthChecker};
-use dnsd::lookup::{LuaCache, lua_cache};
+use dnsd::dynamic::{LuaCache, cache as lua_cache};
 use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
 use dnsd::server::{ZoneSigning, Zones, load_zone};
+use dnsd::wire::rdata::txt_rdata;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

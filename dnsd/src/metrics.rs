@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::answer::Transport;
 use crate::dnssec::Signer;
+use crate::dynamic::LuaCache;
 use crate::dynamic::health::HealthChecker;
-use crate::lookup::LuaCache;
 use crate::server::Zones;
 use crate::wire::RType;
 

@@ -13,7 +13,7 @@ pub use compress::Compressor;
 use std::sync::Arc;
 
 use crate::dnssec::{self, Signer};
-use crate::lookup::{Data, Entry, Outcome, Owner};
+use crate::outcome::{Data, Entry, Outcome, Owner};
 use crate::parse::{ClientSubnet, flags, rcode};
 use crate::wire::RType;
 

@@ -7,15 +7,10 @@
 //! turning it into bytes is `assemble`'s job. No allocation, no locks,
 //! except at names that own LUA records (`lua`), which are evaluated here.
 
-mod lua;
-pub mod lua_cache;
-mod outcome;
-
 use arrayvec::ArrayVec;
 
-pub use lua::LuaQuery;
-pub use lua_cache::LuaCache;
-pub use outcome::{Data, Entry, Outcome, Owner, Section, SynthName};
+use crate::dynamic::records::{self as lua, LuaQuery};
+use crate::outcome::{Data, NsecRdata, Outcome, Owner, Section, SynthName};
 
 use crate::dnssec::{Denial, denial};
 use crate::parse::rcode;
@@ -37,12 +32,6 @@ pub enum AnyUdp {
     Tc,
     /// Every RRset at the name.
     Full,
-}
-
-/// Types that are stored but never answered as such: LUA records (and ALIAS)
-/// produce other types; a query for the type itself is NODATA.
-fn is_invisible(rtype: RType) -> bool {
-    rtype == RType::LUA || rtype == RType::ALIAS
 }
 
 /// Resolves `qname` (lowercase wire) and `qtype` against the catalog.
@@ -139,7 +128,7 @@ pub fn resolve<'z>(
                     answer_any(zone, node, current, name, any_udp, over_tcp, lua, out);
                     return;
                 }
-                if !node.lua.is_empty() && !is_invisible(qtype) {
+                if !node.lua.is_empty() && !qtype.is_stored_only() {
                     match lua::answer(zone, node, current, name, qtype, lua, qname, out) {
                         lua::LuaStep::Done => return,
                         lua::LuaStep::Chase(target) => {
@@ -149,7 +138,7 @@ pub fn resolve<'z>(
                         lua::LuaStep::Static => {}
                     }
                 }
-                if !is_invisible(qtype)
+                if !qtype.is_stored_only()
                     && let Some(set) = node.rrset(qtype)
                 {
                     out.push(Section::Answer, current, Data::Set(set), set.ttl);
@@ -242,7 +231,7 @@ fn answer_any<'z>(
     lua: &LuaQuery<'_>,
     out: &mut Outcome<'z>,
 ) {
-    let visible = || node.rrsets.iter().filter(|set| !is_invisible(set.rtype));
+    let visible = || node.rrsets.iter().filter(|set| !set.rtype.is_stored_only());
     if visible().next().is_none() && node.lua.is_empty() {
         add_negative(zone, out);
         add_nodata_proof(out, zone, owner, name, node, RType::ANY);
@@ -289,7 +278,7 @@ fn add_nodata_proof<'z>(
         return;
     }
     let mut types: ArrayVec<RType, 64> = ArrayVec::new();
-    for set in node.rrsets.iter().filter(|set| !is_invisible(set.rtype)) {
+    for set in node.rrsets.iter().filter(|set| !set.rtype.is_stored_only()) {
         let _ = types.try_push(set.rtype);
     }
     for rtype in lua::produced_types(node) {
@@ -314,7 +303,7 @@ fn add_nsec<'z>(
     }
     let mut rdata = Vec::with_capacity(64);
     denial.nsec_rdata(name, &mut rdata);
-    let mut stored = outcome::NsecRdata::new();
+    let mut stored = NsecRdata::new();
     if stored.try_extend_from_slice(&rdata).is_ok() {
         out.push_nsec(owner, stored, ttl);
     }

@@ -44,6 +44,12 @@ rtypes! {
 }
 
 impl RType {
+    /// Types that are stored but never answered as such: LUA records (and
+    /// ALIAS) produce other types; a query for the type itself is NODATA.
+    pub fn is_stored_only(self) -> bool {
+        self == RType::LUA || self == RType::ALIAS
+    }
+
     /// Meta and question-only types (RFC 6895 §3.1): never stored in a zone.
     pub fn is_meta(self) -> bool {
         self == RType::OPT || (128..=255).contains(&self.0)

@@ -134,3 +134,17 @@ pub fn to_text(rtype: RType, wire: &[u8]) -> Result<String, RdataError> {
 pub fn check_wire(rtype: RType, wire: &[u8]) -> Result<(), RdataError> {
     to_text(rtype, wire).map(drop)
 }
+
+/// Encodes a string as TXT RDATA (character-strings of at most 255 octets).
+pub fn txt_rdata(text: &str) -> Box<[u8]> {
+    let bytes = text.as_bytes();
+    let mut rdata = Vec::with_capacity(bytes.len() + bytes.len() / 255 + 1);
+    if bytes.is_empty() {
+        rdata.push(0);
+    }
+    for chunk in bytes.chunks(255) {
+        rdata.push(chunk.len() as u8);
+        rdata.extend_from_slice(chunk);
+    }
+    rdata.into_boxed_slice()
+}

@@ -20,11 +20,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::lua_cache::{CacheKey, Generations, LuaCache, Produced};
-use super::outcome::{Data, Outcome, Owner, Section, SynthName};
+use super::cache::{CacheKey, Generations, LuaCache, Produced};
 use crate::dynamic::{
     self, AllUp, Draw, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
 };
+use crate::outcome::{Data, Outcome, Owner, Section, SynthName};
 use crate::parse::rcode;
 use crate::wire::{Name, RType, rdata};
 use crate::zone::{Node, RRset, Zone};
@@ -59,7 +59,7 @@ impl LuaQuery<'static> {
 }
 
 /// What the LUA records at a node decided.
-pub(super) enum LuaStep<'z> {
+pub(crate) enum LuaStep<'z> {
     /// The reply is complete (an answer, or SERVFAIL).
     Done,
     /// A LUA CNAME was placed in the answer: continue at its target.
@@ -72,7 +72,7 @@ pub(super) enum LuaStep<'z> {
 /// Answers QTYPE (not ANY, not LUA) at `node`, which owns LUA records.
 /// `name` is the lowercase name of this lookup step, `owner` its owner.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn answer<'z>(
+pub(crate) fn answer<'z>(
     zone: &'z Zone,
     node: &'z Node,
     owner: Owner<'z>,
@@ -126,7 +126,7 @@ pub(super) fn answer<'z>(
 
 /// The full ANY answer at `node` (static sets merged with what every LUA
 /// record produces). Returns false when nothing is there (NODATA).
-pub(super) fn answer_any<'z>(
+pub(crate) fn answer_any<'z>(
     zone: &'z Zone,
     node: &'z Node,
     owner: Owner<'z>,
@@ -156,7 +156,7 @@ pub(super) fn answer_any<'z>(
         }
     }
     let mut any = false;
-    for set in node.rrsets.iter().filter(|s| !super::is_invisible(s.rtype)) {
+    for set in node.rrsets.iter().filter(|s| !s.rtype.is_stored_only()) {
         if !types.contains(&set.rtype) {
             out.push(Section::Answer, owner, Data::Set(set), set.ttl);
             any = true;
@@ -176,7 +176,7 @@ pub(super) fn answer_any<'z>(
 
 /// The types the NSEC bitmap lists at a name with LUA records: what the
 /// records produce, never LUA itself (spec §12).
-pub(super) fn produced_types(node: &Node) -> impl Iterator<Item = RType> + '_ {
+pub(crate) fn produced_types(node: &Node) -> impl Iterator<Item = RType> + '_ {
     node.lua.iter().map(|l| l.produced)
 }
 
@@ -418,7 +418,7 @@ fn push_dynamic<'z>(owner: Owner<'z>, set: RRset, ctx: &Context<'_>, out: &mut O
 /// (split at 255 octets), names are absolute (spec §3).
 fn to_rdata(rtype: RType, text: &str) -> Option<Vec<u8>> {
     if rtype == RType::TXT {
-        return Some(crate::answer::txt_rdata(text).into_vec());
+        return Some(rdata::txt_rdata(text).into_vec());
     }
     rdata::parse_str(rtype, text, &Name::root()).ok()
 }

@@ -5,10 +5,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::super::{AnyUdp, Data, LuaQuery, Outcome, resolve};
+use super::LuaQuery;
 use crate::dnssec::keys::{FLAGS_KSK, KeyState};
 use crate::dnssec::{Algorithm, SigningKey, TypeBitmap, ZoneKeys};
 use crate::dynamic::{CheckKey, Ecs, Health, HealthView, NoGeo};
+use crate::lookup::{AnyUdp, resolve};
+use crate::outcome::{Data, Outcome, Owner};
 use crate::parse::rcode;
 use crate::wire::{Name, RType, rdata};
 use crate::zone::{Catalog, Served, build_zone, load};
@@ -175,7 +177,7 @@ fn wildcard_sees_the_query_name() {
     let c = zone_catalog(None);
     let out = run(&c, "ip-198-51-100-7.wild", RType::A);
     assert_eq!(texts(&out), ["198.51.100.7"]);
-    assert_eq!(out.answer[0].owner, super::super::Owner::Qname);
+    assert_eq!(out.answer[0].owner, Owner::Qname);
 }
 
 #[test]
@@ -342,7 +344,7 @@ mod cache {
     use std::time::Duration;
 
     use super::*;
-    use crate::lookup::LuaCache;
+    use crate::dynamic::LuaCache;
 
     const CACHED_ZONE: &str = r#"
 $TTL 300
