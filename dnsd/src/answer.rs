@@ -1,5 +1,20 @@
-//! The one function that runs the pipeline for a query:
-//! parse -> (opcode, class and EDNS checks) -> lookup -> assemble.
+//! The one function that runs the pipeline for a query, stage by stage:
+//!
+//! ```text
+//! parse (wire -> Request)                      parse::parse_request
+//!   -> checks (EDNS, opcode, class, meta-types) answer::checks
+//!   -> template probe (replay a kept reply)     answer::templates
+//!   -> lookup (Request x Catalog -> Outcome)    lookup::resolve
+//!        -> dynamic (LUA records at the name)   dynamic::records
+//!   -> denial (compact NSEC owed by lookup)     dnssec::prove
+//!   -> sign (RRSIGs, or SERVFAIL)               dnssec::ReplySignatures
+//!   -> assemble (Outcome -> bytes, TC)          assemble::Assembler
+//!   -> keep template                            answer::templates
+//! ```
+//!
+//! Signing runs before assembly: an RRSIG travels beside its RRset, and
+//! truncation needs its size. The dynamic stage is reached from inside the
+//! lookup, because a LUA CNAME sends the walk on.
 //!
 //! Transports call [`Responder::answer`] with the packet and a reusable
 //! output buffer. It takes no lock and allocates nothing once the buffer
@@ -7,6 +22,7 @@
 //! [`templates`] and replayed for repeated questions: per UDP worker, and
 //! per runtime thread for TCP connections.
 
+pub mod checks;
 pub mod templates;
 
 use std::cell::RefCell;
@@ -15,16 +31,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
-use crate::dnssec::Signer;
-use crate::dnssec::denial::EDNS_FLAG_CO;
-use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, NoGeo};
-use crate::dynamic::{LuaCache, LuaQuery};
+use crate::dnssec::{self, ReplySignatures, Signer};
+use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, LuaCache, LuaQuery, NoGeo};
 use crate::lookup::{self, AnyUdp};
 use crate::metrics::WorkerStats;
-use crate::outcome::{Data, Outcome, Owner, Section};
-use crate::parse::{Parsed, Request, class, opcode, parse_request, rcode};
-use crate::wire::RType;
+use crate::outcome::Outcome;
+use crate::parse::{Parsed, Request, parse_request};
+use crate::wire::{EdnsFlags, Flags, RType, Rcode};
 use crate::zone::Catalog;
+use checks::Verdict;
 use templates::{Key, Templates, Variant};
 
 /// Answer-path settings, fixed for the life of a worker.
@@ -129,6 +144,7 @@ pub struct Responder {
 /// The configuration and scratch space the pipeline runs with.
 struct Pipeline {
     config: AnswerConfig,
+    signatures: ReplySignatures,
     assembler: Assembler,
 }
 
@@ -156,6 +172,7 @@ impl Responder {
         Responder {
             pipeline: Pipeline {
                 config,
+                signatures: ReplySignatures::default(),
                 assembler: Assembler::default(),
             },
             stats: None,
@@ -253,7 +270,7 @@ impl Responder {
         transport: Transport,
         peer: IpAddr,
         out: &mut Vec<u8>,
-    ) -> Option<(RType, u16)> {
+    ) -> Option<(RType, Rcode)> {
         let request = match parse_request(packet) {
             Parsed::Drop => return None,
             Parsed::FormErr {
@@ -294,7 +311,7 @@ impl Responder {
 fn reply_head<'q>(
     config: &'q AnswerConfig,
     id: u16,
-    query_flags: u16,
+    query_flags: Flags,
     question: &'q [u8],
     edns: Option<&crate::parse::Edns>,
     transport: Transport,
@@ -316,9 +333,6 @@ fn reply_head<'q>(
         }),
         limit,
         over_tcp: transport == Transport::Tcp,
-        signing: edns
-            .filter(|edns| edns.dnssec_ok())
-            .map(|_| (config.signer.as_ref(), unix_now())),
     }
 }
 
@@ -341,23 +355,26 @@ impl Pipeline {
     fn form_error(
         &mut self,
         id: u16,
-        flags: u16,
+        flags: Flags,
         question: &[u8],
         edns: Option<crate::parse::Edns>,
         transport: Transport,
         out: &mut Vec<u8>,
-    ) -> (RType, u16) {
+    ) -> (RType, Rcode) {
         let head = reply_head(&self.config, id, flags, question, edns.as_ref(), transport);
         let outcome = Outcome {
-            rcode: rcode::FORMERR,
+            rcode: Rcode::FORMERR,
             ..Outcome::default()
         };
-        self.assembler.write(&head, &outcome, &[], out);
-        (RType(0), rcode::FORMERR)
+        self.signatures.clear();
+        self.assembler
+            .write(&head, &outcome, &self.signatures, &[], out);
+        (RType(0), Rcode::FORMERR)
     }
 
-    /// Answers `request` from `templates` when they hold its reply, else
-    /// through the pipeline, offering the reply to `templates` after.
+    /// Runs the stages after parsing for `request`: checks, template
+    /// probe, lookup (with the dynamic stage at LUA names), denial,
+    /// signing, assembly, and keeping the reply as a template.
     /// Returns the query type, the RCODE, and whether it was replayed.
     fn answer_request(
         &mut self,
@@ -367,14 +384,19 @@ impl Pipeline {
         peer: IpAddr,
         mut templates: Option<&mut Templates>,
         out: &mut Vec<u8>,
-    ) -> ((RType, u16), bool) {
+    ) -> ((RType, Rcode), bool) {
         let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
         let qname = request
             .question
             .as_ref()
             .map_or(&[0u8][..], |q| q.lower_name());
-        let template = match &mut templates {
-            Some(templates) => {
+
+        // Checks: what is decided before any zone is consulted.
+        let verdict = checks::check(request, transport, &self.config);
+
+        // Template probe: a repeated question is answered from the kept reply.
+        let template = match (&mut templates, &verdict) {
+            (Some(templates), Verdict::Lookup(_)) => {
                 Variant::of(request, self.config.edns_client_subnet, transport).map(|variant| {
                     templates.follow(catalog.generation());
                     let key = Key {
@@ -385,7 +407,7 @@ impl Pipeline {
                     (templates.probe(&key), key)
                 })
             }
-            None => None,
+            _ => None,
         };
         if let (Some(templates), Some((probe, key))) = (&mut templates, &template) {
             let limit = reply_limit(&self.config, request.edns.as_ref(), transport);
@@ -406,107 +428,79 @@ impl Pipeline {
         let mut outcome = Outcome::default();
         if let Some(edns) = &request.edns {
             outcome.dnssec_ok = edns.dnssec_ok();
-            outcome.compact_ok = edns.flags & EDNS_FLAG_CO != 0;
+            outcome.compact_ok = edns.flags.contains(EdnsFlags::CO);
+        }
+        match verdict {
+            // Lookup, which hands names owning LUA records to the dynamic
+            // stage (`dynamic::records`): a LUA CNAME continues the walk.
+            Verdict::Lookup(q) => {
+                let lua = LuaQuery {
+                    client: peer,
+                    ecs: head
+                        .edns
+                        .as_ref()
+                        .and_then(|edns| edns.client_subnet)
+                        .map(|ecs| Ecs {
+                            addr: ecs.address,
+                            source_prefix: ecs.source_prefix,
+                        }),
+                    health: &*self.config.lua.health,
+                    geo: &*self.config.lua.geo,
+                    cache: self.config.lua.cache.as_deref(),
+                };
+                lookup::resolve(
+                    catalog,
+                    qname,
+                    q.qtype,
+                    self.config.any_udp,
+                    transport == Transport::Tcp,
+                    &lua,
+                    &mut outcome,
+                );
+            }
+            Verdict::Chaos(q) => checks::chaos(&self.config, q, &mut outcome),
+            Verdict::Refuse(rcode) => outcome.rcode = rcode,
         }
 
-        if request.edns.is_some_and(|edns| edns.version > 0) {
-            // RFC 6891 §6.1.3: BADVERS, AA=0, no records.
-            outcome.rcode = rcode::BADVERS;
-        } else if self.config.edns_client_subnet
-            && request
-                .edns
-                .is_some_and(|edns| edns.client_subnet_malformed)
+        // Denial: the NSEC a negative signed answer owes.
+        dnssec::prove(&mut outcome, qname);
+
+        // Signing: RRSIGs for every RRset of a signed zone, when DO=1. A
+        // signature that cannot be made fails the reply, never sends it unsigned.
+        let signed_at = outcome.dnssec_ok.then(unix_now);
+        let mut signing_failed = false;
+        self.signatures.clear();
+        if let Some(now) = signed_at
+            && let Err(err) = self
+                .signatures
+                .sign(&outcome, qname, &self.config.signer, now)
         {
-            // RFC 7871 §6; with ECS processing off the option is not read.
-            outcome.rcode = rcode::FORMERR;
-        } else if request.opcode != opcode::QUERY {
-            // NOTIFY for a zone we are not secondary for is refused (RFC 1996
-            // as PowerDNS applies it); every other opcode is not implemented.
-            outcome.rcode = if request.opcode == opcode::NOTIFY {
-                rcode::REFUSED
-            } else {
-                rcode::NOTIMP
-            };
-        } else if let Some(q) = &request.question {
-            match q.qclass {
-                class::IN => match q.qtype {
-                    RType::AXFR if transport == Transport::Udp => outcome.rcode = rcode::NOTIMP,
-                    // Zone transfers arrive with the replication work.
-                    RType::AXFR | RType::IXFR => outcome.rcode = rcode::REFUSED,
-                    // Meta types that cannot be asked for (RFC 6895 §3.1).
-                    // NXNAME only ever appears in NSEC bitmaps (RFC 9824 §3.5).
-                    RType::OPT | RType::TSIG | RType::TKEY | RType::NXNAME => {
-                        outcome.rcode = rcode::FORMERR
-                    }
-                    RType::MAILA | RType::MAILB => outcome.rcode = rcode::NOTIMP,
-                    qtype => {
-                        let lua = LuaQuery {
-                            client: peer,
-                            ecs: head.edns.as_ref().and_then(|edns| edns.client_subnet).map(
-                                |ecs| Ecs {
-                                    addr: ecs.address,
-                                    source_prefix: ecs.source_prefix,
-                                },
-                            ),
-                            health: &*self.config.lua.health,
-                            geo: &*self.config.lua.geo,
-                            cache: self.config.lua.cache.as_deref(),
-                        };
-                        lookup::resolve(
-                            catalog,
-                            qname,
-                            qtype,
-                            self.config.any_udp,
-                            transport == Transport::Tcp,
-                            &lua,
-                            &mut outcome,
-                        )
-                    }
-                },
-                class::CH => chaos(&self.config, qname, q.qtype, &mut outcome),
-                _ => outcome.rcode = rcode::REFUSED,
-            }
+            tracing::warn!(%err, "could not sign an RRset; answering SERVFAIL");
+            self.signatures.clear();
+            outcome.servfail();
+            signing_failed = true;
         }
-        let complete = self.assembler.write(&head, &outcome, qname, out);
+
+        // Assembly: the reply's bytes, compressed and truncated to fit.
+        let complete = self
+            .assembler
+            .write(&head, &outcome, &self.signatures, qname, out);
         // The assembler may turn an overflowing TCP reply into SERVFAIL.
-        let rcode = if outcome.rcode >= 16 {
+        let rcode = if outcome.rcode.is_extended() {
             outcome.rcode
         } else {
-            u16::from(out[3] & 0x0F)
+            Rcode(u16::from(out[3] & 0x0F))
         };
+
+        // Keep template: offer a complete, static reply for replay.
         if let (Some(templates), Some((probe, key))) = (&mut templates, &template)
             && complete
+            && !signing_failed
             && !outcome.consulted_lua
         {
-            let signed_at = head.signing.map(|(_, now)| now);
             templates.keep(probe, key, rcode, signed_at, out);
         }
         ((qtype, rcode), false)
-    }
-}
-
-/// CHAOS-class server identity (RFC 4892), answered only when configured.
-fn chaos<'z>(config: &'z AnswerConfig, qname: &[u8], qtype: RType, out: &mut Outcome<'z>) {
-    out.class = class::CH;
-    let rdata = match qname {
-        b"\x07version\x04bind\x00" | b"\x07version\x06server\x00" => {
-            config.chaos_version.as_deref()
-        }
-        b"\x08hostname\x04bind\x00" | b"\x02id\x06server\x00" => config.chaos_id.as_deref(),
-        _ => None,
-    };
-    let Some(rdata) = rdata else {
-        out.rcode = rcode::REFUSED;
-        return;
-    };
-    out.aa = true;
-    if qtype == RType::TXT || qtype == RType::ANY {
-        out.push(
-            Section::Answer,
-            Owner::Qname,
-            Data::Single(RType::TXT, rdata),
-            0,
-        );
     }
 }
 

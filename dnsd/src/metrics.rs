@@ -70,13 +70,13 @@ impl WorkerStats {
 
     /// Counts one answered query.
     #[inline]
-    pub fn record(&self, qtype: RType, rcode: u16) {
+    pub fn record(&self, qtype: RType, rcode: crate::wire::Rcode) {
         let slot = TYPES
             .iter()
             .position(|&t| t == qtype)
             .unwrap_or(TYPES.len());
         self.by_type[slot].fetch_add(1, Relaxed);
-        self.by_rcode[usize::from(rcode).min(RCODES.len() - 1)].fetch_add(1, Relaxed);
+        self.by_rcode[usize::from(rcode.0).min(RCODES.len() - 1)].fetch_add(1, Relaxed);
     }
 
     /// Counts replies replayed from templates (added per batch).

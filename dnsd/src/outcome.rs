@@ -1,14 +1,17 @@
-//! The result of a lookup: RCODE, AA and the three sections as references
-//! into zone data, in fixed-capacity arrays so building one never allocates.
-//! Records produced by LUA records are the one exception: the outcome owns
-//! them (`Outcome::dynamic`), allocated only when a LUA record answers.
+//! What the stages of the answer pipeline pass along: the RCODE, AA and
+//! the three sections as references into zone data, in fixed-capacity
+//! arrays so building one never allocates. Lookup fills it, the dynamic
+//! stage adds LUA-produced records, the denial stage adds the proof lookup
+//! left owed ([`Proof`]), and the signing and assembly stages read it.
+//! Records produced by LUA records are the one exception to "never
+//! allocates": the outcome owns them (`Outcome::dynamic`), allocated only
+//! when a LUA record answers.
 
 use arrayvec::ArrayVec;
 
 use crate::dnssec::ZoneKeys;
-use crate::parse::rcode;
-use crate::wire::RType;
 use crate::wire::name::MAX_NAME_LEN;
+use crate::wire::{Class, RType, Rcode};
 use crate::zone::RRset;
 
 /// Which section an entry goes to.
@@ -110,9 +113,39 @@ impl SynthName {
 /// RDATA of a compact NSEC: next name (at most 255 octets) and a type bitmap.
 pub type NsecRdata = ArrayVec<u8, 512>;
 
+/// RFC 8482 §4.2 `HINFO "RFC8482" ""`, the minimal ANY answer's RDATA.
+pub const HINFO_8482: &[u8] = b"\x07RFC8482\x00";
+
+/// What a negative answer lacks, as lookup found it; the denial stage
+/// turns it into a compact NSEC (RFC 9824).
+#[derive(Clone, Debug)]
+pub enum Missing {
+    /// The name does not exist (also the target of an in-zone CNAME).
+    Name,
+    /// The name exists without the type: these are the types it has,
+    /// including those its LUA records produce.
+    Types(ArrayVec<RType, 64>),
+    /// The name is an empty non-terminal.
+    EmptyNonTerminal,
+    /// A zone cut without DS (a referral to an insecure child, or QTYPE=DS
+    /// at the cut).
+    Delegation,
+}
+
+/// A denial of existence owed by the answer: lookup records it, only when
+/// the answer is signed, and the denial stage adds the NSEC.
+#[derive(Clone, Debug)]
+pub struct Proof<'z> {
+    /// Who owns the NSEC (the name that lacks something).
+    pub owner: Owner<'z>,
+    pub missing: Missing,
+    /// The zone's negative TTL.
+    pub ttl: u32,
+}
+
 /// What to reply, before it becomes bytes.
 pub struct Outcome<'z> {
-    pub rcode: u16,
+    pub rcode: Rcode,
     pub aa: bool,
     /// The query asked for DNSSEC records (DO=1).
     pub dnssec_ok: bool,
@@ -125,12 +158,14 @@ pub struct Outcome<'z> {
     /// Reply with TC=1 and no records (ANY over UDP with `any-udp = tc`).
     pub truncated: bool,
     /// Class of the records (IN, or CH for CHAOS answers).
-    pub class: u16,
+    pub class: Class,
     pub answer: ArrayVec<Entry<'z>, 48>,
     pub authority: ArrayVec<Entry<'z>, 4>,
     pub additional: ArrayVec<Entry<'z>, 32>,
     pub synth: ArrayVec<SynthName, 4>,
     pub nsecs: ArrayVec<NsecRdata, 2>,
+    /// The denial of existence this answer still owes (see [`Proof`]).
+    pub proof: Option<Proof<'z>>,
     /// RRsets produced by LUA records for this query; empty (and never
     /// allocated) for static answers.
     pub dynamic: Vec<RRset>,
@@ -145,19 +180,20 @@ pub struct Outcome<'z> {
 impl Default for Outcome<'_> {
     fn default() -> Self {
         Outcome {
-            rcode: rcode::NOERROR,
+            rcode: Rcode::NOERROR,
             aa: false,
             dnssec_ok: false,
             compact_ok: false,
             set_co: false,
             signer: None,
             truncated: false,
-            class: crate::parse::class::IN,
+            class: Class::IN,
             answer: ArrayVec::new(),
             authority: ArrayVec::new(),
             additional: ArrayVec::new(),
             synth: ArrayVec::new(),
             nsecs: ArrayVec::new(),
+            proof: None,
             dynamic: Vec::new(),
             ecs_scope: 0,
             consulted_lua: false,
@@ -166,6 +202,38 @@ impl Default for Outcome<'_> {
 }
 
 impl<'z> Outcome<'z> {
+    /// Turns the answer into SERVFAIL with empty sections.
+    pub fn servfail(&mut self) {
+        self.rcode = Rcode::SERVFAIL;
+        self.answer.clear();
+        self.authority.clear();
+        self.additional.clear();
+        self.proof = None;
+        self.set_co = false;
+    }
+
+    /// The entries of one section.
+    pub fn section(&self, section: Section) -> &[Entry<'z>] {
+        match section {
+            Section::Answer => &self.answer,
+            Section::Authority => &self.authority,
+            Section::Additional => &self.additional,
+        }
+    }
+
+    /// The RDATAs of an entry, uncompressed, as they are signed. A
+    /// synthesised CNAME has none here: it is never signed (RFC 6672 §5.3.1).
+    pub fn rdatas<'a>(&'a self, data: &Data<'a>) -> Rdatas<'a> {
+        match *data {
+            Data::Set(set) => Rdatas::Many(set.rdatas.iter()),
+            Data::Dynamic(_, i) => Rdatas::Many(self.dynamic[i as usize].rdatas.iter()),
+            Data::Hinfo8482 => Rdatas::One(Some(HINFO_8482)),
+            Data::Single(_, rdata) => Rdatas::One(Some(rdata)),
+            Data::Nsec(i) => Rdatas::One(Some(&self.nsecs[i as usize][..])),
+            Data::SynthCname(_) => Rdatas::One(None),
+        }
+    }
+
     /// Adds an entry; answer and authority entries are required. Entries
     /// are signed by the current step's zone keys, if any. When a section
     /// is full the entry is dropped: the caps are far above any reply that
@@ -260,5 +328,33 @@ impl<'z> Outcome<'z> {
         self.additional
             .iter()
             .any(|entry| matches!(entry.owner, Owner::Wire(w) if w.eq_ignore_ascii_case(owner)))
+    }
+}
+
+/// The RDATAs of one entry (see [`Outcome::rdatas`]).
+#[derive(Clone)]
+pub enum Rdatas<'a> {
+    Many(std::slice::Iter<'a, Box<[u8]>>),
+    One(Option<&'a [u8]>),
+}
+
+impl<'a> Iterator for Rdatas<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Rdatas::Many(iter) => iter.next().map(|r| &r[..]),
+            Rdatas::One(one) => one.take(),
+        }
+    }
+}
+
+impl Entry<'_> {
+    /// The TTL as written: values with the top bit set mean 0 (RFC 2181 §8).
+    pub fn wire_ttl(&self) -> u32 {
+        if self.ttl > i32::MAX as u32 {
+            0
+        } else {
+            self.ttl
+        }
     }
 }

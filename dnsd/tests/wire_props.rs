@@ -159,7 +159,7 @@ proptest! {
         let expected = Name::from_text(&name, None).unwrap().to_lowercase();
         prop_assert_eq!(question.lower_name(), expected.as_wire());
         prop_assert_eq!(question.qtype.0, u16::from(rtype));
-        prop_assert_eq!(question.qclass, u16::from(DNSClass::IN));
+        prop_assert_eq!(question.qclass.0, u16::from(DNSClass::IN));
         prop_assert_eq!(request.question_end, packet.len() - edns.map_or(0, |_| 11));
         match (request.edns, edns) {
             (Some(got), Some((payload, dnssec_ok))) => {

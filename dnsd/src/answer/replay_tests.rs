@@ -73,10 +73,10 @@ fn query(rng: &mut Lcg, name: &str, qtype: RType, opt: Opt) -> Vec<u8> {
     let mut p = (rng.next() as u16).to_be_bytes().to_vec();
     let mut flags = 0u16;
     if rng.next().is_multiple_of(2) {
-        flags |= crate::parse::flags::RD;
+        flags |= crate::wire::Flags::RD.0;
     }
     if rng.next().is_multiple_of(3) {
-        flags |= crate::parse::flags::CD;
+        flags |= crate::wire::Flags::CD.0;
     }
     p.extend_from_slice(&flags.to_be_bytes());
     p.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(opt.is_some())]);
@@ -97,7 +97,7 @@ fn query(rng: &mut Lcg, name: &str, qtype: RType, opt: Opt) -> Vec<u8> {
             edns_flags |= 0x8000;
         }
         if compact_ok {
-            edns_flags |= crate::dnssec::denial::EDNS_FLAG_CO;
+            edns_flags |= crate::wire::EdnsFlags::CO.0;
         }
         p.extend_from_slice(&[0, 0]);
         p.extend_from_slice(&edns_flags.to_be_bytes());

@@ -28,8 +28,8 @@
 use std::hash::{BuildHasher, Hasher};
 
 use super::Transport;
-use crate::parse::{Request, class, flags, opcode};
-use crate::wire::RType;
+use crate::parse::Request;
+use crate::wire::{Class, EdnsFlags, Flags, Opcode, RType, Rcode};
 
 /// Default number of templates per UDP worker and per TCP runtime thread
 /// (`--answer-templates`): 4 MiB each.
@@ -57,7 +57,7 @@ impl Variant {
     /// or an error (a version above 0, a malformed ECS option).
     pub fn of(request: &Request<'_>, ecs_on: bool, transport: Transport) -> Option<Variant> {
         let question = request.question.as_ref()?;
-        if request.opcode != opcode::QUERY || question.qclass != class::IN {
+        if request.opcode != Opcode::QUERY || question.qclass != Class::IN {
             return None;
         }
         let transport_bit = match transport {
@@ -75,7 +75,7 @@ impl Variant {
         if edns.dnssec_ok() {
             bits |= Variant::DO;
         }
-        if edns.flags & crate::dnssec::denial::EDNS_FLAG_CO != 0 {
+        if edns.flags.contains(EdnsFlags::CO) {
             bits |= Variant::CO;
         }
         Some(Variant(bits))
@@ -278,7 +278,7 @@ impl Templates {
         limit: usize,
         now: impl FnOnce() -> u64,
         out: &mut Vec<u8>,
-    ) -> Option<u16> {
+    ) -> Option<Rcode> {
         let way = self.find(probe, key)?;
         let slot = self.slot(probe.set * 2 + way);
         let header = Header::read(slot);
@@ -290,11 +290,11 @@ impl Templates {
         out.extend_from_slice(&slot[HEADER..HEADER + len]);
         self.recent[probe.set] = way as u8;
         out[..2].copy_from_slice(&request.id.to_be_bytes());
-        let copied = flags::RD | flags::CD;
-        let word = (u16::from_be_bytes([out[2], out[3]]) & !copied) | (request.flags & copied);
+        let copied = (Flags::RD | Flags::CD).0;
+        let word = (u16::from_be_bytes([out[2], out[3]]) & !copied) | (request.flags.0 & copied);
         out[2..4].copy_from_slice(&word.to_be_bytes());
         out[12..request.question_end].copy_from_slice(&request.packet[12..request.question_end]);
-        Some(header.rcode)
+        Some(Rcode(header.rcode))
     }
 
     /// Offers `reply`, just written by the pipeline for `key`. It is kept
@@ -305,7 +305,7 @@ impl Templates {
         &mut self,
         probe: &Probe,
         key: &Key<'_>,
-        rcode: u16,
+        rcode: Rcode,
         signed_at: Option<u64>,
         reply: &[u8],
     ) {
@@ -330,7 +330,7 @@ impl Templates {
         Header {
             expires: signed_at.map_or(u64::MAX, |t| t + SIGNED_LIFETIME_S),
             qtype: key.qtype.0,
-            rcode,
+            rcode: rcode.0,
             len: reply.len() as u16,
             variant: key.variant.0,
         }
@@ -468,8 +468,8 @@ mod tests {
     /// Offers a reply twice (admission is on the second miss).
     fn keep_now(templates: &mut Templates, key: &Key<'_>, signed_at: Option<u64>, reply: &[u8]) {
         let probe = templates.probe(key);
-        templates.keep(&probe, key, 0, signed_at, reply);
-        templates.keep(&probe, key, 0, signed_at, reply);
+        templates.keep(&probe, key, Rcode::NOERROR, signed_at, reply);
+        templates.keep(&probe, key, Rcode::NOERROR, signed_at, reply);
     }
 
     fn replay(
@@ -490,7 +490,7 @@ mod tests {
     fn replay_patches_id_flags_and_case() {
         let mut templates = Templates::new(16);
         templates.follow(7);
-        let first = query(1, flags::RD, b"\x03WwW\x04Test\x00");
+        let first = query(1, Flags::RD.0, b"\x03WwW\x04Test\x00");
         let first = request(&first);
         let qname = first.question.as_ref().unwrap().lower_name().to_vec();
         let variant = Variant::of(&first, true, Transport::Udp).unwrap();
@@ -501,8 +501,8 @@ mod tests {
         };
         let probe = templates.probe(&key);
         let written = reply(1, 0x8503, b"\x03WwW\x04Test\x00", b"\xc0\x0cbody");
-        templates.keep(&probe, &key, 3, None, &written);
-        let packet = query(0xBEEF, flags::CD, b"\x03wWW\x04tEST\x00");
+        templates.keep(&probe, &key, Rcode::NXDOMAIN, None, &written);
+        let packet = query(0xBEEF, Flags::CD.0, b"\x03wWW\x04tEST\x00");
         let second = request(&packet);
         let mut out = Vec::new();
         let unsigned = || unreachable!("unsigned replies never look at the clock");
@@ -511,9 +511,9 @@ mod tests {
             None,
             "admitted on the second miss only"
         );
-        templates.keep(&probe, &key, 3, None, &written);
+        templates.keep(&probe, &key, Rcode::NXDOMAIN, None, &written);
         let rcode = templates.replay(&probe, &key, &second, 512, unsigned, &mut out);
-        assert_eq!(rcode, Some(3));
+        assert_eq!(rcode, Some(Rcode::NXDOMAIN));
         let expected = reply(0xBEEF, 0x8413, b"\x03wWW\x04tEST\x00", b"\xc0\x0cbody");
         assert_eq!(out, expected);
 
@@ -544,7 +544,7 @@ mod tests {
         assert!(replay(&mut templates, &key, &packet, 1060).is_none());
         // Rebuilt in place, at once: the key is known.
         let probe = templates.probe(&key);
-        templates.keep(&probe, &key, 0, Some(1060), &written);
+        templates.keep(&probe, &key, Rcode::NOERROR, Some(1060), &written);
         assert!(replay(&mut templates, &key, &packet, 1061).is_some());
     }
 
@@ -603,7 +603,13 @@ mod tests {
             let name = [1, b'0' + i, 0];
             let one_off = key(&name);
             let probe = templates.probe(&one_off);
-            templates.keep(&probe, &one_off, 3, None, &reply(1, 0x8403, &name, b""));
+            templates.keep(
+                &probe,
+                &one_off,
+                Rcode::NXDOMAIN,
+                None,
+                &reply(1, 0x8403, &name, b""),
+            );
         }
         for name in names {
             assert!(replay(&mut templates, &key(name), &query(2, 0, name), 0).is_some());

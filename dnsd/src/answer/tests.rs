@@ -226,3 +226,48 @@ fn malformed_ecs_is_formerr_only_when_processing_is_on() {
     assert_eq!((reply[3] & 0x0f, count(&reply, 1)), (0, 1), "answered");
     assert_eq!(reply_ecs(&reply), None);
 }
+
+/// A signature that cannot be made fails the reply: a DO=1 client gets
+/// SERVFAIL, never the RRset unsigned (and the reply is not kept).
+#[test]
+fn a_signing_failure_is_servfail_never_an_unsigned_answer() {
+    let origin = Name::from_text("example.test.", None).unwrap();
+    let mut records = load::parse_str(&origin, ZONE, Path::new("test.zone")).unwrap();
+    // MX RDATA whose exchange name is cut short: the zone loader would
+    // refuse it, so it is placed here directly, as a corrupt store might.
+    records.push(crate::zone::Record {
+        owner: Name::from_text("bad.example.test.", None).unwrap(),
+        rtype: RType::MX,
+        class: 1,
+        ttl: 300,
+        rdata: vec![0, 10, 5, b'm'].into_boxed_slice(),
+        location: None,
+    });
+    let key = SigningKey::generate(&origin, Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
+    let on = KeyState {
+        published: true,
+        active: true,
+    };
+    let mut catalog = Catalog::new();
+    catalog.insert_served(Served {
+        zone: Arc::new(build_zone(&origin, records).unwrap()),
+        keys: Some(Arc::new(ZoneKeys::new(&origin, vec![(Arc::new(key), on)]))),
+    });
+    let mut responder = Responder::new(AnswerConfig::default()).with_templates();
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let packet = query("bad.example.test.", RType::MX, true, None);
+        assert!(responder.answer(&packet, &catalog, Transport::Udp, PEER, &mut out));
+        assert_eq!(out[3] & 0x0F, 2, "SERVFAIL");
+        assert_eq!((count(&out, 1), count(&out, 2)), (0, 0), "no records");
+    }
+    assert_eq!(
+        responder.template_hits(),
+        0,
+        "a failed reply is never replayed"
+    );
+    // Other names of the zone still sign and answer.
+    let packet = query("www.example.test.", RType::A, true, None);
+    assert!(responder.answer(&packet, &catalog, Transport::Udp, PEER, &mut out));
+    assert_eq!((out[3] & 0x0F, count(&out, 1)), (0, 2), "A and its RRSIG");
+}

@@ -12,16 +12,16 @@ pub use compress::Compressor;
 
 use std::sync::Arc;
 
-use crate::dnssec::{self, Signer};
-use crate::outcome::{Data, Entry, Outcome, Owner};
-use crate::parse::{ClientSubnet, flags, rcode};
-use crate::wire::RType;
+use crate::dnssec::ReplySignatures;
+use crate::outcome::{Data, Entry, HINFO_8482, Outcome, Owner, Section};
+use crate::parse::ClientSubnet;
+use crate::wire::{EdnsFlags, Flags, RType, Rcode};
 
 /// Everything about the reply that does not come from the lookup.
 pub struct ReplyHead<'q> {
     pub id: u16,
     /// The query's flags word (for OPCODE, RD and CD).
-    pub query_flags: u16,
+    pub query_flags: Flags,
     /// The question section as received, empty if there was none.
     pub question: &'q [u8],
     /// The OPT record to include, if the query had one.
@@ -30,8 +30,6 @@ pub struct ReplyHead<'q> {
     pub limit: usize,
     /// TCP: a reply that cannot fit is SERVFAIL, never TC (RFC 7766, conformance §10.5).
     pub over_tcp: bool,
-    /// Online signing (signature cache and policy) and the time to sign at.
-    pub signing: Option<(&'q Signer, u64)>,
 }
 
 /// The reply's OPT record.
@@ -65,14 +63,6 @@ fn ecs_address_len(source_prefix: u8) -> usize {
 #[derive(Default)]
 pub struct Assembler {
     compressor: Compressor,
-    signing: SignScratch,
-}
-
-/// Scratch for signing RRsets while writing them.
-#[derive(Default)]
-struct SignScratch {
-    scratch: dnssec::Scratch,
-    rrsigs: Vec<Arc<[u8]>>,
 }
 
 /// Picks one section's counter.
@@ -87,13 +77,14 @@ struct Counts {
 }
 
 impl Assembler {
-    /// Writes the reply for `outcome` into `out` (cleared first). Returns
-    /// true when the reply is the whole outcome: nothing truncated or left
-    /// out for size, every signature made.
+    /// Writes the reply for `outcome` into `out` (cleared first), each
+    /// RRset followed by its RRSIGs from `signatures`. Returns true when the
+    /// reply is the whole outcome: nothing truncated or left out for size.
     pub fn write(
         &mut self,
         head: &ReplyHead<'_>,
         outcome: &Outcome<'_>,
+        signatures: &ReplySignatures,
         qname: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
@@ -112,29 +103,28 @@ impl Assembler {
 
         let mut counts = Counts::default();
         let mut overflow = outcome.truncated;
-        let sections: [(&[Entry<'_>], CountOf); 3] = [
-            (&outcome.answer, |c| &mut c.answer),
-            (&outcome.authority, |c| &mut c.authority),
-            (&outcome.additional, |c| &mut c.additional),
+        let sections: [(Section, &[Entry<'_>], CountOf); 3] = [
+            (Section::Answer, &outcome.answer, |c| &mut c.answer),
+            (Section::Authority, &outcome.authority, |c| &mut c.authority),
+            (Section::Additional, &outcome.additional, |c| {
+                &mut c.additional
+            }),
         ];
         let mut writer = EntryWriter {
             comp,
-            sign: &mut self.signing,
-            signing: head.signing,
             outcome,
             qname,
             no_question: head.question.is_empty(),
-            unsigned: false,
         };
         let mut left_out = false;
-        'sections: for (entries, counter) in sections {
-            for entry in entries {
+        'sections: for (section, entries, counter) in sections {
+            for (index, entry) in entries.iter().enumerate() {
                 if overflow {
                     break 'sections;
                 }
                 let mark = out.len();
                 let comp_mark = writer.comp.mark();
-                let written = writer.write(out, entry);
+                let written = writer.write(out, entry, signatures.of(section, index));
                 if out.len() > room {
                     out.truncate(mark);
                     writer.comp.truncate(comp_mark);
@@ -153,35 +143,35 @@ impl Assembler {
             out.truncate(body_start);
             counts = Counts::default();
             if head.over_tcp {
-                rcode = rcode::SERVFAIL;
+                rcode = Rcode::SERVFAIL;
             } else {
-                out[2] |= (flags::TC >> 8) as u8;
+                out[2] |= Flags::TC.high_octet();
             }
         }
         if let Some(edns) = &head.edns {
             write_opt(out, edns, rcode, outcome.set_co, outcome.ecs_scope);
             counts.additional += 1;
         }
-        out[3] = (out[3] & 0xF0) | (rcode & 0x0F) as u8;
+        out[3] = (out[3] & 0xF0) | rcode.header_bits();
         out[6..8].copy_from_slice(&counts.answer.to_be_bytes());
         out[8..10].copy_from_slice(&counts.authority.to_be_bytes());
         out[10..12].copy_from_slice(&counts.additional.to_be_bytes());
-        !(overflow || left_out || writer.unsigned)
+        !(overflow || left_out)
     }
 }
 
 /// Header with QR=1, OPCODE, RD and CD copied, RA=Z=AD=0 (conformance §1.1).
 fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
-    let mut word = flags::QR | (head.query_flags & (0x7800 | flags::RD | flags::CD));
+    let mut word = Flags::QR | (head.query_flags & (Flags::OPCODE | Flags::RD | Flags::CD));
     if aa {
-        word |= flags::AA;
+        word |= Flags::AA;
     }
     if tc {
-        word |= flags::TC;
+        word |= Flags::TC;
     }
     let qdcount: u16 = if head.question.is_empty() { 0 } else { 1 };
     out.extend_from_slice(&head.id.to_be_bytes());
-    out.extend_from_slice(&word.to_be_bytes());
+    out.extend_from_slice(&word.0.to_be_bytes());
     out.extend_from_slice(&qdcount.to_be_bytes());
     out.extend_from_slice(&[0; 6]);
 }
@@ -189,20 +179,20 @@ fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
 /// The OPT record: version 0, our payload, DO echoed (and CO when compact
 /// denial says so, RFC 9824), other flags clear, the upper eight bits of
 /// the RCODE in the TTL field (RFC 6891 §6.1.3).
-fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: u16, set_co: bool, scope: u8) {
+fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: Rcode, set_co: bool, scope: u8) {
     out.push(0);
     out.extend_from_slice(&RType::OPT.0.to_be_bytes());
     out.extend_from_slice(&edns.payload.to_be_bytes());
-    out.push((rcode >> 4) as u8);
+    out.push(rcode.extended_bits());
     out.push(0);
-    let mut flag_word: u16 = 0;
+    let mut flag_word = EdnsFlags::default();
     if edns.dnssec_ok {
-        flag_word |= crate::parse::DO_BIT;
+        flag_word |= EdnsFlags::DO;
     }
     if set_co {
-        flag_word |= dnssec::denial::EDNS_FLAG_CO;
+        flag_word |= EdnsFlags::CO;
     }
-    out.extend_from_slice(&flag_word.to_be_bytes());
+    out.extend_from_slice(&flag_word.0.to_be_bytes());
     let len_at = out.len();
     out.extend_from_slice(&[0, 0]);
     if let Some(id) = edns.nsid {
@@ -241,25 +231,16 @@ fn write_client_subnet(out: &mut Vec<u8>, ecs: ClientSubnet, scope: u8) {
 /// Writes entries (records, then their RRSIGs when signed) for one reply.
 struct EntryWriter<'a, 'o> {
     comp: &'a mut Compressor,
-    sign: &'a mut SignScratch,
-    signing: Option<(&'a Signer, u64)>,
     outcome: &'a Outcome<'o>,
     qname: &'a [u8],
     no_question: bool,
-    /// An RRset that should have been signed went out without signatures.
-    unsigned: bool,
 }
 
 impl EntryWriter<'_, '_> {
     /// Writes every record of an entry and its signatures; returns how many.
-    fn write(&mut self, out: &mut Vec<u8>, entry: &Entry<'_>) -> u16 {
+    fn write(&mut self, out: &mut Vec<u8>, entry: &Entry<'_>, rrsigs: &[Arc<[u8]>]) -> u16 {
         let rtype = entry.data.rtype();
-        // TTLs with the top bit set mean 0 (RFC 2181 §8).
-        let ttl = if entry.ttl > i32::MAX as u32 {
-            0
-        } else {
-            entry.ttl
-        };
+        let ttl = entry.wire_ttl();
         let outcome = self.outcome;
         let written = match entry.data {
             Data::Set(set) => {
@@ -294,7 +275,11 @@ impl EntryWriter<'_, '_> {
                 set.rdatas.len() as u16
             }
         };
-        written + self.signatures(out, entry, rtype, ttl)
+        // RRSIG owner and TTL are the RRset's (spec §2.3).
+        for rrsig in rrsigs {
+            self.record(out, entry.owner, RType::RRSIG, ttl, RdataRef::Raw(rrsig));
+        }
+        written + rrsigs.len() as u16
     }
 
     /// Appends one record.
@@ -325,82 +310,7 @@ impl EntryWriter<'_, '_> {
         let rdlen = (out.len() - len_at - 2) as u16;
         out[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
     }
-
-    /// The RRSIGs of an entry, when its zone signs it (spec: RRSIG owner
-    /// and TTL as the RRset's; signed over the lowercase owner, which for
-    /// a wildcard expansion is the query name, as compact mode wants).
-    fn signatures(&mut self, out: &mut Vec<u8>, entry: &Entry<'_>, rtype: RType, ttl: u32) -> u16 {
-        let (Some(keys), Some((signer, now))) = (entry.signer, self.signing) else {
-            return 0;
-        };
-        let outcome = self.outcome;
-        let mut owner = [0u8; crate::wire::name::MAX_NAME_LEN];
-        let wire = outcome.owner_wire(entry.owner, self.qname);
-        let owner = &mut owner[..wire.len()];
-        owner.copy_from_slice(wire);
-        owner.make_ascii_lowercase();
-        let single: [&[u8]; 1] = match entry.data {
-            Data::Hinfo8482 => [HINFO_8482],
-            Data::Single(_, rdata) => [rdata],
-            Data::Nsec(i) => [&outcome.nsecs[i as usize][..]],
-            Data::Set(_) | Data::SynthCname(_) | Data::Dynamic(..) => [&[]],
-        };
-        self.sign.rrsigs.clear();
-        let class = outcome.class;
-        let result = match entry.data {
-            Data::Set(set) => signer.rrsigs(
-                keys,
-                owner,
-                rtype,
-                class,
-                ttl,
-                set.rdatas.iter().map(|r| &r[..]),
-                now,
-                &mut self.sign.scratch,
-                &mut self.sign.rrsigs,
-            ),
-            Data::Dynamic(_, i) => signer.rrsigs(
-                keys,
-                owner,
-                rtype,
-                class,
-                ttl,
-                outcome.dynamic[i as usize].rdatas.iter().map(|r| &r[..]),
-                now,
-                &mut self.sign.scratch,
-                &mut self.sign.rrsigs,
-            ),
-            // Synthesised CNAMEs are never signed (RFC 6672 §5.3.1).
-            Data::SynthCname(_) => return 0,
-            _ => signer.rrsigs(
-                keys,
-                owner,
-                rtype,
-                class,
-                ttl,
-                single.iter().copied(),
-                now,
-                &mut self.sign.scratch,
-                &mut self.sign.rrsigs,
-            ),
-        };
-        if let Err(err) = result {
-            tracing::warn!(%err, "could not sign an RRset; sent unsigned");
-            self.unsigned = true;
-            return 0;
-        }
-        let rrsigs = std::mem::take(&mut self.sign.rrsigs);
-        for rrsig in &rrsigs {
-            self.record(out, entry.owner, RType::RRSIG, ttl, RdataRef::Raw(rrsig));
-        }
-        let count = rrsigs.len() as u16;
-        self.sign.rrsigs = rrsigs;
-        count
-    }
 }
-
-/// RFC 8482 §4.2 `HINFO "RFC8482" ""`.
-const HINFO_8482: &[u8] = b"\x07RFC8482\x00";
 
 enum RdataRef<'a> {
     /// Zone data: embedded names of the classic types are compressed.

@@ -17,11 +17,9 @@
 
 use arrayvec::ArrayVec;
 
-use crate::wire::RType;
 use crate::wire::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::wire::{RType, Rcode};
 
-/// The CO ("Compact answers OK") bit in the EDNS flags word (RFC 9824 §4).
-pub const EDNS_FLAG_CO: u16 = 0x4000;
 /// Extended DNS Error 30, "Invalid Query Type" (RFC 8914), for QTYPE NXNAME.
 pub const EDE_INVALID_QUERY_TYPE: u16 = 30;
 
@@ -312,17 +310,12 @@ pub fn negative_ttl(soa_ttl: u32, soa_minimum: u32) -> u32 {
     soa_ttl.min(soa_minimum)
 }
 
-/// RCODE NOERROR.
-pub const RCODE_NOERROR: u8 = 0;
-/// RCODE NXDOMAIN.
-pub const RCODE_NXDOMAIN: u8 = 3;
-
 /// How a response for a name that does not exist is flagged (spec §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NxReply {
     /// The RCODE: NXDOMAIN without DO, NOERROR with DO, NXDOMAIN again when
     /// the query also set CO.
-    pub rcode: u8,
+    pub rcode: Rcode,
     /// Set CO in the response OPT (only when DO and CO were both set).
     pub set_co: bool,
     /// Put SOA + compact NSEC (RRSIG NSEC NXNAME) with RRSIGs in authority;
@@ -332,21 +325,21 @@ pub struct NxReply {
 
 /// The reply flags for a non-existent name, including the target of an
 /// in-zone CNAME (spec §3.1): `dnssec_ok` is the query's DO bit,
-/// `compact_ok` its CO bit ([`EDNS_FLAG_CO`]).
+/// `compact_ok` its CO bit ([`crate::wire::EdnsFlags::CO`]).
 pub fn nxdomain_reply(dnssec_ok: bool, compact_ok: bool) -> NxReply {
     match (dnssec_ok, compact_ok) {
         (false, _) => NxReply {
-            rcode: RCODE_NXDOMAIN,
+            rcode: Rcode::NXDOMAIN,
             set_co: false,
             with_nsec: false,
         },
         (true, false) => NxReply {
-            rcode: RCODE_NOERROR,
+            rcode: Rcode::NOERROR,
             set_co: false,
             with_nsec: true,
         },
         (true, true) => NxReply {
-            rcode: RCODE_NXDOMAIN,
+            rcode: Rcode::NXDOMAIN,
             set_co: true,
             with_nsec: true,
         },

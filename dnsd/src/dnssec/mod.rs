@@ -35,6 +35,8 @@
 pub mod cache;
 pub mod denial;
 pub mod keys;
+pub mod prove;
+pub mod reply_signatures;
 pub mod sign;
 pub mod store;
 pub mod timestamp;
@@ -47,6 +49,8 @@ use std::sync::Arc;
 pub use cache::{CacheStats, SigCache};
 pub use denial::{Denial, TypeBitmap, nxdomain_reply, succ, succ_delegation};
 pub use keys::{Algorithm, DigestType, KeyRole, SigningKey};
+pub use prove::prove;
+pub use reply_signatures::ReplySignatures;
 pub use sign::{Scratch, SigPolicy, SignError, Window, sign_rrset, verify_rrsig};
 pub use store::{KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
 

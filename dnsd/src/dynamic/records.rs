@@ -25,7 +25,6 @@ use crate::dynamic::{
     self, AllUp, Draw, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
 };
 use crate::outcome::{Data, Outcome, Owner, Section, SynthName};
-use crate::parse::rcode;
 use crate::wire::{Name, RType, rdata};
 use crate::zone::{Node, RRset, Zone};
 
@@ -182,10 +181,7 @@ pub(crate) fn produced_types(node: &Node) -> impl Iterator<Item = RType> + '_ {
 
 /// SERVFAIL with empty sections (spec §11).
 fn servfail<'z>(out: &mut Outcome<'z>) -> LuaStep<'z> {
-    out.rcode = rcode::SERVFAIL;
-    out.answer.clear();
-    out.authority.clear();
-    out.additional.clear();
+    out.servfail();
     LuaStep::Done
 }
 

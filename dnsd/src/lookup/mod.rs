@@ -4,18 +4,21 @@
 //! and decides between an exact answer, a wildcard answer (RFC 4592), a
 //! referral, a DNAME substitution (RFC 6672), NODATA and NXDOMAIN, following
 //! CNAME chains through served zones. The outcome only borrows zone data;
-//! turning it into bytes is `assemble`'s job. No allocation, no locks,
-//! except at names that own LUA records (`lua`), which are evaluated here.
+//! turning it into bytes is `assemble`'s job. No allocation, no locks.
+//!
+//! Two other stages are reached from here because their results steer the
+//! walk or depend on the node it reached: at a name that owns LUA records
+//! the dynamic stage ([`crate::dynamic::records`]) answers (a LUA CNAME
+//! sends the walk on), and a negative answer records the [`Proof`] it owes,
+//! which the denial stage turns into an NSEC after the walk.
 
 use arrayvec::ArrayVec;
 
 use crate::dynamic::records::{self as lua, LuaQuery};
-use crate::outcome::{Data, NsecRdata, Outcome, Owner, Section, SynthName};
+use crate::outcome::{Data, Missing, Outcome, Owner, Proof, Section, SynthName};
 
-use crate::dnssec::{Denial, denial};
-use crate::parse::rcode;
 use crate::wire::name::MAX_NAME_LEN;
-use crate::wire::{RType, name::wire_is_subdomain};
+use crate::wire::{RType, Rcode, name::wire_is_subdomain};
 use crate::zone::{Catalog, Node, Zone};
 
 /// Longest CNAME/DNAME chain followed (conformance.md §4.7).
@@ -60,7 +63,7 @@ pub fn resolve<'z>(
             .or_else(|| catalog.find(name, false));
         let Some((served, apex_pos)) = found else {
             if hop == 0 {
-                out.rcode = rcode::REFUSED;
+                out.rcode = Rcode::REFUSED;
             }
             return;
         };
@@ -84,13 +87,9 @@ pub fn resolve<'z>(
                 return;
             }
             Step::NxDomain => {
-                // Compact denial (RFC 9824): with DO the name is answered
-                // NODATA with an NXNAME NSEC, unless the client set CO.
-                let reply = denial::nxdomain_reply(out.signer.is_some(), out.compact_ok);
-                out.rcode = u16::from(reply.rcode);
-                out.set_co = reply.set_co;
+                out.rcode = Rcode::NXDOMAIN;
                 add_negative(zone, out);
-                add_nsec(out, current, name, Denial::NxName, zone.negative_ttl);
+                owe_proof(out, current, Missing::Name, zone.negative_ttl);
                 return;
             }
             Step::Dname(node, prefix_len) => {
@@ -106,7 +105,7 @@ pub fn resolve<'z>(
                 let target = &dname.rdatas[0];
                 let owner_wire = out.owner_wire(current, qname);
                 let Some(synth) = SynthName::concat(&owner_wire[..prefix_len], target) else {
-                    out.rcode = rcode::YXDOMAIN;
+                    out.rcode = Rcode::YXDOMAIN;
                     return;
                 };
                 let Some(index) = out.add_synth(synth) else {
@@ -147,7 +146,7 @@ pub fn resolve<'z>(
                 }
                 let Some(cname) = node.rrset(RType::CNAME) else {
                     add_negative(zone, out);
-                    add_nodata_proof(out, zone, current, name, node, qtype);
+                    owe_nodata_proof(out, zone, current, node, qtype);
                     return;
                 };
                 out.push(Section::Answer, current, Data::Set(cname), cname.ttl);
@@ -234,7 +233,7 @@ fn answer_any<'z>(
     let visible = || node.rrsets.iter().filter(|set| !set.rtype.is_stored_only());
     if visible().next().is_none() && node.lua.is_empty() {
         add_negative(zone, out);
-        add_nodata_proof(out, zone, owner, name, node, RType::ANY);
+        owe_nodata_proof(out, zone, owner, node, RType::ANY);
         return;
     }
     match (over_tcp, any_udp) {
@@ -243,7 +242,7 @@ fn answer_any<'z>(
         _ if !node.lua.is_empty() => {
             if !lua::answer_any(zone, node, owner, name, lua, out) {
                 add_negative(zone, out);
-                add_nodata_proof(out, zone, owner, name, node, RType::ANY);
+                owe_nodata_proof(out, zone, owner, node, RType::ANY);
             }
         }
         _ => {
@@ -254,27 +253,26 @@ fn answer_any<'z>(
     }
 }
 
-/// With DO in a signed zone, the compact NSEC for a NODATA answer at
-/// `node` (spec §3.1): its types, or RRSIG NSEC for an empty non-terminal;
-/// a DS query at a cut proves the cut has no DS (spec §5).
-fn add_nodata_proof<'z>(
+/// With DO in a signed zone, what a NODATA answer at `node` must prove
+/// (spec §3.1): its types, or that it is an empty non-terminal; a DS query
+/// at a cut proves the cut has no DS (spec §5).
+fn owe_nodata_proof<'z>(
     out: &mut Outcome<'z>,
     zone: &Zone,
     owner: Owner<'z>,
-    name: &[u8],
     node: &'z Node,
     qtype: RType,
 ) {
     if out.signer.is_none() {
         return;
     }
-    let denial_ttl = zone.negative_ttl;
+    let ttl = zone.negative_ttl;
     if node.is_delegation && qtype == RType::DS {
-        add_nsec(out, owner, name, Denial::InsecureDelegation, denial_ttl);
+        owe_proof(out, owner, Missing::Delegation, ttl);
         return;
     }
     if node.is_empty() {
-        add_nsec(out, owner, name, Denial::EmptyNonTerminal, denial_ttl);
+        owe_proof(out, owner, Missing::EmptyNonTerminal, ttl);
         return;
     }
     let mut types: ArrayVec<RType, 64> = ArrayVec::new();
@@ -286,26 +284,18 @@ fn add_nodata_proof<'z>(
             let _ = types.try_push(rtype);
         }
     }
-    add_nsec(out, owner, name, Denial::NoData(&types), denial_ttl);
+    owe_proof(out, owner, Missing::Types(types), ttl);
 }
 
-/// Adds a signed compact NSEC owned by `owner` (whose lowercase wire form is
-/// `name`) when the query has DO and the zone is signed.
-fn add_nsec<'z>(
-    out: &mut Outcome<'z>,
-    owner: Owner<'z>,
-    name: &[u8],
-    denial: Denial<'_>,
-    ttl: u32,
-) {
-    if out.signer.is_none() {
-        return;
-    }
-    let mut rdata = Vec::with_capacity(64);
-    denial.nsec_rdata(name, &mut rdata);
-    let mut stored = NsecRdata::new();
-    if stored.try_extend_from_slice(&rdata).is_ok() {
-        out.push_nsec(owner, stored, ttl);
+/// Records the denial the answer owes when the query has DO and the zone
+/// is signed; the denial stage makes the NSEC.
+fn owe_proof<'z>(out: &mut Outcome<'z>, owner: Owner<'z>, missing: Missing, ttl: u32) {
+    if out.signer.is_some() {
+        out.proof = Some(Proof {
+            owner,
+            missing,
+            ttl,
+        });
     }
 }
 
@@ -335,16 +325,7 @@ fn add_referral<'z>(zone: &'z Zone, cut: &'z Node, out: &mut Outcome<'z>) {
     if out.signer.is_some() {
         match cut.rrset(RType::DS) {
             Some(ds) => out.push(Section::Authority, owner, Data::Set(ds), ds.ttl),
-            None => {
-                let lower = cut.name.to_lowercase();
-                add_nsec(
-                    out,
-                    owner,
-                    lower.as_wire(),
-                    Denial::InsecureDelegation,
-                    zone.negative_ttl,
-                );
-            }
+            None => owe_proof(out, owner, Missing::Delegation, zone.negative_ttl),
         }
     }
     for target in &ns.rdatas {

@@ -102,23 +102,23 @@ fn exact_nodata_nxdomain_and_refused() {
     assert!(out.aa);
     assert_eq!(
         (out.rcode, answer_types(&out)),
-        (rcode::NOERROR, vec![RType::A])
+        (Rcode::NOERROR, vec![RType::A])
     );
     let out = run(&c, "www", RType::MX);
     assert_eq!(
         (out.rcode, out.answer.len(), out.authority[0].data.rtype()),
-        (0, 0, RType::SOA)
+        (Rcode::NOERROR, 0, RType::SOA)
     );
     assert_eq!(
         out.authority[0].ttl, 60,
         "negative TTL is min(SOA TTL, MINIMUM)"
     );
     let out = run(&c, "nope", RType::A);
-    assert_eq!(out.rcode, rcode::NXDOMAIN);
+    assert_eq!(out.rcode, Rcode::NXDOMAIN);
     let out = run(&c, "b", RType::A);
     assert_eq!(
         (out.rcode, out.answer.len()),
-        (rcode::NOERROR, 0),
+        (Rcode::NOERROR, 0),
         "empty non-terminal is NODATA"
     );
     let mut out = Outcome::default();
@@ -132,7 +132,7 @@ fn exact_nodata_nxdomain_and_refused() {
         &LuaQuery::plain(CLIENT),
         &mut out,
     );
-    assert_eq!((out.rcode, out.aa), (rcode::REFUSED, false));
+    assert_eq!((out.rcode, out.aa), (Rcode::REFUSED, false));
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn lua_type_is_nodata() {
     let out = run(&c, "lua", RType::LUA);
     assert_eq!(
         (out.rcode, out.answer.len(), out.authority.len()),
-        (0, 0, 1)
+        (Rcode::NOERROR, 0, 1)
     );
 }
 
@@ -157,7 +157,7 @@ fn cname_chains_loops_and_dangling() {
     let out = run(&c, "dangling", RType::A);
     assert_eq!(
         (out.rcode, answer_types(&out)),
-        (rcode::NXDOMAIN, vec![RType::CNAME])
+        (Rcode::NXDOMAIN, vec![RType::CNAME])
     );
 }
 
@@ -199,19 +199,22 @@ fn additional_for_mx() {
 fn wildcards() {
     let c = catalog();
     let out = run(&c, "foo.w", RType::A);
-    assert_eq!((out.rcode, out.answer[0].owner), (0, Owner::Qname));
+    assert_eq!(
+        (out.rcode, out.answer[0].owner),
+        (Rcode::NOERROR, Owner::Qname)
+    );
     let out = run(&c, "a.foo.w", RType::A);
     assert_eq!(answer_types(&out), vec![RType::A]);
     let out = run(&c, "foo.w", RType::MX);
-    assert_eq!((out.rcode, out.answer.len()), (0, 0));
+    assert_eq!((out.rcode, out.answer.len()), (Rcode::NOERROR, 0));
     let out = run(&c, "x.w", RType::A);
     assert_eq!(
         (out.rcode, out.answer.len()),
-        (0, 0),
+        (Rcode::NOERROR, 0),
         "existing name blocks the wildcard"
     );
     let out = run(&c, "y.x.w", RType::A);
-    assert_eq!(out.rcode, rcode::NXDOMAIN);
+    assert_eq!(out.rcode, Rcode::NXDOMAIN);
 }
 
 #[test]
@@ -229,7 +232,7 @@ fn dname_substitution() {
     let label = "a".repeat(60);
     let long = format!("{label}.{label}.{label}.longdn");
     let out = run(&c, &long, RType::A);
-    assert_eq!(out.rcode, rcode::YXDOMAIN);
+    assert_eq!(out.rcode, Rcode::YXDOMAIN);
     let out = run(&c, "dn", RType::DNAME);
     assert_eq!(answer_types(&out), vec![RType::DNAME]);
 }

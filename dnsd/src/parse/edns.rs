@@ -5,8 +5,7 @@
 
 use std::net::IpAddr;
 
-/// DO: DNSSEC OK (RFC 3225), the top bit of the EDNS flags.
-pub const DO_BIT: u16 = 0x8000;
+use crate::wire::EdnsFlags;
 
 /// Option codes we read.
 mod code {
@@ -23,7 +22,7 @@ pub struct Edns {
     /// EDNS version; anything but 0 gets BADVERS.
     pub version: u8,
     /// The EDNS flags word as sent (DO and the must-be-zero bits).
-    pub flags: u16,
+    pub flags: EdnsFlags,
     /// NSID requested (RFC 5001).
     pub nsid: bool,
     /// EDNS Client Subnet (RFC 7871), when present and valid.
@@ -37,7 +36,7 @@ pub struct Edns {
 impl Edns {
     /// DNSSEC OK.
     pub fn dnssec_ok(&self) -> bool {
-        self.flags & DO_BIT != 0
+        self.flags.contains(EdnsFlags::DO)
     }
 }
 
@@ -62,7 +61,7 @@ pub(crate) fn parse_opt(fixed: &[u8], rdata: &[u8]) -> Result<Edns, EdnsError> {
     let mut edns = Edns {
         payload: u16::from_be_bytes([fixed[2], fixed[3]]),
         version: fixed[5],
-        flags: u16::from_be_bytes([fixed[6], fixed[7]]),
+        flags: EdnsFlags(u16::from_be_bytes([fixed[6], fixed[7]])),
         nsid: false,
         client_subnet: None,
         client_subnet_malformed: false,

@@ -1,9 +1,8 @@
 //! The header, question and record sections of a query.
 
 use super::edns::{Edns, EdnsError, parse_opt};
-use super::opcode;
-use crate::wire::RType;
 use crate::wire::name::MAX_NAME_LEN;
+use crate::wire::{Class, Flags, Opcode, RType};
 
 /// A query that parsed completely.
 #[derive(Debug, Clone)]
@@ -13,9 +12,9 @@ pub struct Request<'a> {
     /// Message ID.
     pub id: u16,
     /// The flags word as received.
-    pub flags: u16,
+    pub flags: Flags,
     /// OPCODE.
-    pub opcode: u8,
+    pub opcode: Opcode,
     /// The question's name and fixed fields, `None` for a header-only message.
     pub question: Option<Question>,
     /// End of the question section in `packet` (12 when there is none).
@@ -34,7 +33,7 @@ pub struct Question {
     /// QTYPE.
     pub qtype: RType,
     /// QCLASS.
-    pub qclass: u16,
+    pub qclass: Class,
 }
 
 impl Question {
@@ -48,7 +47,7 @@ impl Question {
 impl std::fmt::Debug for Question {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = crate::wire::Name::from_wire(self.lower_name()).map_err(|_| std::fmt::Error)?;
-        write!(f, "{name} {:?} class {}", self.qtype, self.qclass)
+        write!(f, "{name} {:?} class {}", self.qtype, self.qclass.0)
     }
 }
 
@@ -64,8 +63,8 @@ pub enum Parsed<'a> {
     /// question is echoed when it parsed, and OPT included when one was read.
     FormErr {
         id: u16,
-        flags: u16,
-        opcode: u8,
+        flags: Flags,
+        opcode: Opcode,
         question_end: Option<usize>,
         edns: Option<Edns>,
     },
@@ -79,11 +78,11 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
         return Parsed::Drop;
     }
     let id = u16::from_be_bytes([packet[0], packet[1]]);
-    let flags = u16::from_be_bytes([packet[2], packet[3]]);
-    if flags & super::flags::QR != 0 {
+    let flags = Flags::from_header(packet);
+    if flags.contains(Flags::QR) {
         return Parsed::Drop;
     }
-    let op = ((flags >> 11) & 0xF) as u8;
+    let op = flags.opcode();
     let qdcount = u16::from_be_bytes([packet[4], packet[5]]);
     let ancount = u16::from_be_bytes([packet[6], packet[7]]);
     let nscount = u16::from_be_bytes([packet[8], packet[9]]);
@@ -99,7 +98,7 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
     // RFC 9619: a QUERY carries exactly one question. Other opcodes may have
     // none (RFC 8906 §8.1.4 sends header-only messages); more than one is
     // malformed for every opcode we know.
-    if qdcount > 1 || (qdcount == 0 && op == opcode::QUERY) {
+    if qdcount > 1 || (qdcount == 0 && op == Opcode::QUERY) {
         return formerr(None, None);
     }
     let mut pos = 12;
@@ -121,7 +120,7 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
             lower,
             lower_len: name_len as u8,
             qtype: RType(u16::from_be_bytes([fixed[0], fixed[1]])),
-            qclass: u16::from_be_bytes([fixed[2], fixed[3]]),
+            qclass: Class(u16::from_be_bytes([fixed[2], fixed[3]])),
         });
         pos = after + 4;
     }

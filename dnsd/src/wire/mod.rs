@@ -3,10 +3,12 @@
 //! Names and record types are modelled here once; everything else borrows them.
 //! "Parse" reads wire or text into these types, "build" writes them out.
 
+pub mod header;
 pub mod name;
 mod name_text;
 pub mod rdata;
 pub mod rtype;
 
+pub use header::{Class, EdnsFlags, Flags, Opcode, Rcode};
 pub use name::{Name, NameError};
 pub use rtype::RType;

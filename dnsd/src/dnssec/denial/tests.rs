@@ -218,7 +218,7 @@ fn nxdomain_rcode_and_co() {
     assert_eq!(
         nxdomain_reply(false, false),
         NxReply {
-            rcode: RCODE_NXDOMAIN,
+            rcode: Rcode::NXDOMAIN,
             set_co: false,
             with_nsec: false
         }
@@ -226,7 +226,7 @@ fn nxdomain_rcode_and_co() {
     assert_eq!(
         nxdomain_reply(false, true),
         NxReply {
-            rcode: RCODE_NXDOMAIN,
+            rcode: Rcode::NXDOMAIN,
             set_co: false,
             with_nsec: false
         }
@@ -234,7 +234,7 @@ fn nxdomain_rcode_and_co() {
     assert_eq!(
         nxdomain_reply(true, false),
         NxReply {
-            rcode: RCODE_NOERROR,
+            rcode: Rcode::NOERROR,
             set_co: false,
             with_nsec: true
         }
@@ -242,7 +242,7 @@ fn nxdomain_rcode_and_co() {
     assert_eq!(
         nxdomain_reply(true, true),
         NxReply {
-            rcode: RCODE_NXDOMAIN,
+            rcode: Rcode::NXDOMAIN,
             set_co: true,
             with_nsec: true
         }
@@ -250,7 +250,7 @@ fn nxdomain_rcode_and_co() {
     assert!(is_forbidden_qtype(RType::NXNAME) && !is_forbidden_qtype(RType::NSEC));
     assert_eq!(negative_ttl(3600, 300), 300);
     assert_eq!(negative_ttl(60, 300), 60);
-    assert_eq!(EDNS_FLAG_CO, 0x4000);
+    assert_eq!(crate::wire::EdnsFlags::CO.0, 0x4000);
 }
 
 // ----------- Spec §3.3: no name sorts strictly between owner and next --------------
