@@ -16,9 +16,13 @@ use std::sync::Arc;
 use bench::generate::{Kind, ZoneSpec};
 use bench::queryfile::{QueryOptions, build_query, type_code};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dnsd::answer::{AnswerConfig, Responder, Transport};
+use dnsd::answer::{AnswerConfig, Responder};
 use dnsd::assemble::{Assembler, ReplyHead};
-use dnsd::lookup::{AnyUdp, LuaQuery, Outcome, resolve};
+use dnsd::dnssec::ReplySignatures;
+use dnsd::dynamic::LuaQuery;
+use dnsd::lookup::{AnyUdp, resolve};
+use dnsd::outcome::Outcome;
+use dnsd::parse::Transport;
 use dnsd::parse::{Parsed, parse_request};
 use dnsd::wire::{Name, RType};
 use dnsd::zone::{Catalog, build_zone, load::parse_str};
@@ -138,6 +142,8 @@ fn benches(c: &mut Criterion) {
         })
         .collect();
     let mut assembler = Assembler::default();
+    // Unsigned replies: no signatures to write.
+    let signatures = ReplySignatures::default();
     let mut buf = Vec::with_capacity(4096);
     g.bench_function("write/mix", |b| {
         b.iter(|| {
@@ -145,14 +151,13 @@ fn benches(c: &mut Criterion) {
                 let question_end = 12 + qname.len() + 4;
                 let head = ReplyHead {
                     id: u16::from_be_bytes([p[0], p[1]]),
-                    query_flags: u16::from_be_bytes([p[2], p[3]]),
+                    query_flags: dnsd::wire::Flags::from_header(p),
                     question: &p[12..question_end],
                     edns: None,
                     limit: 512,
                     over_tcp: false,
-                    signing: None,
                 };
-                assembler.write(&head, black_box(outcome), qname, &mut buf);
+                assembler.write(&head, black_box(outcome), &signatures, qname, &mut buf);
                 black_box(&buf);
             }
         })

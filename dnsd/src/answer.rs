@@ -36,7 +36,7 @@ use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, LuaCache, LuaQuery, NoGeo}
 use crate::lookup::{self, AnyUdp};
 use crate::metrics::WorkerStats;
 use crate::outcome::Outcome;
-use crate::parse::{Parsed, Request, parse_request};
+use crate::parse::{Parsed, Request, Transport, parse_request};
 use crate::wire::{EdnsFlags, Flags, RType, Rcode};
 use crate::zone::Catalog;
 use checks::Verdict;
@@ -120,13 +120,6 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// How the query arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
 }
 
 /// Per-worker answering state: the pipeline, counters and reply

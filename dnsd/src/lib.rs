@@ -1,15 +1,26 @@
 //! dnsd: an authoritative DNS server.
 //!
-//! A query flows through one pipeline, written out in [`answer`]:
+//! A query flows through one pipeline of stages, written out in [`answer`]:
 //!
 //! ```text
-//! net (recv) -> parse (wire -> Request) -> lookup (Request x Catalog -> Outcome)
-//!            -> assemble (Outcome -> reply bytes, compression, TC) -> net (send)
+//! net (recv)
+//!   -> parse     wire -> Request                           parse
+//!   -> checks    EDNS, opcode, class, meta-types, CHAOS    answer::checks
+//!   -> template  replay a kept reply for a repeated query  answer::templates
+//!   -> lookup    Request x Catalog -> Outcome              lookup
+//!        -> dynamic  LUA records at the name reached       dynamic::records
+//!   -> denial    compact NSEC owed by a negative answer    dnssec::prove
+//!   -> sign      RRSIGs for signed RRsets (or SERVFAIL)    dnssec::ReplySignatures
+//!   -> assemble  Outcome -> bytes, compression, TC         assemble
+//!   -> keep      offer the reply as a template             answer::templates
+//! net (send)
 //! ```
 //!
-//! `zone` holds the data only: records as loaded and the immutable
-//! [`zone::Catalog`] that readers share through `arc-swap`; `server` loads
-//! zones, publishes catalogs and runs the transports.
+//! [`outcome`] is what the stages pass along; [`wire`] holds the DNS types
+//! they share (names, record types, header vocabulary). `zone` holds the
+//! data only: records as loaded and the immutable [`zone::Catalog`] that
+//! readers share through `arc-swap`; `server` loads zones, publishes
+//! catalogs and runs the transports.
 
 pub mod answer;
 pub mod api;

@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Parser;
 use tracing::{error, info};
 
-use dnsd::answer::Transport;
 use dnsd::answer::{AnswerConfig, LuaViews};
 use dnsd::api::{self, ApiKey, ApiState, store::Store};
 use dnsd::config::{Cli, Command, LogFormat, Settings, ZoneSource, origin_from_arg};
@@ -16,6 +15,7 @@ use dnsd::dynamic::health::{CheckerSettings, HealthChecker};
 use dnsd::dynamic::{LuaCache, cache as lua_cache};
 use dnsd::metrics::Metrics;
 use dnsd::net::{tcp, udp};
+use dnsd::parse::Transport;
 use dnsd::server::{ZoneSigning, Zones, load_zone};
 use dnsd::wire::rdata::txt_rdata;
 

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use crate::answer::Transport;
 use crate::dnssec::Signer;
 use crate::dynamic::LuaCache;
 use crate::dynamic::health::HealthChecker;
+use crate::parse::Transport;
 use crate::server::Zones;
 use crate::wire::RType;
 

@@ -9,7 +9,8 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{DNSClass, Name as HName, RecordType};
 use proptest::prelude::*;
 
-use dnsd::answer::{AnswerConfig, Responder, Transport};
+use dnsd::answer::{AnswerConfig, Responder};
+use dnsd::parse::Transport;
 use dnsd::parse::{Parsed, parse_request};
 use dnsd::wire::Name;
 use dnsd::zone::{Catalog, build_zone, load};

@@ -12,7 +12,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use dnsd::answer::{AnswerConfig, Responder, Transport};
+use dnsd::answer::{AnswerConfig, Responder};
+use dnsd::parse::Transport;
 use dnsd::wire::Name;
 use dnsd::zone::{Catalog, build_zone, load};
 use libfuzzer_sys::fuzz_target;

@@ -3,9 +3,9 @@
 //! class and the meta-types — and the CHAOS-class identity answers, which
 //! come from configuration rather than zones.
 
-use super::{AnswerConfig, Transport};
+use super::AnswerConfig;
 use crate::outcome::{Data, Outcome, Owner, Section};
-use crate::parse::{Question, Request};
+use crate::parse::{Question, Request, Transport};
 use crate::wire::{Class, Opcode, RType, Rcode};
 
 /// What the checks decided.

@@ -27,8 +27,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use super::Transport;
-use crate::parse::Request;
+use crate::parse::{Request, Transport};
 use crate::wire::{Class, EdnsFlags, Flags, Opcode, RType, Rcode};
 
 /// Default number of templates per UDP worker and per TCP runtime thread

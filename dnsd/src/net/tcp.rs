@@ -26,8 +26,9 @@ use tracing::{debug, warn};
 use socket2::{Protocol, Type};
 
 use super::{BindError, new_socket};
-use crate::answer::{AnswerConfig, Responder, Transport};
+use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::WorkerStats;
+use crate::parse::Transport;
 use crate::server::SharedCatalog;
 
 /// Connection limits.

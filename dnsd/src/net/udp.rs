@@ -9,8 +9,9 @@ use socket2::{Protocol, Type};
 use tracing::debug;
 
 use super::{BindError, new_socket};
-use crate::answer::{AnswerConfig, Responder, Transport};
+use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::Metrics;
+use crate::parse::Transport;
 use crate::server::SharedCatalog;
 
 /// Binds `workers` sockets to `addr`. Before sharing the port with

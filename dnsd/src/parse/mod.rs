@@ -10,3 +10,10 @@ mod message;
 
 pub use edns::{ClientSubnet, Edns, EdnsError};
 pub use message::{Parsed, Question, Request, parse_request};
+
+/// How the query arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
