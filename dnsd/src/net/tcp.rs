@@ -28,7 +28,7 @@ use socket2::{Protocol, Type};
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder, Transport};
 use crate::metrics::WorkerStats;
-use crate::server::SharedCatalog;
+use crate::zone::SharedCatalog;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]

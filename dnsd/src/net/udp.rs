@@ -11,7 +11,7 @@ use tracing::debug;
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder, Transport};
 use crate::metrics::Metrics;
-use crate::server::SharedCatalog;
+use crate::zone::SharedCatalog;
 
 /// Binds `workers` sockets to `addr`. Before sharing the port with
 /// SO_REUSEPORT, a plain bind checks that no other process holds it, so a
