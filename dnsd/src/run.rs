@@ -30,8 +30,7 @@ use signals::Signals;
 pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     // API zones live in the data directory; it is opened when the API is
     // on, or when an earlier run left zones there (they keep being served).
-    let store_file = settings.data_dir.join("zones.redb");
-    let store = if settings.api_listen.is_some() || store_file.exists() {
+    let store = if settings.api_listen.is_some() || Store::exists_in(&settings.data_dir) {
         Some(Store::open(&settings.data_dir)?)
     } else {
         None

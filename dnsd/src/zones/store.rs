@@ -103,6 +103,12 @@ pub struct Store {
 }
 
 impl Store {
+    /// True when `dir` holds a store (a journal or a snapshot), so zones
+    /// an earlier run kept there are served even with the API off.
+    pub fn exists_in(dir: &Path) -> bool {
+        dir.join(JOURNAL_FILE).exists() || dir.join(SNAPSHOT_FILE).exists()
+    }
+
     /// Opens (or creates) the store in `dir`; the folder is made owner-only.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
@@ -411,6 +417,23 @@ mod tests {
 
     fn patch(z: &ApiZone, name: &str) -> ApiZone {
         bump_serial(&replace(z, name, "A", 60, &[("192.0.2.1", false)]), NOW)
+    }
+
+    #[test]
+    fn a_store_is_found_by_its_own_files() {
+        let d = dir("exists");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("zones.redb"), b"").unwrap();
+        assert!(!Store::exists_in(&d), "only the journal's files count");
+        let z0 = zone();
+        let mut store = Store::open(&d).unwrap();
+        store.save(None, &z0).unwrap();
+        assert!(Store::exists_in(&d));
+        // Compacted, then the journal lost: the snapshot alone is a store.
+        store.compact([&z0].into_iter()).unwrap();
+        drop(store);
+        fs::remove_file(d.join("zones.journal")).unwrap();
+        assert!(Store::exists_in(&d));
     }
 
     #[test]
