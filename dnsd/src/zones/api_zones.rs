@@ -27,20 +27,19 @@ use crate::zone::{
     BuildError, NamesBelow, OwnerChange, Record, Served, Zone, build_zone, update_zone,
 };
 
-/// One served API zone.
+/// One served API zone: its model, and what is served from it (keys
+/// present when the zone is signed, i.e. has keys in the key store).
 pub(super) struct ApiEntry {
     model: Arc<ApiZone>,
-    zone: Arc<Zone>,
-    /// Present when the zone is signed (it has keys in the key store).
-    keys: Option<Arc<ZoneKeys>>,
+    served: Served,
 }
 
 impl ApiEntry {
     pub(super) fn view(&self) -> ZoneView {
         ZoneView::Api {
             model: self.model.clone(),
-            zone: self.zone.clone(),
-            keys: self.keys.clone(),
+            zone: self.served.zone.clone(),
+            keys: self.served.keys.clone(),
         }
     }
 }
@@ -82,8 +81,10 @@ impl ApiZones {
                         info!(zone = %key, serial = zone.serial, records = zone.record_count, signed = keys.is_some(), "api zone loaded");
                         let entry = ApiEntry {
                             model: Arc::new(model),
-                            zone: Arc::new(zone),
-                            keys,
+                            served: Served {
+                                zone: Arc::new(zone),
+                                keys,
+                            },
                         };
                         served.insert(key, entry);
                     }
@@ -99,10 +100,7 @@ impl ApiZones {
     }
 
     pub(super) fn served(&self) -> impl Iterator<Item = Served> + '_ {
-        self.served.values().map(|entry| Served {
-            zone: entry.zone.clone(),
-            keys: entry.keys.clone(),
-        })
+        self.served.values().map(|entry| entry.served.clone())
     }
 
     pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
@@ -122,9 +120,10 @@ impl ApiZones {
             // The served zone is the one built from `old` with the same
             // keys: update it.
             (Some(old), Some(entry))
-                if std::ptr::eq(old, entry.model.as_ref()) && same_keys(&entry.keys, &keys) =>
+                if std::ptr::eq(old, entry.model.as_ref())
+                    && same_keys(&entry.served.keys, &keys) =>
             {
-                next_zone(old, &entry.zone, &model, keys.as_deref())?
+                next_zone(old, &entry.served.zone, &model, keys.as_deref())?
             }
             _ => {
                 let records = with_key_records(model.records(), &model.name, keys.as_deref());
@@ -147,8 +146,7 @@ impl ApiZones {
         }
         Ok(ApiEntry {
             model: Arc::new(model),
-            zone,
-            keys,
+            served: Served { zone, keys },
         })
     }
 }
@@ -171,7 +169,7 @@ impl ApiZones {
         change: impl FnOnce(&ApiZone) -> Result<(Option<ApiZone>, T), E>,
     ) -> Result<(T, bool), E> {
         let entry = self.entry(key)?;
-        let (current, keys) = (entry.model.clone(), entry.keys.clone());
+        let (current, keys) = (entry.model.clone(), entry.served.keys.clone());
         let (next, result) = change(&current)?;
         let Some(next) = next else {
             return Ok((result, false));
@@ -281,16 +279,7 @@ impl ServedNames<'_> {
             out.extend(key_records(owner, keys));
         }
         for (key, set) in self.from(owner).take_while(|(key, _)| &key.owner == owner) {
-            for record in set.records.iter().filter(|r| !r.disabled) {
-                out.push(Record {
-                    owner: key.owner.clone(),
-                    rtype: key.rtype,
-                    class: 1,
-                    ttl: set.ttl,
-                    rdata: record.wire.clone(),
-                    location: None,
-                });
-            }
+            out.extend(set.records_where(key, |r| !r.disabled));
         }
         out
     }

@@ -48,21 +48,19 @@ fn load_served_zone(
     Ok((build_zone(&source.origin, records)?, Some(Arc::new(keys))))
 }
 
-/// One served zone file.
+/// One served zone file, and what is served from it.
 #[derive(Clone)]
 pub(super) struct FileEntry {
     pub(super) source: ZoneSource,
-    zone: Arc<Zone>,
-    /// Present when the zone is signed.
-    keys: Option<Arc<ZoneKeys>>,
+    served: Served,
 }
 
 impl FileEntry {
     pub(super) fn view(&self) -> ZoneView {
         ZoneView::File {
             source: self.source.clone(),
-            zone: self.zone.clone(),
-            keys: self.keys.clone(),
+            zone: self.served.zone.clone(),
+            keys: self.served.keys.clone(),
         }
     }
 }
@@ -92,10 +90,7 @@ impl FileZones {
     }
 
     pub(super) fn served(&self) -> impl Iterator<Item = Served> + '_ {
-        self.served.values().map(|entry| Served {
-            zone: entry.zone.clone(),
-            keys: entry.keys.clone(),
-        })
+        self.served.values().map(|entry| entry.served.clone())
     }
 
     pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
@@ -121,8 +116,10 @@ impl FileZones {
                     );
                     let entry = FileEntry {
                         source: source.clone(),
-                        zone: Arc::new(zone),
-                        keys,
+                        served: Served {
+                            zone: Arc::new(zone),
+                            keys,
+                        },
                     };
                     served.insert(key, entry);
                 }
@@ -133,7 +130,7 @@ impl FileZones {
                         .flatten();
                     match kept {
                         Some(old) => {
-                            error!(zone = %source.origin, "zone failed to load; still serving serial {}:\n{err}", old.zone.serial);
+                            error!(zone = %source.origin, "zone failed to load; still serving serial {}:\n{err}", old.served.zone.serial);
                             served.insert(key, old);
                         }
                         None => {
