@@ -17,15 +17,24 @@
 //! ```
 //!
 //! [`outcome`] is what the stages pass along; [`wire`] holds the DNS types
-//! they share (names, record types, header vocabulary). `zone` holds the
-//! data only: records as loaded and the immutable [`zone::Catalog`] that
-//! readers share through `arc-swap`; `server` loads zones, publishes
-//! catalogs and runs the transports.
+//! they share (names, record types, header vocabulary).
+//!
+//! `zone` holds the data only: records as loaded and the immutable
+//! [`zone::Catalog`] that readers share through `arc-swap`. `zones` is the
+//! zone registry: which zones are served (zone files, API zones), the one
+//! write path that builds, persists and publishes them, and their store;
+//! `api` is the HTTP face of its write path. [`run`] starts it all:
+//!
+//! ```text
+//! main -> run: zones::Registry::open -> net (udp, tcp) + api -> signals
+//! api (HTTP) -> zones (write, persist, publish Catalog) <- SIGHUP reload
+//! ```
 
 pub mod answer;
 pub mod api;
 pub mod assemble;
 mod cache;
+pub mod commands;
 pub mod config;
 pub mod dnssec;
 pub mod dynamic;
@@ -34,6 +43,9 @@ pub mod metrics;
 pub mod net;
 pub mod outcome;
 pub mod parse;
-pub mod server;
+mod run;
 pub mod wire;
 pub mod zone;
+pub mod zones;
+
+pub use run::run;

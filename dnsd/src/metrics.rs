@@ -12,8 +12,8 @@ use crate::dnssec::Signer;
 use crate::dynamic::LuaCache;
 use crate::dynamic::health::HealthChecker;
 use crate::parse::Transport;
-use crate::server::Zones;
 use crate::wire::RType;
+use crate::zones::Registry;
 
 /// Query types counted separately; everything else is "other".
 const TYPES: [RType; 16] = [
@@ -150,7 +150,7 @@ impl Metrics {
     }
 
     /// The Prometheus exposition.
-    pub fn render(&self, zones: &Zones) -> String {
+    pub fn render(&self, zones: &Registry) -> String {
         let workers = self
             .workers
             .lock()

@@ -611,6 +611,74 @@ fn changes_survive_restart() {
     let _ = &s.data;
 }
 
+/// API zones outlive the API: restarted on the same data directory
+/// without `--api-listen`, dnsd still serves every API zone, and a signed
+/// one still signed. (dnsd once looked for a store file the journal never
+/// writes, and silently served none of them.)
+#[test]
+fn api_zones_are_served_after_a_restart_without_the_api() {
+    let data = scratch_dir("api-off");
+    let signed_answer = |dns: &Server| {
+        dns.udp(&Query::new("www.signed.test.", RecordType::A).dnssec_ok())
+            .answer()
+    };
+    {
+        let s = start_with(data.clone());
+        let zones = s.zones();
+        for (zone, address) in [
+            ("plain.test.", "192.0.2.61"),
+            ("signed.test.", "192.0.2.62"),
+        ] {
+            assert_eq!(create_pool(&s, zone).status, 201);
+            let r = s.call(
+                "PATCH",
+                &format!("{zones}/{zone}"),
+                Some(json!({"rrsets": [rrset(&format!("www.{zone}"), "A", 60, &[address])]})),
+            );
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+        let r = s.call(
+            "PUT",
+            &format!("{zones}/signed.test."),
+            Some(json!({"dnssec": true})),
+        );
+        assert_eq!(r.status, 204, "{}", r.body);
+        assert!(
+            signed_answer(&s.dns).iter().any(|rr| rr.1 == "RRSIG"),
+            "signed before the restart"
+        );
+    } // dropped: dnsd killed
+    let dns = Server::builder()
+        .zone("example.test", zone("example.test.zone"))
+        .args(["--data-dir".to_string(), data.display().to_string()])
+        .start();
+    let a = |name: &str| -> Vec<String> {
+        dns.udp(&Query::new(name, RecordType::A))
+            .answer()
+            .into_iter()
+            .filter(|rr| rr.1 == "A")
+            .map(|rr| rr.2)
+            .collect()
+    };
+    assert_eq!(a("www.plain.test."), vec!["192.0.2.61"], "{}", dns.stderr());
+    assert_eq!(
+        a("www.signed.test."),
+        vec!["192.0.2.62"],
+        "{}",
+        dns.stderr()
+    );
+    let answer = signed_answer(&dns);
+    assert!(
+        answer.iter().any(|rr| rr.1 == "RRSIG"),
+        "still signed: {answer:?}"
+    );
+    // The zone file is served beside them, as before.
+    let soa = dns
+        .udp(&Query::new("example.test.", RecordType::SOA))
+        .answer();
+    assert!(soa.iter().any(|rr| rr.1 == "SOA"), "{soa:?}");
+}
+
 /// `kill -9` in the middle of a burst of PATCHes: every change that got a
 /// 204 is there after restart, and the zone still loads.
 #[test]

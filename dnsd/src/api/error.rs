@@ -4,6 +4,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::zones::ZoneError;
+
 /// An error reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -43,6 +45,26 @@ impl ApiError {
 /// Shorthand for a 422.
 pub fn unprocessable(message: impl Into<String>) -> ApiError {
     ApiError::Unprocessable(message.into())
+}
+
+/// How a refused or failed registry write is reported (PowerDNS's wording
+/// and codes): what the client can fix is 404, 409 or 422 with the reason;
+/// storage and key failures are 500, their detail logged only.
+impl From<ZoneError> for ApiError {
+    fn from(err: ZoneError) -> ApiError {
+        match err {
+            ZoneError::NotFound(_) => ApiError::NotFound,
+            ZoneError::Exists(_) => ApiError::Conflict,
+            ZoneError::FileZone { zone, file } => unprocessable(format!(
+                "Zone {zone} is loaded from the zone file {}; it is read-only through the API. \
+                 Edit the file and send SIGHUP to dnsd to reload it.",
+                file.display()
+            )),
+            ZoneError::Invalid(err) => unprocessable(err.to_string()),
+            ZoneError::Store(err) => ApiError::Internal(err.to_string()),
+            ZoneError::Keys(err) => ApiError::Internal(err.to_string()),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

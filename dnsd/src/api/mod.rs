@@ -2,18 +2,17 @@
 //! external-dns, the pool-domain manager, cert-manager's webhook and lego
 //! work against dnsd unchanged; plus `/metrics`, `/healthz`, `/readyz`.
 //!
-//! Handlers never touch the answer path: changes go through
-//! [`crate::server::Zones`], which builds, persists and then publishes a
-//! new catalog.
+//! Handlers never touch the answer path: changes go through the zone
+//! registry ([`crate::zones::Registry`]), which builds, persists and then
+//! publishes a new catalog. The stored zone model and its journal belong to
+//! the registry (`crate::zones::{model, store}`); this module holds the
+//! HTTP side: routes, request rules (`patch`), JSON views and errors.
 
 pub mod error;
 /// `GET /api/v1/health-checks`: the LUA health checker's state.
 mod health;
 pub mod ids;
-pub mod model;
 pub mod patch;
-pub mod serial;
-pub mod store;
 mod view;
 mod zones;
 
@@ -27,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use subtle::ConstantTimeEq;
 
-use crate::server::Zones;
+use crate::zones::Registry;
 use error::ApiError;
 
 /// A secret compared in constant time and never printed.
@@ -54,7 +53,7 @@ impl std::fmt::Debug for ApiKey {
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    pub zones: Arc<Zones>,
+    pub zones: Arc<Registry>,
     pub key: ApiKey,
     pub metrics: Arc<crate::metrics::Metrics>,
 }

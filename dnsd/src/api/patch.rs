@@ -9,13 +9,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ApiError, unprocessable};
-use super::model::{
-    ApiZone, Comment, RRsetKey, StoredRRset, StoredRecord, content_text, parse_content,
-};
-use super::serial::next_serial;
 use crate::dynamic::{Whitespace, compile_rdata};
 use crate::wire::{Name, RType};
 use crate::zone::load::{MAX_TTL, validate};
+use crate::zones::model::{
+    ApiZone, Comment, RRsetKey, StoredRRset, StoredRecord, ZoneSettings, content_text,
+    parse_content,
+};
+use crate::zones::serial::next_serial;
 
 /// One entry of `rrsets` in a PATCH (or a zone create).
 #[derive(Debug, Clone, Deserialize)]
@@ -571,7 +572,7 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
             "NSEC3PARAMs provided for zone '{name}' are invalid. NSEC3 is not supported"
         )));
     }
-    let mut settings = super::model::ZoneSettings {
+    let mut settings = ZoneSettings {
         kind,
         masters: body.masters.clone(),
         ..Default::default()

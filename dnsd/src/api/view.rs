@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::ids;
-use super::model::{ApiZone, content_text};
-use crate::server::ZoneView;
+use crate::zones::ZoneView;
+use crate::zones::model::{ApiZone, content_text};
 
 /// `/api/v1/servers/localhost`.
 pub fn server() -> Value {

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, unprocessable};
 use super::patch::{CreateZone, RRsetChange, apply_patch, create_zone, request_name, zone_kind};
-use super::serial::{is_known_rule, unix_now};
 use super::view::{self, Detail};
 use super::{ApiState, ids};
 use crate::dnssec::Algorithm;
 use crate::dnssec::keys::KeyState;
-use crate::server::{ZoneView, Zones};
 use crate::wire::{Name, RType};
+use crate::zones::serial::{is_known_rule, unix_now};
+use crate::zones::{Registry, ZoneView};
 
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -372,7 +372,7 @@ async fn settings(
 /// `dnssec: true` creates the default key set (one CSK, or KSK+ZSK with
 /// `--dnssec-split`) when the zone has no key; `false` removes every key.
 /// Either way is a no-op when the zone is already so (pdns-api.md §6.3).
-fn set_dnssec(zones: &Zones, name: &Name, on: bool) -> Result<(), ApiError> {
+fn set_dnssec(zones: &Registry, name: &Name, on: bool) -> Result<(), ApiError> {
     let signed = zones.get(name).ok_or(ApiError::NotFound)?.keys().is_some();
     if signed == on {
         return Ok(());
@@ -403,7 +403,7 @@ async fn remove(
     check_server(&server)?;
     let name = zone_from_id(&id)?;
     let zones = state.zones.clone();
-    blocking(move || zones.delete(&name)).await?;
+    blocking(move || Ok(zones.delete(&name)?)).await?;
     state.metrics.api_change();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -29,7 +29,7 @@ use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::WorkerStats;
 use crate::parse::Transport;
-use crate::server::SharedCatalog;
+use crate::zone::SharedCatalog;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]

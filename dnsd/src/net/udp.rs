@@ -12,7 +12,7 @@ use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::Metrics;
 use crate::parse::Transport;
-use crate::server::SharedCatalog;
+use crate::zone::SharedCatalog;
 
 /// Binds `workers` sockets to `addr`. Before sharing the port with
 /// SO_REUSEPORT, a plain bind checks that no other process holds it, so a

@@ -9,6 +9,10 @@ use super::tree::Zone;
 use crate::dnssec::ZoneKeys;
 use crate::wire::Name;
 
+/// The catalog readers see, shared by every transport. The zone registry
+/// (`crate::zones`) swaps a new one in whole; readers never wait for it.
+pub type SharedCatalog = Arc<arc_swap::ArcSwap<Catalog>>;
+
 /// A served zone and, when it is signed, its keys.
 #[derive(Debug, Clone)]
 pub struct Served {

@@ -3,7 +3,8 @@
 //!
 //! Loading goes `load` (text -> [`Record`]s, checked) -> `build`
 //! (records -> [`Zone`], with per-node flags precomputed) -> [`Catalog`]
-//! (every served zone), which the server publishes whole through `arc-swap`.
+//! (every served zone), which the zone registry (`crate::zones`) publishes
+//! whole through `arc-swap`.
 //! A change to a zone goes `update` (previous [`Zone`] + changed names ->
 //! next `Zone`, sharing every unchanged node) instead of a full build.
 
@@ -15,7 +16,7 @@ mod tree;
 mod update;
 
 pub use build::{BuildError, build_zone};
-pub use catalog::{Catalog, Served};
+pub use catalog::{Catalog, Served, SharedCatalog};
 pub use record::{Location, Record};
 pub use tree::{LuaRecord, Node, RRset, Zone};
 pub use update::{NamesBelow, OwnerChange, update_zone};

@@ -87,6 +87,28 @@ pub struct StoredRRset {
     pub comments: Vec<Comment>,
 }
 
+impl StoredRRset {
+    /// The records of this set (stored under `key`) that `keep` keeps, as
+    /// zone records to index.
+    pub fn records_where<'a>(
+        &'a self,
+        key: &'a RRsetKey,
+        keep: impl Fn(&StoredRecord) -> bool + 'a,
+    ) -> impl Iterator<Item = Record> + 'a {
+        self.records
+            .iter()
+            .filter(move |r| keep(r))
+            .map(|record| Record {
+                owner: key.owner.clone(),
+                rtype: key.rtype,
+                class: 1,
+                ttl: self.ttl,
+                rdata: record.wire.clone(),
+                location: None,
+            })
+    }
+}
+
 /// (owner, type), ordered as PowerDNS lists RRsets: by name, then type.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RRsetKey {
@@ -123,16 +145,7 @@ impl ApiZone {
     fn records_where(&self, keep: impl Fn(&StoredRecord) -> bool) -> Vec<Record> {
         let mut out = Vec::new();
         for (key, set) in &self.rrsets {
-            for record in set.records.iter().filter(|r| keep(r)) {
-                out.push(Record {
-                    owner: key.owner.clone(),
-                    rtype: key.rtype,
-                    class: 1,
-                    ttl: set.ttl,
-                    rdata: record.wire.clone(),
-                    location: None,
-                });
-            }
+            out.extend(set.records_where(key, &keep));
         }
         out
     }

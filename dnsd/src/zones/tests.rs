@@ -1,14 +1,13 @@
 //! API changes served by update (`next_zone`) against a full build of the
-//! same model, through real PATCH bodies: disabled records, delegations
+//! same model, over a sequence of changes: disabled records, delegations
 //! with glue, wildcards, ENTs and SOA changes.
 
-use serde_json::{Value, json};
+use std::sync::Arc;
 
-use super::*;
-use crate::api::patch::{CreateZone, RRsetChange, apply_patch, create_zone};
-use crate::zone::Node;
-
-const NOW: u64 = 1_795_780_800;
+use super::api_zones::next_zone;
+use super::model::ApiZone;
+use super::test_zones::{NOW, bump_serial, remove, replace, zone};
+use crate::zone::{Node, Zone, build_zone};
 
 /// A zone as served, in a form two builds can be compared by: per node
 /// (sorted by name) its name, RRsets as sets, and flags.
@@ -46,56 +45,58 @@ fn snapshot(zone: &Zone) -> Vec<String> {
     out
 }
 
-fn rrset(name: &str, rtype: &str, records: &[(&str, bool)]) -> Value {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|(content, disabled)| json!({"content": content, "disabled": disabled}))
-        .collect();
-    json!({"name": name, "type": rtype, "ttl": 300, "changetype": "REPLACE", "records": records})
+/// One change of a step: an RRset replaced (ttl 300) or deleted.
+enum Change {
+    Replace(&'static str, &'static str, &'static [(&'static str, bool)]),
+    Delete(&'static str, &'static str),
 }
+use Change::{Delete, Replace};
 
-fn delete(name: &str, rtype: &str) -> Value {
-    json!({"name": name, "type": rtype, "changetype": "DELETE"})
+/// `model` with `changes` applied and its serial moved, as a PATCH does.
+fn apply(model: &ApiZone, changes: &[Change], now: u64) -> ApiZone {
+    let mut next = model.clone();
+    for change in changes {
+        next = match *change {
+            Replace(owner, rtype, records) => replace(&next, owner, rtype, 300, records),
+            Delete(owner, rtype) => remove(&next, owner, rtype),
+        };
+    }
+    bump_serial(&next, now)
 }
 
 #[test]
 fn patches_are_served_as_a_full_build_would_serve_them() {
-    let body: CreateZone = serde_json::from_value(json!({
-        "name": "example.org.", "kind": "Native",
-        "nameservers": ["ns1.example.org."]
-    }))
-    .unwrap();
-    let mut model = create_zone(&body, NOW).unwrap();
+    let mut model = zone("example.org.");
     let mut zone = Arc::new(build_zone(&model.name, model.records()).unwrap());
 
-    let steps: Vec<Vec<Value>> = vec![
-        vec![rrset("www.example.org.", "A", &[("192.0.2.1", false)])],
+    let steps: Vec<Vec<Change>> = vec![
+        vec![Replace("www.example.org.", "A", &[("192.0.2.1", false)])],
         // Only disabled records: not served, so no node and no ENTs.
-        vec![rrset("x.y.z.example.org.", "A", &[("192.0.2.2", true)])],
-        vec![rrset("x.y.z.example.org.", "A", &[("192.0.2.2", false)])],
-        vec![rrset(
+        vec![Replace("x.y.z.example.org.", "A", &[("192.0.2.2", true)])],
+        vec![Replace("x.y.z.example.org.", "A", &[("192.0.2.2", false)])],
+        vec![Replace(
             "x.y.z.example.org.",
             "A",
             &[("192.0.2.2", true), ("192.0.2.3", true)],
         )],
         vec![
-            rrset("sub.example.org.", "NS", &[("ns.sub.example.org.", false)]),
-            rrset("ns.sub.example.org.", "A", &[("192.0.2.53", false)]),
-            rrset("deep.ns.sub.example.org.", "A", &[("192.0.2.54", false)]),
+            Replace("sub.example.org.", "NS", &[("ns.sub.example.org.", false)]),
+            Replace("ns.sub.example.org.", "A", &[("192.0.2.53", false)]),
+            Replace("deep.ns.sub.example.org.", "A", &[("192.0.2.54", false)]),
         ],
-        vec![rrset("*.wild.example.org.", "TXT", &[("\"any\"", false)])],
-        vec![rrset(
+        vec![Replace("*.wild.example.org.", "TXT", &[("\"any\"", false)])],
+        vec![Replace(
             "b.wild.example.org.",
             "AAAA",
             &[("2001:db8::1", false)],
         )],
-        vec![delete("*.wild.example.org.", "TXT")],
-        vec![rrset(
+        vec![Delete("*.wild.example.org.", "TXT")],
+        vec![Replace(
             "sub.example.org.",
             "NS",
             &[("ns.sub.example.org.", true)],
         )],
-        vec![rrset(
+        vec![Replace(
             "example.org.",
             "SOA",
             &[(
@@ -104,27 +105,24 @@ fn patches_are_served_as_a_full_build_would_serve_them() {
             )],
         )],
         vec![
-            delete("b.wild.example.org.", "AAAA"),
-            delete("deep.ns.sub.example.org.", "A"),
-            delete("www.example.org.", "A"),
+            Delete("b.wild.example.org.", "AAAA"),
+            Delete("deep.ns.sub.example.org.", "A"),
+            Delete("www.example.org.", "A"),
         ],
     ];
     for (i, step) in steps.into_iter().enumerate() {
-        let changes: Vec<RRsetChange> = serde_json::from_value(Value::Array(step)).unwrap();
-        let patched = apply_patch(&model, &changes, NOW + i as u64).unwrap();
-        let next = next_zone(&model, &zone, &patched.zone, None).unwrap();
-        let full = build_zone(&patched.zone.name, patched.zone.records()).unwrap();
+        let patched = apply(&model, &step, NOW + i as u64);
+        let next = next_zone(&model, &zone, &patched, None).unwrap();
+        let full = build_zone(&patched.name, patched.records()).unwrap();
         assert_eq!(snapshot(&next), snapshot(&full), "after step {i}");
-        model = patched.zone;
+        model = patched;
         zone = next;
     }
 }
 
 #[test]
 fn a_change_that_changes_nothing_serves_the_same_zone() {
-    let body: CreateZone =
-        serde_json::from_value(json!({"name": "example.org.", "kind": "Native"})).unwrap();
-    let model = create_zone(&body, NOW).unwrap();
+    let model = zone("example.org.");
     let zone = Arc::new(build_zone(&model.name, model.records()).unwrap());
     let next = next_zone(&model, &zone, &model.clone(), None).unwrap();
     assert!(Arc::ptr_eq(&zone, &next));

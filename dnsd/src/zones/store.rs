@@ -2,6 +2,13 @@
 //! append-only journal, so a change costs one small append and one
 //! `fdatasync`, whatever the zone's size.
 //!
+//! Why a journal and not an embedded database: every zone is read into
+//! memory at start anyway, and a change is already a small diff (the
+//! RRsets that differ), so appending that diff is one write and one
+//! `fdatasync` per change, with no second storage format or dependency to
+//! keep; a database would rewrite pages on every commit to offer queries
+//! dnsd never makes.
+//!
 //! - `zones.journal`: one line per change, `<crc32 hex> <json>\n`. A change
 //!   is acknowledged to the client only after its line is synced, so an
 //!   acknowledged change survives a crash.
@@ -28,6 +35,10 @@ use crate::wire::{Name, RType};
 /// Rewrite the snapshot once the journal is this large (and larger than
 /// the snapshot), so start-up replays little.
 const COMPACT_AT_BYTES: u64 = 32 << 20;
+
+/// The journal and the snapshot, in the data directory.
+const JOURNAL_FILE: &str = "zones.journal";
+const SNAPSHOT_FILE: &str = "zones.snapshot";
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +103,12 @@ pub struct Store {
 }
 
 impl Store {
+    /// True when `dir` holds a store (a journal or a snapshot), so zones
+    /// an earlier run kept there are served even with the API off.
+    pub fn exists_in(dir: &Path) -> bool {
+        dir.join(JOURNAL_FILE).exists() || dir.join(SNAPSHOT_FILE).exists()
+    }
+
     /// Opens (or creates) the store in `dir`; the folder is made owner-only.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
@@ -104,7 +121,7 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
         }
-        let journal_path = dir.join("zones.journal");
+        let journal_path = dir.join(JOURNAL_FILE);
         let journal = OpenOptions::new()
             .create(true)
             .append(true)
@@ -114,7 +131,7 @@ impl Store {
                 path: journal_path.clone(),
                 source,
             })?;
-        let snapshot_len = fs::metadata(dir.join("zones.snapshot")).map_or(0, |m| m.len());
+        let snapshot_len = fs::metadata(dir.join(SNAPSHOT_FILE)).map_or(0, |m| m.len());
         let journal_len = journal.metadata().map_or(0, |m| m.len());
         Ok(Store {
             dir: dir.to_path_buf(),
@@ -125,11 +142,11 @@ impl Store {
     }
 
     fn journal_path(&self) -> PathBuf {
-        self.dir.join("zones.journal")
+        self.dir.join(JOURNAL_FILE)
     }
 
     fn snapshot_path(&self) -> PathBuf {
-        self.dir.join("zones.snapshot")
+        self.dir.join(SNAPSHOT_FILE)
     }
 
     /// Every stored zone: the snapshot with the journal replayed over it. A
@@ -386,7 +403,7 @@ fn apply(zones: &mut BTreeMap<String, ZoneState>, change: Change) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::patch::{CreateZone, RRsetChange, apply_patch, create_zone};
+    use crate::zones::test_zones::{NOW, bump_serial, replace};
 
     fn dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("dnsd-store-{tag}-{}", std::process::id()));
@@ -395,19 +412,28 @@ mod tests {
     }
 
     fn zone() -> ApiZone {
-        let body: CreateZone = serde_json::from_value(serde_json::json!({
-            "name": "s.test.", "kind": "Native", "nameservers": ["ns1.s.test."]
-        }))
-        .unwrap();
-        create_zone(&body, 1_795_780_800).unwrap()
+        crate::zones::test_zones::zone("s.test.")
     }
 
     fn patch(z: &ApiZone, name: &str) -> ApiZone {
-        let c: Vec<RRsetChange> = serde_json::from_value(serde_json::json!([
-            {"name": name, "type": "A", "ttl": 60, "changetype": "REPLACE", "records": [{"content": "192.0.2.1"}]}
-        ]))
-        .unwrap();
-        apply_patch(z, &c, 1_795_780_800).unwrap().zone
+        bump_serial(&replace(z, name, "A", 60, &[("192.0.2.1", false)]), NOW)
+    }
+
+    #[test]
+    fn a_store_is_found_by_its_own_files() {
+        let d = dir("exists");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("zones.redb"), b"").unwrap();
+        assert!(!Store::exists_in(&d), "only the journal's files count");
+        let z0 = zone();
+        let mut store = Store::open(&d).unwrap();
+        store.save(None, &z0).unwrap();
+        assert!(Store::exists_in(&d));
+        // Compacted, then the journal lost: the snapshot alone is a store.
+        store.compact([&z0].into_iter()).unwrap();
+        drop(store);
+        fs::remove_file(d.join("zones.journal")).unwrap();
+        assert!(Store::exists_in(&d));
     }
 
     #[test]

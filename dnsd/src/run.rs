@@ -1,0 +1,170 @@
+//! Serving: open the zone registry, start the LUA health checker, the
+//! UDP and TCP transports and the control API, then wait for signals
+//! (SIGHUP reloads, SIGTERM and SIGINT stop). The binary's `main` parses
+//! the command line, sets up logging and calls [`run`].
+
+/// SIGHUP, SIGTERM and SIGINT.
+mod signals;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tracing::{error, info};
+
+use crate::answer::{AnswerConfig, LuaViews};
+use crate::api::{self, ApiKey, ApiState};
+use crate::config::Settings;
+use crate::dnssec::{KeyStore, Signer};
+use crate::dynamic::health::{CheckerSettings, HealthChecker};
+use crate::dynamic::{LuaCache, cache as lua_cache};
+use crate::metrics::Metrics;
+use crate::net::{tcp, udp};
+use crate::parse::Transport;
+use crate::wire::rdata::txt_rdata;
+use crate::zones::store::Store;
+use crate::zones::{Registry, ZoneSigning};
+use signals::Signals;
+
+/// Serves until SIGTERM or SIGINT. Everything is bound before anything is
+/// served, so a bad address or an unreadable store fails the start.
+pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    // API zones live in the data directory; it is opened when the API is
+    // on, or when an earlier run left zones there (they keep being served).
+    let store = if settings.api_listen.is_some() || Store::exists_in(&settings.data_dir) {
+        Some(Store::open(&settings.data_dir)?)
+    } else {
+        None
+    };
+    let signing = ZoneSigning {
+        keys: KeyStore::new(&settings.data_dir),
+        policy: settings.key_policy,
+    };
+    let zones = Arc::new(Registry::open(settings.zones.clone(), store, signing)?);
+    let geo = Arc::new(geo::SharedGeo::open(settings.geoip.iter().cloned()).context("GeoIP")?);
+    for path in geo.paths() {
+        info!(path = %path.display(), "GeoIP database loaded");
+    }
+    // A database replaced on disk (by rename) is picked up within seconds,
+    // without SIGHUP; queries keep the old one until the swap.
+    let _geo_watcher = (!geo.paths().is_empty())
+        .then(|| {
+            geo.spawn_watcher(std::time::Duration::from_secs(5), |result| match result {
+                Ok(true) => info!("GeoIP database changed on disk; reloaded"),
+                Ok(false) => {}
+                Err(err) => {
+                    error!(%err, "GeoIP reload failed; still serving the previous database")
+                }
+            })
+        })
+        .transpose()
+        .context("starting the GeoIP file watcher")?;
+    let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
+    let metrics = Arc::new(Metrics::new(Some(signer.clone())));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers.clamp(1, 4))
+        .thread_name("tcp")
+        .enable_all()
+        .build()
+        .context("starting the tcp runtime")?;
+    // The LUA health checker runs whether or not the API does: LUA
+    // records in zone files need it.
+    let health = HealthChecker::start(
+        CheckerSettings {
+            interval: settings.lua_health_interval,
+            expire_delay: settings.lua_health_expire,
+            ..CheckerSettings::default()
+        },
+        runtime.handle(),
+    )
+    .context("starting the LUA health checker")?;
+    metrics.set_health(health.clone());
+    // Entries live shorter than the expire delay, so every check still in
+    // use is asked about (and kept) by a re-evaluation (lua_cache.rs).
+    let lua_cache = (settings.lua_cache_entries > 0).then(|| {
+        Arc::new(LuaCache::new(
+            settings.lua_cache_entries,
+            lua_cache::max_age_for(settings.lua_health_expire),
+        ))
+    });
+    if let Some(cache) = &lua_cache {
+        metrics.set_lua_cache(cache.clone());
+    }
+    let config = AnswerConfig {
+        edns_payload: settings.edns_payload,
+        any_udp: settings.any_udp,
+        chaos_version: settings.chaos_version.as_deref().map(txt_rdata),
+        chaos_id: settings.chaos_id.as_deref().map(txt_rdata),
+        nsid: settings.nsid.as_ref().map(|s| s.as_bytes().into()),
+        signer,
+        edns_client_subnet: settings.edns_client_subnet,
+        lua: LuaViews {
+            health: health.clone(),
+            geo: geo.clone(),
+            cache: lua_cache,
+        },
+        answer_templates: settings.answer_templates,
+    };
+
+    // Bind everything before serving anything, so a bad address fails the start.
+    let mut udp_sockets = Vec::new();
+    let mut tcp_listeners = Vec::new();
+    for &addr in &settings.listen {
+        let (sockets, bound) = udp::bind(addr, settings.workers)?;
+        tcp_listeners.push(tcp::bind(bound)?);
+        udp_sockets.push(sockets);
+        info!(%bound, workers = settings.workers, "listening on udp and tcp");
+    }
+    let api_listener = match settings.api_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (api)"))?;
+            listener.set_nonblocking(true)?;
+            info!(%addr, "api listening");
+            Some(listener)
+        }
+        None => None,
+    };
+
+    runtime.block_on(async move {
+        // Signal handlers first: a SIGHUP that arrives once queries are
+        // answered must reload, not kill the process (its default action).
+        let signals = Signals::install()?;
+        for sockets in udp_sockets {
+            udp::spawn_workers(sockets, zones.catalog(), &config, &metrics);
+        }
+        let limits = tcp::TcpLimits {
+            idle_timeout: settings.tcp_idle_timeout,
+            max_connections: settings.tcp_max_connections,
+        };
+        let tcp_stats = metrics.worker(Transport::Tcp);
+        for listener in tcp_listeners {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("registering tcp listener")?;
+            tokio::spawn(tcp::serve(
+                listener,
+                zones.catalog().clone(),
+                config.clone(),
+                limits,
+                tcp_stats.clone(),
+            ));
+        }
+        if let (Some(listener), Some(key)) = (api_listener, &settings.api_key) {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("registering api listener")?;
+            let state = ApiState {
+                zones: zones.clone(),
+                key: ApiKey::new(&key.0),
+                metrics: metrics.clone(),
+            };
+            tokio::spawn(async move {
+                let app = api::router(state).layer(axum::Extension(health));
+                if let Err(err) = axum::serve(listener, app).await {
+                    error!(%err, "api server stopped");
+                }
+            });
+        }
+        signals.run(&zones, &geo).await
+    })
+}

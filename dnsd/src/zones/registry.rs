@@ -1,0 +1,256 @@
+//! The served set: every writer's zones behind one lock, which writer owns
+//! which name, and the catalog published from them through `arc-swap`.
+//!
+//! Each write method here takes the lock, checks that the writer owns the
+//! zone (or that nobody does, for a new one), lets the writer's own state
+//! (`files.rs`, `api_zones.rs`) make the change, and publishes the result
+//! before it lets go of the lock. Readers only ever see whole catalogs.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use tracing::{info, warn};
+
+use super::api_zones::ApiZones;
+use super::error::ZoneError;
+use super::files::FileZones;
+use super::keys::ZoneSigning;
+use super::model::ApiZone;
+use super::store::{Store, StoreError};
+use super::view::ZoneView;
+use crate::config::ZoneSource;
+use crate::dnssec::{KeyPolicy, KeyStore};
+use crate::wire::Name;
+use crate::zone::{Catalog, Served, SharedCatalog};
+
+/// Which writer owns a served name.
+enum Owner<'a> {
+    File(&'a ZoneSource),
+    Api,
+}
+
+/// Everything the lock guards: each writer's zones, and the key store.
+struct Inner {
+    signing: ZoneSigning,
+    files: FileZones,
+    api: ApiZones,
+}
+
+impl Inner {
+    /// The writer that owns `key` (a lowercased zone name), if it is served.
+    /// A zone file wins over a stored API zone of the same name.
+    fn owner(&self, key: &Name) -> Option<Owner<'_>> {
+        if let Some(entry) = self.files.get(key) {
+            return Some(Owner::File(&entry.source));
+        }
+        self.api.get(key).map(|_| Owner::Api)
+    }
+
+    /// Refuses an API write to a zone the API does not own.
+    fn api_owns(&self, key: &Name) -> Result<(), ZoneError> {
+        match self.owner(key) {
+            Some(Owner::Api) => Ok(()),
+            Some(Owner::File(source)) => Err(ZoneError::FileZone {
+                zone: key.clone(),
+                file: source.file.clone(),
+            }),
+            None => Err(ZoneError::NotFound(key.clone())),
+        }
+    }
+
+    /// Every served zone, as the catalog holds it.
+    fn served(&self) -> impl Iterator<Item = Served> + '_ {
+        self.files.served().chain(self.api.served())
+    }
+
+    /// Every served zone, as callers see it.
+    fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
+        self.files.views().chain(self.api.views())
+    }
+}
+
+/// Every served zone, and the published catalog.
+pub struct Registry {
+    shared: SharedCatalog,
+    inner: Mutex<Inner>,
+}
+
+impl Registry {
+    /// Loads the zone files and the stored API zones, and publishes them.
+    /// Zones that fail are logged and left out; only a store that cannot
+    /// be read at all fails the start.
+    pub fn open(
+        sources: Vec<ZoneSource>,
+        store: Option<Store>,
+        signing: ZoneSigning,
+    ) -> Result<Registry, StoreError> {
+        let mut files = FileZones::new(sources);
+        files.load(&signing, false);
+        let api = ApiZones::open(store, &signing, |key| files.get(key).is_some())?;
+        let registry = Registry {
+            shared: Arc::new(ArcSwap::from_pointee(Catalog::new())),
+            inner: Mutex::new(Inner {
+                signing,
+                files,
+                api,
+            }),
+        };
+        registry.publish(&registry.lock());
+        Ok(registry)
+    }
+
+    /// The catalog handle the transports read.
+    pub fn catalog(&self) -> &SharedCatalog {
+        &self.shared
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock left no partial state behind
+        // (changes are built aside and swapped in), so poison is harmless.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Builds the catalog from `inner` and swaps it in; returns the one it
+    /// replaced. Writers call it while still holding the lock, so catalogs
+    /// are published in the order their changes were made.
+    fn publish(&self, inner: &Inner) -> Arc<Catalog> {
+        let mut catalog = Catalog::new();
+        for served in inner.served() {
+            catalog.insert_served(served);
+        }
+        self.shared.swap(Arc::new(catalog))
+    }
+
+    /// Every zone, of every writer, by name.
+    pub fn list(&self) -> Vec<ZoneView> {
+        let mut views: Vec<ZoneView> = self.lock().views().collect();
+        views.sort_by(|a, b| a.zone().origin.cmp(&b.zone().origin));
+        views
+    }
+
+    /// One zone by name.
+    pub fn get(&self, name: &Name) -> Option<ZoneView> {
+        let inner = self.lock();
+        let key = name.to_lowercase();
+        match inner.owner(&key)? {
+            Owner::File(_) => inner.files.get(&key).map(|entry| entry.view()),
+            Owner::Api => inner.api.get(&key).map(|entry| entry.view()),
+        }
+    }
+}
+
+// ----------- writers: zone files --------------------------------------
+
+impl Registry {
+    /// Reloads every zone file (SIGHUP). Returns how many failed.
+    pub fn reload_files(&self) -> usize {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let failed = inner.files.load(&inner.signing, true);
+        let old = self.publish(inner);
+        info!(zones = inner.files.configured(), failed, "reload done");
+        drop(guard);
+        retire(old);
+        failed
+    }
+}
+
+// ----------- writers: the control API ---------------------------------
+
+impl Registry {
+    /// Adds a new API zone; a name served already (by any writer) is
+    /// refused.
+    pub fn create(&self, model: ApiZone) -> Result<Arc<ApiZone>, ZoneError> {
+        let mut inner = self.lock();
+        let key = model.name.to_lowercase();
+        if inner.owner(&key).is_some() {
+            return Err(ZoneError::Exists(key));
+        }
+        let model = inner.api.create(key, model)?;
+        let _ = self.publish(&inner);
+        Ok(model)
+    }
+
+    /// Changes an API zone with `change`, which gets the current model and
+    /// returns the new one, or `None` when nothing changes. Its errors are
+    /// the caller's own and come back unchanged.
+    pub fn update<T, E: From<ZoneError>>(
+        &self,
+        name: &Name,
+        change: impl FnOnce(&ApiZone) -> Result<(Option<ApiZone>, T), E>,
+    ) -> Result<T, E> {
+        let mut inner = self.lock();
+        let key = name.to_lowercase();
+        inner.api_owns(&key)?;
+        let (result, changed) = inner.api.update(&key, change)?;
+        if changed {
+            let _ = self.publish(&inner);
+        }
+        Ok(result)
+    }
+
+    /// Changes an API zone's DNSSEC keys with `change` (which works on the
+    /// key store), then re-reads them, moves the serial (PowerDNS bumps it
+    /// on key changes) and serves the zone signed or unsigned accordingly.
+    pub fn change_keys<T, E: From<ZoneError>>(
+        &self,
+        name: &Name,
+        change: impl FnOnce(&KeyStore, &KeyPolicy, &Name) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let key = name.to_lowercase();
+        inner.api_owns(&key)?;
+        let result = inner.api.change_keys(&inner.signing, &key, change)?;
+        let _ = self.publish(inner);
+        Ok(result)
+    }
+
+    /// Removes an API zone, its keys and its stored data.
+    pub fn delete(&self, name: &Name) -> Result<(), ZoneError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let key = name.to_lowercase();
+        inner.api_owns(&key)?;
+        inner.api.delete(&inner.signing.keys, &key)?;
+        let _ = self.publish(inner);
+        Ok(())
+    }
+}
+
+/// Frees a replaced catalog off the answer path and gives its memory back
+/// to the system.
+///
+/// After a reload of large zones the old snapshot is as big as the new one.
+/// The UDP workers drop their references at their next batch; waiting for
+/// that here (on a thread of its own) makes this thread, not a worker, pay
+/// for freeing millions of nodes. glibc keeps freed memory in its arenas,
+/// so without a trim the process would hold both generations' worth of RSS.
+fn retire(old: Arc<Catalog>) {
+    let spawned = std::thread::Builder::new()
+        .name("retire".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            // An idle worker keeps its reference until its next packet;
+            // then that worker frees it and the trim below still helps.
+            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            drop(old);
+            trim_heap();
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "could not start the thread that frees the old zones");
+    }
+}
+
+/// Returns free heap pages to the system (glibc only; elsewhere a no-op).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
