@@ -205,8 +205,15 @@ fn zone_json(account: &Account, d: &Domain) -> Value {
         "original_name_servers": d.extra.get("original_name_servers").cloned().unwrap_or(json!([])),
         "vanity_name_servers": [],
         "account": {"id": account.id, "name": account.id},
+        "owner": {"id": account.id, "type": "user"},
+        "original_registrar": null, "original_dnshost": null,
+        "development_mode": 0, "meta": {}, "permissions": [],
+        "created_on": MOCK_EPOCH, "modified_on": MOCK_EPOCH, "activated_on": MOCK_EPOCH,
     })
 }
+
+/// Every timestamp the mock reports: fixed, so answers are reproducible.
+const MOCK_EPOCH: &str = "2026-01-01T00:00:00Z";
 
 fn fqdn(zone: &str, rel: &str) -> String {
     if rel == "@" || rel.is_empty() {
@@ -235,6 +242,8 @@ fn record_json(zone: &Domain, r: &Record) -> Value {
         "id": r.id, "zone_id": zone_id(&zone.name), "zone_name": normalise(&zone.name),
         "name": fqdn(&zone.name, &r.name), "type": r.rtype, "content": r.content,
         "ttl": r.ttl, "proxied": false, "proxiable": false, "locked": false,
+        "comment": null, "tags": [], "settings": {}, "meta": {},
+        "created_on": MOCK_EPOCH, "modified_on": MOCK_EPOCH,
     });
     if let Some(p) = r.priority {
         v["priority"] = json!(p);
@@ -434,11 +443,8 @@ async fn list_records(
                 q.get("type")
                     .is_none_or(|t| t.eq_ignore_ascii_case(&r.rtype))
             })
-            .filter(|r| {
-                q.get("name")
-                    .is_none_or(|n| normalise(n) == fqdn(&d.name, &r.name))
-            })
-            .filter(|r| q.get("content").is_none_or(|c| c == &r.content))
+            .filter(|r| matches_filter(&q, "name", &fqdn(&d.name, &r.name)))
+            .filter(|r| matches_filter(&q, "content", &r.content))
             .map(|r| record_json(d, r))
             .collect();
         Ok(items)
@@ -450,6 +456,27 @@ async fn list_records(
         }
         Err(resp) => resp,
     }
+}
+
+/// Cloudflare's record list filters on `field`: the plain `field=` and
+/// the operator forms the official SDKs send (`field.exact`,
+/// `field.contains`, `field.startswith`, `field.endswith`), all
+/// case-insensitive and ignoring a trailing dot.
+fn matches_filter(q: &HashMap<String, String>, field: &str, value: &str) -> bool {
+    let value = normalise(value);
+    let wanted = |op: &str| {
+        let key = if op.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{op}")
+        };
+        q.get(&key).map(|w| normalise(w))
+    };
+    wanted("").is_none_or(|w| value == w)
+        && wanted("exact").is_none_or(|w| value == w)
+        && wanted("contains").is_none_or(|w| value.contains(&w))
+        && wanted("startswith").is_none_or(|w| value.starts_with(&w))
+        && wanted("endswith").is_none_or(|w| value.ends_with(&w))
 }
 
 const TYPES: &[&str] = &[

@@ -8,7 +8,7 @@ use registrars::credentials::{CloudflareAuth, CloudflareCredentials};
 use registrars::mock::{Fault, MockServer};
 use registrars::{Credentials, Delegation, Glue, Provider, Registrar, RegistrarError, Secret};
 
-const TOKEN: &str = "cf-token-0123456789";
+pub(crate) const TOKEN: &str = "cf-token-0123456789";
 const LEGACY_KEY: &str = "legacy-key-42";
 const DIGEST: &str = "3490a6806d47f17a34c29e2ce80e8a999ffbe4be3490a6806d47f17a34c29e2c";
 
@@ -30,7 +30,7 @@ contract_suite!(FIXTURE);
 const SEEDED_DS: &str =
     "2371 13 2 3490a6806d47f17a34c29e2ce80e8a999ffbe4be3490a6806d47f17a34c29e2c";
 
-fn seed(_task_polls: u32) -> String {
+pub(crate) fn seed(_task_polls: u32) -> String {
     format!(
         r#"{{
   "accounts": [

@@ -538,3 +538,40 @@ async fn ds_and_dnskey_forms_together() {
     assert_eq!(dy.get_ds(&zone).await.unwrap(), vec![key]);
     assert!(commands(&server).contains(&"clear_dnssec".to_owned()));
 }
+
+#[tokio::test]
+async fn glue_commands_answer_as_documented() {
+    let server = MockServer::start(Provider::Dynadot, seed(""))
+        .await
+        .unwrap();
+    let call = |q: &str| {
+        let url = raw_url(&server, q);
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let body = call("command=add_ns&host=ns7.elsewhere.net").await;
+    let server_entry = &body["AddNsResponse"]["AddNsContent"]["Server"];
+    assert_eq!(server_entry["Host"], "ns7.elsewhere.net", "{body}");
+    assert!(server_entry["ServerId"].is_u64(), "{body}");
+    let body = call("command=register_ns&host=ns2.example.com&ip=192.0.2.54").await;
+    assert_eq!(body["RegisterNsResponse"]["Status"], "success", "{body}");
+    let body = call("command=delete_ns_by_domain&server_domain=example.com").await;
+    assert_eq!(
+        body["DeleteNsByDomainResponse"]["Status"], "error",
+        "ns1 is in use: {body}"
+    );
+    let body = call("command=server_list").await;
+    let hosts: Vec<&str> = body["ServerListResponse"]["ServerList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["ServerName"].as_str())
+        .collect();
+    assert!(hosts.contains(&"ns7.elsewhere.net"), "{hosts:?}");
+}

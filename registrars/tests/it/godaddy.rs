@@ -14,14 +14,14 @@ use registrars::{
     RegistrarError, Secret, TaskStatus, connect_with,
 };
 
-const KEY: &str = "gd-test-key";
-const SECRET: &str = "gd-test-secret-5f2c";
+pub(crate) const KEY: &str = "gd-test-key";
+pub(crate) const SECRET: &str = "gd-test-secret-5f2c";
 
 fn seed(task_polls: u32) -> Seed {
     Seed::from_json(&seed_json(task_polls)).expect("seed parses")
 }
 
-fn seed_json(task_polls: u32) -> String {
+pub(crate) fn seed_json(task_polls: u32) -> String {
     format!(
         r#"{{
         "options": {{"task_polls": {task_polls}}},

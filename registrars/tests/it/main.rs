@@ -15,3 +15,4 @@ mod namecheap;
 mod no_secrets_logged;
 mod ovh;
 mod retry;
+mod sdk;

@@ -15,9 +15,9 @@ use registrars::{
     Registrar, RegistrarError, Secret, TaskStatus, connect_with,
 };
 
-const AK: &str = "ovh-test-ak";
-const AS: &str = "ovh-test-as-9b1e";
-const CK: &str = "ovh-test-ck-77d0";
+pub(crate) const AK: &str = "ovh-test-ak";
+pub(crate) const AS: &str = "ovh-test-as-9b1e";
+pub(crate) const CK: &str = "ovh-test-ck-77d0";
 
 pub static FIXTURE: Fixture = Fixture {
     provider: Provider::Ovh,
@@ -38,7 +38,7 @@ fn seed(task_polls: u32, extra: &str) -> Seed {
     Seed::from_json(&seed_json(task_polls, extra)).expect("seed parses")
 }
 
-fn seed_json(task_polls: u32, extra: &str) -> String {
+pub(crate) fn seed_json(task_polls: u32, extra: &str) -> String {
     format!(
         r#"{{
         "options": {{"task_polls": {task_polls}, "extra": {{{extra}}}}},
@@ -512,5 +512,56 @@ async fn add_only_name_server_calls_are_tasks_too() {
     assert!(
         matches!(err, RegistrarError::Invalid { ref field, .. } if field == "task"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn task_listing_filters_and_actions() {
+    let server = MockServer::start(Provider::Ovh, seed(3, "")).await.unwrap();
+    let ovh = adapter(&server);
+    let task = pending(
+        ovh.set_nameservers(
+            &d("legacy.fr"),
+            &hosts(&["ns1.openova.io", "ns2.openova.io"]),
+        )
+        .await
+        .unwrap(),
+    );
+    let list = |query: &'static str| {
+        let server = &server;
+        async move { signed(server, "GET", &format!("/domain/legacy.fr/task{query}"), "").await }
+    };
+    let id: u64 = task.id.parse().unwrap();
+    assert_eq!(list("").await, (200, serde_json::json!([id])));
+    assert_eq!(
+        list("?function=DomainDnsUpdate&status=todo").await.1,
+        serde_json::json!([id])
+    );
+    assert_eq!(
+        list("?function=DomainHostCreate").await.1,
+        serde_json::json!([])
+    );
+    assert_eq!(list("?status=done").await.1, serde_json::json!([]));
+    // Listing never moves a task along; accelerating finishes it at the next poll.
+    let (status, _) = signed(
+        &server,
+        "POST",
+        &format!("/domain/legacy.fr/task/{id}/accelerate"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ovh.task_status(&task).await.unwrap(), TaskStatus::Done);
+    assert_eq!(list("?status=done").await.1, serde_json::json!([id]));
+    let (status, body) = signed(
+        &server,
+        "POST",
+        &format!("/domain/legacy.fr/task/{id}/cancel"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body["class"].as_str()),
+        (403, Some("Client::Forbidden"))
     );
 }

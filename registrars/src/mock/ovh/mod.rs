@@ -39,7 +39,7 @@ use super::{Fault, MockState, ProviderMock};
 use crate::types::{Dnskey, Glue, HostName};
 
 use auth::{bad_request, error, not_found};
-use tasks::{PendingChange, Tasks};
+use tasks::{PendingChange, TaskAction, Tasks};
 
 /// The plug-in: base path, routes and fault rendering.
 pub fn mock() -> ProviderMock {
@@ -195,13 +195,15 @@ async fn dispatch(
         ("GET", ["domain", d, "nameServer", id]) => cx.ns_entry(d, id),
         ("DELETE", ["domain", d, "nameServer", id]) => cx.delete_ns(d, id),
         ("POST", ["domain", d, "nameServers", "update"]) => cx.update_ns(d, &body),
+        ("GET", ["domain", d, "task"]) => cx.task_ids(d, &query),
         ("GET", ["domain", d, "task", id]) => cx.task(d, id),
-        ("GET", ["domain", d, "glueRecord"]) => cx.glue_list(d),
+        ("POST", ["domain", d, "task", id, action]) => cx.task_action(d, id, action),
+        ("GET", ["domain", d, "glueRecord"]) => cx.glue_list(d, &query),
         ("POST", ["domain", d, "glueRecord"]) => cx.glue_create(d, &body),
         ("GET", ["domain", d, "glueRecord", host]) => cx.glue_get(d, host),
         ("POST", ["domain", d, "glueRecord", host, "update"]) => cx.glue_update(d, host, &body),
         ("DELETE", ["domain", d, "glueRecord", host]) => cx.glue_delete(d, host),
-        ("GET", ["domain", d, "dsRecord"]) => cx.ds_ids(d),
+        ("GET", ["domain", d, "dsRecord"]) => cx.ds_ids(d, &query),
         ("POST", ["domain", d, "dsRecord"]) => cx.ds_set(d, &body),
         ("GET", ["domain", d, "dsRecord", id]) => cx.ds_get(d, id),
         _ => error(
@@ -439,9 +441,48 @@ impl Cx<'_> {
         }
     }
 
-    fn glue_list(&self, d: &str) -> Response {
+    fn task_ids(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        if let Err(r) = self.domain(d, |_| Ok(())) {
+            return r;
+        }
+        let ids = self.ovh.tasks.list(
+            &self.ovh.state,
+            self.account,
+            &normalise(d),
+            query.get("function").map(String::as_str),
+            query.get("status").map(String::as_str),
+        );
+        axum::Json(ids).into_response()
+    }
+
+    fn task_action(&self, d: &str, id: &str, action: &str) -> Response {
+        if let Err(r) = self.domain(d, |_| Ok(())) {
+            return r;
+        }
+        let Some(action) = TaskAction::parse(action) else {
+            return not_found();
+        };
+        match self
+            .ovh
+            .tasks
+            .act(&self.ovh.state, self.account, &normalise(d), id, action)
+        {
+            Ok(()) => null(),
+            Err((404, message)) => error(404, "Client::NotFound", None, message),
+            Err((status, message)) => error(status, "Client::Forbidden", None, message),
+        }
+    }
+
+    /// Host names, optionally filtered by `host` (LIKE, as OVH's filters).
+    fn glue_list(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        let like = query.get("host").map(|h| h.to_ascii_lowercase());
         self.domain(d, |dom| {
-            let hosts: Vec<String> = dom.glue.iter().map(|g| g.host.to_string()).collect();
+            let hosts: Vec<String> = dom
+                .glue
+                .iter()
+                .map(|g| g.host.to_string())
+                .filter(|h| like.as_ref().is_none_or(|l| h.contains(l.as_str())))
+                .collect();
             Ok(axum::Json(hosts).into_response())
         })
         .unwrap_or_else(|r| r)
@@ -568,11 +609,17 @@ impl Cx<'_> {
         }
     }
 
-    fn ds_ids(&self, d: &str) -> Response {
+    /// Key ids, optionally filtered by `flags` and `status` (every key
+    /// the mock holds is `created`).
+    fn ds_ids(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        let flags = query.get("flags");
+        let status = query.get("status");
         self.domain(d, |dom| {
             let ids: Vec<u64> = dom
                 .dnskeys
                 .iter()
+                .filter(|k| flags.is_none_or(|f| *f == k.flags.to_string()))
+                .filter(|_| status.is_none_or(|s| s == "created"))
                 .map(|k| stable_id(&k.public_key))
                 .collect();
             Ok(axum::Json(ids).into_response())
