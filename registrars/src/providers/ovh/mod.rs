@@ -39,7 +39,7 @@ use crate::clock::Clock;
 use crate::credentials::OvhCredentials;
 use crate::error::RegistrarError;
 use crate::http::{HttpClient, HttpResponse};
-use crate::providers::ConnectOptions;
+use crate::providers::{ConnectOptions, shared};
 use crate::types::{
     Capabilities, Capability, Change, Delegation, Dnskey, DomainName, DsInput, DsMaterial, Glue,
     HostName, Label, Provider, TaskRef, TaskStatus, same_hosts,
@@ -457,9 +457,7 @@ impl Registrar for Ovh {
             return Ok(Change::Unchanged);
         }
         let info = self.info(op::SET_NAMESERVERS, domain).await?;
-        let mut wanted: Vec<&HostName> = nameservers.iter().collect();
-        wanted.sort();
-        wanted.dedup();
+        let wanted = shared::distinct(nameservers);
         let mut entries = Vec::with_capacity(wanted.len());
         for host in wanted {
             // Without host objects an in-domain server needs its address
@@ -496,19 +494,10 @@ impl Registrar for Ovh {
         let records = self
             .child_records(op::GET_CHILD_DELEGATION, zone, label)
             .await?;
-        if records.is_empty() {
-            return Ok(None);
-        }
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-        let nameservers = records
-            .iter()
-            .map(|r| HostName::new(strip_dot(&r.target)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Delegation {
-            nameservers,
-            ttl,
-            ds: Vec::new(),
-        }))
+        shared::ns_delegation(
+            records.iter().map(|r| (strip_dot(&r.target), Some(r.ttl))),
+            0,
+        )
     }
 
     async fn set_child_delegation(
@@ -517,15 +506,13 @@ impl Registrar for Ovh {
         label: &Label,
         delegation: &Delegation,
     ) -> Result<Change, RegistrarError> {
-        if !delegation.ds.is_empty() {
-            return Err(RegistrarError::unsupported(
-                Provider::Ovh,
-                op::SET_CHILD_DELEGATION,
-                "OVH zones have no DS record type; host the parent zone on dnsd to publish the \
-                 child's DS, or delegate without DS",
-            ));
-        }
-        capabilities().check_ns_count(&delegation.nameservers)?;
+        shared::plain_delegation(
+            Provider::Ovh,
+            op::SET_CHILD_DELEGATION,
+            delegation,
+            "OVH zones have no DS record type; host the parent zone on dnsd to publish the \
+             child's DS, or delegate without DS",
+        )?;
         let records = self
             .child_records(op::SET_CHILD_DELEGATION, zone, label)
             .await?;
