@@ -11,14 +11,14 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use super::seed::{Account, Domain, Record, normalise};
-use super::{Fault, MockState, ProviderMock, render_status_fault};
+use super::{Fault, MockState, ProviderMock};
 
 /// The plug-in: base path, routes and fault rendering.
 pub fn mock() -> ProviderMock {
@@ -46,8 +46,8 @@ pub fn router(state: MockState) -> Router {
         .route(
             "/client/v4/zones/{zone}/dns_records/{id}",
             get(get_record)
-                .put(put_record)
-                .patch(patch_record)
+                .put(update_record)
+                .patch(update_record)
                 .delete(delete_record),
         )
         .route(
@@ -81,14 +81,8 @@ pub fn render_fault(fault: &Fault) -> Response {
             code.parse().unwrap_or(1000),
             message,
         ),
-        Fault::Status {
-            status,
-            body,
-            retry_after,
-        } => render_status_fault(*status, body, retry_after.as_deref()),
-        Fault::Delay { .. } | Fault::FailTask { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        // The gate answers the other faults itself.
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -694,22 +688,15 @@ async fn update(
     .unwrap_or_else(|r| r)
 }
 
-async fn put_record(
+/// `PUT` replaces the record, `PATCH` changes the fields it names.
+async fn update_record(
     State(state): State<MockState>,
+    method: Method,
     headers: HeaderMap,
     Path((zone, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    update(state, headers, zone, id, body, true).await
-}
-
-async fn patch_record(
-    State(state): State<MockState>,
-    headers: HeaderMap,
-    Path((zone, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    update(state, headers, zone, id, body, false).await
+    update(state, headers, zone, id, body, method == Method::PUT).await
 }
 
 async fn delete_record(

@@ -6,7 +6,7 @@
 
 use crate::Registrar;
 use crate::error::RegistrarError;
-use crate::types::{Delegation, DomainName, HostName, Provider, same_hosts};
+use crate::types::{Delegation, DomainName, Glue, HostName, Provider, same_hosts};
 
 /// The wanted hosts, sorted and without duplicates (what goes on the wire).
 pub(crate) fn distinct(nameservers: &[HostName]) -> Vec<&HostName> {
@@ -42,6 +42,21 @@ pub(crate) fn plain_delegation(
         return Err(RegistrarError::unsupported(provider, operation, instead));
     }
     super::capabilities(provider).check_ns_count(&delegation.nameservers)
+}
+
+/// Glue belongs to the domain its host is under: refuses any other.
+pub(crate) fn glue_under(domain: &DomainName, glue: &Glue) -> Result<(), RegistrarError> {
+    if glue.host.is_within(domain) {
+        Ok(())
+    } else {
+        Err(RegistrarError::Invalid {
+            field: "glue.host".into(),
+            message: format!(
+                "{} is not inside {domain}; glue belongs to the parent domain of the host",
+                glue.host
+            ),
+        })
+    }
 }
 
 /// The delegation a label's NS records make, `None` without records. The

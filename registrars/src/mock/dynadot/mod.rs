@@ -260,8 +260,7 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
     let on_domain = |f: &mut dyn FnMut(&mut Domain) -> Fields| -> Fields {
         let mut world = dd.state.world();
         let d = world
-            .account_mut(account)
-            .and_then(|a| a.domain_mut(&domain_param))
+            .domain_mut(account, &domain_param)
             .ok_or_else(|| format!("could not find {domain_param} in your account"))?;
         f(d)
     };

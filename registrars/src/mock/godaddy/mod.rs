@@ -237,10 +237,7 @@ fn with_domain<T>(
     f: impl FnOnce(&mut Domain) -> T,
 ) -> Result<T, Response> {
     let mut world = state.world();
-    let domain = world
-        .account_mut(account)
-        .and_then(|a| a.domain_mut(domain))
-        .ok_or_else(not_found)?;
+    let domain = world.domain_mut(account, domain).ok_or_else(not_found)?;
     Ok(f(domain))
 }
 

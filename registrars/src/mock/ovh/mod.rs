@@ -222,19 +222,29 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Runs `f` on the account's domain `name` when `kind` holds for it
+    /// (registered, or a hosted zone), else answers 404.
+    fn entry<T>(
+        &self,
+        name: &str,
+        kind: fn(&Domain) -> bool,
+        f: impl FnOnce(&mut Domain) -> Result<T, Response>,
+    ) -> Result<T, Response> {
+        let mut world = self.ovh.state.world();
+        let d = world
+            .domain_mut(self.account, name)
+            .filter(|d| kind(d))
+            .ok_or_else(not_found)?;
+        f(d)
+    }
+
     /// Runs `f` on a registered domain, or answers 404.
     fn domain<T>(
         &self,
         name: &str,
         f: impl FnOnce(&mut Domain) -> Result<T, Response>,
     ) -> Result<T, Response> {
-        let mut world = self.ovh.state.world();
-        let d = world
-            .account_mut(self.account)
-            .and_then(|a| a.domain_mut(name))
-            .filter(|d| d.registered)
-            .ok_or_else(not_found)?;
-        f(d)
+        self.entry(name, |d| d.registered, f)
     }
 
     /// Runs `f` on a hosted zone, or answers 404.
@@ -243,13 +253,7 @@ impl Cx<'_> {
         name: &str,
         f: impl FnOnce(&mut Domain) -> Result<T, Response>,
     ) -> Result<T, Response> {
-        let mut world = self.ovh.state.world();
-        let d = world
-            .account_mut(self.account)
-            .and_then(|a| a.domain_mut(name))
-            .filter(|d| d.hosted_zone)
-            .ok_or_else(not_found)?;
-        f(d)
+        self.entry(name, |d| d.hosted_zone, f)
     }
 
     fn start(&self, domain: &str, function: &str, change: PendingChange) -> Response {

@@ -232,10 +232,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn apply(world: &mut World, account: &str, domain: &str, change: PendingChange) {
-    let Some(d) = world
-        .account_mut(account)
-        .and_then(|a| a.domain_mut(domain))
-    else {
+    let Some(d) = world.domain_mut(account, domain) else {
         return;
     };
     match change {
@@ -247,11 +244,8 @@ fn apply(world: &mut World, account: &str, domain: &str, change: PendingChange) 
             d.nameservers = entries.into_iter().map(|(h, _)| h).collect();
             d.extra.insert("ns_ips".into(), Value::Object(ips));
         }
-        PendingChange::GluePut(glue) => {
-            d.glue.retain(|g| g.host != glue.host);
-            d.glue.push(glue);
-        }
-        PendingChange::GlueDelete(host) => d.glue.retain(|g| g.host.as_str() != host),
+        PendingChange::GluePut(glue) => d.put_glue(glue),
+        PendingChange::GlueDelete(host) => d.remove_glue(&host),
         PendingChange::Keys(keys) => d.dnskeys = keys,
     }
 }

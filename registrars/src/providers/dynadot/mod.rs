@@ -240,10 +240,6 @@ impl Registrar for Dynadot {
         Provider::Dynadot
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         // Needs the key, touches no domain.
         self.call(op::VALIDATE_CREDENTIALS, "is_processing", &[], "")
@@ -365,12 +361,7 @@ impl Registrar for Dynadot {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         if glue.ips.is_empty() || glue.ips.len() > 10 {
             return Err(RegistrarError::Invalid {
                 field: "glue.ips".into(),

@@ -277,10 +277,6 @@ impl Registrar for GoDaddy {
         Provider::GoDaddy
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         // The cheapest authenticated call that also trips the
         // ACCESS_DENIED account-tier gate.
@@ -460,15 +456,7 @@ impl Registrar for GoDaddy {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!(
-                    "{} is not inside {domain}; glue belongs to the parent domain of the host",
-                    glue.host
-                ),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         if glue.ips.is_empty() {
             return Err(RegistrarError::Invalid {
                 field: "glue.ips".into(),

@@ -410,10 +410,6 @@ impl Registrar for Namecheap {
         Provider::Namecheap
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         self.call(
             op::VALIDATE_CREDENTIALS,
@@ -568,12 +564,7 @@ impl Registrar for Namecheap {
     ) -> Result<Change, RegistrarError> {
         let op = op::UPSERT_GLUE;
         let ip = glue_ipv4(glue)?;
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         let mut params = Self::sld_tld(domain);
         params.push(("Nameserver".into(), glue.host.to_string()));
         let command = match self.ns_info(op, domain, &glue.host).await? {

@@ -429,10 +429,6 @@ impl Registrar for Ovh {
         Provider::Ovh
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         let _: Vec<String> = self
             .get(op::VALIDATE_CREDENTIALS, "/domain", "", "domain list")
@@ -626,12 +622,7 @@ impl Registrar for Ovh {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         let info = self.info(op::UPSERT_GLUE, domain).await?;
         let check = |ok: bool, message: &str| {
             if ok {
