@@ -2,10 +2,10 @@
 //! legacy key pair, the advice in its `Unsupported` errors, error codes
 //! 81056 and 10013, and the record count limit.
 
-use crate::common::{adapter, d, h, http_write, l, start, writes};
+use crate::common::{adapter, d, h, http_write, l, provider_error, start, status_fault, writes};
 use crate::contract::{Fixture, contract_suite};
 use registrars::credentials::{CloudflareAuth, CloudflareCredentials};
-use registrars::mock::{Fault, MockServer};
+use registrars::mock::MockServer;
 use registrars::{Credentials, Delegation, Glue, Provider, Registrar, RegistrarError, Secret};
 
 pub(crate) const TOKEN: &str = "cf-token-0123456789";
@@ -201,14 +201,9 @@ async fn provider_codes_map_to_their_class() {
     let zone = d("example.com");
 
     // Provider-coded errors.
-    server.state().inject(
-        Fault::ProviderError {
-            code: "9999".into(),
-            message: "Something odd".into(),
-            status: Some(400),
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(provider_error("9999", "Something odd", Some(400)), 1);
     let err = cf.get_nameservers(&zone).await.unwrap_err();
     assert_eq!(
         err,
@@ -218,27 +213,15 @@ async fn provider_codes_map_to_their_class() {
         }
     );
 
-    server.state().inject(
-        Fault::ProviderError {
-            code: "10013".into(),
-            message: "Rate limited".into(),
-            status: Some(400),
-        },
-        5,
-    );
+    server
+        .state()
+        .inject(provider_error("10013", "Rate limited", Some(400)), 5);
     let err = cf.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::RateLimited { .. }), "{err:?}");
     server.state().clear_faults();
 
     // A body that is not an envelope.
-    server.state().inject(
-        Fault::Status {
-            status: 200,
-            body: "<html>".into(),
-            retry_after: None,
-        },
-        1,
-    );
+    server.state().inject(status_fault(200, "<html>"), 1);
     let err = cf.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Protocol { .. }), "{err:?}");
 }

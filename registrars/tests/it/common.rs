@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use registrars::http::{HttpConfig, RetryPolicy};
-use registrars::mock::{MockServer, Seed};
+use registrars::mock::{Fault, MockServer, Seed};
 use registrars::providers::ConnectOptions;
 use registrars::{
     Change, Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
@@ -63,6 +63,25 @@ pub fn adapter(server: &MockServer, credentials: Credentials) -> Box<dyn Registr
         &fast_options(),
     )
     .expect("adapter builds")
+}
+
+/// A bare HTTP answer with `status` and `body`, no `Retry-After`.
+pub fn status_fault(status: u16, body: &str) -> Fault {
+    Fault::Status {
+        status,
+        body: body.to_owned(),
+        retry_after: None,
+    }
+}
+
+/// The provider's own error envelope with `code` and `message`; `status`
+/// overrides the HTTP status the provider would use.
+pub fn provider_error(code: &str, message: &str, status: Option<u16>) -> Fault {
+    Fault::ProviderError {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        status,
+    }
 }
 
 /// Whether a journal entry is a write over HTTP: any method but GET (the

@@ -20,12 +20,12 @@
 
 use registrars::mock::{Fault, MockServer, RateLimit};
 use registrars::{
-    Capabilities, Capability, Change, Credentials, Delegation, DsInput, DsMaterial, Glue, Provider,
-    Registrar, RegistrarError, TaskRef, TaskStatus,
+    Capabilities, Capability, Change, Credentials, Delegation, DomainName, DsInput, DsMaterial,
+    Glue, Label, Provider, Registrar, RegistrarError, TaskRef, TaskStatus,
 };
 
 use crate::common::{
-    adapter, captured_logs, d, h, hosts, http_write, l, pending, start, wait_task,
+    adapter, captured_logs, d, h, hosts, http_write, l, pending, start, status_fault, wait_task,
 };
 
 /// Builds one set of credentials (a `fn`, so fixtures can be statics).
@@ -106,6 +106,30 @@ async fn applied(registrar: &dyn Registrar, change: Change, what: &str) {
         }
         Change::Unchanged => panic!("{what}: expected a change, got Unchanged"),
     }
+}
+
+/// Sets `want` at `label`, waits for it, and reads the same back.
+async fn delegate_and_read_back(
+    registrar: &dyn Registrar,
+    zone: &DomainName,
+    label: &Label,
+    want: &Delegation,
+) {
+    let change = registrar
+        .set_child_delegation(zone, label, want)
+        .await
+        .unwrap();
+    applied(registrar, change, "set_child_delegation").await;
+    let got = registrar
+        .get_child_delegation(zone, label)
+        .await
+        .unwrap()
+        .expect("a delegation after setting one");
+    assert!(registrars::types::same_hosts(
+        &got.nameservers,
+        &want.nameservers
+    ));
+    assert_eq!((got.ttl, &got.ds), (want.ttl, &want.ds));
 }
 
 fn assert_unsupported(result: Result<impl std::fmt::Debug, RegistrarError>, what: &str) {
@@ -276,26 +300,20 @@ pub async fn child_delegation(f: &Fixture) {
         records
     };
     let untouched = others(&server);
+    let err = registrar
+        .get_child_delegation(&d("not-mine.com"), &sub)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistrarError::DomainNotInAccount { .. }),
+        "{err:?}"
+    );
 
     assert_eq!(
         registrar.get_child_delegation(&zone, &sub).await.unwrap(),
         None
     );
-    let change = registrar
-        .set_child_delegation(&zone, &sub, &want)
-        .await
-        .unwrap();
-    applied(registrar.as_ref(), change, "set_child_delegation").await;
-    let got = registrar
-        .get_child_delegation(&zone, &sub)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(registrars::types::same_hosts(
-        &got.nameservers,
-        &want.nameservers
-    ));
-    assert_eq!((got.ttl, &got.ds), (3600, &want.ds));
+    delegate_and_read_back(registrar.as_ref(), &zone, &sub, &want).await;
 
     let before = f.writes(&server);
     assert_eq!(
@@ -312,21 +330,7 @@ pub async fn child_delegation(f: &Fixture) {
         ttl: 7200,
         ds: vec![],
     };
-    let change = registrar
-        .set_child_delegation(&zone, &sub, &next)
-        .await
-        .unwrap();
-    applied(registrar.as_ref(), change, "replace").await;
-    let got = registrar
-        .get_child_delegation(&zone, &sub)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(registrars::types::same_hosts(
-        &got.nameservers,
-        &next.nameservers
-    ));
-    assert_eq!((got.ttl, got.ds), (7200, vec![]));
+    delegate_and_read_back(registrar.as_ref(), &zone, &sub, &next).await;
     assert_eq!(others(&server), untouched, "no other record changed");
 
     let change = registrar
@@ -536,11 +540,7 @@ pub async fn rate_limiting(f: &Fixture) {
 pub async fn server_errors(f: &Fixture) {
     let (server, registrar) = f.start(1).await;
     let zone = d("example.com");
-    let fault = Fault::Status {
-        status: 503,
-        body: String::new(),
-        retry_after: None,
-    };
+    let fault = status_fault(503, "");
     server.state().inject(fault.clone(), 2);
     assert_eq!(
         registrar.get_nameservers(&zone).await.unwrap(),
@@ -618,27 +618,13 @@ pub async fn secrets_never_logged(f: &Fixture) {
     for credentials in [(f.credentials)(), (f.wrong_credentials)()] {
         rendered.push(format!("{credentials:?} {credentials}"));
     }
-    server.state().inject(
-        Fault::Status {
-            status: 500,
-            body: String::new(),
-            retry_after: None,
-        },
-        1,
-    );
+    server.state().inject(status_fault(500, ""), 1);
     rendered.push(format!("{:?}", registrar.get_nameservers(&zone).await));
     rendered.push(format!(
         "{:?}",
         registrar.set_nameservers(&zone, &hosts(&WANTED_NS)).await
     ));
-    server.state().inject(
-        Fault::Status {
-            status: 503,
-            body: String::new(),
-            retry_after: None,
-        },
-        10,
-    );
+    server.state().inject(status_fault(503, ""), 10);
     let err = registrar.get_ds(&zone).await.unwrap_err();
     rendered.push(format!("{err} {err:?}"));
     server.state().clear_faults();

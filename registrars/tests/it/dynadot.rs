@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{d, hosts, retry_options};
+use crate::common::{d, hosts, provider_error, retry_options, status_fault};
 use crate::contract::{Fixture, KSK, contract_suite};
 use registrars::credentials::DynadotCredentials;
 use registrars::http::{HttpConfig, RetryPolicy};
@@ -96,6 +96,16 @@ fn writes(server: &MockServer) -> usize {
 
 fn raw_url(server: &MockServer, query: &str) -> String {
     format!("{}?key={KEY}&{query}", server.base_url())
+}
+
+/// One raw api3 call with the account's key; the JSON answer.
+async fn api3(server: &MockServer, query: &str) -> serde_json::Value {
+    reqwest::get(raw_url(server, query))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -290,11 +300,7 @@ async fn main_server_trouble_and_5xx_are_unavailable() {
         .await
         .unwrap();
     let dy = adapter(&server);
-    let transient = Fault::ProviderError {
-        code: "-1".into(),
-        message: "problem with connection to main server".into(),
-        status: None,
-    };
+    let transient = provider_error("-1", "problem with connection to main server", None);
     server.state().inject(transient.clone(), 2);
     assert_eq!(
         dy.get_nameservers(&d("example.com")).await.unwrap().len(),
@@ -305,14 +311,7 @@ async fn main_server_trouble_and_5xx_are_unavailable() {
     let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
     server.state().clear_faults();
-    server.state().inject(
-        Fault::Status {
-            status: 503,
-            body: String::new(),
-            retry_after: None,
-        },
-        10,
-    );
+    server.state().inject(status_fault(503, ""), 10);
     let before = server.state().journal().len();
     let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err}");
@@ -329,14 +328,9 @@ async fn other_refusals_are_rejected_verbatim() {
         .await
         .unwrap();
     let dy = adapter(&server);
-    server.state().inject(
-        Fault::ProviderError {
-            code: "-1".into(),
-            message: "domain is locked".into(),
-            status: None,
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(provider_error("-1", "domain is locked", None), 1);
     let err = dy.get_nameservers(&d("example.com")).await.unwrap_err();
     assert_eq!(
         err,
@@ -446,33 +440,22 @@ async fn mock_zone_api_has_no_ns_type_and_replaces_without_the_add_flag() {
     let server = MockServer::start(Provider::Dynadot, seed(""))
         .await
         .unwrap();
-    let call = |q: &str| {
-        let url = raw_url(&server, q);
-        async move {
-            reqwest::get(url)
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let body = call("command=set_dns2&domain=example.com&subdomain0=sub&sub_record_type0=ns&sub_record0=ns1.openova.io").await;
+    let body = api3(&server, "command=set_dns2&domain=example.com&subdomain0=sub&sub_record_type0=ns&sub_record0=ns1.openova.io").await;
     assert_eq!(body["SetDnsResponse"]["Status"], "error");
-    let _ = call("command=set_dns2&domain=example.com&main_record_type0=a&main_record0=192.0.2.1&add_dns_to_current_setting=1").await;
-    let _ = call("command=set_dns2&domain=example.com&subdomain0=www&sub_record_type0=cname&sub_record0=example.com&add_dns_to_current_setting=1").await;
+    let _ = api3(&server, "command=set_dns2&domain=example.com&main_record_type0=a&main_record0=192.0.2.1&add_dns_to_current_setting=1").await;
+    let _ = api3(&server, "command=set_dns2&domain=example.com&subdomain0=www&sub_record_type0=cname&sub_record0=example.com&add_dns_to_current_setting=1").await;
     assert_eq!(
         server.state().world().accounts[0].domains[0].records.len(),
         2
     );
-    let body = call("command=set_dns2&domain=example.com&subdomain0=mail&sub_record_type0=a&sub_record0=192.0.2.9").await;
+    let body = api3(&server, "command=set_dns2&domain=example.com&subdomain0=mail&sub_record_type0=a&sub_record0=192.0.2.9").await;
     assert_eq!(body["SetDnsResponse"]["Status"], "success");
     assert_eq!(
         server.state().world().accounts[0].domains[0].records.len(),
         1,
         "replaced whole"
     );
-    let body = call("command=get_dns&domain=example.com").await;
+    let body = api3(&server, "command=get_dns&domain=example.com").await;
     assert_eq!(
         body["GetDnsResponse"]["GetDns"]["NameServerSettings"]["SubDomains"][0]["Subhost"],
         "mail"
@@ -544,29 +527,26 @@ async fn glue_commands_answer_as_documented() {
     let server = MockServer::start(Provider::Dynadot, seed(""))
         .await
         .unwrap();
-    let call = |q: &str| {
-        let url = raw_url(&server, q);
-        async move {
-            reqwest::get(url)
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let body = call("command=add_ns&host=ns7.elsewhere.net").await;
+    let body = api3(&server, "command=add_ns&host=ns7.elsewhere.net").await;
     let server_entry = &body["AddNsResponse"]["AddNsContent"]["Server"];
     assert_eq!(server_entry["Host"], "ns7.elsewhere.net", "{body}");
     assert!(server_entry["ServerId"].is_u64(), "{body}");
-    let body = call("command=register_ns&host=ns2.example.com&ip=192.0.2.54").await;
+    let body = api3(
+        &server,
+        "command=register_ns&host=ns2.example.com&ip=192.0.2.54",
+    )
+    .await;
     assert_eq!(body["RegisterNsResponse"]["Status"], "success", "{body}");
-    let body = call("command=delete_ns_by_domain&server_domain=example.com").await;
+    let body = api3(
+        &server,
+        "command=delete_ns_by_domain&server_domain=example.com",
+    )
+    .await;
     assert_eq!(
         body["DeleteNsByDomainResponse"]["Status"], "error",
         "ns1 is in use: {body}"
     );
-    let body = call("command=server_list").await;
+    let body = api3(&server, "command=server_list").await;
     let hosts: Vec<&str> = body["ServerListResponse"]["ServerList"]
         .as_array()
         .unwrap()

@@ -3,10 +3,10 @@
 //! not on Namecheap DNS, IPv4-only public glue, HTTP 405 throttling and
 //! errors inside HTTP 200, every call a POST.
 
-use crate::common::{adapter, d, h, l, start};
+use crate::common::{adapter, d, h, l, provider_error, start, status_fault};
 use crate::contract::{Fixture, contract_suite};
 use registrars::credentials::NamecheapCredentials;
-use registrars::mock::{Fault, MockServer};
+use registrars::mock::MockServer;
 use registrars::{
     Change, Credentials, Delegation, DsMaterial, DsRecord, Glue, Provider, Registrar,
     RegistrarError, Secret,
@@ -246,24 +246,19 @@ async fn codes_inside_http_200_and_every_call_a_post() {
     let zone = d("example.com");
 
     // Server errors reported inside HTTP 200.
-    server.state().inject(
-        Fault::ProviderError {
-            code: "5050900".into(),
-            message: "Unhandled exception".into(),
-            status: None,
-        },
-        10,
-    );
+    server
+        .state()
+        .inject(provider_error("5050900", "Unhandled exception", None), 10);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err:?}");
     server.state().clear_faults();
 
     server.state().inject(
-        Fault::ProviderError {
-            code: "2030166".into(),
-            message: "Edit permission for domain is not supported".into(),
-            status: None,
-        },
+        provider_error(
+            "2030166",
+            "Edit permission for domain is not supported",
+            None,
+        ),
         1,
     );
     let err = nc
@@ -275,14 +270,9 @@ async fn codes_inside_http_200_and_every_call_a_post() {
         "{err:?}"
     );
 
-    server.state().inject(
-        Fault::ProviderError {
-            code: "9999999".into(),
-            message: "Odd".into(),
-            status: None,
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(provider_error("9999999", "Odd", None), 1);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert_eq!(
         err,
@@ -292,14 +282,9 @@ async fn codes_inside_http_200_and_every_call_a_post() {
         }
     );
 
-    server.state().inject(
-        Fault::Status {
-            status: 200,
-            body: "not xml at all <".into(),
-            retry_after: None,
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(status_fault(200, "not xml at all <"), 1);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Protocol { .. }), "{err:?}");
 

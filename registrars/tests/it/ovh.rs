@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use crate::common::{d, hosts, http_write, pending, retry_options, wait_task};
+use crate::common::{d, hosts, http_write, pending, provider_error, retry_options, wait_task};
 use crate::contract::{Fixture, KSK, contract_suite};
 use registrars::clock::OffsetClock;
 use registrars::credentials::OvhCredentials;
-use registrars::mock::{Fault, MockServer, Seed};
+use registrars::mock::{MockServer, Seed};
 use registrars::{
     Change, ConnectOptions, Credentials, Delegation, DsMaterial, Glue, HostName, Label, Provider,
     Registrar, RegistrarError, Secret, TaskStatus, connect_with,
@@ -92,6 +92,15 @@ fn adapter_with(server: &MockServer, c: Credentials) -> Box<dyn Registrar> {
     .unwrap()
 }
 
+/// A mock whose tasks finish after `task_polls` polls, and an adapter.
+async fn setup(task_polls: u32) -> (MockServer, Box<dyn Registrar>) {
+    let server = MockServer::start(Provider::Ovh, seed(task_polls, ""))
+        .await
+        .unwrap();
+    let ovh = adapter(&server);
+    (server, ovh)
+}
+
 fn adapter(server: &MockServer) -> Box<dyn Registrar> {
     adapter_with(server, creds(AK, AS, CK))
 }
@@ -102,8 +111,7 @@ fn writes(server: &MockServer) -> Vec<String> {
 
 #[tokio::test]
 async fn time_is_synced_once() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     ovh.validate_credentials().await.unwrap();
     ovh.get_nameservers(&d("example.com")).await.unwrap();
     let journal = server.state().journal();
@@ -210,11 +218,7 @@ async fn refused_timestamp_maps_to_clock_skew() {
     // Every signed call is refused with OVH's timestamp error: after one
     // resync the adapter gives up with ClockSkew.
     server.state().inject(
-        Fault::ProviderError {
-            code: "Client::BadRequest".into(),
-            message: "Invalid timestamp".into(),
-            status: Some(400),
-        },
+        provider_error("Client::BadRequest", "Invalid timestamp", Some(400)),
         10,
     );
     let ovh = adapter(&server);
@@ -224,8 +228,7 @@ async fn refused_timestamp_maps_to_clock_skew() {
 
 #[tokio::test]
 async fn set_nameservers_switches_to_external_first() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     let want = hosts(&["ns1.openova.io", "ns2.openova.io"]);
     let task = pending(ovh.set_nameservers(&d("example.com"), &want).await.unwrap());
     assert_eq!(
@@ -245,15 +248,10 @@ async fn set_nameservers_switches_to_external_first() {
 
 #[tokio::test]
 async fn provider_refusals_keep_their_code() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     ovh.validate_credentials().await.unwrap();
     server.state().inject(
-        Fault::ProviderError {
-            code: "Client::Gone".into(),
-            message: "This service is expired".into(),
-            status: Some(460),
-        },
+        provider_error("Client::Gone", "This service is expired", Some(460)),
         1,
     );
     let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
@@ -265,11 +263,7 @@ async fn provider_refusals_keep_their_code() {
         }
     );
     server.state().inject(
-        Fault::ProviderError {
-            code: "Client::Conflict".into(),
-            message: "A task is already running".into(),
-            status: Some(409),
-        },
+        provider_error("Client::Conflict", "A task is already running", Some(409)),
         1,
     );
     let err = ovh.get_nameservers(&d("example.com")).await.unwrap_err();
@@ -299,8 +293,7 @@ async fn provider_refusals_keep_their_code() {
 
 #[tokio::test]
 async fn zone_edits_are_refreshed_and_filters_rechecked() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     let zone = d("example.com");
     let sub = Label::new("sub").unwrap();
     // `sub2` matches OVH's LIKE filter but is not ours.
@@ -355,8 +348,7 @@ async fn zone_edits_are_refreshed_and_filters_rechecked() {
 
 #[tokio::test]
 async fn glue_updates_go_to_the_update_path() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     let zone = d("example.com");
     let moved = Glue {
         host: HostName::new("ns1.example.com").unwrap(),
@@ -376,8 +368,7 @@ async fn glue_updates_go_to_the_update_path() {
 
 #[tokio::test]
 async fn glue_without_host_objects_lives_in_the_ns_entry() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     let dom = d("legacy.fr");
     let host = HostName::new("ns1.legacy.fr").unwrap();
     assert_eq!(
@@ -421,8 +412,7 @@ async fn glue_without_host_objects_lives_in_the_ns_entry() {
 
 #[tokio::test]
 async fn ds_takes_dnskeys_and_only_for_external_dns() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     // A bare DS cannot be published at OVH.
     let ds = DsMaterial::parse(&format!("2371 13 2 {}", "ab".repeat(32))).unwrap();
     let err = ovh.set_ds(&d("signed.org"), &[ds]).await.unwrap_err();
@@ -467,8 +457,7 @@ async fn signed(
 
 #[tokio::test]
 async fn add_only_name_server_calls_are_tasks_too() {
-    let server = MockServer::start(Provider::Ovh, seed(1, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(1).await;
     let dom = d("legacy.fr");
     let (status, task) = signed(
         &server,
@@ -517,8 +506,7 @@ async fn add_only_name_server_calls_are_tasks_too() {
 
 #[tokio::test]
 async fn task_listing_filters_and_actions() {
-    let server = MockServer::start(Provider::Ovh, seed(3, "")).await.unwrap();
-    let ovh = adapter(&server);
+    let (server, ovh) = setup(3).await;
     let task = pending(
         ovh.set_nameservers(
             &d("legacy.fr"),
