@@ -1,6 +1,7 @@
 """The OVH mock through the official python-ovh SDK: name servers, tasks
 (listing with filters, polling, cancel, relaunch, accelerate), glue, DS
-and child NS records in a hosted zone. Run by tests/it/sdk.rs against a
+(registry keys, and a hosted zone's DNSSEC switch) and child NS records in
+a hosted zone. Run by tests/it/sdk.rs against a
 mock on 127.0.0.1; prints "ok" when every check held."""
 
 import json
@@ -123,6 +124,13 @@ assert (ds["publicKey"], ds["tag"], ds["flags"]) == (KSK_KEY, KSK_TAG, 257), ds
 task = client.post(f"/domain/{s}/dsRecord", keys=[])
 assert finish(s, task)["status"] == "done"
 assert client.get(f"/domain/{s}/dsRecord") == []
+
+# A zone OVH hosts signs itself: its DNSSEC switch.
+assert client.get(f"/domain/zone/{d}/dnssec")["status"] == "disabled"
+client.post(f"/domain/zone/{d}/dnssec")
+assert client.get(f"/domain/zone/{d}/dnssec")["status"] == "enabled"
+client.delete(f"/domain/zone/{d}/dnssec")
+assert client.get(f"/domain/zone/{d}/dnssec")["status"] == "disabled"
 
 # Child NS records in the hosted zone, live after refresh. OVH's filters
 # match with LIKE, so `sub` also lists the seed's `sub2`: re-check each.

@@ -11,7 +11,8 @@
 //!   `zone_unrefreshed` until `POST …/refresh`.
 //! - Name server, glue and DS writes return tasks ([`tasks`]), including
 //!   the add-only `POST …/nameServer` and `DELETE …/nameServer/{id}`.
-//! - Record list filters match with LIKE (substring), as OVH's do.
+//! - The zone API lives in [`zone`]; its list filters match with LIKE
+//!   (substring), as OVH's do.
 //!
 //! Open points are switches in `options.extra`: `ovh_time_tolerance_secs`
 //! (default 30), `ovh_clock_offset_secs` (the mock's clock against the
@@ -21,6 +22,7 @@
 
 mod auth;
 mod tasks;
+mod zone;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,7 +36,7 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 use sha1::{Digest as _, Sha1};
 
-use super::seed::{Domain, Record, normalise};
+use super::seed::{Domain, normalise};
 use super::{Fault, MockState, ProviderMock};
 use crate::types::{Dnskey, Glue, HostName};
 
@@ -188,6 +190,9 @@ async fn dispatch(
         ("PUT", ["domain", "zone", z, "record", id]) => cx.update_record(z, id, &body),
         ("DELETE", ["domain", "zone", z, "record", id]) => cx.delete_record(z, id),
         ("POST", ["domain", "zone", z, "refresh"]) => cx.refresh(z),
+        ("GET", ["domain", "zone", z, "dnssec"]) => cx.dnssec(z),
+        ("POST", ["domain", "zone", z, "dnssec"]) => cx.set_dnssec(z, true),
+        ("DELETE", ["domain", "zone", z, "dnssec"]) => cx.set_dnssec(z, false),
         ("GET", ["domain", d]) => cx.info(d),
         ("PUT", ["domain", d]) => cx.update_info(d, &body),
         ("GET", ["domain", d, "nameServer"]) => cx.ns_ids(d),
@@ -694,155 +699,6 @@ impl Cx<'_> {
         }
         self.start(d, "DomainDsUpdate", PendingChange::Keys(keys))
     }
-
-    //----------- zones -------------------------------------------------------
-
-    fn records(&self, z: &str, query: &HashMap<String, String>) -> Response {
-        let field = query.get("fieldType").map(|s| s.to_ascii_uppercase());
-        let sub = query.get("subDomain").map(|s| s.to_ascii_lowercase());
-        self.zone(z, |dom| {
-            let ids: Vec<u64> = dom
-                .records
-                .iter()
-                .filter(|r| field.as_ref().is_none_or(|f| r.rtype == *f))
-                // LIKE, not equality: `sub` also lists `sub2` and `a.sub`.
-                .filter(|r| {
-                    sub.as_ref()
-                        .is_none_or(|s| sub_domain(&r.name).contains(s.as_str()))
-                })
-                .filter_map(|r| r.id.as_deref()?.parse().ok())
-                .collect();
-            Ok(axum::Json(ids).into_response())
-        })
-        .unwrap_or_else(|r| r)
-    }
-
-    fn record(&self, z: &str, id: &str) -> Response {
-        self.zone(z, |dom| {
-            let zone = normalise(&dom.name);
-            let r = dom
-                .records
-                .iter()
-                .find(|r| r.id.as_deref() == Some(id))
-                .ok_or_else(|| {
-                    error(404, "Client::NotFound", None, "This record does not exist")
-                })?;
-            Ok(axum::Json(record_json(r, &zone)).into_response())
-        })
-        .unwrap_or_else(|r| r)
-    }
-
-    fn create_record(&self, z: &str, body: &Value) -> Response {
-        let s = |f: &str| body.get(f).and_then(Value::as_str);
-        let (Some(field), Some(target)) = (s("fieldType"), s("target")) else {
-            return bad_request("Missing parameter fieldType or target");
-        };
-        let field = field.to_ascii_uppercase();
-        if field == "DS"
-            || ![
-                "A", "AAAA", "CNAME", "MX", "NS", "TXT", "SRV", "CAA", "PTR", "SPF", "TLSA",
-            ]
-            .contains(&field.as_str())
-        {
-            return bad_request(&format!("Invalid fieldType: {field}"));
-        }
-        let sub = normalise(s("subDomain").unwrap_or(""));
-        let ttl = body.get("ttl").and_then(Value::as_u64).unwrap_or(0) as u32;
-        let id = self.ovh.state.world().next_id().to_string();
-        let created = self.zone(z, |dom| {
-            let record = Record {
-                id: Some(id),
-                name: if sub.is_empty() { "@".into() } else { sub },
-                rtype: field,
-                content: if target.ends_with('.') {
-                    normalise(target)
-                } else {
-                    target.to_owned()
-                },
-                ttl,
-                priority: None,
-            };
-            let json = record_json(&record, &normalise(&dom.name));
-            dom.records.push(record);
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(json)
-        });
-        match created {
-            Ok(json) => {
-                self.ovh.state.note(format!("write record {z}"));
-                axum::Json(json).into_response()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn update_record(&self, z: &str, id: &str, body: &Value) -> Response {
-        let done = self.zone(z, |dom| {
-            let r = dom
-                .records
-                .iter_mut()
-                .find(|r| r.id.as_deref() == Some(id))
-                .ok_or_else(|| {
-                    error(404, "Client::NotFound", None, "This record does not exist")
-                })?;
-            if let Some(ttl) = body.get("ttl").and_then(Value::as_u64) {
-                r.ttl = ttl as u32;
-            }
-            if let Some(t) = body.get("target").and_then(Value::as_str) {
-                r.content = normalise(t);
-            }
-            if let Some(sd) = body.get("subDomain").and_then(Value::as_str) {
-                let sd = normalise(sd);
-                r.name = if sd.is_empty() { "@".into() } else { sd };
-            }
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(())
-        });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn delete_record(&self, z: &str, id: &str) -> Response {
-        let done = self.zone(z, |dom| {
-            let before = dom.records.len();
-            dom.records.retain(|r| r.id.as_deref() != Some(id));
-            if dom.records.len() == before {
-                return Err(error(
-                    404,
-                    "Client::NotFound",
-                    None,
-                    "This record does not exist",
-                ));
-            }
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(())
-        });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn refresh(&self, z: &str) -> Response {
-        match self.zone(z, |dom| {
-            dom.extra.insert("zone_unrefreshed".into(), json!(false));
-            Ok(())
-        }) {
-            Ok(()) => {
-                self.ovh.state.note(format!("refresh {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
 }
 
 /// The NS set as (host, glue ip) pairs.
@@ -896,29 +752,4 @@ fn check_set(dom: &Domain, entries: &[(String, Option<String>)]) -> Result<(), R
         return Err(bad_request("Between 2 and 13 name servers are required"));
     }
     Ok(())
-}
-
-/// The OVH `subDomain` of a stored record (`""` for the apex).
-fn sub_domain(name: &str) -> String {
-    if name == "@" {
-        String::new()
-    } else {
-        normalise(name)
-    }
-}
-
-fn record_json(r: &Record, zone: &str) -> Value {
-    let target = if matches!(r.rtype.as_str(), "NS" | "CNAME" | "MX") {
-        format!("{}.", r.content.trim_end_matches('.'))
-    } else {
-        r.content.clone()
-    };
-    json!({
-        "id": r.id.as_deref().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0),
-        "fieldType": r.rtype,
-        "subDomain": sub_domain(&r.name),
-        "target": target,
-        "ttl": r.ttl,
-        "zone": zone,
-    })
 }
