@@ -1,5 +1,5 @@
-//! GoDaddy mock: v1 domains and records ([`records`]), v2 name servers,
-//! hosts, DNSSEC and actions ([`actions`]), with GoDaddy's auth and error
+//! GoDaddy mock: v1 domains and records (`records.rs`), v2 name servers,
+//! hosts, DNSSEC and actions (`actions.rs`), with GoDaddy's auth and error
 //! bodies.
 //!
 //! - Auth: `Authorization: sso-key KEY:SECRET` against the account's

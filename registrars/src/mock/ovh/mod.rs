@@ -11,7 +11,7 @@
 //!   `zone_unrefreshed` until `POST …/refresh`.
 //! - Name server, glue and DS writes return tasks ([`tasks`]), including
 //!   the add-only `POST …/nameServer` and `DELETE …/nameServer/{id}`.
-//! - The zone API lives in [`zone`]; its list filters match with LIKE
+//! - The zone API lives in `zone.rs`; its list filters match with LIKE
 //!   (substring), as OVH's do.
 //!
 //! Open points are switches in `options.extra`: `ovh_time_tolerance_secs`
