@@ -98,9 +98,15 @@ struct RecordBody {
     ttl: Option<u32>,
 }
 
-/// Checks a write body against the minimum TTL, GoDaddy's field error on
-/// the first that is too short.
-fn check_ttls(gd: &Gd, items: &[RecordBody]) -> Result<(), Response> {
+/// The caller's account and a write body, checked against the minimum
+/// TTL (GoDaddy's field error on the first that is too short).
+fn authed_records(
+    gd: &Gd,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, Vec<RecordBody>), Response> {
+    let account = authenticate(&gd.state, headers)?;
+    let items: Vec<RecordBody> = parse_json(body)?;
     let min_ttl = extra_u64(&gd.state, "godaddy_min_ttl", 600) as u32;
     match items
         .iter()
@@ -110,7 +116,7 @@ fn check_ttls(gd: &Gd, items: &[RecordBody]) -> Result<(), Response> {
             &format!("records[{i}].ttl"),
             &format!("ttl must be at least {min_ttl}"),
         )),
-        None => Ok(()),
+        None => Ok((account, items)),
     }
 }
 
@@ -163,17 +169,10 @@ pub(super) async fn replace_at_name(
     Path((domain, rtype, name)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate(&gd.state, &headers) {
-        Ok(a) => a,
+    let (account, items) = match authed_records(&gd, &headers, &body) {
+        Ok(parts) => parts,
         Err(r) => return r,
     };
-    let items: Vec<RecordBody> = match parse_json(&body) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_ttls(&gd, &items) {
-        return r;
-    }
     let (rtype, name) = (rtype.to_ascii_uppercase(), owner(&name));
     let what = format!("{rtype} {name}");
     write(&gd, &account, &domain, items.len(), &what, |d, ids| {
@@ -192,21 +191,14 @@ pub(super) async fn append(
     Path(domain): Path<String>,
     body: Bytes,
 ) -> Response {
-    let account = match authenticate(&gd.state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let items: Vec<RecordBody> = match parse_json(&body) {
-        Ok(i) => i,
+    let (account, items) = match authed_records(&gd, &headers, &body) {
+        Ok(parts) => parts,
         Err(r) => return r,
     };
     for (i, item) in items.iter().enumerate() {
         if item.rtype.is_none() || item.name.is_none() {
             return invalid_field(&format!("records[{i}]"), "type and name are required");
         }
-    }
-    if let Err(r) = check_ttls(&gd, &items) {
-        return r;
     }
     write(&gd, &account, &domain, items.len(), "append", |d, ids| {
         for (item, id) in items.iter().zip(ids) {

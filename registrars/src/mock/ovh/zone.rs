@@ -13,6 +13,18 @@ use super::{Cx, null};
 use crate::mock::seed::{Record, normalise};
 
 impl Cx<'_> {
+    /// `null` after a change that went through, journaled as `entry`; the
+    /// refusal otherwise.
+    fn noted(&self, done: Result<(), Response>, entry: String) -> Response {
+        match done {
+            Ok(()) => {
+                self.ovh.state.note(entry);
+                null()
+            }
+            Err(r) => r,
+        }
+    }
+
     pub(super) fn records(&self, z: &str, query: &HashMap<String, String>) -> Response {
         let field = query.get("fieldType").map(|s| s.to_ascii_uppercase());
         let sub = query.get("subDomain").map(|s| s.to_ascii_lowercase());
@@ -114,13 +126,7 @@ impl Cx<'_> {
             dom.extra.insert("zone_unrefreshed".into(), json!(true));
             Ok(())
         });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
+        self.noted(done, format!("write record {z}"))
     }
 
     pub(super) fn delete_record(&self, z: &str, id: &str) -> Response {
@@ -138,26 +144,17 @@ impl Cx<'_> {
             dom.extra.insert("zone_unrefreshed".into(), json!(true));
             Ok(())
         });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
+        self.noted(done, format!("write record {z}"))
     }
 
     pub(super) fn refresh(&self, z: &str) -> Response {
-        match self.zone(z, |dom| {
-            dom.extra.insert("zone_unrefreshed".into(), json!(false));
-            Ok(())
-        }) {
-            Ok(()) => {
-                self.ovh.state.note(format!("refresh {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
+        self.noted(
+            self.zone(z, |dom| {
+                dom.extra.insert("zone_unrefreshed".into(), json!(false));
+                Ok(())
+            }),
+            format!("refresh {z}"),
+        )
     }
 
     /// `GET /domain/zone/{z}/dnssec`: OVH signs zones it hosts itself.
@@ -176,16 +173,13 @@ impl Cx<'_> {
     /// `POST` (enable) or `DELETE` (disable) `/domain/zone/{z}/dnssec`.
     pub(super) fn set_dnssec(&self, z: &str, enable: bool) -> Response {
         let status = if enable { "enabled" } else { "disabled" };
-        match self.zone(z, |dom| {
-            dom.extra.insert("zone_dnssec".into(), json!(status));
-            Ok(())
-        }) {
-            Ok(()) => {
-                self.ovh.state.note(format!("write dnssec {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
+        self.noted(
+            self.zone(z, |dom| {
+                dom.extra.insert("zone_dnssec".into(), json!(status));
+                Ok(())
+            }),
+            format!("write dnssec {z}"),
+        )
     }
 }
 
