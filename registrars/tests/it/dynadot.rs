@@ -343,25 +343,32 @@ async fn other_refusals_are_rejected_verbatim() {
 
 #[tokio::test]
 async fn one_request_at_a_time_per_account() {
-    let server = MockServer::start(Provider::Dynadot, seed(r#""dynadot_processing_ms": 150"#))
+    let server = MockServer::start(Provider::Dynadot, seed(r#""dynadot_processing_ms": 1000"#))
         .await
         .unwrap();
-    // The mock refuses overlapping requests of one account…
+    // The mock refuses a request while another of the account is running:
+    // the second is sent once the first is seen holding the account.
     let url = raw_url(&server, "command=domain_info&domain=example.com");
-    let (a, b) = tokio::join!(reqwest::get(&url), reqwest::get(&url));
-    let bodies = [
-        a.unwrap().text().await.unwrap(),
-        b.unwrap().text().await.unwrap(),
-    ];
-    assert_eq!(
-        bodies
-            .iter()
-            .filter(|b| b.contains("too many concurrent"))
-            .count(),
-        1,
-        "{bodies:?}"
-    );
+    let first = tokio::spawn(reqwest::get(url.clone()));
+    while !server
+        .state()
+        .journal()
+        .iter()
+        .any(|e| e == "processing dyn-1")
+    {
+        tokio::task::yield_now().await;
+    }
+    let second = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(second.contains("too many concurrent"), "{second}");
+    let first = first.await.unwrap().unwrap().text().await.unwrap();
+    assert!(first.contains("\"success\""), "{first}");
     // …and two adapters for the same account never overlap.
+    server
+        .state()
+        .world()
+        .options
+        .extra
+        .insert("dynadot_processing_ms".into(), serde_json::json!(100));
     let one = adapter(&server);
     let two = adapter(&server);
     let zone = d("example.com");

@@ -190,6 +190,8 @@ async fn api3(State(dd): State<Dd>, RawQuery(query): RawQuery) -> Response {
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
     if processing > 0 {
+        // Tests wait for this entry to know the account is busy.
+        dd.state.note(format!("processing {account}"));
         tokio::time::sleep(Duration::from_millis(processing)).await;
     }
     dd.state.note(format!("command {command}"));
