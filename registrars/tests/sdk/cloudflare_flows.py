@@ -20,6 +20,8 @@ assert [z.name for z in zones] == ["example.com"], zones
 zone = zones[0]
 assert sorted(zone.name_servers) == ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"], zone
 zid = zone.id
+assert [z.id for z in cf.zones.list(name="example.com", account={"id": zone.account.id})] == [zid]
+assert list(cf.zones.list(name="example.com", account={"id": "another-account"})) == []
 assert cf.zones.get(zone_id=zid).name == "example.com"
 
 

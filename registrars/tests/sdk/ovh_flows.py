@@ -73,6 +73,16 @@ ids = client.get(f"/domain/{d}/nameServer")
 hosts = sorted(client.get(f"/domain/{d}/nameServer/{i}")["host"] for i in ids)
 assert hosts == ["ns1.openova.io", "ns2.openova.io"], hosts
 
+# The add-only calls: one more server (a task), then its entry removed.
+task = client.post(f"/domain/{d}/nameServer", nameServer=[{"host": "ns5.openova.io"}])
+assert (task["function"], finish(d, task)["status"]) == ("DomainDnsUpdate", "done")
+ids = client.get(f"/domain/{d}/nameServer")
+added = [i for i in ids if client.get(f"/domain/{d}/nameServer/{i}")["host"] == "ns5.openova.io"]
+assert len(added) == 1 and len(ids) == 3, ids
+task = client.delete(f"/domain/{d}/nameServer/{added[0]}")
+assert finish(d, task)["status"] == "done"
+assert len(client.get(f"/domain/{d}/nameServer")) == 2
+
 # Task actions: cancel one not started, relaunch a failed one, accelerate.
 task = client.post(f"/domain/{d}/nameServers/update", nameServers=[{"host": "ns9.openova.io"}, {"host": "ns8.openova.io"}])
 assert task["canCancel"] is True
