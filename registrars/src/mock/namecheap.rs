@@ -415,15 +415,20 @@ fn host_param(d: &Domain, p: &Params) -> Result<String, Response> {
     Ok(host)
 }
 
+/// The `Nameserver` (under the domain) and public `IP` of a create or
+/// update.
+fn host_and_ip(d: &Domain, p: &Params) -> Result<(String, Ipv4Addr), Response> {
+    let host = host_param(d, p)?;
+    match param(p, "IP").map(public_ipv4) {
+        Some(ip) => Ok((host, ip?)),
+        None => Err(error("2010324", "Parameter IP is missing")),
+    }
+}
+
 fn ns_create(command: &str, d: &mut Domain, p: &Params) -> Response {
-    let host = match host_param(d, p) {
-        Ok(h) => h,
+    let (host, ip) = match host_and_ip(d, p) {
+        Ok(parts) => parts,
         Err(r) => return r,
-    };
-    let ip = match param(p, "IP").map(public_ipv4) {
-        Some(Ok(ip)) => ip,
-        Some(Err(r)) => return r,
-        None => return error("2010324", "Parameter IP is missing"),
     };
     if d.glue.iter().any(|g| g.host.as_str() == host) {
         return error("2030301", &format!("Nameserver {host} already exists")); // mock convention
@@ -458,14 +463,9 @@ fn ns_done(command: &str, element: &str, d: &Domain, host: &str, extra: &str) ->
 }
 
 fn ns_update(command: &str, d: &mut Domain, p: &Params) -> Response {
-    let host = match host_param(d, p) {
-        Ok(h) => h,
+    let (host, ip) = match host_and_ip(d, p) {
+        Ok(parts) => parts,
         Err(r) => return r,
-    };
-    let ip = match param(p, "IP").map(public_ipv4) {
-        Some(Ok(ip)) => ip,
-        Some(Err(r)) => return r,
-        None => return error("2010324", "Parameter IP is missing"),
     };
     let old = param(p, "OldIP").unwrap_or("").to_owned();
     let Some(glue) = d.glue.iter_mut().find(|g| g.host.as_str() == host) else {
