@@ -86,8 +86,12 @@ pub trait Registrar: Send + Sync {
     /// Which provider this is.
     fn provider(&self) -> Provider;
 
-    /// What this provider can do, and its name server count limits.
-    fn capabilities(&self) -> Capabilities;
+    /// What this provider can do, and its name server count limits: by
+    /// default, what [`providers::capabilities`] declares for
+    /// [`Registrar::provider`].
+    fn capabilities(&self) -> Capabilities {
+        providers::capabilities(self.provider())
+    }
 
     /// Checks that the credentials work (one cheap authenticated call).
     async fn validate_credentials(&self) -> Result<(), RegistrarError>;

@@ -11,14 +11,14 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use super::seed::{Account, Domain, Record, normalise};
-use super::{Fault, MockState, ProviderMock, render_status_fault};
+use super::{Fault, MockState, ProviderMock};
 
 /// The plug-in: base path, routes and fault rendering.
 pub fn mock() -> ProviderMock {
@@ -46,8 +46,8 @@ pub fn router(state: MockState) -> Router {
         .route(
             "/client/v4/zones/{zone}/dns_records/{id}",
             get(get_record)
-                .put(put_record)
-                .patch(patch_record)
+                .put(update_record)
+                .patch(update_record)
                 .delete(delete_record),
         )
         .route(
@@ -81,14 +81,8 @@ pub fn render_fault(fault: &Fault) -> Response {
             code.parse().unwrap_or(1000),
             message,
         ),
-        Fault::Status {
-            status,
-            body,
-            retry_after,
-        } => render_status_fault(*status, body, retry_after.as_deref()),
-        Fault::Delay { .. } | Fault::FailTask { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        // The gate answers the other faults itself.
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -205,8 +199,15 @@ fn zone_json(account: &Account, d: &Domain) -> Value {
         "original_name_servers": d.extra.get("original_name_servers").cloned().unwrap_or(json!([])),
         "vanity_name_servers": [],
         "account": {"id": account.id, "name": account.id},
+        "owner": {"id": account.id, "type": "user"},
+        "original_registrar": null, "original_dnshost": null,
+        "development_mode": 0, "meta": {}, "permissions": [],
+        "created_on": MOCK_EPOCH, "modified_on": MOCK_EPOCH, "activated_on": MOCK_EPOCH,
     })
 }
+
+/// Every timestamp the mock reports: fixed, so answers are reproducible.
+const MOCK_EPOCH: &str = "2026-01-01T00:00:00Z";
 
 fn fqdn(zone: &str, rel: &str) -> String {
     if rel == "@" || rel.is_empty() {
@@ -235,6 +236,8 @@ fn record_json(zone: &Domain, r: &Record) -> Value {
         "id": r.id, "zone_id": zone_id(&zone.name), "zone_name": normalise(&zone.name),
         "name": fqdn(&zone.name, &r.name), "type": r.rtype, "content": r.content,
         "ttl": r.ttl, "proxied": false, "proxiable": false, "locked": false,
+        "comment": null, "tags": [], "settings": {}, "meta": {},
+        "created_on": MOCK_EPOCH, "modified_on": MOCK_EPOCH,
     });
     if let Some(p) = r.priority {
         v["priority"] = json!(p);
@@ -434,11 +437,8 @@ async fn list_records(
                 q.get("type")
                     .is_none_or(|t| t.eq_ignore_ascii_case(&r.rtype))
             })
-            .filter(|r| {
-                q.get("name")
-                    .is_none_or(|n| normalise(n) == fqdn(&d.name, &r.name))
-            })
-            .filter(|r| q.get("content").is_none_or(|c| c == &r.content))
+            .filter(|r| matches_filter(&q, "name", &fqdn(&d.name, &r.name)))
+            .filter(|r| matches_filter(&q, "content", &r.content))
             .map(|r| record_json(d, r))
             .collect();
         Ok(items)
@@ -450,6 +450,27 @@ async fn list_records(
         }
         Err(resp) => resp,
     }
+}
+
+/// Cloudflare's record list filters on `field`: the plain `field=` and
+/// the operator forms the official SDKs send (`field.exact`,
+/// `field.contains`, `field.startswith`, `field.endswith`), all
+/// case-insensitive and ignoring a trailing dot.
+fn matches_filter(q: &HashMap<String, String>, field: &str, value: &str) -> bool {
+    let value = normalise(value);
+    let wanted = |op: &str| {
+        let key = if op.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}.{op}")
+        };
+        q.get(&key).map(|w| normalise(w))
+    };
+    wanted("").is_none_or(|w| value == w)
+        && wanted("exact").is_none_or(|w| value == w)
+        && wanted("contains").is_none_or(|w| value.contains(&w))
+        && wanted("startswith").is_none_or(|w| value.starts_with(&w))
+        && wanted("endswith").is_none_or(|w| value.ends_with(&w))
 }
 
 const TYPES: &[&str] = &[
@@ -667,22 +688,15 @@ async fn update(
     .unwrap_or_else(|r| r)
 }
 
-async fn put_record(
+/// `PUT` replaces the record, `PATCH` changes the fields it names.
+async fn update_record(
     State(state): State<MockState>,
+    method: Method,
     headers: HeaderMap,
     Path((zone, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    update(state, headers, zone, id, body, true).await
-}
-
-async fn patch_record(
-    State(state): State<MockState>,
-    headers: HeaderMap,
-    Path((zone, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    update(state, headers, zone, id, body, false).await
+    update(state, headers, zone, id, body, method == Method::PUT).await
 }
 
 async fn delete_record(

@@ -151,6 +151,11 @@ impl World {
     pub fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
         self.accounts.iter_mut().find(|a| a.id == id)
     }
+
+    /// The domain `name` of account `account`, to change it.
+    pub fn domain_mut(&mut self, account: &str, name: &str) -> Option<&mut Domain> {
+        self.account_mut(account)?.domain_mut(name)
+    }
 }
 
 /// Everything a provider mock's handlers share. Cheap to clone.

@@ -171,6 +171,19 @@ pub struct Domain {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+impl Domain {
+    /// Creates the host object, or replaces its addresses.
+    pub fn put_glue(&mut self, glue: Glue) {
+        self.glue.retain(|g| g.host != glue.host);
+        self.glue.push(glue);
+    }
+
+    /// Removes the host object `host`, if there is one.
+    pub fn remove_glue(&mut self, host: &str) {
+        self.glue.retain(|g| g.host.as_str() != host);
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -430,10 +430,6 @@ impl Registrar for Cloudflare {
         Provider::Cloudflare
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         match &self.credentials.auth {
             CloudflareAuth::Token(_) => {

@@ -28,6 +28,8 @@ pub mod godaddy;
 pub mod namecheap;
 /// OVHcloud signed API (R2).
 pub mod ovh;
+/// Steps several adapters share.
+mod shared;
 
 /// Everything an adapter needs besides its credentials and base URL.
 #[derive(Clone, Debug)]

@@ -190,6 +190,8 @@ async fn api3(State(dd): State<Dd>, RawQuery(query): RawQuery) -> Response {
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
     if processing > 0 {
+        // Tests wait for this entry to know the account is busy.
+        dd.state.note(format!("processing {account}"));
         tokio::time::sleep(Duration::from_millis(processing)).await;
     }
     dd.state.note(format!("command {command}"));
@@ -260,8 +262,7 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
     let on_domain = |f: &mut dyn FnMut(&mut Domain) -> Fields| -> Fields {
         let mut world = dd.state.world();
         let d = world
-            .account_mut(account)
-            .and_then(|a| a.domain_mut(&domain_param))
+            .domain_mut(account, &domain_param)
             .ok_or_else(|| format!("could not find {domain_param} in your account"))?;
         f(d)
     };
@@ -326,9 +327,10 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
                 .ok_or("a valid host is required")?;
             servers::add_external(dd, account, host.as_str())?;
             dd.state.note(format!("write server {host}"));
-            Ok(fields(
-                json!({ "Server": { "Host": host, "ServerId": servers::server_id(host.as_str()) } }),
-            ))
+            // Dynadot's documented answer names the new server entry.
+            Ok(fields(json!({ "AddNsContent": {
+                "Server": { "Host": host, "ServerId": servers::server_id(host.as_str()) }
+            } })))
         }
         "register_ns" => {
             let host = first(params, &["host", "ns", "nameserver"])
@@ -344,9 +346,8 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
                 },
             )?;
             dd.state.note(format!("write server {host}"));
-            Ok(fields(
-                json!({ "Server": { "Host": host, "ServerId": servers::server_id(host.as_str()) } }),
-            ))
+            // Documented with code and status only; `server_list` has the id.
+            Ok(Map::new())
         }
         "set_ns_ip" => {
             let host = servers::resolve(dd, account, params)?;
@@ -358,6 +359,19 @@ fn run(dd: &Dd, account: &str, command: &str, params: &Params) -> Fields {
             let host = servers::resolve(dd, account, params)?;
             servers::delete(dd, account, &host)?;
             dd.state.note(format!("write server {host}"));
+            Ok(Map::new())
+        }
+        "delete_ns_by_domain" => {
+            let domain = params
+                .get("server_domain")
+                .map(|d| normalise(d))
+                .ok_or("server_domain is required")?;
+            for host in servers::known(dd, account).into_keys() {
+                if servers::within(&host, &domain) {
+                    servers::delete(dd, account, &host)?;
+                    dd.state.note(format!("write server {host}"));
+                }
+            }
             Ok(Map::new())
         }
         "get_dnssec" => on_domain(&mut |d| {

@@ -162,10 +162,7 @@ pub(super) async fn put_nameservers(
         );
     }
     let mut world = dd.state.world();
-    match world
-        .account_mut(&account)
-        .and_then(|a| a.domain_mut(&domain))
-    {
+    match world.domain_mut(&account, &domain) {
         Some(d) => {
             d.nameservers = hosts.clone();
             drop(world);

@@ -18,7 +18,8 @@ pub(super) fn server_id(host: &str) -> u64 {
     u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]) % 10_000_000)
 }
 
-fn within(host: &str, domain: &str) -> bool {
+/// Whether `host` is `domain` or a name under it.
+pub(super) fn within(host: &str, domain: &str) -> bool {
     let (host, domain) = (normalise(host), normalise(domain));
     host == domain || host.ends_with(&format!(".{domain}"))
 }

@@ -163,19 +163,13 @@ pub(super) fn summary(gd: &Gd, account: &str, domain: &str) -> Vec<Value> {
 }
 
 fn apply(world: &mut World, account: &str, domain: &str, change: PendingChange) {
-    let Some(d) = world
-        .account_mut(account)
-        .and_then(|a| a.domain_mut(domain))
-    else {
+    let Some(d) = world.domain_mut(account, domain) else {
         return;
     };
     match change {
         PendingChange::Nameservers(ns) => d.nameservers = ns,
-        PendingChange::HostPut(glue) => {
-            d.glue.retain(|g| g.host != glue.host);
-            d.glue.push(glue);
-        }
-        PendingChange::HostDelete(host) => d.glue.retain(|g| g.host.as_str() != host),
+        PendingChange::HostPut(glue) => d.put_glue(glue),
+        PendingChange::HostDelete(host) => d.remove_glue(&host),
         PendingChange::DsAdd(items) => {
             for item in items {
                 match item {

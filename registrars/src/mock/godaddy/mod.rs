@@ -1,5 +1,6 @@
-//! GoDaddy mock: v1 domains and records, v2 name servers, hosts, DNSSEC
-//! and actions, with GoDaddy's auth and error bodies.
+//! GoDaddy mock: v1 domains and records (`records.rs`), v2 name servers,
+//! hosts, DNSSEC and actions (`actions.rs`), with GoDaddy's auth and error
+//! bodies.
 //!
 //! - Auth: `Authorization: sso-key KEY:SECRET` against the account's
 //!   `key` and `secret` credentials, else 401 `UNABLE_TO_AUTHENTICATE`;
@@ -20,6 +21,7 @@
 //! is unfinished, default false) and `godaddy_min_ttl` (default 600).
 
 mod actions;
+mod records;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -33,7 +35,7 @@ use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::seed::{Account, Domain, Record, normalise};
+use super::seed::{Account, Domain, normalise};
 use super::{Fault, MockState, ProviderMock};
 use crate::providers::godaddy::wire::{
     algorithm_name, algorithm_number, digest_name, digest_number,
@@ -70,8 +72,18 @@ pub fn router(state: MockState) -> Router {
             get(get_domain_v1).patch(patch_domain_v1),
         )
         .route(
+            "/v1/domains/{domain}/records",
+            axum::routing::patch(records::append),
+        )
+        .route(
+            "/v1/domains/{domain}/records/{rtype}",
+            get(records::of_type),
+        )
+        .route(
             "/v1/domains/{domain}/records/{rtype}/{name}",
-            get(get_records).put(put_records).delete(delete_records),
+            get(records::at_name)
+                .put(records::replace_at_name)
+                .delete(records::delete_at_name),
         )
         .route("/v1/shoppers/{shopper}", get(get_shopper))
         .route(
@@ -225,10 +237,7 @@ fn with_domain<T>(
     f: impl FnOnce(&mut Domain) -> T,
 ) -> Result<T, Response> {
     let mut world = state.world();
-    let domain = world
-        .account_mut(account)
-        .and_then(|a| a.domain_mut(domain))
-        .ok_or_else(not_found)?;
+    let domain = world.domain_mut(account, domain).ok_or_else(not_found)?;
     Ok(f(domain))
 }
 
@@ -362,136 +371,6 @@ async fn patch_domain_v1(
             StatusCode::from_u16(status)
                 .unwrap_or(StatusCode::OK)
                 .into_response()
-        }
-        Err(r) => r,
-    }
-}
-
-/// The relative owner name as stored (`@` for the apex).
-fn owner(name: &str) -> String {
-    let n = normalise(name);
-    if n.is_empty() { "@".into() } else { n }
-}
-
-async fn get_records(
-    State(gd): State<Gd>,
-    headers: HeaderMap,
-    Path((domain, rtype, name)): Path<(String, String, String)>,
-) -> Response {
-    let account = match authenticate(&gd.state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (rtype, name) = (rtype.to_ascii_uppercase(), owner(&name));
-    let records = with_domain(&gd.state, &account, &domain, |d| {
-        d.hosted_zone.then(|| {
-            d.records
-                .iter()
-                .filter(|r| r.rtype == rtype && owner(&r.name) == name)
-                .map(|r| json!({ "data": r.content, "name": name, "ttl": r.ttl, "type": rtype }))
-                .collect::<Vec<_>>()
-        })
-    });
-    match records {
-        Ok(Some(list)) => axum::Json(list).into_response(),
-        Ok(None) => not_found(),
-        Err(r) => r,
-    }
-}
-
-#[derive(Deserialize)]
-struct RecordBody {
-    data: String,
-    #[serde(default)]
-    ttl: Option<u32>,
-}
-
-async fn put_records(
-    State(gd): State<Gd>,
-    headers: HeaderMap,
-    Path((domain, rtype, name)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Response {
-    let account = match authenticate(&gd.state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let items: Vec<RecordBody> = match parse_json(&body) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let min_ttl = extra_u64(&gd.state, "godaddy_min_ttl", 600) as u32;
-    for (i, item) in items.iter().enumerate() {
-        if item.ttl.unwrap_or(3600) < min_ttl {
-            return invalid_field(
-                &format!("records[{i}].ttl"),
-                &format!("ttl must be at least {min_ttl}"),
-            );
-        }
-    }
-    let (rtype, name) = (rtype.to_ascii_uppercase(), owner(&name));
-    let ids: Vec<String> = {
-        let mut world = gd.state.world();
-        (0..items.len())
-            .map(|_| world.next_id().to_string())
-            .collect()
-    };
-    let done = with_domain(&gd.state, &account, &domain, |d| {
-        if !d.hosted_zone {
-            return false;
-        }
-        // Replaces the set of this type at this name, nothing else.
-        d.records
-            .retain(|r| !(r.rtype == rtype && owner(&r.name) == name));
-        for (item, id) in items.iter().zip(ids) {
-            d.records.push(Record {
-                id: Some(id),
-                name: name.clone(),
-                rtype: rtype.clone(),
-                content: normalise(&item.data),
-                ttl: item.ttl.unwrap_or(3600),
-                priority: None,
-            });
-        }
-        true
-    });
-    match done {
-        Ok(true) => {
-            gd.state
-                .note(format!("write records {rtype} {name}.{domain}"));
-            StatusCode::OK.into_response()
-        }
-        Ok(false) => not_found(),
-        Err(r) => r,
-    }
-}
-
-async fn delete_records(
-    State(gd): State<Gd>,
-    headers: HeaderMap,
-    Path((domain, rtype, name)): Path<(String, String, String)>,
-) -> Response {
-    let account = match authenticate(&gd.state, &headers) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (rtype, name) = (rtype.to_ascii_uppercase(), owner(&name));
-    let removed = with_domain(&gd.state, &account, &domain, |d| {
-        let before = d.records.len();
-        d.records
-            .retain(|r| !(r.rtype == rtype && owner(&r.name) == name));
-        before - d.records.len()
-    });
-    match removed {
-        Ok(0) => error(
-            404,
-            "NOT_FOUND",
-            "No records found for the given type and name",
-        ),
-        Ok(_) => {
-            gd.state
-                .note(format!("write records {rtype} {name}.{domain}"));
-            StatusCode::NO_CONTENT.into_response()
         }
         Err(r) => r,
     }

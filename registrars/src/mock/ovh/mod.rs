@@ -11,7 +11,8 @@
 //!   `zone_unrefreshed` until `POST …/refresh`.
 //! - Name server, glue and DS writes return tasks ([`tasks`]), including
 //!   the add-only `POST …/nameServer` and `DELETE …/nameServer/{id}`.
-//! - Record list filters match with LIKE (substring), as OVH's do.
+//! - The zone API lives in `zone.rs`; its list filters match with LIKE
+//!   (substring), as OVH's do.
 //!
 //! Open points are switches in `options.extra`: `ovh_time_tolerance_secs`
 //! (default 30), `ovh_clock_offset_secs` (the mock's clock against the
@@ -21,6 +22,7 @@
 
 mod auth;
 mod tasks;
+mod zone;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,12 +36,12 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 use sha1::{Digest as _, Sha1};
 
-use super::seed::{Domain, Record, normalise};
+use super::seed::{Domain, normalise};
 use super::{Fault, MockState, ProviderMock};
 use crate::types::{Dnskey, Glue, HostName};
 
 use auth::{bad_request, error, not_found};
-use tasks::{PendingChange, Tasks};
+use tasks::{PendingChange, TaskAction, Tasks};
 
 /// The plug-in: base path, routes and fault rendering.
 pub fn mock() -> ProviderMock {
@@ -188,6 +190,9 @@ async fn dispatch(
         ("PUT", ["domain", "zone", z, "record", id]) => cx.update_record(z, id, &body),
         ("DELETE", ["domain", "zone", z, "record", id]) => cx.delete_record(z, id),
         ("POST", ["domain", "zone", z, "refresh"]) => cx.refresh(z),
+        ("GET", ["domain", "zone", z, "dnssec"]) => cx.dnssec(z),
+        ("POST", ["domain", "zone", z, "dnssec"]) => cx.set_dnssec(z, true),
+        ("DELETE", ["domain", "zone", z, "dnssec"]) => cx.set_dnssec(z, false),
         ("GET", ["domain", d]) => cx.info(d),
         ("PUT", ["domain", d]) => cx.update_info(d, &body),
         ("GET", ["domain", d, "nameServer"]) => cx.ns_ids(d),
@@ -195,13 +200,15 @@ async fn dispatch(
         ("GET", ["domain", d, "nameServer", id]) => cx.ns_entry(d, id),
         ("DELETE", ["domain", d, "nameServer", id]) => cx.delete_ns(d, id),
         ("POST", ["domain", d, "nameServers", "update"]) => cx.update_ns(d, &body),
+        ("GET", ["domain", d, "task"]) => cx.task_ids(d, &query),
         ("GET", ["domain", d, "task", id]) => cx.task(d, id),
-        ("GET", ["domain", d, "glueRecord"]) => cx.glue_list(d),
+        ("POST", ["domain", d, "task", id, action]) => cx.task_action(d, id, action),
+        ("GET", ["domain", d, "glueRecord"]) => cx.glue_list(d, &query),
         ("POST", ["domain", d, "glueRecord"]) => cx.glue_create(d, &body),
         ("GET", ["domain", d, "glueRecord", host]) => cx.glue_get(d, host),
         ("POST", ["domain", d, "glueRecord", host, "update"]) => cx.glue_update(d, host, &body),
         ("DELETE", ["domain", d, "glueRecord", host]) => cx.glue_delete(d, host),
-        ("GET", ["domain", d, "dsRecord"]) => cx.ds_ids(d),
+        ("GET", ["domain", d, "dsRecord"]) => cx.ds_ids(d, &query),
         ("POST", ["domain", d, "dsRecord"]) => cx.ds_set(d, &body),
         ("GET", ["domain", d, "dsRecord", id]) => cx.ds_get(d, id),
         _ => error(
@@ -220,19 +227,29 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Runs `f` on the account's domain `name` when `kind` holds for it
+    /// (registered, or a hosted zone), else answers 404.
+    fn entry<T>(
+        &self,
+        name: &str,
+        kind: fn(&Domain) -> bool,
+        f: impl FnOnce(&mut Domain) -> Result<T, Response>,
+    ) -> Result<T, Response> {
+        let mut world = self.ovh.state.world();
+        let d = world
+            .domain_mut(self.account, name)
+            .filter(|d| kind(d))
+            .ok_or_else(not_found)?;
+        f(d)
+    }
+
     /// Runs `f` on a registered domain, or answers 404.
     fn domain<T>(
         &self,
         name: &str,
         f: impl FnOnce(&mut Domain) -> Result<T, Response>,
     ) -> Result<T, Response> {
-        let mut world = self.ovh.state.world();
-        let d = world
-            .account_mut(self.account)
-            .and_then(|a| a.domain_mut(name))
-            .filter(|d| d.registered)
-            .ok_or_else(not_found)?;
-        f(d)
+        self.entry(name, |d| d.registered, f)
     }
 
     /// Runs `f` on a hosted zone, or answers 404.
@@ -241,13 +258,7 @@ impl Cx<'_> {
         name: &str,
         f: impl FnOnce(&mut Domain) -> Result<T, Response>,
     ) -> Result<T, Response> {
-        let mut world = self.ovh.state.world();
-        let d = world
-            .account_mut(self.account)
-            .and_then(|a| a.domain_mut(name))
-            .filter(|d| d.hosted_zone)
-            .ok_or_else(not_found)?;
-        f(d)
+        self.entry(name, |d| d.hosted_zone, f)
     }
 
     fn start(&self, domain: &str, function: &str, change: PendingChange) -> Response {
@@ -439,9 +450,48 @@ impl Cx<'_> {
         }
     }
 
-    fn glue_list(&self, d: &str) -> Response {
+    fn task_ids(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        if let Err(r) = self.domain(d, |_| Ok(())) {
+            return r;
+        }
+        let ids = self.ovh.tasks.list(
+            &self.ovh.state,
+            self.account,
+            &normalise(d),
+            query.get("function").map(String::as_str),
+            query.get("status").map(String::as_str),
+        );
+        axum::Json(ids).into_response()
+    }
+
+    fn task_action(&self, d: &str, id: &str, action: &str) -> Response {
+        if let Err(r) = self.domain(d, |_| Ok(())) {
+            return r;
+        }
+        let Some(action) = TaskAction::parse(action) else {
+            return not_found();
+        };
+        match self
+            .ovh
+            .tasks
+            .act(&self.ovh.state, self.account, &normalise(d), id, action)
+        {
+            Ok(()) => null(),
+            Err((404, message)) => error(404, "Client::NotFound", None, message),
+            Err((status, message)) => error(status, "Client::Forbidden", None, message),
+        }
+    }
+
+    /// Host names, optionally filtered by `host` (LIKE, as OVH's filters).
+    fn glue_list(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        let like = query.get("host").map(|h| h.to_ascii_lowercase());
         self.domain(d, |dom| {
-            let hosts: Vec<String> = dom.glue.iter().map(|g| g.host.to_string()).collect();
+            let hosts: Vec<String> = dom
+                .glue
+                .iter()
+                .map(|g| g.host.to_string())
+                .filter(|h| like.as_ref().is_none_or(|l| h.contains(l.as_str())))
+                .collect();
             Ok(axum::Json(hosts).into_response())
         })
         .unwrap_or_else(|r| r)
@@ -568,11 +618,17 @@ impl Cx<'_> {
         }
     }
 
-    fn ds_ids(&self, d: &str) -> Response {
+    /// Key ids, optionally filtered by `flags` and `status` (every key
+    /// the mock holds is `created`).
+    fn ds_ids(&self, d: &str, query: &HashMap<String, String>) -> Response {
+        let flags = query.get("flags");
+        let status = query.get("status");
         self.domain(d, |dom| {
             let ids: Vec<u64> = dom
                 .dnskeys
                 .iter()
+                .filter(|k| flags.is_none_or(|f| *f == k.flags.to_string()))
+                .filter(|_| status.is_none_or(|s| s == "created"))
                 .map(|k| stable_id(&k.public_key))
                 .collect();
             Ok(axum::Json(ids).into_response())
@@ -643,155 +699,6 @@ impl Cx<'_> {
         }
         self.start(d, "DomainDsUpdate", PendingChange::Keys(keys))
     }
-
-    //----------- zones -------------------------------------------------------
-
-    fn records(&self, z: &str, query: &HashMap<String, String>) -> Response {
-        let field = query.get("fieldType").map(|s| s.to_ascii_uppercase());
-        let sub = query.get("subDomain").map(|s| s.to_ascii_lowercase());
-        self.zone(z, |dom| {
-            let ids: Vec<u64> = dom
-                .records
-                .iter()
-                .filter(|r| field.as_ref().is_none_or(|f| r.rtype == *f))
-                // LIKE, not equality: `sub` also lists `sub2` and `a.sub`.
-                .filter(|r| {
-                    sub.as_ref()
-                        .is_none_or(|s| sub_domain(&r.name).contains(s.as_str()))
-                })
-                .filter_map(|r| r.id.as_deref()?.parse().ok())
-                .collect();
-            Ok(axum::Json(ids).into_response())
-        })
-        .unwrap_or_else(|r| r)
-    }
-
-    fn record(&self, z: &str, id: &str) -> Response {
-        self.zone(z, |dom| {
-            let zone = normalise(&dom.name);
-            let r = dom
-                .records
-                .iter()
-                .find(|r| r.id.as_deref() == Some(id))
-                .ok_or_else(|| {
-                    error(404, "Client::NotFound", None, "This record does not exist")
-                })?;
-            Ok(axum::Json(record_json(r, &zone)).into_response())
-        })
-        .unwrap_or_else(|r| r)
-    }
-
-    fn create_record(&self, z: &str, body: &Value) -> Response {
-        let s = |f: &str| body.get(f).and_then(Value::as_str);
-        let (Some(field), Some(target)) = (s("fieldType"), s("target")) else {
-            return bad_request("Missing parameter fieldType or target");
-        };
-        let field = field.to_ascii_uppercase();
-        if field == "DS"
-            || ![
-                "A", "AAAA", "CNAME", "MX", "NS", "TXT", "SRV", "CAA", "PTR", "SPF", "TLSA",
-            ]
-            .contains(&field.as_str())
-        {
-            return bad_request(&format!("Invalid fieldType: {field}"));
-        }
-        let sub = normalise(s("subDomain").unwrap_or(""));
-        let ttl = body.get("ttl").and_then(Value::as_u64).unwrap_or(0) as u32;
-        let id = self.ovh.state.world().next_id().to_string();
-        let created = self.zone(z, |dom| {
-            let record = Record {
-                id: Some(id),
-                name: if sub.is_empty() { "@".into() } else { sub },
-                rtype: field,
-                content: if target.ends_with('.') {
-                    normalise(target)
-                } else {
-                    target.to_owned()
-                },
-                ttl,
-                priority: None,
-            };
-            let json = record_json(&record, &normalise(&dom.name));
-            dom.records.push(record);
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(json)
-        });
-        match created {
-            Ok(json) => {
-                self.ovh.state.note(format!("write record {z}"));
-                axum::Json(json).into_response()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn update_record(&self, z: &str, id: &str, body: &Value) -> Response {
-        let done = self.zone(z, |dom| {
-            let r = dom
-                .records
-                .iter_mut()
-                .find(|r| r.id.as_deref() == Some(id))
-                .ok_or_else(|| {
-                    error(404, "Client::NotFound", None, "This record does not exist")
-                })?;
-            if let Some(ttl) = body.get("ttl").and_then(Value::as_u64) {
-                r.ttl = ttl as u32;
-            }
-            if let Some(t) = body.get("target").and_then(Value::as_str) {
-                r.content = normalise(t);
-            }
-            if let Some(sd) = body.get("subDomain").and_then(Value::as_str) {
-                let sd = normalise(sd);
-                r.name = if sd.is_empty() { "@".into() } else { sd };
-            }
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(())
-        });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn delete_record(&self, z: &str, id: &str) -> Response {
-        let done = self.zone(z, |dom| {
-            let before = dom.records.len();
-            dom.records.retain(|r| r.id.as_deref() != Some(id));
-            if dom.records.len() == before {
-                return Err(error(
-                    404,
-                    "Client::NotFound",
-                    None,
-                    "This record does not exist",
-                ));
-            }
-            dom.extra.insert("zone_unrefreshed".into(), json!(true));
-            Ok(())
-        });
-        match done {
-            Ok(()) => {
-                self.ovh.state.note(format!("write record {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
-
-    fn refresh(&self, z: &str) -> Response {
-        match self.zone(z, |dom| {
-            dom.extra.insert("zone_unrefreshed".into(), json!(false));
-            Ok(())
-        }) {
-            Ok(()) => {
-                self.ovh.state.note(format!("refresh {z}"));
-                null()
-            }
-            Err(r) => r,
-        }
-    }
 }
 
 /// The NS set as (host, glue ip) pairs.
@@ -845,29 +752,4 @@ fn check_set(dom: &Domain, entries: &[(String, Option<String>)]) -> Result<(), R
         return Err(bad_request("Between 2 and 13 name servers are required"));
     }
     Ok(())
-}
-
-/// The OVH `subDomain` of a stored record (`""` for the apex).
-fn sub_domain(name: &str) -> String {
-    if name == "@" {
-        String::new()
-    } else {
-        normalise(name)
-    }
-}
-
-fn record_json(r: &Record, zone: &str) -> Value {
-    let target = if matches!(r.rtype.as_str(), "NS" | "CNAME" | "MX") {
-        format!("{}.", r.content.trim_end_matches('.'))
-    } else {
-        r.content.clone()
-    };
-    json!({
-        "id": r.id.as_deref().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0),
-        "fieldType": r.rtype,
-        "subDomain": sub_domain(&r.name),
-        "target": target,
-        "ttl": r.ttl,
-        "zone": zone,
-    })
 }

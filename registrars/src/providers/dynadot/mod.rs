@@ -28,10 +28,10 @@ use tokio::sync::Mutex;
 use crate::credentials::DynadotCredentials;
 use crate::error::RegistrarError;
 use crate::http::HttpClient;
-use crate::providers::ConnectOptions;
+use crate::providers::{ConnectOptions, shared};
 use crate::types::{
     Capabilities, Capability, Change, Delegation, Dnskey, DomainName, DsInput, DsMaterial,
-    DsRecord, Glue, HostName, Label, Provider, same_hosts,
+    DsRecord, Glue, HostName, Label, Provider,
 };
 use crate::{Registrar, Secret, op};
 
@@ -240,10 +240,6 @@ impl Registrar for Dynadot {
         Provider::Dynadot
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         // Needs the key, touches no domain.
         self.call(op::VALIDATE_CREDENTIALS, "is_processing", &[], "")
@@ -280,14 +276,9 @@ impl Registrar for Dynadot {
         domain: &DomainName,
         nameservers: &[HostName],
     ) -> Result<Change, RegistrarError> {
-        capabilities().check_ns_count(nameservers)?;
-        let current = self.get_nameservers(domain).await?;
-        if same_hosts(&current, nameservers) {
+        let Some(wanted) = shared::nameservers_to_write(self, domain, nameservers).await? else {
             return Ok(Change::Unchanged);
-        }
-        let mut wanted: Vec<&HostName> = nameservers.iter().collect();
-        wanted.sort();
-        wanted.dedup();
+        };
         // set_ns takes only hosts the account knows.
         let known: BTreeSet<HostName> = self
             .servers(op::SET_NAMESERVERS)
@@ -370,12 +361,7 @@ impl Registrar for Dynadot {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         if glue.ips.is_empty() || glue.ips.len() > 10 {
             return Err(RegistrarError::Invalid {
                 field: "glue.ips".into(),

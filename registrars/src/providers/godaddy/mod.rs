@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use crate::credentials::GoDaddyCredentials;
 use crate::error::RegistrarError;
 use crate::http::{HttpClient, HttpResponse};
-use crate::providers::ConnectOptions;
+use crate::providers::{ConnectOptions, shared};
 use crate::types::{
     Capabilities, Capability, Change, Delegation, DomainName, DsInput, DsMaterial, DsRecord, Glue,
     HostName, Label, Provider, TaskRef, TaskStatus, same_hosts,
@@ -277,10 +277,6 @@ impl Registrar for GoDaddy {
         Provider::GoDaddy
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         // The cheapest authenticated call that also trips the
         // ACCESS_DENIED account-tier gate.
@@ -319,14 +315,9 @@ impl Registrar for GoDaddy {
         domain: &DomainName,
         nameservers: &[HostName],
     ) -> Result<Change, RegistrarError> {
-        capabilities().check_ns_count(nameservers)?;
-        let current = self.get_nameservers(domain).await?;
-        if same_hosts(&current, nameservers) {
+        let Some(hosts) = shared::nameservers_to_write(self, domain, nameservers).await? else {
             return Ok(Change::Unchanged);
-        }
-        let mut hosts: Vec<&HostName> = nameservers.iter().collect();
-        hosts.sort();
-        hosts.dedup();
+        };
         let body = serde_json::json!({ "nameServers": hosts });
         let v2 = self.customer.initialized() || self.shopper_id.is_some();
         if v2 {
@@ -371,19 +362,7 @@ impl Registrar for GoDaddy {
                 |r| r.json("record list"),
             )
             .await?;
-        if items.is_empty() {
-            return Ok(None);
-        }
-        let ttl = items.iter().filter_map(|i| i.ttl).min().unwrap_or(3600);
-        let nameservers = items
-            .iter()
-            .map(|i| HostName::new(&i.data))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Delegation {
-            nameservers,
-            ttl,
-            ds: Vec::new(),
-        }))
+        shared::ns_delegation(items.iter().map(|i| (i.data.as_str(), i.ttl)), 3600)
     }
 
     async fn set_child_delegation(
@@ -392,15 +371,13 @@ impl Registrar for GoDaddy {
         label: &Label,
         delegation: &Delegation,
     ) -> Result<Change, RegistrarError> {
-        if !delegation.ds.is_empty() {
-            return Err(RegistrarError::unsupported(
-                Provider::GoDaddy,
-                op::SET_CHILD_DELEGATION,
-                "GoDaddy DNS has no documented DS record type; publish the child's DS from a \
-                 parent zone hosted on dnsd, or delegate without DS",
-            ));
-        }
-        capabilities().check_ns_count(&delegation.nameservers)?;
+        shared::plain_delegation(
+            Provider::GoDaddy,
+            op::SET_CHILD_DELEGATION,
+            delegation,
+            "GoDaddy DNS has no documented DS record type; publish the child's DS from a \
+             parent zone hosted on dnsd, or delegate without DS",
+        )?;
         if delegation.ttl < MIN_TTL {
             return Err(RegistrarError::Invalid {
                 field: "ttl".into(),
@@ -479,15 +456,7 @@ impl Registrar for GoDaddy {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!(
-                    "{} is not inside {domain}; glue belongs to the parent domain of the host",
-                    glue.host
-                ),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         if glue.ips.is_empty() {
             return Err(RegistrarError::Invalid {
                 field: "glue.ips".into(),

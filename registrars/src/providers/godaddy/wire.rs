@@ -191,27 +191,16 @@ pub fn error(resp: &HttpResponse, domain: &str) -> RegistrarError {
         body.code.clone()
     };
     let message = body.message.clone();
-    match status {
-        401 => RegistrarError::InvalidCredentials {
-            message: format!("{code}: {message}"),
-        },
-        // ACCESS_DENIED: valid key, but the account tier has no API access.
-        403 => RegistrarError::NotPermitted {
-            message: format!("{code}: {message}"),
-        },
-        404 => RegistrarError::DomainNotInAccount {
-            domain: domain.to_owned(),
-        },
-        409 => RegistrarError::Conflict { code, message },
-        400 | 422 if !body.fields.is_empty() => {
-            let field = &body.fields[0];
-            RegistrarError::Invalid {
-                field: field.path.clone(),
-                message: format!("{} ({}): {}", code, field.code, field.message),
-            }
-        }
-        _ => RegistrarError::Rejected { code, message },
+    if matches!(status, 400 | 422)
+        && let Some(field) = body.fields.first()
+    {
+        return RegistrarError::Invalid {
+            field: field.path.clone(),
+            message: format!("{} ({}): {}", code, field.code, field.message),
+        };
     }
+    // 403 is ACCESS_DENIED: a valid key, but no API access at this tier.
+    crate::providers::shared::rest_refusal(status, code, message, domain)
 }
 
 //----------- DNSSEC name enums -----------------------------------------------

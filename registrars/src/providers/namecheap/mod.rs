@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use crate::credentials::NamecheapCredentials;
 use crate::error::RegistrarError;
 use crate::http::{HttpClient, HttpResponse};
-use crate::providers::ConnectOptions;
+use crate::providers::{ConnectOptions, shared};
 use crate::types::{
     Capabilities, Capability, Change, Delegation, DomainName, DsInput, DsMaterial, Glue, HostName,
     Label, Provider, same_hosts,
@@ -410,10 +410,6 @@ impl Registrar for Namecheap {
         Provider::Namecheap
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         self.call(
             op::VALIDATE_CREDENTIALS,
@@ -480,24 +476,13 @@ impl Registrar for Namecheap {
             .iter()
             .filter(|r| r.rtype == "NS" && r.name.eq_ignore_ascii_case(label.as_str()))
             .collect();
-        if ns.is_empty() {
-            return Ok(None);
-        }
-        let nameservers = ns
-            .iter()
-            .map(|r| HostName::new(&r.address))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RegistrarError::protocol(format!("NS host record: {e}")))?;
-        let ttl = ns
-            .iter()
-            .filter_map(|r| r.ttl.as_deref().and_then(|t| t.parse().ok()))
-            .min()
-            .unwrap_or(1800);
-        Ok(Some(Delegation {
-            nameservers,
-            ttl,
-            ds: Vec::new(),
-        }))
+        shared::ns_delegation(
+            ns.iter().map(|r| {
+                let ttl = r.ttl.as_deref().and_then(|t| t.parse().ok());
+                (r.address.as_str(), ttl)
+            }),
+            1800,
+        )
     }
 
     async fn set_child_delegation(
@@ -507,15 +492,13 @@ impl Registrar for Namecheap {
         delegation: &Delegation,
     ) -> Result<Change, RegistrarError> {
         let op = op::SET_CHILD_DELEGATION;
-        if !delegation.ds.is_empty() {
-            return Err(RegistrarError::unsupported(
-                Provider::Namecheap,
-                op,
-                "Namecheap host records cannot hold DS; sign the child without a DS in the parent, \
-                 or host the parent zone at a provider that takes DS records (Cloudflare)",
-            ));
-        }
-        capabilities().check_ns_count(&delegation.nameservers)?;
+        shared::plain_delegation(
+            Provider::Namecheap,
+            op,
+            delegation,
+            "Namecheap host records cannot hold DS; sign the child without a DS in the parent, \
+             or host the parent zone at a provider that takes DS records (Cloudflare)",
+        )?;
         if !(60..=60000).contains(&delegation.ttl) {
             return Err(RegistrarError::Invalid {
                 field: "ttl".into(),
@@ -581,12 +564,7 @@ impl Registrar for Namecheap {
     ) -> Result<Change, RegistrarError> {
         let op = op::UPSERT_GLUE;
         let ip = glue_ipv4(glue)?;
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         let mut params = Self::sld_tld(domain);
         params.push(("Nameserver".into(), glue.host.to_string()));
         let command = match self.ns_info(op, domain, &glue.host).await? {

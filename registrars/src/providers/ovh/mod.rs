@@ -2,7 +2,7 @@
 //! `/domain/zone/…` (OVH-hosted zones).
 //!
 //! - Every call carries `X-Ovh-Application`, `X-Ovh-Consumer`,
-//!   `X-Ovh-Timestamp` and `X-Ovh-Signature` ([`signing`]). The timestamp
+//!   `X-Ovh-Timestamp` and `X-Ovh-Signature` ([`signing`], [`transport`]). The timestamp
 //!   is our clock plus the offset to OVH's, learnt once from the
 //!   unauthenticated `GET /auth/time`; when OVH refuses a timestamp we
 //!   learn it again and retry once.
@@ -20,6 +20,7 @@
 //!   listed record is re-checked.
 
 mod signing;
+mod transport;
 mod wire;
 
 pub use signing::signature;
@@ -27,19 +28,17 @@ pub use signing::signature;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
+use reqwest::Method;
 use reqwest::header::HeaderValue;
-use reqwest::{Method, Url};
-use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
 use crate::clock::Clock;
 use crate::credentials::OvhCredentials;
 use crate::error::RegistrarError;
-use crate::http::{HttpClient, HttpResponse};
-use crate::providers::ConnectOptions;
+use crate::http::HttpClient;
+use crate::providers::{ConnectOptions, shared};
 use crate::types::{
     Capabilities, Capability, Change, Delegation, Dnskey, DomainName, DsInput, DsMaterial, Glue,
     HostName, Label, Provider, TaskRef, TaskStatus, same_hosts,
@@ -133,156 +132,6 @@ fn pending(domain: &DomainName, task: Task) -> Change {
 }
 
 impl Ovh {
-    /// Reads OVH's clock and stores the offset to ours.
-    async fn sync_time(&self) -> Result<i64, RegistrarError> {
-        let url = format!("{}/auth/time", self.base_url);
-        let server: i64 = self
-            .http
-            .execute(
-                "auth_time",
-                |c| Ok(c.get(&url)),
-                |resp| match resp.status_error() {
-                    Some(e) => Err(e),
-                    None if resp.status.is_success() => resp.text().trim().parse().map_err(|_| {
-                        RegistrarError::protocol("/auth/time did not return an integer")
-                    }),
-                    None => Err(wire::error(&resp, "")),
-                },
-            )
-            .await?;
-        let delta = server - self.clock.now_unix();
-        *self.delta.lock().await = Some(delta);
-        Ok(delta)
-    }
-
-    async fn delta(&self) -> Result<i64, RegistrarError> {
-        let known = *self.delta.lock().await;
-        match known {
-            Some(d) => Ok(d),
-            None => self.sync_time().await,
-        }
-    }
-
-    /// Sends one signed request. `path` is relative to the API root and may
-    /// carry a query; `context` names the domain for 404s.
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-        context: &str,
-        ok: impl Fn(HttpResponse) -> Result<T, RegistrarError>,
-    ) -> Result<T, RegistrarError> {
-        let url = Url::parse(&format!("{}{}", self.base_url, path))
-            .map_err(|e| RegistrarError::protocol(format!("bad request URL: {e}")))?;
-        // Signed byte for byte, so serialised once, compactly.
-        let body = match body {
-            Some(b) => serde_json::to_vec(b).map_err(encode_err)?,
-            None => Vec::new(),
-        };
-        let mut resynced = false;
-        loop {
-            let delta = self.delta().await?;
-            // Set when OVH refuses our timestamp: further tries with the same
-            // offset are pointless, so the next build stops the retry loop
-            // and we resynchronise below.
-            let skewed = AtomicBool::new(false);
-            let outcome = self
-                .http
-                .execute(
-                    op,
-                    |client| {
-                        if skewed.load(Ordering::Relaxed) {
-                            return Err(RegistrarError::ClockSkew {
-                                message: "timestamp refused; resynchronising".into(),
-                            });
-                        }
-                        let ts = self.clock.now_unix() + delta;
-                        let sig = signature(
-                            self.credentials.application_secret.expose(),
-                            self.credentials.consumer_key.expose(),
-                            method.as_str(),
-                            url.as_str(),
-                            &body,
-                            ts,
-                        );
-                        let mut req = client
-                            .request(method.clone(), url.clone())
-                            .header("x-ovh-application", self.application.clone())
-                            .header("x-ovh-consumer", self.consumer.clone())
-                            .header("x-ovh-timestamp", ts.to_string())
-                            .header("x-ovh-signature", sig)
-                            .header("accept", "application/json");
-                        if !body.is_empty() {
-                            req = req
-                                .header("content-type", "application/json")
-                                .body(body.clone());
-                        }
-                        Ok(req)
-                    },
-                    |resp| {
-                        if resp.status.is_success() {
-                            return ok(resp);
-                        }
-                        let err = wire::error(&resp, context);
-                        if matches!(err, RegistrarError::ClockSkew { .. }) {
-                            skewed.store(true, Ordering::Relaxed);
-                        }
-                        Err(err)
-                    },
-                )
-                .await;
-            match outcome {
-                Err(RegistrarError::ClockSkew { .. }) if !resynced => {
-                    resynced = true;
-                    self.sync_time().await?;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn get<T: DeserializeOwned>(
-        &self,
-        op: &'static str,
-        path: &str,
-        context: &str,
-        what: &'static str,
-    ) -> Result<T, RegistrarError> {
-        self.call(op, Method::GET, path, None, context, |r| r.json(what))
-            .await
-    }
-
-    /// A write that returns a task.
-    async fn task_call(
-        &self,
-        op: &'static str,
-        method: Method,
-        path: &str,
-        body: &serde_json::Value,
-        domain: &DomainName,
-    ) -> Result<Change, RegistrarError> {
-        let task: Task = self
-            .call(op, method, path, Some(body), domain.as_str(), |r| {
-                r.json("task")
-            })
-            .await?;
-        Ok(pending(domain, task))
-    }
-
-    /// A write whose answer we do not need (OVH answers `null`).
-    async fn plain_call(
-        &self,
-        op: &'static str,
-        method: Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-        context: &str,
-    ) -> Result<(), RegistrarError> {
-        self.call(op, method, path, body, context, |_| Ok(())).await
-    }
-
     fn domain_path(domain: &DomainName) -> String {
         format!("/domain/{}", seg(domain.as_str()))
     }
@@ -429,10 +278,6 @@ impl Registrar for Ovh {
         Provider::Ovh
     }
 
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
     async fn validate_credentials(&self) -> Result<(), RegistrarError> {
         let _: Vec<String> = self
             .get(op::VALIDATE_CREDENTIALS, "/domain", "", "domain list")
@@ -457,9 +302,7 @@ impl Registrar for Ovh {
             return Ok(Change::Unchanged);
         }
         let info = self.info(op::SET_NAMESERVERS, domain).await?;
-        let mut wanted: Vec<&HostName> = nameservers.iter().collect();
-        wanted.sort();
-        wanted.dedup();
+        let wanted = shared::distinct(nameservers);
         let mut entries = Vec::with_capacity(wanted.len());
         for host in wanted {
             // Without host objects an in-domain server needs its address
@@ -496,19 +339,10 @@ impl Registrar for Ovh {
         let records = self
             .child_records(op::GET_CHILD_DELEGATION, zone, label)
             .await?;
-        if records.is_empty() {
-            return Ok(None);
-        }
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
-        let nameservers = records
-            .iter()
-            .map(|r| HostName::new(strip_dot(&r.target)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Delegation {
-            nameservers,
-            ttl,
-            ds: Vec::new(),
-        }))
+        shared::ns_delegation(
+            records.iter().map(|r| (strip_dot(&r.target), Some(r.ttl))),
+            0,
+        )
     }
 
     async fn set_child_delegation(
@@ -517,15 +351,13 @@ impl Registrar for Ovh {
         label: &Label,
         delegation: &Delegation,
     ) -> Result<Change, RegistrarError> {
-        if !delegation.ds.is_empty() {
-            return Err(RegistrarError::unsupported(
-                Provider::Ovh,
-                op::SET_CHILD_DELEGATION,
-                "OVH zones have no DS record type; host the parent zone on dnsd to publish the \
-                 child's DS, or delegate without DS",
-            ));
-        }
-        capabilities().check_ns_count(&delegation.nameservers)?;
+        shared::plain_delegation(
+            Provider::Ovh,
+            op::SET_CHILD_DELEGATION,
+            delegation,
+            "OVH zones have no DS record type; host the parent zone on dnsd to publish the \
+             child's DS, or delegate without DS",
+        )?;
         let records = self
             .child_records(op::SET_CHILD_DELEGATION, zone, label)
             .await?;
@@ -639,12 +471,7 @@ impl Registrar for Ovh {
         domain: &DomainName,
         glue: &Glue,
     ) -> Result<Change, RegistrarError> {
-        if !glue.host.is_within(domain) {
-            return Err(RegistrarError::Invalid {
-                field: "glue.host".into(),
-                message: format!("{} is not inside {domain}", glue.host),
-            });
-        }
+        shared::glue_under(domain, glue)?;
         let info = self.info(op::UPSERT_GLUE, domain).await?;
         let check = |ok: bool, message: &str| {
             if ok {

@@ -183,19 +183,7 @@ pub fn error(resp: &HttpResponse, context: &str) -> RegistrarError {
     if status == 400 && message.to_ascii_lowercase().contains("timestamp") {
         return RegistrarError::ClockSkew { message };
     }
-    match status {
-        401 => RegistrarError::InvalidCredentials {
-            message: format!("{code}: {message}"),
-        },
-        403 => RegistrarError::NotPermitted {
-            message: format!("{code}: {message}"),
-        },
-        404 => RegistrarError::DomainNotInAccount {
-            domain: context.to_owned(),
-        },
-        409 => RegistrarError::Conflict { code, message },
-        _ => RegistrarError::Rejected { code, message },
-    }
+    crate::providers::shared::rest_refusal(status, code, message, context)
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
-//! Helpers shared by the integration tests: fast retry options, mock
-//! start-up, name constructors, task polling and a trace-log capture.
-//! Everything runs on 127.0.0.1.
-
-#![allow(dead_code)]
+//! Helpers shared by every module of the test binary: fast retry options,
+//! mock start-up, name constructors, task polling and the one trace-log
+//! capture of the process. Everything runs on 127.0.0.1.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use registrars::http::{HttpConfig, RetryPolicy};
-use registrars::mock::{MockServer, Seed};
+use registrars::mock::{Fault, MockServer, Seed};
 use registrars::providers::ConnectOptions;
 use registrars::{
     Change, Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
@@ -67,13 +65,40 @@ pub fn adapter(server: &MockServer, credentials: Credentials) -> Box<dyn Registr
     .expect("adapter builds")
 }
 
-/// Journal entries that are writes (not GET).
+/// A bare HTTP answer with `status` and `body`, no `Retry-After`.
+pub fn status_fault(status: u16, body: &str) -> Fault {
+    Fault::Status {
+        status,
+        body: body.to_owned(),
+        retry_after: None,
+    }
+}
+
+/// The provider's own error envelope with `code` and `message`; `status`
+/// overrides the HTTP status the provider would use.
+pub fn provider_error(code: &str, message: &str, status: Option<u16>) -> Fault {
+    Fault::ProviderError {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        status,
+    }
+}
+
+/// Whether a journal entry is a write over HTTP: any method but GET (the
+/// REST providers; Namecheap and Dynadot journal their commands).
+pub fn http_write(entry: &str) -> bool {
+    ["PUT ", "PATCH ", "POST ", "DELETE "]
+        .iter()
+        .any(|m| entry.starts_with(m))
+}
+
+/// Journal entries that are HTTP writes.
 pub fn writes(server: &MockServer) -> Vec<String> {
     server
         .state()
         .journal()
         .into_iter()
-        .filter(|e| !e.starts_with("GET "))
+        .filter(|e| http_write(e))
         .collect()
 }
 
@@ -126,9 +151,11 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-/// Every trace event of this test binary, from the first call on: a
-/// global subscriber, because a thread-scoped one can miss events whose
-/// callsites other test threads registered first.
+/// Every trace event of this test binary (ours and every dependency's,
+/// `log` records from reqwest included), from the first call on: a global
+/// subscriber, because a thread-scoped one can miss events whose callsites
+/// other test threads registered first. Call it once before the code whose
+/// logs you check, and again to read them.
 pub fn captured_logs() -> String {
     static LOGS: OnceLock<LogBuffer> = OnceLock::new();
     let logs = LOGS.get_or_init(|| {
@@ -139,7 +166,9 @@ pub fn captured_logs() -> String {
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
+        // try_init also bridges the `log` crate, which reqwest logs through.
+        tracing_subscriber::util::SubscriberInitExt::try_init(subscriber)
+            .expect("the only subscriber of the test binary");
         logs
     });
     String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()

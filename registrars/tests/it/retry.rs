@@ -3,11 +3,9 @@
 //! honoured, 5xx until exhausted → unavailable, transport errors, and no
 //! retry for errors that retrying cannot fix.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{fast_options, start};
+use crate::common::{fast_options, start, status_fault};
 use registrars::credentials::{CloudflareAuth, CloudflareCredentials};
 use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer};
@@ -134,18 +132,10 @@ async fn retry_after_beyond_the_cap_is_returned_not_slept() {
 async fn server_errors_until_exhausted_are_unavailable() {
     let server = start(Provider::Cloudflare, SEED).await;
     let cf = connect(&server.base_url(), &fast_options());
-    server.state().inject(
-        Fault::Status {
-            status: 502,
-            body: "bad gateway".into(),
-            retry_after: None,
-        },
-        100,
-    );
+    server.state().inject(status_fault(502, "bad gateway"), 100);
     let err = cf.get_nameservers(&domain()).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err:?}");
     assert!(err.is_retryable());
-    assert_eq!(err.pdm_code(), "api-unavailable");
     assert_eq!(requests(&server), 3, "max_attempts = 3");
 }
 
@@ -153,14 +143,7 @@ async fn server_errors_until_exhausted_are_unavailable() {
 async fn server_errors_then_success() {
     let server = start(Provider::Cloudflare, SEED).await;
     let cf = connect(&server.base_url(), &fast_options());
-    server.state().inject(
-        Fault::Status {
-            status: 503,
-            body: String::new(),
-            retry_after: None,
-        },
-        2,
-    );
+    server.state().inject(status_fault(503, ""), 2);
     cf.get_nameservers(&domain()).await.unwrap();
     assert_eq!(requests(&server), 3);
 }

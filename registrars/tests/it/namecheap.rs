@@ -1,17 +1,41 @@
-//! Namecheap adapter against the Namecheap mock: every operation, its
-//! success path and each error class, and the setHosts read-before-write.
+//! Namecheap: the contract suite, and what is Namecheap's own: the client
+//! IP whitelist, setHosts read-merge-write with EmailType echoed, domains
+//! not on Namecheap DNS, IPv4-only public glue, HTTP 405 throttling and
+//! errors inside HTTP 200, every call a POST.
 
-mod common;
-
-use common::{adapter, d, h, l, start};
+use crate::common::{adapter, d, h, l, provider_error, start, status_fault};
+use crate::contract::{Fixture, contract_suite};
 use registrars::credentials::NamecheapCredentials;
-use registrars::mock::{Fault, MockServer, RateLimit};
+use registrars::mock::MockServer;
 use registrars::{
     Change, Credentials, Delegation, DsMaterial, DsRecord, Glue, Provider, Registrar,
     RegistrarError, Secret,
 };
 
 const KEY: &str = "nc-key-abcdef123456";
+
+pub static FIXTURE: Fixture = Fixture {
+    provider: Provider::Namecheap,
+    seed: |_| SEED.to_owned(),
+    credentials: || creds(KEY, "127.0.0.1"),
+    wrong_credentials: || creds("nc-wrong-key-77", "127.0.0.1"),
+    denied: None,
+    secrets: &[KEY, "nc-wrong-key-77"],
+    nameservers: &["dns1.registrar-servers.com", "dns2.registrar-servers.com"],
+    glue_domain: "glue.com",
+    ds_domain: "example.com",
+    seeded_ds: None,
+    is_write,
+};
+contract_suite!(FIXTURE);
+
+/// Namecheap's journal names commands; these change something.
+fn is_write(entry: &str) -> bool {
+    entry.starts_with("namecheap ")
+        && [".set", ".create", ".update", ".delete"]
+            .iter()
+            .any(|verb| entry.contains(verb))
+}
 
 const SEED: &str = r#"{
   "accounts": [
@@ -27,8 +51,10 @@ const SEED: &str = r#"{
           {"name": "www", "type": "CNAME", "content": "parkingpage.namecheap.com.", "ttl": 1800},
           {"name": "@", "type": "URL", "content": "http://www.example.com/?from=@", "ttl": 1800}
         ],
-        "glue": [{"host": "ns1.example.com", "ips": ["198.51.100.53"]}]},
-       {"name": "custom.com", "nameservers": ["ns1.other.net", "ns2.other.net"]}
+        "glue": []},
+       {"name": "custom.com", "nameservers": ["ns1.other.net", "ns2.other.net"]},
+       {"name": "glue.com", "nameservers": ["ns1.glue.com", "ns2.glue.com"],
+        "glue": [{"host": "ns1.glue.com", "ips": ["192.0.2.53"]}]}
      ]},
     {"id": "someone-else", "credentials": {"api_user": "else", "api_key": "other-key"},
      "client_ips": ["127.0.0.1"],
@@ -51,26 +77,13 @@ async fn setup() -> (MockServer, Box<dyn Registrar>) {
     (server, nc)
 }
 
-fn commands(server: &MockServer, name: &str) -> usize {
-    server
-        .state()
-        .journal()
-        .iter()
-        .filter(|e| e.as_str() == format!("namecheap {name}"))
-        .count()
-}
-
 #[tokio::test]
-async fn credentials_and_client_ip() {
-    let (server, nc) = setup().await;
-    nc.validate_credentials().await.unwrap();
-
-    let bad_key = adapter(&server, creds("wrong", "127.0.0.1"));
-    let err = bad_key.validate_credentials().await.unwrap_err();
-    assert!(
-        matches!(err, RegistrarError::InvalidCredentials { .. }),
-        "{err:?}"
-    );
+async fn key_and_client_ip_refusals_carry_namecheaps_words() {
+    let (server, _nc) = setup().await;
+    let err = adapter(&server, creds("wrong", "127.0.0.1"))
+        .validate_credentials()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("1011102"), "{err}");
 
     let bad_ip = adapter(&server, creds(KEY, "127.0.0.2"));
@@ -79,60 +92,17 @@ async fn credentials_and_client_ip() {
         matches!(err, RegistrarError::ClientIpNotWhitelisted { .. }),
         "{err:?}"
     );
-    assert_eq!(err.pdm_code(), "invalid-token");
 }
 
 #[tokio::test]
-async fn nameservers_get_set_idempotent() {
-    let (server, nc) = setup().await;
-    let ns = nc.get_nameservers(&d("example.com")).await.unwrap();
+async fn another_accounts_domain_is_not_in_this_account() {
+    let (_server, nc) = setup().await;
+    let err = nc.get_nameservers(&d("taken.com")).await.unwrap_err();
     assert_eq!(
-        ns,
-        vec![
-            h("dns1.registrar-servers.com"),
-            h("dns2.registrar-servers.com")
-        ]
-    );
-
-    for missing in ["nowhere.com", "taken.com"] {
-        let err = nc.get_nameservers(&d(missing)).await.unwrap_err();
-        assert_eq!(
-            err,
-            RegistrarError::DomainNotInAccount {
-                domain: missing.into()
-            }
-        );
-    }
-
-    let err = nc
-        .set_nameservers(&d("example.com"), &[h("ns1.openova.io")])
-        .await
-        .unwrap_err();
-    assert!(matches!(err, RegistrarError::Invalid { .. }), "{err:?}");
-
-    let want = [h("ns1.openova.io"), h("ns2.openova.io")];
-    assert_eq!(
-        nc.set_nameservers(&d("example.com"), &want).await.unwrap(),
-        Change::Applied
-    );
-    assert!(registrars::types::same_hosts(
-        &nc.get_nameservers(&d("example.com")).await.unwrap(),
-        &want
-    ));
-    let calls = commands(&server, "namecheap.domains.dns.setcustom");
-    assert_eq!(
-        nc.set_nameservers(
-            &d("example.com"),
-            &[h("ns2.openova.io"), h("ns1.openova.io")]
-        )
-        .await
-        .unwrap(),
-        Change::Unchanged
-    );
-    assert_eq!(
-        commands(&server, "namecheap.domains.dns.setcustom"),
-        calls,
-        "no second setCustom"
+        err,
+        RegistrarError::DomainNotInAccount {
+            domain: "taken.com".into()
+        }
     );
 }
 
@@ -176,54 +146,9 @@ async fn child_delegation_keeps_every_other_host_and_the_mail_settings() {
         }
         assert_eq!(dom.records.len(), before.len() + 2);
     }
-    let got = nc
-        .get_child_delegation(&zone, &l("sub"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(registrars::types::same_hosts(
-        &got.nameservers,
-        &want.nameservers
-    ));
-    assert_eq!(got.ttl, 3600);
-
-    let sets = commands(&server, "namecheap.domains.dns.sethosts");
-    assert_eq!(
-        nc.set_child_delegation(&zone, &l("sub"), &want)
-            .await
-            .unwrap(),
-        Change::Unchanged
-    );
-    assert_eq!(commands(&server, "namecheap.domains.dns.sethosts"), sets);
-
-    let next = Delegation {
-        nameservers: vec![h("ns3.openova.io"), h("ns2.openova.io")],
-        ttl: 600,
-        ds: vec![],
-    };
-    assert_eq!(
-        nc.set_child_delegation(&zone, &l("sub"), &next)
-            .await
-            .unwrap(),
-        Change::Applied
-    );
-    let got = nc
-        .get_child_delegation(&zone, &l("sub"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(registrars::types::same_hosts(
-        &got.nameservers,
-        &next.nameservers
-    ));
-
     assert_eq!(
         nc.delete_child_delegation(&zone, &l("sub")).await.unwrap(),
         Change::Applied
-    );
-    assert_eq!(
-        nc.delete_child_delegation(&zone, &l("sub")).await.unwrap(),
-        Change::Unchanged
     );
     let world = server.state().world();
     let dom = &world.accounts[0].domains[0];
@@ -274,47 +199,12 @@ async fn child_delegation_errors() {
 }
 
 #[tokio::test]
-async fn glue_lifecycle() {
-    let (server, nc) = setup().await;
-    let zone = d("example.com");
-    // Glue is listed through the domain's own in-bailiwick name servers.
-    assert!(nc.list_glue(&zone).await.unwrap().is_empty());
-    let _ = nc
-        .set_nameservers(&zone, &[h("ns1.example.com"), h("ns2.example.com")])
-        .await
-        .unwrap();
-    let glue = nc.list_glue(&zone).await.unwrap();
-    assert_eq!(
-        glue,
-        vec![Glue {
-            host: h("ns1.example.com"),
-            ips: vec!["198.51.100.53".parse().unwrap()]
-        }]
-    );
-
-    let ns2 = Glue {
-        host: h("ns2.example.com"),
-        ips: vec!["203.0.113.9".parse().unwrap()],
-    };
-    assert_eq!(nc.upsert_glue(&zone, &ns2).await.unwrap(), Change::Applied);
-    assert_eq!(
-        nc.upsert_glue(&zone, &ns2).await.unwrap(),
-        Change::Unchanged
-    );
-    let moved = Glue {
-        ips: vec!["203.0.113.10".parse().unwrap()],
-        ..ns2.clone()
-    };
-    assert_eq!(
-        nc.upsert_glue(&zone, &moved).await.unwrap(),
-        Change::Applied
-    );
-    assert_eq!(nc.list_glue(&zone).await.unwrap().len(), 2);
-    assert!(commands(&server, "namecheap.domains.ns.update") == 1);
-
+async fn glue_is_one_public_ipv4() {
+    let (_server, nc) = setup().await;
+    let zone = d("glue.com");
     let private = Glue {
         ips: vec!["10.0.0.1".parse().unwrap()],
-        host: h("ns3.example.com"),
+        host: h("ns3.glue.com"),
     };
     let err = nc.upsert_glue(&zone, &private).await.unwrap_err();
     assert!(
@@ -323,21 +213,14 @@ async fn glue_lifecycle() {
     );
     let v6 = Glue {
         ips: vec!["2001:db8::1".parse().unwrap()],
-        host: h("ns3.example.com"),
+        host: h("ns3.glue.com"),
     };
     assert!(matches!(
         nc.upsert_glue(&zone, &v6).await.unwrap_err(),
         RegistrarError::Invalid { .. }
     ));
-
-    assert_eq!(
-        nc.delete_glue(&zone, &h("ns2.example.com")).await.unwrap(),
-        Change::Applied
-    );
-    assert_eq!(
-        nc.delete_glue(&zone, &h("ns2.example.com")).await.unwrap(),
-        Change::Unchanged
-    );
+    // Glue is seen through the domain's own name servers only.
+    assert!(nc.list_glue(&d("example.com")).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -358,49 +241,24 @@ async fn dnssec_is_unsupported_and_says_what_to_do() {
 }
 
 #[tokio::test]
-async fn throttling_outages_and_provider_errors() {
+async fn codes_inside_http_200_and_every_call_a_post() {
     let (server, nc) = setup().await;
     let zone = d("example.com");
 
-    // One 405, then success: retried transparently.
-    server.state().inject(
-        Fault::RateLimited {
-            retry_after_secs: None,
-        },
-        1,
-    );
-    nc.get_nameservers(&zone).await.unwrap();
-
-    // 405 every time: rate limited.
-    server.state().inject(
-        Fault::RateLimited {
-            retry_after_secs: None,
-        },
-        10,
-    );
-    let err = nc.get_nameservers(&zone).await.unwrap_err();
-    assert!(matches!(err, RegistrarError::RateLimited { .. }), "{err:?}");
-    server.state().clear_faults();
-
     // Server errors reported inside HTTP 200.
-    server.state().inject(
-        Fault::ProviderError {
-            code: "5050900".into(),
-            message: "Unhandled exception".into(),
-            status: None,
-        },
-        10,
-    );
+    server
+        .state()
+        .inject(provider_error("5050900", "Unhandled exception", None), 10);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Unavailable { .. }), "{err:?}");
     server.state().clear_faults();
 
     server.state().inject(
-        Fault::ProviderError {
-            code: "2030166".into(),
-            message: "Edit permission for domain is not supported".into(),
-            status: None,
-        },
+        provider_error(
+            "2030166",
+            "Edit permission for domain is not supported",
+            None,
+        ),
         1,
     );
     let err = nc
@@ -412,14 +270,9 @@ async fn throttling_outages_and_provider_errors() {
         "{err:?}"
     );
 
-    server.state().inject(
-        Fault::ProviderError {
-            code: "9999999".into(),
-            message: "Odd".into(),
-            status: None,
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(provider_error("9999999", "Odd", None), 1);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert_eq!(
         err,
@@ -429,25 +282,12 @@ async fn throttling_outages_and_provider_errors() {
         }
     );
 
-    server.state().inject(
-        Fault::Status {
-            status: 200,
-            body: "not xml at all <".into(),
-            retry_after: None,
-        },
-        1,
-    );
+    server
+        .state()
+        .inject(status_fault(200, "not xml at all <"), 1);
     let err = nc.get_nameservers(&zone).await.unwrap_err();
     assert!(matches!(err, RegistrarError::Protocol { .. }), "{err:?}");
 
-    // The configured limit, as Namecheap signals it.
-    server.state().set_rate_limit(Some(RateLimit {
-        requests: 1,
-        per_seconds: 60,
-    }));
-    nc.get_nameservers(&zone).await.unwrap();
-    let err = nc.get_nameservers(&zone).await.unwrap_err();
-    assert!(matches!(err, RegistrarError::RateLimited { .. }), "{err:?}");
     // Every call is a POST: the key never sits in a URL.
     assert!(
         server
