@@ -116,7 +116,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = common::TestDb::sqlite();
+                    let db = $crate::common::TestDb::sqlite();
                     ($body)(db.store().await).await;
                 }
             )+
@@ -126,7 +126,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(db) = common::TestDb::postgres().await else { return };
+                    let Some(db) = $crate::common::TestDb::postgres().await else { return };
                     ($body)(db.store().await).await;
                 }
             )+

@@ -1,8 +1,7 @@
 //! The store's state machine and outbox, run against SQLite and a real
 //! PostgreSQL server alike.
 
-mod common;
-
+use crate::common;
 use poolmgr::effects::Effect;
 use poolmgr::model::State;
 use poolmgr::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, Store};
