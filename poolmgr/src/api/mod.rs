@@ -96,12 +96,15 @@ async fn not_found() -> Response {
 }
 
 /// `GET /healthz`: liveness plus a database ping (PDM §3.1), and the pool
-/// zones' DS for the operator to publish at the registrar (§10.6).
+/// zones' DS for the operator to publish at the registrar (§10.6). A
+/// failed ping is 503 with a fixed `db` text; the error itself is logged
+/// (the disclosure rule of [`error`]: `/healthz` is open to anyone).
 async fn healthz(State(state): State<AppState>) -> Response {
     if let Err(e) = state.store.ping().await {
+        tracing::error!(error = %e, "health check: database ping failed");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "unhealthy", "db": e.to_string() })),
+            axum::Json(json!({ "status": "unhealthy", "db": "unreachable (see poolmgr logs)" })),
         )
             .into_response();
     }

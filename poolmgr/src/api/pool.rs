@@ -20,10 +20,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, INTERNAL_DETAIL};
 use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
 use crate::model::{Allocation, State as AllocState, now};
-use crate::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, StoreError};
+use crate::outbox::DrainError;
+use crate::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome};
 
 /// Routes callers use (caller scope).
 pub fn caller_routes() -> axum::Router<AppState> {
@@ -61,12 +62,6 @@ fn unsupported_pool(domain: &str) -> ApiError {
         "unsupported-pool",
         format!("pool domain {domain} is not managed by OpenOva"),
     )
-}
-
-/// Database failures are PDM's bare 500 `{"error":"<text>"}`.
-fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "database error");
-    ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
 fn invalid_json() -> ApiError {
@@ -117,7 +112,7 @@ async fn check(
         })));
     }
     let fqdn = format!("{sub}.{domain}");
-    let row = state.store.get(&domain, &sub).await.map_err(internal)?;
+    let row = state.store.get(&domain, &sub).await?;
     let t = now();
     Ok(Json(match row {
         None => json!({ "available": true, "fqdn": fqdn }),
@@ -188,8 +183,7 @@ async fn reserve(
             ttl,
             now(),
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let alloc = match outcome {
         ReserveOutcome::Reserved(a) | ReserveOutcome::Replayed(a) => a,
         ReserveOutcome::Conflict => {
@@ -296,11 +290,7 @@ async fn commit(
         ipv4,
         ipv6,
     };
-    let outcome = state
-        .store
-        .commit(&domain, &sub, &request, now())
-        .await
-        .map_err(internal)?;
+    let outcome = state.store.commit(&domain, &sub, &request, now()).await?;
     let alloc = commit_result(outcome)?;
     match state
         .applier
@@ -312,9 +302,22 @@ async fn commit(
             let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
             body["warning"] =
                 "row committed but PowerDNS write failed; retry commit to publish DNS".into();
-            body["detail"] = format!("powerdns write: {e}").into();
+            body["detail"] = format!("powerdns write: {}", drain_detail(&e)).into();
             Ok((StatusCode::ACCEPTED, Json(body)).into_response())
         }
+    }
+}
+
+/// Why queued DNS work is unfinished, for a 202's `detail`: the DNS
+/// server's answer or the time-out, but never a database error's text
+/// (the disclosure rule of [`super::error`]), which is logged instead.
+fn drain_detail(e: &DrainError) -> String {
+    match e {
+        DrainError::Store(store) => {
+            tracing::error!(error = %store, "database error while applying DNS work");
+            INTERNAL_DETAIL.to_owned()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -369,8 +372,7 @@ async fn renew(
     let outcome = state
         .store
         .renew(&domain, &sub, req.reservation_token.trim(), ttl, now())
-        .await
-        .map_err(internal)?;
+        .await?;
     let alloc = commit_result(outcome)?;
     Ok(Json(
         serde_json::to_value(alloc.to_json(false)).unwrap_or_default(),
@@ -400,11 +402,7 @@ async fn release(
         return Err(invalid_format());
     }
     let domain = managed_pool(&state, &domain)?;
-    let outcome = state
-        .store
-        .release(&domain, &sub, now())
-        .await
-        .map_err(internal)?;
+    let outcome = state.store.release(&domain, &sub, now()).await?;
     let freed = match outcome {
         ReleaseOutcome::Releasing(a) => *a,
         ReleaseOutcome::NotFound => {
@@ -426,7 +424,7 @@ async fn release(
             StatusCode::ACCEPTED,
             Json(json!({
                 "warning": "row deleted but PowerDNS teardown failed; re-run release to clean up DNS (idempotent)",
-                "detail": format!("powerdns delete zone: {e}"),
+                "detail": format!("powerdns delete zone: {}", drain_detail(&e)),
                 "freed": freed_json,
             })),
         )
@@ -439,7 +437,7 @@ async fn list(
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let domain = managed_pool(&state, &domain)?;
-    let rows = state.store.list(&domain).await.map_err(internal)?;
+    let rows = state.store.list(&domain).await?;
     let allocations: Vec<_> = rows.iter().map(|a| a.to_json(false)).collect();
     Ok(Json(
         json!({ "poolDomain": domain, "allocations": allocations }),
@@ -452,7 +450,7 @@ async fn allocation(
 ) -> Result<Json<Value>, ApiError> {
     let domain = managed_pool(&state, &domain)?;
     let sub = normalize(&sub);
-    match state.store.get(&domain, &sub).await.map_err(internal)? {
+    match state.store.get(&domain, &sub).await? {
         Some(a) => Ok(Json(
             serde_json::to_value(a.to_json(false)).unwrap_or_default(),
         )),

@@ -20,6 +20,8 @@ const OPERATOR: &str = "operator-token-0123456789abcdef";
 struct Api {
     base: String,
     http: reqwest::Client,
+    /// The store the router uses, for tests that break it.
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -61,7 +63,7 @@ impl Api {
             server_id: "localhost".into(),
         })
         .unwrap();
-        let app = router(AppState::new(store, dns, settings, auth));
+        let app = router(AppState::new(store.clone(), dns, settings, auth));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -70,6 +72,7 @@ impl Api {
         Api {
             base,
             http: reqwest::Client::new(),
+            store,
             _dir: dir,
         }
     }
@@ -431,4 +434,54 @@ async fn scopes_and_unknown_routes() {
     );
     let (s, b) = api.send("GET", "/api/v1/nothing", None).await;
     assert_eq!((s, code(&b)), (404, "not-found"));
+}
+
+#[tokio::test]
+async fn database_errors_are_logged_not_sent() {
+    // Installs the capturing subscriber before anything is logged.
+    crate::registrar_api::captured_logs();
+    let api = Api::start("2h").await;
+    // A query that fails with SQLite's own text, naming the table.
+    sqlx::query("DROP TABLE pool_allocations")
+        .execute(api.store.pool())
+        .await
+        .unwrap();
+    let (s, b) = api
+        .post(
+            &format!("/api/v1/pool/{POOL}/reserve"),
+            json!({ "subdomain": "omantel" }),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (500, "database-error"), "{b}");
+    let (s, check) = api
+        .send(
+            "GET",
+            &format!("/api/v1/pool/{POOL}/check?sub=omantel"),
+            None,
+        )
+        .await;
+    assert_eq!((s, code(&check)), (500, "database-error"), "{check}");
+    for body in [&b, &check] {
+        let text = body.to_string();
+        assert!(
+            !text.contains("pool_allocations") && !text.contains("no such table"),
+            "{text}"
+        );
+    }
+    assert!(crate::registrar_api::captured_logs().contains("no such table: pool_allocations"));
+
+    // /healthz is open to anyone: degraded, without the database's words.
+    api.store.pool().close().await;
+    let r = api
+        .http
+        .get(format!("{}/healthz", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let health: Value = r.json().await.unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    let text = health.to_string();
+    assert!(!text.contains("closed"), "{text}");
+    assert!(crate::registrar_api::captured_logs().contains("health check: database ping failed"));
 }

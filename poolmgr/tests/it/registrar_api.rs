@@ -42,7 +42,7 @@ impl std::io::Write for LogBuffer {
 
 /// Every trace event of this test binary (a global subscriber: a
 /// thread-local one would miss events from other runtime threads).
-fn captured_logs() -> String {
+pub(crate) fn captured_logs() -> String {
     static LOGS: OnceLock<LogBuffer> = OnceLock::new();
     let logs = LOGS.get_or_init(|| {
         let logs = LogBuffer::default();
