@@ -16,7 +16,6 @@ pub mod byo;
 mod outbox;
 pub mod schema;
 
-pub use allocations::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome};
 pub use outbox::OutboxEntry;
 
 use std::str::FromStr;

@@ -2,9 +2,13 @@
 //! PostgreSQL server alike.
 
 use crate::common;
+use poolmgr::allocator::{
+    Commit, IdempotencyKey, Label, LbIpv4, Op, Outcome, PoolDomain, Refusal, Request,
+    ReservationToken, Reserve,
+};
 use poolmgr::effects::Effect;
 use poolmgr::model::State;
-use poolmgr::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, Store};
+use poolmgr::store::Store;
 
 const POOL: &str = "omani.works";
 const NS: &[&str] = &["ns1.openova.io", "ns2.openova.io"];
@@ -15,27 +19,69 @@ fn ns() -> Vec<String> {
     NS.iter().map(|s| s.to_string()).collect()
 }
 
-async fn reserve(store: &Store, sub: &str, now: i64) -> ReserveOutcome {
-    store
-        .reserve(POOL, sub, "catalyst-api", None, &ns(), TTL, now)
-        .await
-        .unwrap()
+/// Decides and saves `op` on `<sub>.omani.works` at `now`.
+async fn apply(store: &Store, sub: &str, op: Op, now: i64) -> Outcome {
+    let request = Request {
+        pool: PoolDomain::new(POOL),
+        label: Label::parse(sub).unwrap(),
+        op,
+    };
+    store.apply(&request, now).await.unwrap()
 }
 
-fn token_of(outcome: ReserveOutcome) -> String {
+async fn reserve_keyed(store: &Store, sub: &str, by: &str, key: Option<&str>, now: i64) -> Outcome {
+    let key = key.and_then(IdempotencyKey::parse);
+    apply(
+        store,
+        sub,
+        Op::Reserve(Reserve::new(by, key, TTL, ns())),
+        now,
+    )
+    .await
+}
+
+async fn reserve(store: &Store, sub: &str, now: i64) -> Outcome {
+    reserve_keyed(store, sub, "catalyst-api", None, now).await
+}
+
+fn token_of(outcome: Outcome) -> String {
     match outcome {
-        ReserveOutcome::Reserved(a) => a.reservation_token.unwrap(),
-        other => panic!("expected Reserved, got {other:?}"),
+        Outcome::Saved(a) => a.reservation_token.unwrap(),
+        other => panic!("expected Saved, got {other:?}"),
     }
 }
 
-fn req(token: &str) -> CommitRequest<'_> {
-    CommitRequest {
-        token,
-        sovereign_fqdn: Some("omantel.omani.works"),
-        ipv4: "203.0.113.7",
+fn req(token: &str) -> Commit {
+    req_ip(token, "203.0.113.7")
+}
+
+fn req_ip(token: &str, ipv4: &str) -> Commit {
+    Commit {
+        token: ReservationToken::parse(token),
+        sovereign_fqdn: Some("omantel.omani.works".into()),
+        ipv4: LbIpv4::parse(ipv4).unwrap(),
         ipv6: None,
     }
+}
+
+async fn commit(store: &Store, sub: &str, c: Commit, now: i64) -> Outcome {
+    apply(store, sub, Op::Commit(c), now).await
+}
+
+async fn renew(store: &Store, sub: &str, token: &str, now: i64) -> Outcome {
+    let op = Op::Renew {
+        token: ReservationToken::parse(token),
+        ttl_secs: TTL,
+    };
+    apply(store, sub, op, now).await
+}
+
+async fn release(store: &Store, sub: &str, now: i64) -> Outcome {
+    apply(store, sub, Op::Release, now).await
+}
+
+fn refused(why: Refusal) -> Outcome {
+    Outcome::Refused(why)
 }
 
 async fn kinds(store: &Store) -> Vec<(String, &'static str)> {
@@ -65,33 +111,33 @@ async fn complete_all(store: &Store) {
 both_backends! {
     reserve_then_conflict_and_idempotent_replay => |store: Store| async move {
         let first = reserve(&store, "omantel", T0).await;
-        let ReserveOutcome::Reserved(a) = first else { panic!("{first:?}") };
+        let Outcome::Saved(a) = first else { panic!("{first:?}") };
         assert_eq!(a.state, State::Reserved);
         assert_eq!(a.expires_at, Some(T0 + TTL));
         assert!(uuid::Uuid::parse_str(a.reservation_token.as_deref().unwrap()).is_ok());
         assert_eq!(kinds(&store).await, [("omantel".to_string(), "provision")]);
-        assert!(matches!(reserve(&store, "omantel", T0 + 1).await, ReserveOutcome::Conflict));
+        assert_eq!(reserve(&store, "omantel", T0 + 1).await, refused(Refusal::Conflict));
         // Idempotency-Key: same key replays, another key conflicts.
-        let keyed = store.reserve(POOL, "keyed", "crossplane", Some("k1"), &ns(), TTL, T0).await.unwrap();
-        let ReserveOutcome::Reserved(k) = keyed else { panic!() };
-        let again = store.reserve(POOL, "keyed", "crossplane", Some("k1"), &ns(), TTL, T0 + 5).await.unwrap();
-        let ReserveOutcome::Replayed(r) = again else { panic!("{again:?}") };
+        let keyed = reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0).await;
+        let Outcome::Saved(k) = keyed else { panic!() };
+        let again = reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0 + 5).await;
+        let Outcome::Unchanged(r) = again else { panic!("{again:?}") };
         assert_eq!(r.reservation_token, k.reservation_token);
-        let other = store.reserve(POOL, "keyed", "crossplane", Some("k2"), &ns(), TTL, T0 + 5).await.unwrap();
-        assert!(matches!(other, ReserveOutcome::Conflict));
+        let other = reserve_keyed(&store, "keyed", "crossplane", Some("k2"), T0 + 5).await;
+        assert_eq!(other, refused(Refusal::Conflict));
         // No second provision was queued by the replay.
         assert_eq!(kinds(&store).await.len(), 2);
     };
 
     commit_checks_in_pdm_order => |store: Store| async move {
-        assert!(matches!(store.commit(POOL, "nobody", &req("x"), T0).await.unwrap(), CommitOutcome::NotFound));
+        assert_eq!(commit(&store, "nobody", req("x"), T0).await, refused(Refusal::NotFound));
         let token = token_of(reserve(&store, "omantel", T0).await);
-        assert!(matches!(store.commit(POOL, "omantel", &req("not-a-uuid"), T0).await.unwrap(), CommitOutcome::TokenMismatch));
+        assert_eq!(commit(&store, "omantel", req("not-a-uuid"), T0).await, refused(Refusal::TokenMismatch));
         let wrong = uuid::Uuid::new_v4().to_string();
-        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0).await.unwrap(), CommitOutcome::TokenMismatch));
+        assert_eq!(commit(&store, "omantel", req(&wrong), T0).await, refused(Refusal::TokenMismatch));
         // Expiry is checked before the token.
-        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0 + TTL).await.unwrap(), CommitOutcome::Expired));
-        let CommitOutcome::Committed(a) = store.commit(POOL, "omantel", &req(&token), T0 + 10).await.unwrap() else { panic!() };
+        assert_eq!(commit(&store, "omantel", req(&wrong), T0 + TTL).await, refused(Refusal::Expired));
+        let Outcome::Saved(a) = commit(&store, "omantel", req(&token), T0 + 10).await else { panic!() };
         assert_eq!(a.state, State::Active);
         assert_eq!(a.expires_at, None);
         assert_eq!(a.reservation_token, None);
@@ -99,34 +145,34 @@ both_backends! {
         assert_eq!(row.reservation_token, None);
         assert_eq!(row.load_balancer_ip.as_deref(), Some("203.0.113.7"));
         // A retry with the same token re-queues the records (§10.1) ...
-        let retry = CommitRequest { ipv4: "203.0.113.8", ..req(&token) };
-        assert!(matches!(store.commit(POOL, "omantel", &retry, T0 + 20).await.unwrap(), CommitOutcome::Committed(_)));
+        let retry = req_ip(&token, "203.0.113.8");
+        assert!(matches!(commit(&store, "omantel", retry, T0 + 20).await, Outcome::Saved(_)));
         assert_eq!(
             kinds(&store).await.iter().filter(|(_, k)| *k == "publish").count(),
             2
         );
         assert_eq!(store.get(POOL, "omantel").await.unwrap().unwrap().load_balancer_ip.as_deref(), Some("203.0.113.8"));
         // ... and another token is still 409. Active rows never expire.
-        assert!(matches!(store.commit(POOL, "omantel", &req(&wrong), T0 + TTL * 10).await.unwrap(), CommitOutcome::AlreadyActive));
+        assert_eq!(commit(&store, "omantel", req(&wrong), T0 + TTL * 10).await, refused(Refusal::AlreadyActive));
         assert!(store.claim_expired(T0 + TTL * 10, 100).await.unwrap().is_empty());
     };
 
     release_is_retryable_and_row_goes_after_teardown => |store: Store| async move {
-        assert!(matches!(store.release(POOL, "nobody", T0).await.unwrap(), ReleaseOutcome::NotFound));
+        assert_eq!(release(&store, "nobody", T0).await, refused(Refusal::NotFound));
         let token = token_of(reserve(&store, "omantel", T0).await);
-        store.commit(POOL, "omantel", &req(&token), T0).await.unwrap();
+        commit(&store, "omantel", req(&token), T0).await;
         complete_all(&store).await;
-        let ReleaseOutcome::Releasing(freed) = store.release(POOL, "omantel", T0 + 1).await.unwrap() else { panic!() };
+        let Outcome::Saved(freed) = release(&store, "omantel", T0 + 1).await else { panic!() };
         assert_eq!(freed.state, State::Active);
         // A retry finds it releasing and queues no second teardown.
-        assert!(matches!(store.release(POOL, "omantel", T0 + 2).await.unwrap(), ReleaseOutcome::Releasing(_)));
+        assert!(matches!(release(&store, "omantel", T0 + 2).await, Outcome::Unchanged(_)));
         assert_eq!(kinds(&store).await, [("omantel".to_string(), "teardown")]);
         assert_eq!(store.get(POOL, "omantel").await.unwrap().unwrap().state, State::Releasing);
         // Commit of a releasing row: not found.
-        assert!(matches!(store.commit(POOL, "omantel", &req(&token), T0 + 3).await.unwrap(), CommitOutcome::NotFound));
+        assert_eq!(commit(&store, "omantel", req(&token), T0 + 3).await, refused(Refusal::NotFound));
         complete_all(&store).await;
         assert!(store.get(POOL, "omantel").await.unwrap().is_none());
-        assert!(matches!(store.release(POOL, "omantel", T0 + 4).await.unwrap(), ReleaseOutcome::NotFound));
+        assert_eq!(release(&store, "omantel", T0 + 4).await, refused(Refusal::NotFound));
     };
 
     sweeper_claims_only_lapsed_reservations => |store: Store| async move {
@@ -135,8 +181,8 @@ both_backends! {
         let t_committed = token_of(reserve(&store, "committed", T0).await);
         token_of(reserve(&store, "fresh", T0 + TTL - 1).await);
         complete_all(&store).await;
-        assert!(matches!(store.renew(POOL, "renewed", &t_renewed, TTL, T0 + 100).await.unwrap(), CommitOutcome::Renewed(_)));
-        store.commit(POOL, "committed", &req(&t_committed), T0 + 100).await.unwrap();
+        assert!(matches!(renew(&store, "renewed", &t_renewed, T0 + 100).await, Outcome::Saved(_)));
+        commit(&store, "committed", req(&t_committed), T0 + 100).await;
         complete_all(&store).await;
         let claimed = store.claim_expired(T0 + TTL, 100).await.unwrap();
         let names: Vec<_> = claimed.iter().map(|a| a.subdomain.as_str()).collect();
@@ -146,17 +192,17 @@ both_backends! {
         // Claimed once only.
         assert!(store.claim_expired(T0 + TTL, 100).await.unwrap().is_empty());
         // An expiring row cannot be committed or renewed.
-        assert!(matches!(store.commit(POOL, "old", &req(&t_old), T0 + TTL).await.unwrap(), CommitOutcome::Expired));
-        assert!(matches!(store.renew(POOL, "old", &t_old, TTL, T0 + TTL).await.unwrap(), CommitOutcome::Expired));
+        assert_eq!(commit(&store, "old", req(&t_old), T0 + TTL).await, refused(Refusal::Expired));
+        assert_eq!(renew(&store, "old", &t_old, T0 + TTL).await, refused(Refusal::Expired));
         complete_all(&store).await;
         assert!(store.get(POOL, "old").await.unwrap().is_none());
     };
 
     re_reserving_a_lapsed_name_tears_the_old_zone_down_first => |store: Store| async move {
-        let ReserveOutcome::Reserved(old) = reserve(&store, "omantel", T0).await else { panic!() };
+        let Outcome::Saved(old) = reserve(&store, "omantel", T0).await else { panic!() };
         complete_all(&store).await;
         // Lapsed but not yet swept: reserve replaces it.
-        let ReserveOutcome::Reserved(new) = reserve(&store, "omantel", T0 + TTL + 1).await else { panic!() };
+        let Outcome::Saved(new) = reserve(&store, "omantel", T0 + TTL + 1).await else { panic!() };
         assert_ne!(old.incarnation, new.incarnation);
         let queue = store.outbox_all().await.unwrap();
         assert_eq!(queue.len(), 2);
@@ -176,7 +222,7 @@ both_backends! {
 
     release_supersedes_pending_provisioning => |store: Store| async move {
         reserve(&store, "omantel", T0).await;
-        store.release(POOL, "omantel", T0).await.unwrap();
+        release(&store, "omantel", T0).await;
         let queue = store.outbox_all().await.unwrap();
         assert!(store.outbox_superseded(&queue[0]).await.unwrap());
         assert!(!store.outbox_superseded(&queue[1]).await.unwrap());
@@ -208,14 +254,14 @@ both_backends! {
         for i in 0..16 {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                store.reserve(POOL, "race", &format!("caller-{i}"), None, &ns(), TTL, T0).await.unwrap()
+                reserve_keyed(&store, "race", &format!("caller-{i}"), None, T0).await
             }));
         }
         let mut won = 0;
         for t in tasks {
             match t.await.unwrap() {
-                ReserveOutcome::Reserved(_) => won += 1,
-                ReserveOutcome::Conflict => {}
+                Outcome::Saved(_) => won += 1,
+                Outcome::Refused(Refusal::Conflict) => {}
                 other => panic!("{other:?}"),
             }
         }
@@ -226,7 +272,7 @@ both_backends! {
     counts_by_pool_and_state => |store: Store| async move {
         let t = token_of(reserve(&store, "a", T0).await);
         reserve(&store, "b", T0).await;
-        store.commit(POOL, "a", &req(&t), T0).await.unwrap();
+        commit(&store, "a", req(&t), T0).await;
         let mut counts = store.counts().await.unwrap();
         counts.sort();
         assert_eq!(counts, [(POOL.into(), "active".into(), 1), (POOL.into(), "reserved".into(), 1)]);
