@@ -183,6 +183,29 @@ pub fn decide(row: Option<&Allocation>, request: &Request, now: UnixTime) -> Dec
     }
 }
 
+/// What `/check` says of a valid, unreserved label in a managed pool
+/// (PDM §3.3 rows 4–6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Availability {
+    /// No row, a lapsed reservation, or a row on its way out: a reserve
+    /// would succeed (after the old teardown).
+    Free,
+    /// Reserved and not expired.
+    Reserved,
+    /// Active.
+    Active,
+}
+
+/// The availability of the name whose row is `row`, at `now`.
+pub fn availability(row: Option<&Allocation>, now: UnixTime) -> Availability {
+    match row.map(|r| (r.state, r)) {
+        None | Some((State::Releasing | State::Expiring, _)) => Availability::Free,
+        Some((State::Reserved, r)) if lapsed(r, now) => Availability::Free,
+        Some((State::Reserved, _)) => Availability::Reserved,
+        Some((State::Active, _)) => Availability::Active,
+    }
+}
+
 /// Whether a reserved row's time is up.
 fn lapsed(row: &Allocation, now: UnixTime) -> bool {
     row.expires_at.is_none_or(|e| e <= now)

@@ -1,6 +1,6 @@
-//! [`decide`] without a database: one test per row of pdm-api.md that a
-//! decision produces (§3.4 reserve, §3.5 commit, §3.6 release, §9 renew,
-//! and the §10 fixes), named after the row.
+//! [`decide`] and [`availability`] without a database: one test per row
+//! of pdm-api.md that a decision produces (§3.3 check, §3.4 reserve, §3.5
+//! commit, §3.6 release, §9 renew, and the §10 fixes), named after the row.
 
 use super::*;
 
@@ -101,6 +101,37 @@ fn kinds(s: &Save) -> Vec<(&str, &'static str)> {
             (inc.as_str(), kind)
         })
         .collect()
+}
+
+//----------- §3.3 check -------------------------------------------------------
+
+#[test]
+fn check_row_4_free_without_a_row_or_after_expiry() {
+    assert_eq!(availability(None, T0), Availability::Free);
+    assert_eq!(
+        availability(Some(&reserved(None)), T0 + TTL),
+        Availability::Free
+    );
+    for state in [State::Releasing, State::Expiring] {
+        assert_eq!(availability(Some(&in_state(state)), T0), Availability::Free);
+    }
+}
+
+#[test]
+fn check_row_5_reserved_state_while_not_expired() {
+    let row = reserved(None);
+    assert_eq!(
+        availability(Some(&row), T0 + TTL - 1),
+        Availability::Reserved
+    );
+}
+
+#[test]
+fn check_row_6_active_state() {
+    assert_eq!(
+        availability(Some(&active()), T0 + TTL * 100),
+        Availability::Active
+    );
 }
 
 //----------- §3.4 reserve -----------------------------------------------------

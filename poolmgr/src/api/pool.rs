@@ -20,11 +20,11 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, INTERNAL_DETAIL};
 use crate::allocator::{
-    Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal, Request,
-    ReservationToken, Reserve,
+    Availability, Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal,
+    Request, ReservationToken, Reserve, availability,
 };
 use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
-use crate::model::{Allocation, State as AllocState, now};
+use crate::model::{Allocation, now};
 use crate::outbox::DrainError;
 
 /// Routes callers use (caller scope).
@@ -119,21 +119,13 @@ async fn check(
     }
     let fqdn = format!("{sub}.{domain}");
     let row = state.store.get(&domain, &sub).await?;
-    let t = now();
-    Ok(Json(match row {
-        None => json!({ "available": true, "fqdn": fqdn }),
-        // On their way out: a reserve succeeds (after the old teardown).
-        Some(a) if matches!(a.state, AllocState::Releasing | AllocState::Expiring) => {
-            json!({ "available": true, "fqdn": fqdn })
-        }
-        Some(a) if a.state == AllocState::Reserved && a.expires_at.is_none_or(|e| e <= t) => {
-            json!({ "available": true, "fqdn": fqdn })
-        }
-        Some(a) if a.state == AllocState::Reserved => json!({
+    Ok(Json(match availability(row.as_ref(), now()) {
+        Availability::Free => json!({ "available": true, "fqdn": fqdn }),
+        Availability::Reserved => json!({
             "available": false, "reason": "reserved-state", "fqdn": fqdn,
             "detail": "this subdomain is reserved by an in-flight provisioning",
         }),
-        Some(_) => json!({
+        Availability::Active => json!({
             "available": false, "reason": "active-state", "fqdn": fqdn,
             "detail": "this subdomain is in use by an active Sovereign",
         }),
