@@ -32,7 +32,6 @@ use registrars::{
 use crate::api::AppState;
 use crate::api::error::pdm_code;
 use crate::dns::DnsError;
-use crate::model::now;
 use crate::registrar_token::parse_token;
 use crate::sealing::{SealError, SealingKey};
 use crate::store::StoreError;
@@ -94,7 +93,7 @@ pub async fn onboard(
     registrar.validate_credentials().await.map_err(&fail)?;
     let current = registrar.get_nameservers(domain).await.map_err(&fail)?;
 
-    let at = now();
+    let at = state.clock.now();
     let created_at = match state.store.byo_get(domain.as_str()).await? {
         Some(old) => old.created_at,
         None => at,
@@ -239,7 +238,7 @@ async fn finish_with(
         // Nothing left to poll: a kept token has no further use.
         record.sealed_token = None;
     }
-    record.updated_at = now();
+    record.updated_at = state.clock.now();
     state.store.byo_upsert(&record).await?;
     let outcome = record.last_error.as_deref().unwrap_or("ok");
     tracing::info!(
@@ -417,7 +416,7 @@ async fn drop_token(state: &AppState, mut record: ByoRecord, code: &str) -> Resu
     );
     record.sealed_token = None;
     record.last_error = Some(code.to_owned());
-    record.updated_at = now();
+    record.updated_at = state.clock.now();
     state.store.byo_upsert(&record).await?;
     Ok(())
 }

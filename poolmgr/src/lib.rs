@@ -19,10 +19,12 @@
 //!   database; also the sweeper of expired reservations.
 //! - [`api`]: the HTTP API, wire-compatible with the Go PDM.
 //! - [`config`]: environment variables and flags.
+//! - [`clock`]: wall time, injected so tests move it instead of sleeping.
 
 pub mod allocator;
 pub mod api;
 pub mod byo;
+pub mod clock;
 pub mod config;
 pub mod dns;
 pub mod effects;

@@ -24,7 +24,7 @@ use crate::allocator::{
     Request, ReservationToken, Reserve, availability,
 };
 use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
-use crate::model::{Allocation, now};
+use crate::model::Allocation;
 use crate::outbox::DrainError;
 
 /// Routes callers use (caller scope).
@@ -119,7 +119,7 @@ async fn check(
     }
     let fqdn = format!("{sub}.{domain}");
     let row = state.store.get(&domain, &sub).await?;
-    Ok(Json(match availability(row.as_ref(), now()) {
+    Ok(Json(match availability(row.as_ref(), state.clock.now()) {
         Availability::Free => json!({ "available": true, "fqdn": fqdn }),
         Availability::Reserved => json!({
             "available": false, "reason": "reserved-state", "fqdn": fqdn,
@@ -177,7 +177,7 @@ async fn reserve(
         label: sub.clone(),
         op,
     };
-    let alloc = match state.store.apply(&request, now()).await? {
+    let alloc = match state.store.apply(&request, state.clock.now()).await? {
         Outcome::Saved(a) | Outcome::Unchanged(a) => a,
         Outcome::Refused(why) => return Err(refusal(why)),
     };
@@ -319,7 +319,7 @@ async fn decided(
         label: sub.clone(),
         op,
     };
-    match state.store.apply(&request, now()).await? {
+    match state.store.apply(&request, state.clock.now()).await? {
         Outcome::Saved(a) | Outcome::Unchanged(a) => Ok(a),
         Outcome::Refused(why) => Err(refusal(why)),
     }
@@ -404,7 +404,7 @@ async fn release(
         label: sub.clone(),
         op: Op::Release,
     };
-    let freed = match state.store.apply(&request, now()).await? {
+    let freed = match state.store.apply(&request, state.clock.now()).await? {
         Outcome::Saved(a) | Outcome::Unchanged(a) => a,
         Outcome::Refused(Refusal::NotFound) => {
             return Err(ApiError::new(

@@ -148,7 +148,7 @@ impl Store {
             // insert conflicts and its transaction rolls back harmlessly.
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(m.version)
-                .bind(crate::model::now())
+                .bind(crate::clock::Clock::now(&crate::clock::SystemClock))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;

@@ -4,9 +4,12 @@
 //! (201 for reserve, 202 for commit and release). The DNS outcomes
 //! themselves are tested end to end in tests/tests/poolmgr.rs.
 
+use std::sync::Arc;
+
 use clap::Parser;
 use poolmgr::api::auth::{Auth, hash_entry};
 use poolmgr::api::{AppState, router};
+use poolmgr::clock::ManualClock;
 use poolmgr::config::Cli;
 use poolmgr::dns::{PdnsClient, PdnsConfig};
 use poolmgr::store::Store;
@@ -22,6 +25,10 @@ struct Api {
     http: reqwest::Client,
     /// The store the router uses, for tests that break it.
     store: Store,
+    /// The router's wall time; tests advance it instead of sleeping.
+    clock: Arc<ManualClock>,
+    /// The router's state (its applier runs the sweeper's step).
+    state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -63,7 +70,9 @@ impl Api {
             server_id: "localhost".into(),
         })
         .unwrap();
-        let app = router(AppState::new(store.clone(), dns, settings, auth));
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = AppState::with_clock(store.clone(), dns, settings, auth, clock.clone());
+        let app = router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -73,6 +82,8 @@ impl Api {
             base,
             http: reqwest::Client::new(),
             store,
+            clock,
+            state,
             _dir: dir,
         }
     }
@@ -271,7 +282,7 @@ async fn expired_reservations_give_410_and_are_available() {
         .await;
     let token = r["reservationToken"].as_str().unwrap().to_string();
     assert_eq!(api.check("brief").await["reason"], "reserved-state");
-    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    api.clock.advance(4);
     assert_eq!(
         api.check("brief").await,
         json!({ "available": true, "fqdn": "brief.omani.works" })
@@ -296,6 +307,24 @@ async fn expired_reservations_give_410_and_are_available() {
 }
 
 #[tokio::test]
+async fn the_sweeper_claims_what_the_clock_says_has_lapsed() {
+    let api = Api::start("1h").await;
+    api.post(
+        &format!("/api/v1/pool/{POOL}/reserve"),
+        json!({ "subdomain": "swept" }),
+    )
+    .await;
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 0);
+    api.clock.advance(3599);
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 0);
+    api.clock.advance(1);
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 1);
+    let row = api.store.get(POOL, "swept").await.unwrap().unwrap();
+    assert_eq!(row.state, poolmgr::model::State::Expiring);
+    assert_eq!(api.check("swept").await["available"], true);
+}
+
+#[tokio::test]
 async fn renew_moves_the_expiry() {
     let api = Api::start("1h").await;
     let (_, r) = api
@@ -305,7 +334,7 @@ async fn renew_moves_the_expiry() {
         )
         .await;
     let token = r["reservationToken"].as_str().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    api.clock.advance(1);
     let (s, b) = api
         .post(
             &format!("/api/v1/pool/{POOL}/renew"),
