@@ -289,6 +289,122 @@ async fn migrations_apply_once_and_reopen() {
     assert!(again.get(POOL, "kept").await.unwrap().is_some());
 }
 
+/// The migrations as `sqlx::migrate!` recorded them: (version, whether
+/// it ran here rather than being baselined).
+async fn recorded_migrations(store: &Store) -> Vec<(i64, bool)> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT version, execution_time FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    rows.into_iter().map(|(v, t)| (v, t > 0)).collect()
+}
+
+/// Builds a database as the hand-rolled migrations before sqlx::migrate!
+/// left it: the first `versions` of the schema (the same SQL as the files
+/// with those numbers) recorded in `schema_migrations`, plus one row.
+async fn old_scheme(url: &str, backend: &str, versions: &[i64]) {
+    sqlx::any::install_default_drivers();
+    let url = match backend {
+        "sqlite" => format!("{url}?mode=rwc"),
+        _ => url.to_owned(),
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let files: [&str; 2] = match backend {
+        "sqlite" => [
+            include_str!("../../migrations/sqlite/0001_allocations_and_outbox.sql"),
+            include_str!("../../migrations/sqlite/0002_byo_domains.sql"),
+        ],
+        _ => [
+            include_str!("../../migrations/postgres/0001_allocations_and_outbox.sql"),
+            include_str!("../../migrations/postgres/0002_byo_domains.sql"),
+        ],
+    };
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for &v in versions {
+        sqlx::raw_sql(files[v as usize - 1])
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(v)
+            .bind(T0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO pool_allocations (pool_domain, subdomain, state, incarnation, reserved_at, created_by) \
+         VALUES ($1, 'kept', 'active', 'i', $2, 'catalyst-api')",
+    )
+    .bind(POOL)
+    .bind(T0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+/// An old-scheme database opens: what it applied is baselined (recorded,
+/// not run again), the rest is applied, and its rows are kept.
+async fn old_scheme_is_baselined(db: common::TestDb, backend: &str) {
+    old_scheme(&db.url, backend, &[1]).await;
+    let store = db.store().await;
+    assert_eq!(recorded_migrations(&store).await, [(1, false), (2, true)]);
+    assert!(store.get(POOL, "kept").await.unwrap().is_some());
+    // Version 2 (BYO) ran: its table works.
+    assert!(store.byo_get("acme.com").await.unwrap().is_none());
+    drop(store);
+    // Reopening changes nothing.
+    let again = db.store().await;
+    assert_eq!(recorded_migrations(&again).await, [(1, false), (2, true)]);
+}
+
+#[tokio::test]
+async fn old_scheme_sqlite_database_is_baselined() {
+    old_scheme_is_baselined(common::TestDb::sqlite(), "sqlite").await;
+}
+
+#[tokio::test]
+async fn old_scheme_postgres_database_is_baselined() {
+    let Some(db) = common::TestDb::postgres().await else {
+        return;
+    };
+    old_scheme_is_baselined(db, "postgres").await;
+}
+
+/// Replicas starting together on a fresh PostgreSQL database: the
+/// advisory lock lets one migrate while the others wait, so every start
+/// succeeds and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_on_postgres_migrate_once() {
+    let Some(db) = common::TestDb::postgres().await else {
+        return;
+    };
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { Store::connect(&url).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for s in starts {
+        stores.push(s.await.unwrap().expect("every replica starts"));
+    }
+    assert_eq!(
+        recorded_migrations(&stores[0]).await,
+        [(1, true), (2, true)]
+    );
+    // One schema: each replica sees the others' writes.
+    token_of(reserve(&stores[1], "shared", T0).await);
+    assert!(stores[3].get(POOL, "shared").await.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn bad_database_urls_are_refused_clearly() {
     let err = Store::connect("mysql://x").await.unwrap_err().to_string();
