@@ -57,6 +57,24 @@ async fn read(
     row.as_ref().map(allocation_from_row).transpose()
 }
 
+/// The columns a decision may change after insertion, bound in this
+/// order by [`bind_changeable`] as `$1`–`$7`.
+const CHANGEABLE: &str = "state, expires_at, sovereign_fqdn, load_balancer_ip, \
+    load_balancer_ipv6, reservation_token, committed_token_hash";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds `a`'s [`CHANGEABLE`] columns.
+fn bind_changeable<'q>(q: AnyQuery<'q>, a: &'q Allocation) -> AnyQuery<'q> {
+    q.bind(a.state.as_str())
+        .bind(a.expires_at)
+        .bind(a.sovereign_fqdn.as_deref())
+        .bind(a.load_balancer_ip.as_deref())
+        .bind(a.load_balancer_ipv6.as_deref())
+        .bind(a.reservation_token.as_deref())
+        .bind(a.committed_token_hash.as_deref())
+}
+
 /// Writes `save.row` as `save.write` says; false when the row is no longer
 /// as read (a concurrent change won).
 async fn write(conn: &mut AnyConnection, save: &Save) -> Result<bool, StoreError> {
@@ -79,48 +97,41 @@ async fn write(conn: &mut AnyConnection, save: &Save) -> Result<bool, StoreError
                 }
             }
             // ON CONFLICT: a concurrent reserve inserted first (PostgreSQL).
-            let inserted = sqlx::query(&format!(
-                "INSERT INTO pool_allocations ({COLUMNS}) \
+            let sql = format!(
+                "INSERT INTO pool_allocations ({CHANGEABLE}, pool_domain, subdomain, incarnation, \
+                 reserved_at, created_by, idempotency_key) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (pool_domain, subdomain) DO NOTHING"
-            ))
-            .bind(&new.pool_domain)
-            .bind(&new.subdomain)
-            .bind(new.state.as_str())
-            .bind(&new.incarnation)
-            .bind(new.reserved_at)
-            .bind(new.expires_at)
-            .bind(new.sovereign_fqdn.as_deref())
-            .bind(new.load_balancer_ip.as_deref())
-            .bind(new.load_balancer_ipv6.as_deref())
-            .bind(new.reservation_token.as_deref())
-            .bind(new.committed_token_hash.as_deref())
-            .bind(&new.created_by)
-            .bind(new.idempotency_key.as_deref())
-            .execute(&mut *conn)
-            .await?;
+            );
+            let inserted = bind_changeable(sqlx::query(&sql), new)
+                .bind(&new.pool_domain)
+                .bind(&new.subdomain)
+                .bind(&new.incarnation)
+                .bind(new.reserved_at)
+                .bind(&new.created_by)
+                .bind(new.idempotency_key.as_deref())
+                .execute(&mut *conn)
+                .await?;
             Ok(inserted.rows_affected() == 1)
         }
         Write::Update { from } => {
-            let updated = sqlx::query(
-                "UPDATE pool_allocations SET state = $1, expires_at = $2, sovereign_fqdn = $3, \
-                 load_balancer_ip = $4, load_balancer_ipv6 = $5, reservation_token = $6, \
-                 committed_token_hash = $7 \
+            let sets: Vec<String> = CHANGEABLE
+                .split(", ")
+                .enumerate()
+                .map(|(i, column)| format!("{column} = ${}", i + 1))
+                .collect();
+            let sql = format!(
+                "UPDATE pool_allocations SET {} \
                  WHERE pool_domain = $8 AND subdomain = $9 AND incarnation = $10 AND state = $11",
-            )
-            .bind(new.state.as_str())
-            .bind(new.expires_at)
-            .bind(new.sovereign_fqdn.as_deref())
-            .bind(new.load_balancer_ip.as_deref())
-            .bind(new.load_balancer_ipv6.as_deref())
-            .bind(new.reservation_token.as_deref())
-            .bind(new.committed_token_hash.as_deref())
-            .bind(&new.pool_domain)
-            .bind(&new.subdomain)
-            .bind(&new.incarnation)
-            .bind(from.as_str())
-            .execute(&mut *conn)
-            .await?;
+                sets.join(", ")
+            );
+            let updated = bind_changeable(sqlx::query(&sql), new)
+                .bind(&new.pool_domain)
+                .bind(&new.subdomain)
+                .bind(&new.incarnation)
+                .bind(from.as_str())
+                .execute(&mut *conn)
+                .await?;
             Ok(updated.rows_affected() == 1)
         }
     }
