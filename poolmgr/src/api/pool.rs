@@ -470,6 +470,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unfinished_dns_work_never_shows_database_text() {
+        let e = DrainError::Store(crate::store::StoreError::Corrupt(
+            "pool_allocations at db.internal".into(),
+        ));
+        assert_eq!(drain_detail(&e), INTERNAL_DETAIL);
+        let timeout = DrainError::Timeout(std::time::Duration::from_secs(1));
+        assert!(drain_detail(&timeout).contains("did not finish"));
+    }
+
+    #[test]
     fn hostnames() {
         assert!(is_hostname("omantel.omani.works"));
         assert!(is_hostname("omantel.omani.works."));

@@ -16,6 +16,8 @@ use poolmgr::store::Store;
 use registrars::Secret;
 use serde_json::{Value, json};
 
+use crate::common::logs::captured_logs;
+
 const POOL: &str = "omani.works";
 const CALLER: &str = "caller-token-0123456789abcdef";
 const OPERATOR: &str = "operator-token-0123456789abcdef";
@@ -468,7 +470,7 @@ async fn scopes_and_unknown_routes() {
 #[tokio::test]
 async fn database_errors_are_logged_not_sent() {
     // Installs the capturing subscriber before anything is logged.
-    crate::registrar_api::captured_logs();
+    captured_logs();
     let api = Api::start("2h").await;
     // A query that fails with SQLite's own text, naming the table.
     sqlx::query("DROP TABLE pool_allocations")
@@ -497,7 +499,7 @@ async fn database_errors_are_logged_not_sent() {
             "{text}"
         );
     }
-    assert!(crate::registrar_api::captured_logs().contains("no such table: pool_allocations"));
+    assert!(captured_logs().contains("no such table: pool_allocations"));
 
     // /healthz is open to anyone: degraded, without the database's words.
     api.store.pool().close().await;
@@ -512,5 +514,5 @@ async fn database_errors_are_logged_not_sent() {
     assert_eq!(health["status"], "unhealthy");
     let text = health.to_string();
     assert!(!text.contains("closed"), "{text}");
-    assert!(crate::registrar_api::captured_logs().contains("health check: database ping failed"));
+    assert!(captured_logs().contains("health check: database ping failed"));
 }
