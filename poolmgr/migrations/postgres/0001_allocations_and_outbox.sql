@@ -1,6 +1,6 @@
 -- Allocations and the DNS outbox (PostgreSQL).
 --
--- Applied once by sqlx::migrate! (recorded in _sqlx_migrations); never
+-- Applied once by sqlx::migrate! (recorded in _sqlx_migrations), never
 -- edit it once released: add a new numbered file instead. It is version 1
 -- of the numbered migrations poolmgr applied by hand before, so that a
 -- database created that way is baselined rather than migrated again
@@ -37,7 +37,7 @@ CREATE INDEX IF NOT EXISTS pool_allocations_expiry ON pool_allocations (expires_
 CREATE INDEX IF NOT EXISTS pool_allocations_pool_state ON pool_allocations (pool_domain, state);
 
 -- DNS work queued in the same transaction as the state change that
--- implies it; applied in id order per allocation, each entry under a
+-- implies it, applied in id order per allocation, each entry under a
 -- lease (lease_until) so two appliers never run it at once.
 CREATE TABLE IF NOT EXISTS dns_outbox (id BIGSERIAL PRIMARY KEY,
     pool_domain TEXT NOT NULL,

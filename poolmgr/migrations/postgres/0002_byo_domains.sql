@@ -1,5 +1,5 @@
 -- Bring-your-own domains (PDM §10.8): one row per onboarded domain and
--- where its steps stand. Same SQL on both backends; never edit it once
+-- where its steps stand. Same SQL on both backends. Never edit it once
 -- released. Version 2 of the hand-applied migrations before sqlx::migrate!.
 CREATE TABLE IF NOT EXISTS byo_domains (
     domain TEXT PRIMARY KEY,
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS byo_domains (
     -- A PDM error code, never upstream text.
     last_error TEXT,
     -- The registrar token, sealed (only with the operator's key and the
-    -- caller's keepToken); dropped once the domain is settled.
+    -- caller's keepToken), dropped once the domain is settled.
     sealed_token TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
