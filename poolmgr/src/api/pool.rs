@@ -23,7 +23,7 @@ use crate::allocator::{
     Availability, Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal,
     Request, ReservationToken, Reserve, availability,
 };
-use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
+use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, normalize};
 use crate::model::Allocation;
 use crate::outbox::DrainError;
 
@@ -99,26 +99,25 @@ async fn check(
     Path(domain): Path<String>,
     Query(q): Query<CheckQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let sub = normalize(&q.sub);
-    let domain = normalize(&domain);
-    if !is_valid_label(&sub) {
+    let Some(sub) = Label::parse(&q.sub) else {
         return Ok(Json(json!({
             "available": false, "reason": "invalid-format", "detail": INVALID_FORMAT_DETAIL,
         })));
-    }
+    };
+    let domain = normalize(&domain);
     if !state.pools.contains(&domain) {
         return Ok(Json(json!({
             "available": false, "reason": "unsupported-pool",
             "detail": format!("pool domain {domain} is not managed by OpenOva — pick a different pool or use BYO"),
         })));
     }
-    if is_reserved(&sub) {
+    if is_reserved(sub.as_str()) {
         return Ok(Json(json!({
             "available": false, "reason": "reserved", "detail": RESERVED_DETAIL,
         })));
     }
     let fqdn = format!("{sub}.{domain}");
-    let row = state.store.get(&domain, &sub).await?;
+    let row = state.store.get(&domain, sub.as_str()).await?;
     Ok(Json(match availability(row.as_ref(), state.clock.now()) {
         Availability::Free => json!({ "available": true, "fqdn": fqdn }),
         Availability::Reserved => json!({
