@@ -30,8 +30,8 @@ use registrars::{
 };
 
 use crate::api::AppState;
+use crate::api::error::pdm_code;
 use crate::dns::DnsError;
-use crate::model::now;
 use crate::registrar_token::parse_token;
 use crate::sealing::{SealError, SealingKey};
 use crate::store::StoreError;
@@ -93,7 +93,7 @@ pub async fn onboard(
     registrar.validate_credentials().await.map_err(&fail)?;
     let current = registrar.get_nameservers(domain).await.map_err(&fail)?;
 
-    let at = now();
+    let at = state.clock.now();
     let created_at = match state.store.byo_get(domain.as_str()).await? {
         Some(old) => old.created_at,
         None => at,
@@ -138,7 +138,7 @@ pub async fn onboard(
             }
             Err(e) => {
                 record.ns_status = NsStatus::Failed;
-                return finish(state, record, Some(e.pdm_code())).await;
+                return finish(state, record, Some(pdm_code(&e))).await;
             }
         }
     }
@@ -200,11 +200,11 @@ async fn advance_ds(registrar: &dyn Registrar, domain: &DomainName, record: &mut
         Err(e) if e.is_retryable() => {
             // Try again on the next refresh.
             record.ds_status = DsStatus::NotStarted;
-            record.last_error = Some(e.pdm_code().to_owned());
+            record.last_error = Some(pdm_code(&e).to_owned());
         }
         Err(e) => {
             record.ds_status = DsStatus::Failed;
-            record.last_error = Some(e.pdm_code().to_owned());
+            record.last_error = Some(pdm_code(&e).to_owned());
         }
     }
 }
@@ -238,7 +238,7 @@ async fn finish_with(
         // Nothing left to poll: a kept token has no further use.
         record.sealed_token = None;
     }
-    record.updated_at = now();
+    record.updated_at = state.clock.now();
     state.store.byo_upsert(&record).await?;
     let outcome = record.last_error.as_deref().unwrap_or("ok");
     tracing::info!(
@@ -295,7 +295,7 @@ pub async fn refresh(
                 error = Some("ns-task-failed".into());
             }
             Err(e) if is_credential_error(&e) => return Err(registrar_failure(provider)(e)),
-            Err(e) => error = Some(e.pdm_code().into()),
+            Err(e) => error = Some(pdm_code(&e).into()),
         }
     }
     if let (DsStatus::Pending, Some(id)) = (record.ds_status, record.ds_task.clone()) {
@@ -311,7 +311,7 @@ pub async fn refresh(
                 error = Some("ds-task-failed".into());
             }
             Err(e) if is_credential_error(&e) => return Err(registrar_failure(provider)(e)),
-            Err(e) => error = Some(e.pdm_code().into()),
+            Err(e) => error = Some(pdm_code(&e).into()),
         }
     }
     if error.is_none() {
@@ -322,7 +322,7 @@ pub async fn refresh(
 }
 
 fn is_credential_error(e: &RegistrarError) -> bool {
-    matches!(e.pdm_code(), "invalid-token" | "domain-not-in-account")
+    matches!(pdm_code(e), "invalid-token" | "domain-not-in-account")
 }
 
 /// The adapter for a stored record's registrar with `token`.
@@ -342,7 +342,7 @@ fn adapter_for(
         .as_ref()
         .and_then(|urls| urls.0.get(&provider))
         .map(String::as_str);
-    registrars::connect(provider, base, creds).map_err(|e| e.pdm_code().to_owned())
+    registrars::connect(provider, base, creds).map_err(|e| pdm_code(&e).to_owned())
 }
 
 /// How many pending domains one [`poll_pending`] pass looks at.
@@ -400,7 +400,7 @@ async fn poll_one(state: &AppState, key: &SealingKey, record: ByoRecord) -> Resu
     match refresh(state, adapter.as_ref(), record.clone()).await {
         Ok(_) => Ok(()),
         Err(ByoError::Registrar { source, .. }) => {
-            drop_token(state, record, source.pdm_code()).await
+            drop_token(state, record, pdm_code(&source)).await
         }
         Err(e) => Err(e),
     }
@@ -416,7 +416,7 @@ async fn drop_token(state: &AppState, mut record: ByoRecord, code: &str) -> Resu
     );
     record.sealed_token = None;
     record.last_error = Some(code.to_owned());
-    record.updated_at = now();
+    record.updated_at = state.clock.now();
     state.store.byo_upsert(&record).await?;
     Ok(())
 }

@@ -5,8 +5,12 @@
 //!
 //! - [`label`]: which names may be allocated (syntax, the reserved list).
 //! - [`model`]: an allocation and its states.
-//! - [`store`]: the database (SQLite or PostgreSQL, one SQL dialect); every
-//!   state change and the DNS work it implies commit in one transaction.
+//! - [`allocator`]: the allocation rules as one pure function, `decide(row,
+//!   request, now) -> Decision`, over typed labels, pools, tokens and
+//!   addresses.
+//! - [`store`]: the database (SQLite or PostgreSQL, one SQL dialect): loads
+//!   a row, asks the allocator, saves the decision and the DNS work it
+//!   implies in one transaction.
 //! - [`effects`]: the DNS work itself (provision a child zone, publish the
 //!   canonical records, tear down), idempotent, applied by [`outbox`].
 //! - [`dns`]: the PowerDNS-compatible REST client those effects use.
@@ -15,9 +19,12 @@
 //!   database; also the sweeper of expired reservations.
 //! - [`api`]: the HTTP API, wire-compatible with the Go PDM.
 //! - [`config`]: environment variables and flags.
+//! - [`clock`]: wall time, injected so tests move it instead of sleeping.
 
+pub mod allocator;
 pub mod api;
 pub mod byo;
+pub mod clock;
 pub mod config;
 pub mod dns;
 pub mod effects;

@@ -153,11 +153,6 @@ pub fn rfc3339(t: UnixTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The current time in whole seconds.
-pub fn now() -> UnixTime {
-    chrono::Utc::now().timestamp()
-}
-
 /// SHA-256 of a token, hex: what we keep to recognise a token later.
 pub fn token_hash(token: &str) -> String {
     use sha2::Digest;

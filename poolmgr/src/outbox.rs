@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::clock::SharedClock;
 use crate::dns::{DnsError, PdnsClient};
 use crate::effects;
-use crate::model::now;
 use crate::store::{OutboxEntry, Store, StoreError};
 
 /// The longest pause between retries of one entry.
@@ -62,19 +62,26 @@ pub struct Applier {
     /// How long a claimed entry stays ours; after a crash, how long until
     /// another applier takes it over.
     lease: Duration,
+    /// Wall time for leases, back-off and expiry.
+    clock: SharedClock,
 }
 
 impl Applier {
     /// An applier over this database and DNS server, claiming entries for
-    /// `lease` (at least 2 s).
-    pub fn new(store: Store, dns: PdnsClient, lease: Duration) -> Self {
+    /// `lease` (at least 2 s), reading wall time from `clock`.
+    pub fn new(store: Store, dns: PdnsClient, lease: Duration, clock: SharedClock) -> Self {
         Applier {
             store,
             dns,
             metrics: Arc::default(),
             wake: Arc::default(),
             lease: lease.max(Duration::from_secs(2)),
+            clock,
         }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     fn lease_secs(&self) -> i64 {
@@ -123,7 +130,7 @@ impl Applier {
             let Some(head) = self.store.outbox_head(pool_domain, subdomain).await? else {
                 return Ok(());
             };
-            let t = now();
+            let t = self.now();
             if !self
                 .store
                 .outbox_claim(head.id, t, t + self.lease_secs())
@@ -142,7 +149,9 @@ impl Applier {
                 Err(_) => {
                     // Hand the entry back at once rather than at lease end.
                     let message = format!("timed out after {budget:?}");
-                    self.store.outbox_fail(head.id, &message, now()).await?;
+                    self.store
+                        .outbox_fail(head.id, &message, self.now())
+                        .await?;
                     return Err(DrainError::Timeout(budget));
                 }
             }
@@ -176,7 +185,7 @@ impl Applier {
                     "DNS effect failed; will retry"
                 );
                 self.store
-                    .outbox_fail(entry.id, &e.to_string(), now() + backoff)
+                    .outbox_fail(entry.id, &e.to_string(), self.now() + backoff)
                     .await?;
                 Err(e.into())
             }
@@ -186,13 +195,13 @@ impl Applier {
     /// One pass of the worker: applies every due queue head. Returns how
     /// many entries it applied.
     pub async fn work_once(&self) -> Result<usize, StoreError> {
-        let t = now();
+        let t = self.now();
         let due = self.store.outbox_due(t, 64).await?;
         let mut applied = 0;
         for entry in due {
             if !self
                 .store
-                .outbox_claim(entry.id, t, now() + self.lease_secs())
+                .outbox_claim(entry.id, t, self.now() + self.lease_secs())
                 .await?
             {
                 continue;
@@ -207,7 +216,11 @@ impl Applier {
                 Ok(Err(_)) => {}
                 Err(_) => {
                     self.store
-                        .outbox_fail(entry.id, "timed out", now() + backoff_secs(entry.attempts))
+                        .outbox_fail(
+                            entry.id,
+                            "timed out",
+                            self.now() + backoff_secs(entry.attempts),
+                        )
                         .await?;
                 }
             }
@@ -238,20 +251,26 @@ impl Applier {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.store.claim_expired(now(), 500).await {
-                Ok(claimed) if !claimed.is_empty() => {
-                    self.metrics
-                        .swept
-                        .fetch_add(claimed.len() as u64, Ordering::Relaxed);
-                    for a in &claimed {
-                        tracing::info!(pool = %a.pool_domain, subdomain = %a.subdomain, "reservation expired; tearing down");
-                    }
-                    self.wake.notify_one();
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "sweeper: database error"),
+            if let Err(e) = self.sweep_once().await {
+                tracing::error!(error = %e, "sweeper: database error");
             }
         }
+    }
+
+    /// One sweep: claims the reservations lapsed by the clock's now and
+    /// wakes the worker for their teardown. Returns how many it claimed.
+    pub async fn sweep_once(&self) -> Result<usize, StoreError> {
+        let claimed = self.store.claim_expired(self.now(), 500).await?;
+        if !claimed.is_empty() {
+            self.metrics
+                .swept
+                .fetch_add(claimed.len() as u64, Ordering::Relaxed);
+            for a in &claimed {
+                tracing::info!(pool = %a.pool_domain, subdomain = %a.subdomain, "reservation expired; tearing down");
+            }
+            self.wake.notify_one();
+        }
+        Ok(claimed.len())
     }
 }
 

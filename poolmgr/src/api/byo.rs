@@ -49,10 +49,10 @@ use registrars::{DomainName, Provider, Secret};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, log_outcome};
 use super::registrar::{
-    connect, credentials, decode_body, log_outcome, provider_from_path, registrar_error,
-    registrar_error_body, require_domain, require_token, wanted_nameservers,
+    connect, credentials, decode_body, provider_from_path, require_domain, require_token,
+    wanted_nameservers,
 };
 use crate::byo::{self, ByoError, token_context};
 use crate::model::rfc3339;
@@ -144,24 +144,12 @@ fn record_json(r: &ByoRecord) -> serde_json::Value {
     serde_json::to_value(json).unwrap_or_default()
 }
 
-fn internal(code: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        code,
-        "internal error (see poolmgr logs)",
-    )
-}
-
 fn byo_error(provider: Provider, domain: &str, err: ByoError) -> ApiError {
     match err {
-        ByoError::Registrar { source, .. } => registrar_error(provider, domain, &source),
-        ByoError::Store(e) => {
-            tracing::error!(domain, error = %e, "BYO: database");
-            internal("database-error")
-        }
+        ByoError::Registrar { source, .. } => ApiError::registrar(provider, domain, &source),
+        ByoError::Store(e) => e.into(),
         ByoError::Seal(e) => {
-            tracing::error!(domain, error = %e, "BYO: token sealing");
-            internal("token-sealing-misconfigured")
+            ApiError::internal("token-sealing-misconfigured", "BYO: token sealing", &e)
         }
     }
 }
@@ -185,7 +173,7 @@ fn failed_response(provider: Provider, record: &ByoRecord) -> ApiError {
             code,
             format!("a {} task failed at the provider", provider.name()),
         ),
-        other => registrar_error_body(provider, &record.domain, other, None),
+        other => ApiError::registrar_code(provider, &record.domain, other, None),
     };
     err.with("byo", record_json(record))
 }
@@ -276,11 +264,7 @@ async fn show(
     let record = state
         .store
         .byo_get(&domain)
-        .await
-        .map_err(|e| {
-            tracing::error!(domain, error = %e, "BYO: database");
-            internal("database-error")
-        })?
+        .await?
         .ok_or_else(|| not_found(&domain))?;
     Ok(Json(record_json(&record)).into_response())
 }
@@ -295,11 +279,7 @@ async fn refresh(
     let record = state
         .store
         .byo_get(&domain)
-        .await
-        .map_err(|e| {
-            tracing::error!(domain, error = %e, "BYO: database");
-            internal("database-error")
-        })?
+        .await?
         .ok_or_else(|| not_found(&domain))?;
     let token = require_token(body.token)?;
     let provider = provider_from_path(&record.registrar)?;

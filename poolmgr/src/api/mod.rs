@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::dns::PdnsClient;
 use crate::outbox::Applier;
@@ -50,14 +51,34 @@ pub struct AppState {
     /// The pool zones' DS records (digest type 2), for the operator step
     /// at the registrar; refreshed in the background.
     pub pool_ds: Arc<RwLock<BTreeMap<String, Vec<String>>>>,
+    /// Wall time (the system clock, or a test's).
+    pub clock: SharedClock,
 }
 
 impl AppState {
-    /// State over a database and DNS server.
+    /// State over a database and DNS server, on the system clock.
     pub fn new(store: Store, dns: PdnsClient, settings: Settings, auth: Auth) -> AppState {
+        AppState::with_clock(store, dns, settings, auth, Arc::new(SystemClock))
+    }
+
+    /// State over a database and DNS server, reading wall time from
+    /// `clock` (tests move it instead of sleeping).
+    pub fn with_clock(
+        store: Store,
+        dns: PdnsClient,
+        settings: Settings,
+        auth: Auth,
+        clock: SharedClock,
+    ) -> AppState {
         let pools = Arc::new(settings.pools());
         AppState {
-            applier: Applier::new(store.clone(), dns.clone(), settings.outbox_lease),
+            applier: Applier::new(
+                store.clone(),
+                dns.clone(),
+                settings.outbox_lease,
+                clock.clone(),
+            ),
+            clock,
             store,
             dns,
             settings: Arc::new(settings),
@@ -96,12 +117,15 @@ async fn not_found() -> Response {
 }
 
 /// `GET /healthz`: liveness plus a database ping (PDM §3.1), and the pool
-/// zones' DS for the operator to publish at the registrar (§10.6).
+/// zones' DS for the operator to publish at the registrar (§10.6). A
+/// failed ping is 503 with a fixed `db` text; the error itself is logged
+/// (the disclosure rule of [`error`]: `/healthz` is open to anyone).
 async fn healthz(State(state): State<AppState>) -> Response {
     if let Err(e) = state.store.ping().await {
+        tracing::error!(error = %e, "health check: database ping failed");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "unhealthy", "db": e.to_string() })),
+            axum::Json(json!({ "status": "unhealthy", "db": "unreachable (see poolmgr logs)" })),
         )
             .into_response();
     }

@@ -8,8 +8,6 @@
 //! background worker (202 for commit and release; reserve answers 201
 //! either way, PDM §10.9).
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -20,10 +18,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
-use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, is_valid_label, normalize};
-use crate::model::{Allocation, State as AllocState, now};
-use crate::store::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome, StoreError};
+use super::error::{ApiError, INTERNAL_DETAIL};
+use crate::allocator::{
+    Availability, Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal,
+    Request, ReservationToken, Reserve, availability,
+};
+use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, normalize};
+use crate::model::Allocation;
+use crate::outbox::DrainError;
 
 /// Routes callers use (caller scope).
 pub fn caller_routes() -> axum::Router<AppState> {
@@ -63,24 +65,23 @@ fn unsupported_pool(domain: &str) -> ApiError {
     )
 }
 
-/// Database failures are PDM's bare 500 `{"error":"<text>"}`.
-fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "database error");
-    ApiError::bare(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-}
-
 fn invalid_json() -> ApiError {
     ApiError::bare(StatusCode::BAD_REQUEST, "invalid JSON body")
 }
 
 /// The normalised pool, or 422 `unsupported-pool`.
-fn managed_pool(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    let domain = normalize(raw);
-    if state.pools.contains(&domain) {
+fn managed_pool(state: &AppState, raw: &str) -> Result<PoolDomain, ApiError> {
+    let domain = PoolDomain::new(raw);
+    if state.pools.iter().any(|p| p == domain.as_str()) {
         Ok(domain)
     } else {
-        Err(unsupported_pool(&domain))
+        Err(unsupported_pool(domain.as_str()))
     }
+}
+
+/// The label, or 422 `invalid-format`.
+fn label(raw: &str) -> Result<Label, ApiError> {
+    Label::parse(raw).ok_or_else(invalid_format)
 }
 
 async fn reserved_list() -> Json<Value> {
@@ -98,41 +99,32 @@ async fn check(
     Path(domain): Path<String>,
     Query(q): Query<CheckQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let sub = normalize(&q.sub);
-    let domain = normalize(&domain);
-    if !is_valid_label(&sub) {
+    let Some(sub) = Label::parse(&q.sub) else {
         return Ok(Json(json!({
             "available": false, "reason": "invalid-format", "detail": INVALID_FORMAT_DETAIL,
         })));
-    }
+    };
+    let domain = normalize(&domain);
     if !state.pools.contains(&domain) {
         return Ok(Json(json!({
             "available": false, "reason": "unsupported-pool",
             "detail": format!("pool domain {domain} is not managed by OpenOva — pick a different pool or use BYO"),
         })));
     }
-    if is_reserved(&sub) {
+    if is_reserved(sub.as_str()) {
         return Ok(Json(json!({
             "available": false, "reason": "reserved", "detail": RESERVED_DETAIL,
         })));
     }
     let fqdn = format!("{sub}.{domain}");
-    let row = state.store.get(&domain, &sub).await.map_err(internal)?;
-    let t = now();
-    Ok(Json(match row {
-        None => json!({ "available": true, "fqdn": fqdn }),
-        // On their way out: a reserve succeeds (after the old teardown).
-        Some(a) if matches!(a.state, AllocState::Releasing | AllocState::Expiring) => {
-            json!({ "available": true, "fqdn": fqdn })
-        }
-        Some(a) if a.state == AllocState::Reserved && a.expires_at.is_none_or(|e| e <= t) => {
-            json!({ "available": true, "fqdn": fqdn })
-        }
-        Some(a) if a.state == AllocState::Reserved => json!({
+    let row = state.store.get(&domain, sub.as_str()).await?;
+    Ok(Json(match availability(row.as_ref(), state.clock.now()) {
+        Availability::Free => json!({ "available": true, "fqdn": fqdn }),
+        Availability::Reserved => json!({
             "available": false, "reason": "reserved-state", "fqdn": fqdn,
             "detail": "this subdomain is reserved by an in-flight provisioning",
         }),
-        Some(_) => json!({
+        Availability::Active => json!({
             "available": false, "reason": "active-state", "fqdn": fqdn,
             "detail": "this subdomain is in use by an active Sovereign",
         }),
@@ -155,12 +147,9 @@ async fn reserve(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: ReserveBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
-    let sub = normalize(&req.subdomain);
-    if !is_valid_label(&sub) {
-        return Err(invalid_format());
-    }
+    let sub = label(&req.subdomain)?;
     let domain = managed_pool(&state, &domain)?;
-    if is_reserved(&sub) {
+    if is_reserved(sub.as_str()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "reserved",
@@ -174,37 +163,29 @@ async fn reserve(
     let idempotency_key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 255);
+        .and_then(IdempotencyKey::parse);
     let ttl = state.settings.reservation_ttl.as_secs() as i64;
-    let outcome = state
-        .store
-        .reserve(
-            &domain,
-            &sub,
-            created_by,
-            idempotency_key,
-            &state.settings.nameservers.0,
-            ttl,
-            now(),
-        )
-        .await
-        .map_err(internal)?;
-    let alloc = match outcome {
-        ReserveOutcome::Reserved(a) | ReserveOutcome::Replayed(a) => a,
-        ReserveOutcome::Conflict => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                CONFLICT_DETAIL,
-            ));
-        }
+    let op = Op::Reserve(Reserve::new(
+        created_by,
+        idempotency_key,
+        ttl,
+        state.settings.nameservers.0.clone(),
+    ));
+    let request = Request {
+        pool: domain.clone(),
+        label: sub.clone(),
+        op,
     };
+    let alloc = match state.store.apply(&request, state.clock.now()).await? {
+        Outcome::Saved(a) | Outcome::Unchanged(a) => a,
+        Outcome::Refused(why) => return Err(refusal(why)),
+    };
+    let (domain, sub) = (domain.as_str(), sub.as_str());
     // The reservation stands whatever DNS does now: the worker finishes
     // the scaffolding, and a non-2xx here would strand the name (§10.9).
     if let Err(e) = state
         .applier
-        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .drain(domain, sub, state.settings.inline_dns_timeout)
         .await
     {
         tracing::warn!(pool = %domain, subdomain = %sub, error = %e, "reserve: DNS scaffolding left to the worker");
@@ -249,10 +230,7 @@ async fn commit(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: CommitBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
-    let sub = normalize(&req.subdomain);
-    if !is_valid_label(&sub) {
-        return Err(invalid_format());
-    }
+    let sub = label(&req.subdomain)?;
     let ipv4 = req.load_balancer_ip.trim();
     if ipv4.is_empty() {
         return Err(ApiError::new(
@@ -264,23 +242,23 @@ async fn commit(
     let domain = managed_pool(&state, &domain)?;
     // Checked before the row is touched, so a bad address can never leave
     // an active row whose records cannot be written (§10.13).
-    if ipv4.parse::<Ipv4Addr>().is_err() {
+    let Some(ipv4) = LbIpv4::parse(ipv4) else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-lb-ip",
             format!("loadBalancerIP {ipv4:?} is not an IPv4 address"),
         ));
-    }
-    let ipv6 = Some(req.load_balancer_ipv6.trim()).filter(|s| !s.is_empty());
-    if let Some(v6) = ipv6
-        && v6.parse::<Ipv6Addr>().is_err()
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-lb-ip",
-            format!("loadBalancerIPv6 {v6:?} is not an IPv6 address"),
-        ));
-    }
+    };
+    let ipv6 = match req.load_balancer_ipv6.trim() {
+        "" => None,
+        v6 => Some(LbIpv6::parse(v6).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-lb-ip",
+                format!("loadBalancerIPv6 {v6:?} is not an IPv6 address"),
+            )
+        })?),
+    };
     let fqdn = normalize(&req.sovereign_fqdn);
     let fqdn = fqdn.trim_end_matches('.');
     if !fqdn.is_empty() && !is_hostname(fqdn) {
@@ -290,21 +268,17 @@ async fn commit(
             format!("sovereignFQDN {fqdn:?} is not a domain name"),
         ));
     }
-    let request = CommitRequest {
-        token: req.reservation_token.trim(),
-        sovereign_fqdn: Some(fqdn).filter(|s| !s.is_empty()),
+    let op = Op::Commit(Commit {
+        token: ReservationToken::parse(&req.reservation_token),
+        sovereign_fqdn: Some(fqdn.to_owned()).filter(|s| !s.is_empty()),
         ipv4,
         ipv6,
-    };
-    let outcome = state
-        .store
-        .commit(&domain, &sub, &request, now())
-        .await
-        .map_err(internal)?;
-    let alloc = commit_result(outcome)?;
+    });
+    let alloc = decided(&state, &domain, &sub, op).await?;
+    let (domain, sub) = (domain.as_str(), sub.as_str());
     match state
         .applier
-        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .drain(domain, sub, state.settings.inline_dns_timeout)
         .await
     {
         Ok(()) => Ok((StatusCode::OK, Json(alloc.to_json(false))).into_response()),
@@ -312,36 +286,68 @@ async fn commit(
             let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
             body["warning"] =
                 "row committed but PowerDNS write failed; retry commit to publish DNS".into();
-            body["detail"] = format!("powerdns write: {e}").into();
+            body["detail"] = format!("powerdns write: {}", drain_detail(&e)).into();
             Ok((StatusCode::ACCEPTED, Json(body)).into_response())
         }
     }
 }
 
-/// Maps a commit or renew outcome to the allocation or PDM's error.
-fn commit_result(outcome: CommitOutcome) -> Result<Allocation, ApiError> {
-    match outcome {
-        CommitOutcome::Committed(a) | CommitOutcome::Renewed(a) => Ok(a),
-        CommitOutcome::NotFound => Err(ApiError::new(
+/// Why queued DNS work is unfinished, for a 202's `detail`: the DNS
+/// server's answer or the time-out, but never a database error's text
+/// (the disclosure rule of [`super::error`]), which is logged instead.
+fn drain_detail(e: &DrainError) -> String {
+    match e {
+        DrainError::Store(store) => {
+            tracing::error!(error = %store, "database error while applying DNS work");
+            INTERNAL_DETAIL.to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Applies `op` on `<sub>.<domain>`: the allocation to answer with, or
+/// PDM's error for a refusal.
+async fn decided(
+    state: &AppState,
+    domain: &PoolDomain,
+    sub: &Label,
+    op: Op,
+) -> Result<Allocation, ApiError> {
+    let request = Request {
+        pool: domain.clone(),
+        label: sub.clone(),
+        op,
+    };
+    match state.store.apply(&request, state.clock.now()).await? {
+        Outcome::Saved(a) | Outcome::Unchanged(a) => Ok(a),
+        Outcome::Refused(why) => Err(refusal(why)),
+    }
+}
+
+/// PDM's status, code and detail for a refusal (§3.4, §3.5).
+fn refusal(why: Refusal) -> ApiError {
+    match why {
+        Refusal::Conflict => ApiError::new(StatusCode::CONFLICT, "conflict", CONFLICT_DETAIL),
+        Refusal::NotFound => ApiError::new(
             StatusCode::NOT_FOUND,
             "not-found",
             "no reservation exists for this (poolDomain, subdomain) — call /reserve first",
-        )),
-        CommitOutcome::AlreadyActive => Err(ApiError::new(
+        ),
+        Refusal::AlreadyActive => ApiError::new(
             StatusCode::CONFLICT,
             "already-active",
             "this allocation is already active",
-        )),
-        CommitOutcome::Expired => Err(ApiError::new(
+        ),
+        Refusal::Expired => ApiError::new(
             StatusCode::GONE,
             "reservation-expired",
             "the reservation TTL elapsed before commit; reserve again",
-        )),
-        CommitOutcome::TokenMismatch => Err(ApiError::new(
+        ),
+        Refusal::TokenMismatch => ApiError::new(
             StatusCode::FORBIDDEN,
             "token-mismatch",
             "reservationToken does not match the reservation",
-        )),
+        ),
     }
 }
 
@@ -360,18 +366,13 @@ async fn renew(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let req: RenewBody = serde_json::from_slice(&body).map_err(|_| invalid_json())?;
-    let sub = normalize(&req.subdomain);
-    if !is_valid_label(&sub) {
-        return Err(invalid_format());
-    }
+    let sub = label(&req.subdomain)?;
     let domain = managed_pool(&state, &domain)?;
-    let ttl = state.settings.reservation_ttl.as_secs() as i64;
-    let outcome = state
-        .store
-        .renew(&domain, &sub, req.reservation_token.trim(), ttl, now())
-        .await
-        .map_err(internal)?;
-    let alloc = commit_result(outcome)?;
+    let op = Op::Renew {
+        token: ReservationToken::parse(&req.reservation_token),
+        ttl_secs: state.settings.reservation_ttl.as_secs() as i64,
+    };
+    let alloc = decided(&state, &domain, &sub, op).await?;
     Ok(Json(
         serde_json::to_value(alloc.to_json(false)).unwrap_or_default(),
     ))
@@ -395,30 +396,29 @@ async fn release(
         Ok(b) => b.subdomain,
         Err(_) => q.sub,
     };
-    let sub = normalize(&raw);
-    if !is_valid_label(&sub) {
-        return Err(invalid_format());
-    }
+    let sub = label(&raw)?;
     let domain = managed_pool(&state, &domain)?;
-    let outcome = state
-        .store
-        .release(&domain, &sub, now())
-        .await
-        .map_err(internal)?;
-    let freed = match outcome {
-        ReleaseOutcome::Releasing(a) => *a,
-        ReleaseOutcome::NotFound => {
+    let request = Request {
+        pool: domain.clone(),
+        label: sub.clone(),
+        op: Op::Release,
+    };
+    let freed = match state.store.apply(&request, state.clock.now()).await? {
+        Outcome::Saved(a) | Outcome::Unchanged(a) => a,
+        Outcome::Refused(Refusal::NotFound) => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not-found",
                 "no allocation exists for this (poolDomain, subdomain)",
             ));
         }
+        Outcome::Refused(why) => return Err(refusal(why)),
     };
+    let (domain, sub) = (domain.as_str(), sub.as_str());
     let freed_json = freed.to_json(false);
     match state
         .applier
-        .drain(&domain, &sub, state.settings.inline_dns_timeout)
+        .drain(domain, sub, state.settings.inline_dns_timeout)
         .await
     {
         Ok(()) => Ok((StatusCode::OK, Json(json!({ "freed": freed_json }))).into_response()),
@@ -426,7 +426,7 @@ async fn release(
             StatusCode::ACCEPTED,
             Json(json!({
                 "warning": "row deleted but PowerDNS teardown failed; re-run release to clean up DNS (idempotent)",
-                "detail": format!("powerdns delete zone: {e}"),
+                "detail": format!("powerdns delete zone: {}", drain_detail(&e)),
                 "freed": freed_json,
             })),
         )
@@ -439,10 +439,10 @@ async fn list(
     Path(domain): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let domain = managed_pool(&state, &domain)?;
-    let rows = state.store.list(&domain).await.map_err(internal)?;
+    let rows = state.store.list(domain.as_str()).await?;
     let allocations: Vec<_> = rows.iter().map(|a| a.to_json(false)).collect();
     Ok(Json(
-        json!({ "poolDomain": domain, "allocations": allocations }),
+        json!({ "poolDomain": domain.as_str(), "allocations": allocations }),
     ))
 }
 
@@ -452,7 +452,7 @@ async fn allocation(
 ) -> Result<Json<Value>, ApiError> {
     let domain = managed_pool(&state, &domain)?;
     let sub = normalize(&sub);
-    match state.store.get(&domain, &sub).await.map_err(internal)? {
+    match state.store.get(domain.as_str(), &sub).await? {
         Some(a) => Ok(Json(
             serde_json::to_value(a.to_json(false)).unwrap_or_default(),
         )),
@@ -467,6 +467,16 @@ async fn allocation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unfinished_dns_work_never_shows_database_text() {
+        let e = DrainError::Store(crate::store::StoreError::Corrupt(
+            "pool_allocations at db.internal".into(),
+        ));
+        assert_eq!(drain_detail(&e), INTERNAL_DETAIL);
+        let timeout = DrainError::Timeout(std::time::Duration::from_secs(1));
+        assert!(drain_detail(&timeout).contains("did not finish"));
+    }
 
     #[test]
     fn hostnames() {

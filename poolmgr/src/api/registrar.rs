@@ -1,8 +1,8 @@
 //! Registrar routes (PDM §4): `POST /api/v1/registrar/{registrar}/validate`
 //! and `POST /api/v1/registrar/{registrar}/set-ns`, plus the helpers the
 //! BYO routes ([`super::byo`]) share with them: registrar look-up, token
-//! parsing, adapter errors → PDM bodies (§4.3), the name server policy
-//! (§10.8) and the outcome log line.
+//! parsing and the name server policy (§10.8). Adapter errors become PDM
+//! bodies (§4.3) in [`super::error`].
 //!
 //! # `validate`
 //!
@@ -45,13 +45,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use registrars::types::same_hosts;
 use registrars::{
-    Capabilities, Change, Credentials, DomainName, HostName, Provider, Registrar, RegistrarError,
-    Secret,
+    Capabilities, Change, Credentials, DomainName, HostName, Provider, Registrar, Secret,
 };
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, log_outcome};
 use crate::config::Settings;
 use crate::registrar_token::{TokenError, parse_token};
 
@@ -108,101 +107,6 @@ pub fn propagation_hint(provider: Provider) -> &'static str {
     }
 }
 
-/// The one log line per registrar request: registrar, domain, outcome,
-/// nothing else (§4.5).
-pub(crate) fn log_outcome(registrar: &str, domain: &str, outcome: &str) {
-    tracing::info!(registrar, domain, outcome, "registrar request");
-}
-
-/// The §4.5 `outcome` word for an adapter error.
-pub(crate) fn outcome_of(err: &RegistrarError) -> &'static str {
-    match err.pdm_code() {
-        "registrar-error" => "unknown-error",
-        code => code,
-    }
-}
-
-/// An adapter error as PDM's body (§4.3): fixed texts, plus `registrar`
-/// and `domain`. The adapter's message is never put in the body: it may
-/// quote the provider, and providers echo request details.
-pub(crate) fn registrar_error(provider: Provider, domain: &str, err: &RegistrarError) -> ApiError {
-    let r = provider.name();
-    let code = err.pdm_code();
-    log_outcome(r, domain, outcome_of(err));
-    if code == "registrar-error" {
-        // The operator's only lead for a 500 (the body says "see PDM logs
-        // by registrar+domain"). Adapter messages are built from parsed
-        // responses and redacted URLs, never credentials.
-        tracing::warn!(registrar = r, domain, error = %err, "registrar call failed");
-    }
-    registrar_error_body(provider, domain, code, Some(err))
-}
-
-/// The body for a PDM registrar error code (§4.3). `err`, when known,
-/// refines the `unsupported-operation` text; any unknown code is a 500
-/// `registrar-error`.
-pub(crate) fn registrar_error_body(
-    provider: Provider,
-    domain: &str,
-    code: &str,
-    err: Option<&RegistrarError>,
-) -> ApiError {
-    let r = provider.name();
-    let (status, code, detail) = match code {
-        "invalid-token" => (
-            StatusCode::UNAUTHORIZED,
-            "invalid-token",
-            format!("credentials rejected by {r}"),
-        ),
-        "domain-not-in-account" => (
-            StatusCode::FORBIDDEN,
-            "domain-not-in-account",
-            format!("{domain} is not visible to the supplied {r} credentials"),
-        ),
-        "rate-limited" => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            format!("{r} rate-limited the request"),
-        ),
-        "api-unavailable" => (
-            StatusCode::BAD_GATEWAY,
-            "api-unavailable",
-            format!("{r} API is unreachable"),
-        ),
-        "unsupported-operation" => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unsupported-operation",
-            unsupported_detail(err),
-        ),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "registrar-error",
-            "registrar API call failed (see PDM logs by registrar+domain)".to_owned(),
-        ),
-    };
-    ApiError::new(status, code, detail)
-        .with("registrar", r)
-        .with("domain", domain)
-}
-
-/// Fixed text for an `Unsupported` adapter error (§10.10 gives the
-/// Cloudflare set-ns one verbatim).
-fn unsupported_detail(err: Option<&RegistrarError>) -> String {
-    match err {
-        Some(RegistrarError::Unsupported {
-            provider: "cloudflare",
-            operation: registrars::op::SET_NAMESERVERS,
-            ..
-        }) => "cloudflare registrar does not allow custom nameservers".to_owned(),
-        Some(RegistrarError::Unsupported {
-            provider,
-            operation,
-            ..
-        }) => format!("{provider} does not support {operation} through its API"),
-        _ => "the registrar does not support this operation".to_owned(),
-    }
-}
-
 /// A token that could not be parsed: 422 with the expected shape (the
 /// error never contains the token).
 pub(crate) fn token_error(provider: Provider, domain: &str, err: &TokenError) -> ApiError {
@@ -230,7 +134,7 @@ pub(crate) fn connect(
         .and_then(|urls| urls.0.get(&provider))
         .map(String::as_str);
     registrars::connect(provider, base, credentials)
-        .map_err(|e| registrar_error(provider, domain, &e))
+        .map_err(|e| ApiError::registrar(provider, domain, &e))
 }
 
 /// The parsed credentials for a request's token.
@@ -412,11 +316,11 @@ pub(crate) async fn check_account(
     adapter
         .validate_credentials()
         .await
-        .map_err(|e| registrar_error(provider, domain.as_str(), &e))?;
+        .map_err(|e| ApiError::registrar(provider, domain.as_str(), &e))?;
     adapter
         .get_nameservers(domain)
         .await
-        .map_err(|e| registrar_error(provider, domain.as_str(), &e))
+        .map_err(|e| ApiError::registrar(provider, domain.as_str(), &e))
 }
 
 //----------- set-ns -----------------------------------------------------------
@@ -473,7 +377,7 @@ async fn set_ns(
             Ok(Change::Unchanged) => ("unchanged", None),
             Ok(Change::Applied) => ("applied", None),
             Ok(Change::Pending(t)) => ("pending", Some(t.id)),
-            Err(e) => return Err(registrar_error(provider, d, &e)),
+            Err(e) => return Err(ApiError::registrar(provider, d, &e)),
         };
         // PDM: if the read-back fails, echo the requested list.
         let readback = match adapter.get_nameservers(&domain).await {

@@ -295,24 +295,3 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 }
-
-/// Migration statements for `byo_domains` (same SQL on both backends).
-pub const BYO_DOMAINS: &str = "CREATE TABLE IF NOT EXISTS byo_domains (
-    domain TEXT PRIMARY KEY,
-    registrar TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'complete', 'failed')),
-    nameservers TEXT NOT NULL,
-    ns_status TEXT NOT NULL,
-    ns_task TEXT,
-    ds_status TEXT NOT NULL,
-    ds_task TEXT,
-    ds_records TEXT NOT NULL,
-    last_error TEXT,
-    sealed_token TEXT,
-    created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
-)";
-
-/// Index for the poller's scan.
-pub const BYO_DOMAINS_PENDING: &str =
-    "CREATE INDEX IF NOT EXISTS byo_domains_pending ON byo_domains (state, updated_at)";

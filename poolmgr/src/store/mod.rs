@@ -13,10 +13,11 @@
 
 mod allocations;
 pub mod byo;
+/// The schema: `migrations/<backend>/` through `sqlx::migrate!`, under
+/// PostgreSQL's advisory lock; old-scheme databases are baselined.
+mod migrate;
 mod outbox;
-pub mod schema;
 
-pub use allocations::{CommitOutcome, CommitRequest, ReleaseOutcome, ReserveOutcome};
 pub use outbox::OutboxEntry;
 
 use std::str::FromStr;
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// The database failed (connection, SQL, constraint).
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value could not be read back (corrupt row).
     #[error("database row: {0}")]
     Corrupt(String),
@@ -56,7 +60,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects (30 s timeout) and applies pending migrations.
+    /// Connects (30 s timeout) and applies pending migrations (see
+    /// `store/migrate.rs`).
     ///
     /// `sqlite://PATH` creates the file if missing and turns on WAL.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -123,38 +128,7 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .await?;
-        for m in schema::MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
-                continue;
-            }
-            let statements = match self.backend {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
-            for sql in statements {
-                tx.execute(*sql).await?;
-            }
-            // Two replicas starting at once on PostgreSQL: the loser's
-            // insert conflicts and its transaction rolls back harmlessly.
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(crate::model::now())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        migrate::run(&mut conn, self.backend).await
     }
 }

@@ -4,14 +4,19 @@
 //! (201 for reserve, 202 for commit and release). The DNS outcomes
 //! themselves are tested end to end in tests/tests/poolmgr.rs.
 
+use std::sync::Arc;
+
 use clap::Parser;
 use poolmgr::api::auth::{Auth, hash_entry};
 use poolmgr::api::{AppState, router};
+use poolmgr::clock::ManualClock;
 use poolmgr::config::Cli;
 use poolmgr::dns::{PdnsClient, PdnsConfig};
 use poolmgr::store::Store;
 use registrars::Secret;
 use serde_json::{Value, json};
+
+use crate::common::logs::captured_logs;
 
 const POOL: &str = "omani.works";
 const CALLER: &str = "caller-token-0123456789abcdef";
@@ -20,6 +25,12 @@ const OPERATOR: &str = "operator-token-0123456789abcdef";
 struct Api {
     base: String,
     http: reqwest::Client,
+    /// The store the router uses, for tests that break it.
+    store: Store,
+    /// The router's wall time; tests advance it instead of sleeping.
+    clock: Arc<ManualClock>,
+    /// The router's state (its applier runs the sweeper's step).
+    state: AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -61,7 +72,9 @@ impl Api {
             server_id: "localhost".into(),
         })
         .unwrap();
-        let app = router(AppState::new(store, dns, settings, auth));
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = AppState::with_clock(store.clone(), dns, settings, auth, clock.clone());
+        let app = router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -70,6 +83,9 @@ impl Api {
         Api {
             base,
             http: reqwest::Client::new(),
+            store,
+            clock,
+            state,
             _dir: dir,
         }
     }
@@ -268,7 +284,7 @@ async fn expired_reservations_give_410_and_are_available() {
         .await;
     let token = r["reservationToken"].as_str().unwrap().to_string();
     assert_eq!(api.check("brief").await["reason"], "reserved-state");
-    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    api.clock.advance(4);
     assert_eq!(
         api.check("brief").await,
         json!({ "available": true, "fqdn": "brief.omani.works" })
@@ -293,6 +309,24 @@ async fn expired_reservations_give_410_and_are_available() {
 }
 
 #[tokio::test]
+async fn the_sweeper_claims_what_the_clock_says_has_lapsed() {
+    let api = Api::start("1h").await;
+    api.post(
+        &format!("/api/v1/pool/{POOL}/reserve"),
+        json!({ "subdomain": "swept" }),
+    )
+    .await;
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 0);
+    api.clock.advance(3599);
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 0);
+    api.clock.advance(1);
+    assert_eq!(api.state.applier.sweep_once().await.unwrap(), 1);
+    let row = api.store.get(POOL, "swept").await.unwrap().unwrap();
+    assert_eq!(row.state, poolmgr::model::State::Expiring);
+    assert_eq!(api.check("swept").await["available"], true);
+}
+
+#[tokio::test]
 async fn renew_moves_the_expiry() {
     let api = Api::start("1h").await;
     let (_, r) = api
@@ -302,7 +336,7 @@ async fn renew_moves_the_expiry() {
         )
         .await;
     let token = r["reservationToken"].as_str().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    api.clock.advance(1);
     let (s, b) = api
         .post(
             &format!("/api/v1/pool/{POOL}/renew"),
@@ -431,4 +465,54 @@ async fn scopes_and_unknown_routes() {
     );
     let (s, b) = api.send("GET", "/api/v1/nothing", None).await;
     assert_eq!((s, code(&b)), (404, "not-found"));
+}
+
+#[tokio::test]
+async fn database_errors_are_logged_not_sent() {
+    // Installs the capturing subscriber before anything is logged.
+    captured_logs();
+    let api = Api::start("2h").await;
+    // A query that fails with SQLite's own text, naming the table.
+    sqlx::query("DROP TABLE pool_allocations")
+        .execute(api.store.pool())
+        .await
+        .unwrap();
+    let (s, b) = api
+        .post(
+            &format!("/api/v1/pool/{POOL}/reserve"),
+            json!({ "subdomain": "omantel" }),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (500, "database-error"), "{b}");
+    let (s, check) = api
+        .send(
+            "GET",
+            &format!("/api/v1/pool/{POOL}/check?sub=omantel"),
+            None,
+        )
+        .await;
+    assert_eq!((s, code(&check)), (500, "database-error"), "{check}");
+    for body in [&b, &check] {
+        let text = body.to_string();
+        assert!(
+            !text.contains("pool_allocations") && !text.contains("no such table"),
+            "{text}"
+        );
+    }
+    assert!(captured_logs().contains("no such table: pool_allocations"));
+
+    // /healthz is open to anyone: degraded, without the database's words.
+    api.store.pool().close().await;
+    let r = api
+        .http
+        .get(format!("{}/healthz", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let health: Value = r.json().await.unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    let text = health.to_string();
+    assert!(!text.contains("closed"), "{text}");
+    assert!(captured_logs().contains("health check: database ping failed"));
 }

@@ -9,7 +9,6 @@
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -22,41 +21,14 @@ use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{DsRecord, Provider, Secret};
 use serde_json::{Value, json};
 
+use crate::common::logs::captured_logs;
+
 const MARK: &str = "S3CRET";
 const SEALING_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
 
 //----------- log capture and secret checks ------------------------------------
 
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every trace event of this test binary (a global subscriber: a
-/// thread-local one would miss events from other runtime threads).
-fn captured_logs() -> String {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = LogBuffer::default();
-        let sink = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("only subscriber");
-        logs
-    });
-    String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()
-}
+// `captured_logs` is in `common::logs`: the other modules read it too.
 
 //----------- provider seeds ----------------------------------------------------
 

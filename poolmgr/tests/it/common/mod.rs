@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use poolmgr::store::Store;
@@ -116,7 +118,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = common::TestDb::sqlite();
+                    let db = $crate::common::TestDb::sqlite();
                     ($body)(db.store().await).await;
                 }
             )+
@@ -126,7 +128,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(db) = common::TestDb::postgres().await else { return };
+                    let Some(db) = $crate::common::TestDb::postgres().await else { return };
                     ($body)(db.store().await).await;
                 }
             )+
