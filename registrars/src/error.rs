@@ -154,25 +154,6 @@ impl RegistrarError {
         }
     }
 
-    /// The PDM API error code this maps to (pdm-api.md §4.3).
-    pub fn pdm_code(&self) -> &'static str {
-        match self {
-            Self::InvalidCredentials { .. }
-            | Self::NotPermitted { .. }
-            | Self::ClientIpNotWhitelisted { .. } => "invalid-token",
-            Self::ClockSkew { .. } | Self::Unavailable { .. } => "api-unavailable",
-            Self::RateLimited { .. } => "rate-limited",
-            Self::DomainNotInAccount { .. } => "domain-not-in-account",
-            Self::Unsupported { .. } => "unsupported-operation",
-            Self::NameserverNotRegistered { .. }
-            | Self::Conflict { .. }
-            | Self::Invalid { .. }
-            | Self::OperationFailed { .. }
-            | Self::Rejected { .. }
-            | Self::Protocol { .. } => "registrar-error",
-        }
-    }
-
     /// Shorthand for [`RegistrarError::Unsupported`].
     pub fn unsupported(
         provider: crate::Provider,
@@ -218,6 +199,6 @@ mod tests {
             retry_after: Some(Duration::from_secs(7)),
         };
         assert_eq!(e.to_string(), "rate limited (retry after 7s)");
-        assert_eq!(e.pdm_code(), "rate-limited");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
     }
 }

@@ -11,7 +11,8 @@
 //! - [`connect`] builds the adapter for a [`Provider`] from [`Credentials`]
 //!   and an optional base URL (tests point it at a mock).
 //! - [`RegistrarError`] is the single error type; [`RegistrarError::is_retryable`]
-//!   and [`RegistrarError::pdm_code`] say what callers do with it.
+//!   and [`RegistrarError::retry_after`] say what callers do with it (what
+//!   it means to a pool-domain-manager client is poolmgr's business).
 //! - [`http`] is the shared client (timeouts, retries, redacted logging).
 //! - [`mock`] holds the stateful mock servers, one per provider, also
 //!   shipped as the `registrar-mock` binary.
