@@ -30,7 +30,8 @@
 //! a key is registered) runs every due check at once and waits for all;
 //! status flips down after `minimumFailures` consecutive failures and up after
 //! one success; checks unused for `expire_delay` are dropped. HTTP checks use
-//! our own HTTP/1.1 client (`http.rs`) over `tokio-rustls`: libcurl's
+//! our own HTTP/1.1 policy (`http.rs`) over `tokio-rustls`, with hyper's
+//! client connection reading the responses (`response.rs`): libcurl's
 //! `CURLOPT_RESOLVE` pinning (connect to the candidate, Host and SNI from the
 //! URL, `host:80` and `host:443` both pinned without an explicit port),
 //! redirects, `byteslimit` as success and the exact status rule are each a
@@ -47,6 +48,7 @@
 mod error;
 mod http;
 mod probe;
+mod response;
 mod scheduler;
 mod state;
 mod tls;
@@ -67,6 +69,12 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 pub use error::CheckError;
+
+/// What the `health_http` fuzz target needs; not part of dnsd's API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::response::{Hop, MAX_BODY, MAX_OVERSHOOT, Response, read_raw_response};
+}
 
 use crate::dynamic::{CheckKey, CheckKind, Health, HealthView};
 use probe::ProbeEnv;
