@@ -54,6 +54,8 @@ mod state;
 mod tls;
 
 #[cfg(test)]
+mod schedule_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testserver;
@@ -62,11 +64,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use tokio::sync::Notify;
+// tokio's clock, so tests can pause it; the real clock otherwise.
+use tokio::time::Instant;
 
 pub use error::CheckError;
 
@@ -167,6 +171,19 @@ impl HealthChecker {
         settings: CheckerSettings,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<HealthChecker>, StartError> {
+        Self::spawn(
+            settings,
+            runtime,
+            #[cfg(test)]
+            None,
+        )
+    }
+
+    fn spawn(
+        settings: CheckerSettings,
+        runtime: &tokio::runtime::Handle,
+        #[cfg(test)] fake: Option<probe::FakeProbe>,
+    ) -> Result<Arc<HealthChecker>, StartError> {
         if settings.interval.is_zero() {
             return Err(StartError::ZeroInterval);
         }
@@ -183,6 +200,8 @@ impl HealthChecker {
                 tls,
                 hard_timeout: settings.hard_timeout,
                 max_redirects: settings.max_redirects,
+                #[cfg(test)]
+                fake,
             },
             wake: Arc::clone(&wake),
         });
