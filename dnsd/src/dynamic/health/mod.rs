@@ -46,6 +46,8 @@
 //! [`snapshot`]: HealthChecker::snapshot
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod probe;
 mod response;
@@ -73,12 +75,6 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use error::CheckError;
-
-/// What the `health_http` fuzz target needs; not part of dnsd's API.
-#[doc(hidden)]
-pub mod fuzzing {
-    pub use super::response::{Hop, MAX_BODY, MAX_OVERSHOOT, Response, read_raw_response};
-}
 
 use crate::dynamic::{CheckKey, CheckKind, Health, HealthView};
 use probe::ProbeEnv;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::dynamic::health::fuzzing::{Scripted, read_raw_response};
 
 fn get() -> Request<Empty<Bytes>> {
     Request::get("/")
