@@ -30,7 +30,8 @@
 //! a key is registered) runs every due check at once and waits for all;
 //! status flips down after `minimumFailures` consecutive failures and up after
 //! one success; checks unused for `expire_delay` are dropped. HTTP checks use
-//! our own HTTP/1.1 client (`http.rs`) over `tokio-rustls`: libcurl's
+//! our own HTTP/1.1 policy (`http.rs`) over `tokio-rustls`, with hyper's
+//! client connection reading the responses (`response.rs`): libcurl's
 //! `CURLOPT_RESOLVE` pinning (connect to the candidate, Host and SNI from the
 //! URL, `host:80` and `host:443` both pinned without an explicit port),
 //! redirects, `byteslimit` as success and the exact status rule are each a
@@ -45,12 +46,17 @@
 //! [`snapshot`]: HealthChecker::snapshot
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod probe;
+mod response;
 mod scheduler;
 mod state;
 mod tls;
 
+#[cfg(test)]
+mod schedule_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -60,11 +66,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use tokio::sync::Notify;
+// tokio's clock, so tests can pause it; the real clock otherwise.
+use tokio::time::Instant;
 
 pub use error::CheckError;
 
@@ -159,6 +167,19 @@ impl HealthChecker {
         settings: CheckerSettings,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<HealthChecker>, StartError> {
+        Self::spawn(
+            settings,
+            runtime,
+            #[cfg(test)]
+            None,
+        )
+    }
+
+    fn spawn(
+        settings: CheckerSettings,
+        runtime: &tokio::runtime::Handle,
+        #[cfg(test)] fake: Option<probe::FakeProbe>,
+    ) -> Result<Arc<HealthChecker>, StartError> {
         if settings.interval.is_zero() {
             return Err(StartError::ZeroInterval);
         }
@@ -175,6 +196,8 @@ impl HealthChecker {
                 tls,
                 hard_timeout: settings.hard_timeout,
                 max_redirects: settings.max_redirects,
+                #[cfg(test)]
+                fake,
             },
             wake: Arc::clone(&wake),
         });

@@ -29,7 +29,24 @@ pub(super) struct ProbeEnv {
     pub hard_timeout: Duration,
     /// Most redirects followed.
     pub max_redirects: u32,
+    /// Tests: answers checks in place of the network (scheduling tests on
+    /// a paused clock).
+    #[cfg(test)]
+    pub fake: Option<FakeProbe>,
 }
+
+/// Tests: a check's network side, replaced.
+#[cfg(test)]
+pub(super) trait FakeNet: std::fmt::Debug + Send + Sync {
+    /// What the probe of `key` returns, and when.
+    fn check(
+        &self,
+        key: &CheckKey,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<i32, CheckError>> + Send>>;
+}
+
+#[cfg(test)]
+pub(super) type FakeProbe = std::sync::Arc<dyn FakeNet>;
 
 /// The deadline of a check: the `timeout` option in seconds, capped by the
 /// hard limit; ≤ 0 (no limit in libcurl) gives the hard limit. Returns the
@@ -55,6 +72,10 @@ pub(super) async fn run(key: &CheckKey, env: &ProbeEnv) -> Outcome {
 }
 
 async fn probe(key: &CheckKey, env: &ProbeEnv) -> Result<i32, CheckError> {
+    #[cfg(test)]
+    if let Some(fake) = &env.fake {
+        return fake.check(key).await;
+    }
     let o = &key.options;
     match key.kind {
         CheckKind::Tcp => {

@@ -9,10 +9,11 @@
 //! over a second does not skip the next tick as it can in PowerDNS.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::Inner;
@@ -31,7 +32,7 @@ pub(super) async fn run(inner: Weak<Inner>, wake: Arc<Notify>, interval: Duratio
         drop(strong);
         let next = tick + interval;
         tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {
+            _ = tokio::time::sleep_until(next) => {
                 // Late (a long round) is fine: the tick is when the round starts.
                 tick = Instant::now().max(next);
             }
