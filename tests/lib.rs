@@ -1387,8 +1387,11 @@ pub fn assert_header_basics(q: &Query, r: &Reply) {
         "OPCODE copied\n{}",
         r.summary()
     );
-    assert_flag(r, flag::RD, q.flags & flag::RD != 0);
-    assert_flag(r, flag::CD, q.flags & flag::CD != 0);
+    // RD and CD are defined for QUERY only: other opcodes get QR and the
+    // OPCODE alone (conformance §2.2, genreport `opcodeflg`).
+    let query = (q.flags >> 11) & 0xF == 0;
+    assert_flag(r, flag::RD, query && q.flags & flag::RD != 0);
+    assert_flag(r, flag::CD, query && q.flags & flag::CD != 0);
     assert_flag(r, flag::RA, false);
     assert_flag(r, flag::Z, false);
     assert_flag(r, flag::AD, false);

@@ -314,15 +314,21 @@ fn reply_head<'q>(
         id,
         query_flags,
         question,
-        edns: edns.map(|edns| ReplyEdns {
-            payload: config.edns_payload,
-            dnssec_ok: edns.dnssec_ok(),
-            nsid: if edns.nsid {
-                config.nsid.as_deref()
-            } else {
-                None
-            },
-            client_subnet: edns.client_subnet.filter(|_| config.edns_client_subnet),
+        edns: edns.map(|edns| {
+            // A server does not act on the options of an EDNS version it does
+            // not implement: BADVERS carries a clean OPT (RFC 8906 §8.2.5-6).
+            let acts_on_options = edns.version == 0;
+            ReplyEdns {
+                payload: config.edns_payload,
+                dnssec_ok: edns.dnssec_ok(),
+                nsid: config
+                    .nsid
+                    .as_deref()
+                    .filter(|_| edns.nsid && acts_on_options),
+                client_subnet: edns
+                    .client_subnet
+                    .filter(|_| config.edns_client_subnet && acts_on_options),
+            }
         }),
         limit,
         over_tcp: transport == Transport::Tcp,

@@ -153,6 +153,28 @@ fn r8_3_badvers_for_every_version_and_any_name() {
 }
 
 #[test]
+fn r8_3_badvers_carries_no_nsid_or_ecs() {
+    // A configured NSID and ECS processing on: BADVERS still answers with a
+    // clean OPT, since the options belong to a version dnsd does not speak.
+    let s = Server::standard(&["--nsid", "ns-badvers"]);
+    let q = www().edns_with(|o| {
+        o.version = 1;
+        o.options.push((NSID, vec![]));
+        o.options.push((8, vec![0, 1, 24, 0, 192, 0, 2]));
+    });
+    let r = s.udp(&q);
+    assert_badvers(&q, &r, false);
+    // Version 0: the same options are answered.
+    let q = www().edns_with(|o| {
+        o.options.push((NSID, vec![]));
+        o.options.push((8, vec![0, 1, 24, 0, 192, 0, 2]));
+    });
+    let r = s.udp(&q);
+    let codes: Vec<u16> = opt(&r).options.iter().map(|o| o.0).collect();
+    assert_eq!(codes, [NSID, 8], "{}", r.summary());
+}
+
+#[test]
 fn r8_3_badvers_with_unknown_flag_and_option_is_clean() {
     // RFC 8906 §8.2.5–8.2.6
     let q = www().edns_with(|o| {

@@ -87,6 +87,26 @@ fn r2_2_notimp_response_flags_reset() {
 }
 
 #[test]
+fn r2_2_rd_and_cd_are_not_copied_for_other_opcodes() {
+    // RD and CD are defined for QUERY only: NOTIMP (and NOTIFY's REFUSED)
+    // carry QR and the OPCODE alone; a QUERY keeps both.
+    let s = Server::shared();
+    for opcode in [2u8, 4, 5, 15] {
+        let q = Query::new("example.test.", RecordType::SOA)
+            .opcode(opcode)
+            .set(flag::RD | flag::CD);
+        let r = s.udp(&q);
+        assert_flag(&r, flag::RD, false);
+        assert_flag(&r, flag::CD, false);
+        assert_eq!(r.opcode(), opcode, "{}", r.summary());
+    }
+    let q = Query::new("example.test.", RecordType::SOA).set(flag::RD | flag::CD);
+    let r = s.udp(&q);
+    assert_flag(&r, flag::RD, true);
+    assert_flag(&r, flag::CD, true);
+}
+
+#[test]
 fn r2_2_notimp_over_tcp() {
     let q = Query::new("example.test.", RecordType::SOA).opcode(2);
     let r = Server::shared().tcp(&q);

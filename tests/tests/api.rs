@@ -590,6 +590,31 @@ fn zone_text_through_the_api_never_reads_a_file() {
     assert_eq!(r.status, 413, "{}", r.body);
 }
 
+/// An RRset that no DNS message can carry is refused with a clear error
+/// instead of being stored and answered as an empty TC=1 reply.
+#[test]
+fn an_rrset_larger_than_a_message_is_refused() {
+    let s = start();
+    assert_eq!(create_pool(&s, "huge.test.").status, 201);
+    let serial = s.soa_serial("huge.test.");
+    let contents: Vec<String> = (0..300).map(|i| format!("\"{:0>250}\"", i)).collect();
+    let refs: Vec<&str> = contents.iter().map(String::as_str).collect();
+    let r = s.call(
+        "PATCH",
+        &format!("{}/huge.test.", s.zones()),
+        Some(json!({"rrsets": [rrset("t.huge.test.", "TXT", 60, &refs)]})),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.error().contains("RRset t.huge.test. TXT takes")
+            && r.error().contains("a DNS message holds at most 65535"),
+        "{}",
+        r.error()
+    );
+    assert_eq!(s.soa_serial("huge.test."), serial, "nothing applied");
+    assert_eq!(s.rcode("t.huge.test.", RecordType::TXT), 3, "not stored");
+}
+
 #[test]
 fn changes_survive_restart() {
     let data = scratch_dir("api-restart");

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::dnssec::ReplySignatures;
 use crate::outcome::{Data, Entry, HINFO_8482, Outcome, Owner, Section};
 use crate::parse::ClientSubnet;
-use crate::wire::{EdnsFlags, Flags, RType, Rcode};
+use crate::wire::{EdnsFlags, Flags, Opcode, RType, Rcode};
 
 /// Everything about the reply that does not come from the lookup.
 pub struct ReplyHead<'q> {
@@ -161,8 +161,15 @@ impl Assembler {
 }
 
 /// Header with QR=1, OPCODE, RD and CD copied, RA=Z=AD=0 (conformance §1.1).
+/// RD and CD are defined for QUERY only: a reply to any other opcode carries
+/// QR and the OPCODE alone (conformance §2.2, genreport `opcodeflg`).
 fn write_header(out: &mut Vec<u8>, head: &ReplyHead<'_>, aa: bool, tc: bool) {
-    let mut word = Flags::QR | (head.query_flags & (Flags::OPCODE | Flags::RD | Flags::CD));
+    let copied = if head.query_flags.opcode() == Opcode::QUERY {
+        Flags::OPCODE | Flags::RD | Flags::CD
+    } else {
+        Flags::OPCODE
+    };
+    let mut word = Flags::QR | (head.query_flags & copied);
     if aa {
         word |= Flags::AA;
     }

@@ -20,6 +20,44 @@ pub enum BuildError {
     OutOfZone { owner: String, origin: String },
     #[error("SOA record of zone {0} is malformed")]
     BadSoa(String),
+    /// No DNS message can carry the RRset whole (RFC 1035 §4.2.2 caps a
+    /// message at 65,535 octets): it could only ever be answered as an
+    /// empty truncated reply, so it is refused where it is written.
+    #[error(
+        "RRset {owner} {rtype} takes {size} octets in a reply; a DNS message holds at most 65535"
+    )]
+    RRsetTooLarge {
+        owner: String,
+        rtype: RType,
+        size: usize,
+    },
+}
+
+/// Largest DNS message (the TCP length prefix is 16 bits).
+const MAX_MESSAGE: usize = 65535;
+
+/// Refuses a node holding an RRset that no reply can carry: header,
+/// question for the owner, then each record with its owner compressed to a
+/// pointer and its RDATA as stored (an upper bound for the few types whose
+/// RDATA names compress).
+pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
+    let question = 12 + node.name.as_wire().len() + 4;
+    for set in &node.rrsets {
+        let size = question
+            + set
+                .rdatas
+                .iter()
+                .map(|rdata| 2 + 10 + rdata.len())
+                .sum::<usize>();
+        if size > MAX_MESSAGE {
+            return Err(BuildError::RRsetTooLarge {
+                owner: node.name.to_string(),
+                rtype: set.rtype,
+                size,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Indexes `records` as the zone `origin`.
@@ -45,6 +83,9 @@ pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildErro
         add_record(Arc::make_mut(node), record);
     }
 
+    for node in nodes.values() {
+        check_rrsets_fit(node)?;
+    }
     let apex_key = origin_lower.as_wire();
     let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
 

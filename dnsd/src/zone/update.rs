@@ -23,8 +23,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 
 use super::build::{
-    BuildError, add_record, check_in_zone, empty_node, is_below_cut, is_wildcard_key,
-    set_own_flags, soa_figures,
+    BuildError, add_record, check_in_zone, check_rrsets_fit, empty_node, is_below_cut,
+    is_wildcard_key, set_own_flags, soa_figures,
 };
 use super::record::Record;
 use super::tree::{Node, NodeMap, Zone};
@@ -92,6 +92,7 @@ pub fn update_zone(
             debug_assert!(record.owner == change.owner, "record of another name");
             add_record(&mut node, record);
         }
+        check_rrsets_fit(&node)?;
         set_own_flags(&mut node, &key[..] == apex_key);
         if !node.rrsets.is_empty() {
             filled.push(change.owner);

@@ -465,3 +465,56 @@ fn update_cost_against_full_build() {
     println!("full build {full:?}, one update {update:?}");
     assert_eq!(zone.record_count, 10_001 + rounds as usize);
 }
+
+/// An RRset no 65,535-octet message can carry is refused by both builds,
+/// naming the owner and type; one just under the limit is accepted.
+#[test]
+fn rrset_larger_than_a_message_is_refused() {
+    let owner = name("big");
+    // TXT records of 255-octet strings: 12 + 256 octets each in a reply.
+    let txt = |i: usize| {
+        let mut rdata = vec![255u8];
+        rdata.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, 251));
+        rdata.extend_from_slice(&(i as u32).to_be_bytes());
+        Record {
+            owner: owner.clone(),
+            rtype: RType::TXT,
+            class: 1,
+            ttl: 300,
+            rdata: rdata.into_boxed_slice(),
+            location: None,
+        }
+    };
+    let question = 12 + owner.as_wire().len() + 4;
+    let fits = (65535 - question) / (12 + 256);
+    let mut model = Model::with_soa();
+    let zone = model.full();
+    let records: Vec<Record> = (0..fits).map(txt).collect();
+    let zone = step(&mut model, &zone, vec![(owner.clone(), records)]);
+    assert_eq!(node(&zone, "big").unwrap().rrsets[0].rdatas.len(), fits);
+
+    let too_many: Vec<Record> = (0..=fits).map(txt).collect();
+    let changes = vec![model.set(owner.clone(), too_many.clone())];
+    let err = update_zone(&zone, changes, &model).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BuildError::RRsetTooLarge {
+                rtype: RType::TXT,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("RRset big.example.test. TXT takes "),
+        "{err}"
+    );
+    let mut all = vec![soa(1, 3600, 60)];
+    all.extend(too_many);
+    assert!(matches!(
+        build_zone(&origin(), all),
+        Err(BuildError::RRsetTooLarge { .. })
+    ));
+}
