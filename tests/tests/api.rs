@@ -263,28 +263,97 @@ fn create_get_patch_delete_per_spec_section_11() {
 }
 
 #[test]
-fn serials_stay_below_two_to_the_31() {
+fn serials_stay_below_two_to_the_31_while_a_greater_one_exists_there() {
     let s = start();
     assert_eq!(create_pool(&s, "big.test.").status, 201);
-    let soa = "ns1.openova.io. hostmaster.big.test. 2147483646 10800 3600 604800 3600";
+    let serial = |s: &ApiServer| {
+        s.call("GET", &format!("{}/big.test.", s.zones()), None)
+            .json()["serial"]
+            .as_u64()
+            .unwrap()
+    };
+    let soa = "ns1.openova.io. hostmaster.big.test. 2147483645 10800 3600 604800 3600";
     let r = s.call(
         "PATCH",
         &format!("{}/big.test.", s.zones()),
         Some(json!({"rrsets": [rrset("big.test.", "SOA", 3600, &[soa])]})),
     );
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = s.call(
-        "PATCH",
-        &format!("{}/big.test.", s.zones()),
-        Some(json!({"rrsets": [rrset("a.big.test.", "A", 60, &["192.0.2.1"])]})),
+    assert_eq!(
+        serial(&s),
+        2147483646,
+        "DEFAULT moves a written serial on by one"
     );
-    assert_eq!(r.status, 204);
-    let serial = s
-        .call("GET", &format!("{}/big.test.", s.zones()), None)
-        .json()["serial"]
-        .as_u64()
-        .unwrap();
-    assert!(serial < 1 << 31, "{serial}");
+    let a = |s: &ApiServer, ip: &str| {
+        let r = s.call(
+            "PATCH",
+            &format!("{}/big.test.", s.zones()),
+            Some(json!({"rrsets": [rrset("a.big.test.", "A", 60, &[ip])]})),
+        );
+        assert_eq!(r.status, 204);
+    };
+    a(&s, "192.0.2.1");
+    assert_eq!(serial(&s), (1 << 31) - 1, "external-dns reads int32");
+    // At the int32 ceiling every serial greater under RFC 1982 is above it:
+    // never going back wins (secondaries would ignore the zone).
+    a(&s, "192.0.2.2");
+    assert_eq!(serial(&s), 1 << 31);
+}
+
+/// Hardening item 8: a PATCH that writes a lower serial, or one that would
+/// not move it, still moves the serial forward, for every SOA-EDIT-API value.
+#[test]
+fn serials_never_go_backwards() {
+    let s = start();
+    for (i, rule) in [
+        "",
+        "DEFAULT",
+        "INCREASE",
+        "EPOCH",
+        "SOA-EDIT",
+        "SOA-EDIT-INCREASE",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let zone = format!("serial{i}.test.");
+        let r = s.call(
+            "POST",
+            &s.zones(),
+            Some(json!({"name": zone, "kind": "Native", "soa_edit_api": rule,
+                "nameservers": [format!("ns1.{zone}")]})),
+        );
+        assert_eq!(r.status, 201, "{rule:?}: {}", r.body);
+        let serial = |s: &ApiServer| s.soa_serial(&zone);
+        let mut last = serial(&s);
+        // A lower serial written, the current serial written with another
+        // refresh time (a real change that would not move it), a plain edit.
+        for step in 0..3 {
+            let written = [Some(5), Some(last), None][step];
+            let rrset_change = match written {
+                Some(n) => {
+                    let refresh = 10800 + step;
+                    let soa =
+                        format!("ns1.{zone} hostmaster.{zone} {n} {refresh} 3600 604800 3600");
+                    rrset(&zone, "SOA", 3600, &[&soa])
+                }
+                None => rrset(&format!("www.{zone}"), "A", 60, &["192.0.2.9"]),
+            };
+            let r = s.call(
+                "PATCH",
+                &format!("{}/{zone}", s.zones()),
+                Some(json!({"rrsets": [rrset_change]})),
+            );
+            assert_eq!(r.status, 204, "{rule:?}: {}", r.body);
+            let now = serial(&s);
+            let ahead = now.wrapping_sub(last);
+            assert!(
+                ahead != 0 && ahead < 1 << 31,
+                "{rule:?} written {written:?}: {last} -> {now}"
+            );
+            last = now;
+        }
+    }
 }
 
 /// The sequence external-dns's pdns provider sends (pdns-api.md §10.1).

@@ -403,12 +403,8 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
         });
     }
     check_rules_near(&next, &changed)?;
-    let base = if soa_replaced {
-        next.serial().unwrap_or(old_serial)
-    } else {
-        old_serial
-    };
-    let new_serial = next_serial(&next.settings.soa_edit_api, base, now);
+    let written = next.serial().filter(|_| soa_replaced);
+    let new_serial = next_serial(&next.settings.soa_edit_api, old_serial, written, now);
     next.set_serial(new_serial);
     Ok(Patched {
         zone: next,
@@ -692,7 +688,7 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
             .and_then(|set| set.records.first())
             .map(|r| r.content.clone())
             .unwrap_or_else(|| format!("ns1.{name}"));
-        let serial = next_serial("DEFAULT", 0, now);
+        let serial = next_serial("DEFAULT", 0, None, now);
         let content = format!("{primary} hostmaster.{name} {serial} 10800 3600 604800 3600");
         let stored = check_record(name_text, RType::SOA, &content, &name).map_err(unprocessable)?;
         zone.rrsets.insert(

@@ -194,6 +194,7 @@ impl ApiZones {
         next.set_serial(next_serial(
             &next.settings.soa_edit_api,
             current.serial().unwrap_or(0),
+            None,
             unix_now(),
         ));
         let entry = self.commit(Some(&current), next, keys)?;

@@ -79,6 +79,6 @@ pub(super) fn remove(zone: &ApiZone, owner: &str, rtype: &str) -> ApiZone {
 pub(super) fn bump_serial(zone: &ApiZone, now: u64) -> ApiZone {
     let mut next = zone.clone();
     let old = zone.serial().expect("test zones have an SOA");
-    next.set_serial(next_serial(&zone.settings.soa_edit_api, old, now));
+    next.set_serial(next_serial(&zone.settings.soa_edit_api, old, None, now));
     next
 }
