@@ -243,9 +243,17 @@ pub struct ServerBuilder {
     ip: IpAddr,
     extra_listens: usize,
     probe: Option<String>,
+    stderr_closed: bool,
 }
 
 impl ServerBuilder {
+    /// Give dnsd a standard error whose reader is already gone: every write
+    /// to it fails with EPIPE (a log shipper that died).
+    pub fn stderr_closed(mut self) -> Self {
+        self.stderr_closed = true;
+        self
+    }
+
     /// Serve `origin` from `file`.
     pub fn zone(mut self, origin: &str, file: impl Into<PathBuf>) -> Self {
         self.zones.push((origin.to_string(), file.into()));
@@ -323,6 +331,11 @@ impl ServerBuilder {
         cmd.args(&args)
             .stdout(fs::File::create(&stdout_path).expect("stdout file"))
             .stderr(fs::File::create(&stderr_path).expect("stderr file"));
+        if self.stderr_closed {
+            let (reader, writer) = io::pipe().expect("pipe");
+            drop(reader);
+            cmd.stderr(writer);
+        }
         let child = spawn_reaped(cmd).map_err(|e| StartError::Fatal(format!("spawn dnsd: {e}")))?;
         let mut server = Server {
             child,
@@ -377,6 +390,7 @@ impl Server {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             extra_listens: 0,
             probe: None,
+            stderr_closed: false,
         }
     }
 

@@ -18,17 +18,20 @@ pub fn check_zone(origin: &str, file: PathBuf) -> anyhow::Result<ExitCode> {
     };
     match load_zone(&source) {
         Ok(zone) => {
-            println!(
+            // A reader that went away (`| head`) just ends the output.
+            logsink::print_stdout(format_args!(
                 "{}: zone {} OK: serial {}, {} records",
                 source.file.display(),
                 source.origin,
                 zone.serial,
                 zone.record_count
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            eprintln!("{err}");
+            for line in err.to_string().lines() {
+                logsink::print_stderr(format_args!("{line}"));
+            }
             Ok(ExitCode::FAILURE)
         }
     }
@@ -56,7 +59,9 @@ pub fn print_ds(origin: &str, data_dir: Option<PathBuf>) -> anyhow::Result<ExitC
             .collect(),
     );
     for line in keys.ds_lines(DigestType::Sha256) {
-        println!("{line}");
+        if !logsink::print_stdout(format_args!("{line}"))? {
+            break;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,9 @@
 //! The `dnsd` binary: parse the command line and set up logging, then
 //! [`dnsd::run`] (serve) or one of [`dnsd::commands`] (`check-zone`, `ds`).
 
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -17,13 +19,16 @@ fn main() -> ExitCode {
         Some(Command::Ds { origin, data_dir }) => dnsd::commands::print_ds(&origin, data_dir),
         None => serve(cli.serve),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("dnsd: {err:#}");
+            logsink::print_stderr(format_args!("dnsd: {err:#}"));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The last log lines are written before the writer thread goes.
+    logsink::flush(Duration::from_secs(2));
+    code
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -38,10 +43,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A closed or stalled stderr must never stop dnsd (see logsink); the
+    // log writer thread is this process's only writer to stderr.
+    let sink = match logsink::LogSink::spawn(logsink::Stream::Stderr, logsink::DEFAULT_QUEUE) {
+        Ok(sink) => sink,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "dnsd: cannot start the log writer: {e}");
+            return;
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(sink);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -51,8 +65,11 @@ fn init_logging(settings: &Settings) {
 /// `check-zone`: warnings (e.g. a TTL treated as 0) go to stderr beside
 /// the errors, without times or colours.
 fn init_check_logging() {
+    let Ok(sink) = logsink::LogSink::spawn(logsink::Stream::Stderr, logsink::DEFAULT_QUEUE) else {
+        return;
+    };
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(sink)
         .without_time()
         .with_target(false)
         .with_ansi(false)

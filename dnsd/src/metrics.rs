@@ -159,6 +159,15 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         let transports = [(Transport::Udp, "udp"), (Transport::Tcp, "tcp")];
 
+        out.push_str(
+            "# HELP dnsd_log_lines_dropped_total Log lines dropped: the log queue was full or the write failed.\n",
+        );
+        out.push_str("# TYPE dnsd_log_lines_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "dnsd_log_lines_dropped_total {}",
+            logsink::dropped_lines()
+        );
         out.push_str("# HELP dnsd_queries_total Queries answered, by query type and transport.\n");
         out.push_str("# TYPE dnsd_queries_total counter\n");
         for (transport, label) in transports {

@@ -1,7 +1,7 @@
 //! The `poolmgr` binary: configuration and logging, then
 //! [`poolmgr::server::run`].
 
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,48 +19,67 @@ fn main() -> ExitCode {
     if let Some(Command::HashToken { scope }) = cli.command {
         let mut token = String::new();
         if std::io::stdin().read_to_string(&mut token).is_err() {
-            eprintln!("poolmgr: could not read the token from standard input");
+            logsink::print_stderr(format_args!(
+                "poolmgr: could not read the token from standard input"
+            ));
             return ExitCode::from(2);
         }
         return match poolmgr::api::auth::hash_entry(&scope, &token) {
-            Ok(line) => {
-                println!("{line}");
-                ExitCode::SUCCESS
-            }
+            Ok(line) => match logsink::print_stdout(format_args!("{line}")) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    logsink::print_stderr(format_args!("poolmgr: {e}"));
+                    ExitCode::FAILURE
+                }
+            },
             Err(e) => {
-                eprintln!("poolmgr: {e}");
+                logsink::print_stderr(format_args!("poolmgr: {e}"));
                 ExitCode::from(2)
             }
         };
     }
     let Some(settings) = cli.serve else {
-        eprintln!("poolmgr: nothing to do (see --help)");
+        logsink::print_stderr(format_args!("poolmgr: nothing to do (see --help)"));
         return ExitCode::from(2);
     };
     init_logging(&settings.log_level, &settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("poolmgr: cannot start the runtime: {e}");
+            logsink::print_stderr(format_args!("poolmgr: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(poolmgr::server::run(settings)) {
+    let code = match runtime.block_on(poolmgr::server::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "poolmgr stopped");
-            eprintln!("poolmgr: {e:#}");
+            logsink::print_stderr(format_args!("poolmgr: {e:#}"));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The last log lines are written before the writer thread goes.
+    logsink::flush(std::time::Duration::from_secs(2));
+    code
 }
 
 fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A closed or stalled stdout must never fail a request (see logsink).
+    let sink = match logsink::LogSink::spawn(logsink::Stream::Stdout, logsink::DEFAULT_QUEUE) {
+        Ok(sink) => sink,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "poolmgr: cannot start the log writer: {e}"
+            );
+            return;
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(sink);
     if format == "text" {
         builder.init();
     } else {

@@ -319,3 +319,53 @@ fn cli_missing_config_file_fails_naming_it() {
     assert_exit(&out, false);
     assert!(text(&out).contains("dnsd-e2e.toml"), "{}", text(&out));
 }
+
+/// Hardening item 2: a standard error nobody reads any more never stops
+/// dnsd. Before, the first log line after the reader went away made
+/// tracing report the failed write with `eprintln!`, which panicked.
+#[test]
+fn a_closed_stderr_never_stops_dnsd_and_dropped_lines_are_counted() {
+    let lo = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let api = std::net::SocketAddr::new(lo, e2e::free_port(lo));
+    let mut s = Server::builder()
+        .zone("example.test", zone("example.test.zone"))
+        .args(["--api-listen", &api.to_string(), "--api-key", "k"])
+        .args(["--log-level", "debug"])
+        .stderr_closed()
+        .start();
+    e2e::http::wait_http(api);
+    // Each reload logs; each query at debug level may too.
+    for _ in 0..3 {
+        s.sighup();
+        let q = Query::new("www.example.test.", RecordType::A);
+        assert_answer(&q, &s.udp(&q), rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    }
+    assert!(s.alive(), "dnsd died with its stderr closed");
+    let metrics = e2e::http::request(api, "GET", "/metrics", &[], None);
+    let dropped: u64 = metrics
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("dnsd_log_lines_dropped_total "))
+        .expect("dropped-lines counter on /metrics")
+        .parse()
+        .unwrap();
+    assert!(dropped > 0, "{}", metrics.body);
+}
+
+/// Hardening item 2: `dnsd check-zone … | head` and `dnsd ds … | head`
+/// end quietly when the reader goes away, with the exit status the check
+/// itself had.
+#[test]
+fn cli_output_to_a_closed_pipe_is_a_normal_exit() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(e2e::dnsd_bin())
+        .args(["check-zone", "example.test"])
+        .arg(zone("example.test.zone"))
+        .stdout(writer)
+        .output()
+        .expect("run dnsd check-zone");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -233,6 +233,12 @@ struct PoolmgrConfig {
 
 impl Poolmgr {
     fn start(cfg: &PoolmgrConfig) -> Poolmgr {
+        Poolmgr::start_logging_to(cfg, None)
+    }
+
+    /// Starts poolmgr with its log (stdout) going to `stdout` instead of
+    /// the log file.
+    fn start_logging_to(cfg: &PoolmgrConfig, stdout: Option<Stdio>) -> Poolmgr {
         let addr = SocketAddr::new(localhost(), free_port(localhost()));
         let log = scratch_dir("poolmgr-log").join("stdout");
         let mut cmd = Command::new(poolmgr_bin());
@@ -256,7 +262,7 @@ impl Poolmgr {
                 ),
             )
             .envs(cfg.extra_env.iter().map(|(k, v)| (k, v)))
-            .stdout(std::fs::File::create(&log).unwrap())
+            .stdout(stdout.unwrap_or_else(|| std::fs::File::create(&log).unwrap().into()))
             .stderr(Stdio::inherit());
         let child = spawn_reaped(cmd).expect("spawn poolmgr");
         let mut p = Poolmgr { child, addr, log };
@@ -703,6 +709,39 @@ fn dns_server_down_during_commit_and_release() {
 }
 
 /// A reservation left to lapse is swept: zone, delegation and row go.
+/// Hardening item 2: a log reader that went away never fails a request.
+/// Before, every request panicked after writing its state (the caller saw
+/// a reset, and a retry a 409).
+#[test]
+fn a_closed_stdout_never_fails_a_request() {
+    let database_url = database("sqlite").unwrap();
+    let dns = Dns::start();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let pm = Poolmgr::start_logging_to(
+        &PoolmgrConfig {
+            database_url,
+            pdns: dns.api,
+            extra_env: vec![],
+        },
+        Some(writer.into()),
+    );
+    let r = pm.reserve("quiet");
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.json()["reservationToken"].as_str().unwrap().to_string();
+    let r = pm.commit("quiet", &token, "192.0.2.44");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(pm.release("quiet").status, 200);
+    let metrics = pm.get("/metrics", Some(OPERATOR)).body;
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("poolmgr_log_lines_dropped_total "))
+        .expect("dropped-lines counter on /metrics")
+        .parse()
+        .unwrap();
+    assert!(dropped > 0, "{metrics}");
+}
+
 #[test]
 fn lapsed_reservations_are_torn_down() {
     let database_url = database("sqlite").unwrap();

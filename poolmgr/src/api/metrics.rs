@@ -139,6 +139,15 @@ pub async fn render(State(state): State<AppState>) -> Response {
         "poolmgr_reservations_expired_total {}",
         m.swept.load(Ordering::Relaxed)
     );
+    out.push_str(
+        "# HELP poolmgr_log_lines_dropped_total Log lines dropped: the log queue was full or the write failed.\n",
+    );
+    out.push_str("# TYPE poolmgr_log_lines_dropped_total counter\n");
+    let _ = writeln!(
+        out,
+        "poolmgr_log_lines_dropped_total {}",
+        logsink::dropped_lines()
+    );
     if let Ok(pending) = state.store.outbox_len().await {
         out.push_str("# HELP poolmgr_dns_outbox_pending DNS effects waiting to be applied.\n");
         out.push_str("# TYPE poolmgr_dns_outbox_pending gauge\n");
