@@ -615,6 +615,26 @@ impl TcpConn {
         TcpConn { stream }
     }
 
+    /// Connect from the loopback address `source` (127.0.0.0/8 holds many),
+    /// to look like another client.
+    pub fn connect_from(addr: SocketAddr, source: IpAddr) -> TcpConn {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .expect("socket");
+        socket
+            .bind(&SocketAddr::new(source, 0).into())
+            .unwrap_or_else(|e| panic!("bind {source}: {e}"));
+        socket
+            .connect_timeout(&addr.into(), ANSWER_TIMEOUT)
+            .unwrap_or_else(|e| panic!("TCP connect to {addr} from {source}: {e}"));
+        let stream: TcpStream = socket.into();
+        stream.set_nodelay(true).ok();
+        TcpConn { stream }
+    }
+
     /// Write one message with its 2-octet length prefix.
     pub fn send(&mut self, msg: &[u8]) {
         self.try_send(msg).expect("TCP write");

@@ -78,6 +78,14 @@ pub struct ServeArgs {
     /// Most concurrent TCP connections; more are closed at once. Default: 1000.
     #[arg(long, value_name = "N")]
     pub tcp_max_connections: Option<usize>,
+    /// Most concurrent TCP connections from one source (an IPv4 address or
+    /// an IPv6 /64), so one client cannot hold every slot. Default: 100.
+    #[arg(long, value_name = "N")]
+    pub tcp_max_per_source: Option<usize>,
+    /// Seconds an HTTP API client has to send a request's headers; a slower
+    /// one is disconnected. Default: 10.
+    #[arg(long, value_name = "SECS")]
+    pub api_header_timeout: Option<u64>,
     /// EDNS UDP payload size advertised and enforced (512-4096). Default: 1232.
     #[arg(long, value_name = "OCTETS")]
     pub edns_payload: Option<u16>,
@@ -259,6 +267,8 @@ pub struct FileConfig {
     pub workers: Option<usize>,
     pub tcp_idle_timeout: Option<u64>,
     pub tcp_max_connections: Option<usize>,
+    pub tcp_max_per_source: Option<usize>,
+    pub api_header_timeout: Option<u64>,
     pub edns_payload: Option<u16>,
     pub any_udp: Option<AnyUdp>,
     pub chaos_version: Option<String>,
@@ -326,6 +336,10 @@ pub struct Settings {
     pub workers: usize,
     pub tcp_idle_timeout: Duration,
     pub tcp_max_connections: usize,
+    /// Most concurrent TCP connections from one source (IPv4 address, IPv6 /64).
+    pub tcp_max_per_source: usize,
+    /// Time an API client has to send a request's headers.
+    pub api_header_timeout: Duration,
     pub edns_payload: u16,
     pub any_udp: AnyUdp,
     pub chaos_version: Option<String>,
@@ -448,6 +462,15 @@ impl Settings {
                 .tcp_max_connections
                 .or(file.tcp_max_connections)
                 .unwrap_or(1000),
+            tcp_max_per_source: args
+                .tcp_max_per_source
+                .or(file.tcp_max_per_source)
+                .unwrap_or(100),
+            api_header_timeout: Duration::from_secs(
+                args.api_header_timeout
+                    .or(file.api_header_timeout)
+                    .unwrap_or(10),
+            ),
             edns_payload: args.edns_payload.or(file.edns_payload).unwrap_or(1232),
             any_udp: args
                 .any_udp
@@ -525,6 +548,16 @@ impl Settings {
         if self.tcp_max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "tcp-max-connections must be at least 1".into(),
+            ));
+        }
+        if self.tcp_max_per_source == 0 {
+            return Err(ConfigError::Invalid(
+                "tcp-max-per-source must be at least 1".into(),
+            ));
+        }
+        if self.api_header_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "api-header-timeout must be at least 1 second".into(),
             ));
         }
         if self.tcp_idle_timeout.is_zero() {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::answer::{AnswerConfig, LuaViews};
 use crate::api::{self, ApiKey, ApiState};
@@ -29,6 +29,7 @@ use signals::Signals;
 /// Serves until SIGTERM or SIGINT. Everything is bound before anything is
 /// served, so a bad address or an unreadable store fails the start.
 pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    raise_file_limit(&settings);
     // API zones live in the data directory; it is opened when the API is
     // on, or when an earlier run left zones there (they keep being served).
     let store = if settings.api_listen.is_some() || Store::exists_in(&settings.data_dir) {
@@ -137,6 +138,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         let limits = tcp::TcpLimits {
             idle_timeout: settings.tcp_idle_timeout,
             max_connections: settings.tcp_max_connections,
+            max_per_source: settings.tcp_max_per_source,
         };
         let tcp_stats = metrics.worker(Transport::Tcp);
         for listener in tcp_listeners {
@@ -158,13 +160,53 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 key: ApiKey::new(&key.0),
                 metrics: metrics.clone(),
             };
+            let header_timeout = settings.api_header_timeout;
             tokio::spawn(async move {
                 let app = api::router(state).layer(axum::Extension(health));
-                if let Err(err) = axum::serve(listener, app).await {
-                    error!(%err, "api server stopped");
-                }
+                api::serve::serve(listener, app, header_timeout).await;
             });
         }
         signals.run(&zones, &geo).await
     })
+}
+
+/// Descriptors kept free for everything but client connections: sockets
+/// per UDP worker, zone and key files, the store, health checks, logs.
+const SPARE_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft limit on open files to the hard one: the default soft
+/// limit (often 1024) is below what the connection caps allow, and running
+/// out of descriptors refuses DNS over TCP and the API alike. Warns when
+/// even the hard limit is below what the configured caps may need.
+fn raise_file_limit(settings: &Settings) {
+    let needed = (settings.tcp_max_connections * settings.listen.len()
+        + crate::api::serve::MAX_CONNECTIONS) as u64
+        + (settings.workers * settings.listen.len()) as u64
+        + SPARE_DESCRIPTORS;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read or write the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    if (limit.rlim_cur as u64) < needed {
+        warn!(
+            limit = limit.rlim_cur as u64,
+            needed,
+            "the open-file limit is below what --tcp-max-connections and the API may use; \
+             raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower the caps"
+        );
+    }
 }

@@ -369,3 +369,101 @@ fn cli_output_to_a_closed_pipe_is_a_normal_exit() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Hardening item 5: clients that open API connections and never finish a
+/// request head are cut at the header deadline, and cannot take more than
+/// the API's share of descriptors: DNS over TCP keeps working throughout.
+#[test]
+fn half_sent_api_requests_time_out_and_spare_dns_over_tcp() {
+    use std::io::{Read, Write};
+    let lo = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let api = std::net::SocketAddr::new(lo, e2e::free_port(lo));
+    let s = Server::builder()
+        .zone("example.test", zone("example.test.zone"))
+        .args(["--api-listen", &api.to_string(), "--api-key", "k"])
+        .args(["--api-header-timeout", "1"])
+        .start();
+    e2e::http::wait_http(api);
+    let mut slow = Vec::new();
+    for _ in 0..400 {
+        let Ok(mut c) = std::net::TcpStream::connect(api) else {
+            break;
+        };
+        let _ = c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n");
+        slow.push(c);
+    }
+    // DNS over TCP is still served while they hang.
+    let q = Query::new("www.example.test.", RecordType::A);
+    assert_answer(&q, &s.tcp(&q), rcode::NOERROR, true, &[EX_WWW_A], &[], &[]);
+    // Each half-sent request is closed once the header deadline passes.
+    let started = std::time::Instant::now();
+    for c in &mut slow {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        // Closed (0), reset, or a 408 before the close: never left hanging.
+        match c.read(&mut buf) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "a half-sent request still open after {:?}",
+                started.elapsed()
+            ),
+        }
+    }
+    // And the API answers again.
+    let ok = e2e::eventually(Duration::from_secs(5), || {
+        e2e::http::request(api, "GET", "/healthz", &[], None).status == 200
+    });
+    assert!(
+        ok,
+        "API not answering after the slow clients were cut\n{}",
+        s.context()
+    );
+}
+
+/// Hardening item 5: dnsd raises its soft open-file limit to the hard one,
+/// and says so when even the hard limit is below what its caps need.
+#[test]
+fn the_open_file_limit_is_raised_and_a_low_one_is_reported() {
+    use std::os::unix::process::CommandExt;
+    let lo = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let listen = std::net::SocketAddr::new(lo, e2e::free_port(lo));
+    let mut cmd = std::process::Command::new(e2e::dnsd_bin());
+    cmd.args([
+        "--listen",
+        &listen.to_string(),
+        "--zone",
+        &example_zone_arg(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 512,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn dnsd");
+    let pid = child.id();
+    let ok = e2e::eventually(Duration::from_secs(10), || {
+        std::fs::read_to_string(format!("/proc/{pid}/limits"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("Max open files") && l.split_whitespace().nth(3) == Some("512"))
+    });
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("dnsd output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(ok, "soft limit not raised to the hard one\n{stderr}");
+    assert!(stderr.contains("open-file limit is below"), "{stderr}");
+}

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use e2e::{
@@ -370,4 +371,71 @@ fn r1_2_qr_set_over_tcp_not_answered() {
             assert_ne!(r.id, 0x0BAD, "a QR=1 message was answered\n{}", r.summary());
         }
     }
+}
+
+#[test]
+fn r10_3_stalled_message_is_cut_at_the_message_limit_not_the_idle_timeout() {
+    // Idle timeout 10 s (the default); a started message has 5 s to finish.
+    // Before, the one timer armed for the idle timeout let it hang 10 s.
+    let s = Server::standard(&[]);
+    let mut c = TcpConn::connect(s.addr());
+    let q = framed(&Query::new("www.example.test.", RecordType::A).to_bytes());
+    c.send_raw(&q[..q.len() / 2]);
+    let Some(after) = c.wait_closed(Duration::from_secs(9)) else {
+        panic!(
+            "a stalled message kept the connection open 9 s\n{}",
+            s.context()
+        );
+    };
+    assert!(
+        after >= Duration::from_millis(4500),
+        "closed after {after:?}"
+    );
+}
+
+/// Hardening item 5: one source cannot hold every TCP slot.
+#[test]
+fn r10_4_tcp_connections_per_source_are_capped() {
+    let s = Server::standard(&["--tcp-max-per-source", "3", "--tcp-max-connections", "50"]);
+    let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let served = |c: &mut TcpConn, id: u16| {
+        let q = Query::new("www.example.test.", RecordType::A).id(id);
+        c.try_send(&q.to_bytes()).is_ok() && c.recv(Duration::from_secs(2)).is_some()
+    };
+    // The start-up probe's connection may still hold a slot of 127.0.0.1.
+    let mut held = Vec::new();
+    for i in 0..3u16 {
+        let mut conn = None;
+        let ok = e2e::eventually(Duration::from_secs(5), || {
+            let mut c = TcpConn::connect_from(s.addr(), lo);
+            let ok = served(&mut c, i);
+            conn = ok.then_some(c);
+            ok
+        });
+        assert!(
+            ok,
+            "connection {i} from one source not served\n{}",
+            s.context()
+        );
+        held.extend(conn);
+    }
+    let mut fourth = TcpConn::connect_from(s.addr(), lo);
+    assert!(
+        !served(&mut fourth, 9),
+        "a fourth connection from one source was served"
+    );
+    // Another source is served while the first is at its cap.
+    let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let mut c = TcpConn::connect_from(s.addr(), other);
+    assert!(
+        served(&mut c, 10),
+        "another source was refused\n{}",
+        s.context()
+    );
+    // A slot given back is usable again.
+    drop(held.pop());
+    let ok = e2e::eventually(Duration::from_secs(5), || {
+        served(&mut TcpConn::connect_from(s.addr(), lo), 11)
+    });
+    assert!(ok, "no slot after a connection closed\n{}", s.context());
 }

@@ -13,6 +13,7 @@ pub mod error;
 mod health;
 pub mod ids;
 pub mod patch;
+pub mod serve;
 mod view;
 mod zones;
 

@@ -1,6 +1,7 @@
 //! TCP (RFC 7766): many queries per connection, pipelined, answered as each
-//! completes; an idle timeout, a per-message read timeout and a cap on
-//! concurrent connections.
+//! completes; an idle timeout, a per-message read timeout, a cap on
+//! concurrent connections and one per source, so a single client cannot
+//! hold every slot.
 //!
 //! Each connection is one task that reads without blocking, answers every
 //! whole message it has, and writes the answers in one go. It waits for
@@ -13,8 +14,9 @@
 //! many per read and their answers leave in one write, and a lone query
 //! costs a read and a write, with no task hand-off and no timer operation.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,6 +40,69 @@ pub struct TcpLimits {
     pub idle_timeout: Duration,
     /// Most concurrent connections.
     pub max_connections: usize,
+    /// Most concurrent connections from one source (see [`SourceKey`]).
+    pub max_per_source: usize,
+}
+
+/// What counts as one source: an IPv4 address, or an IPv6 /64 (one host
+/// usually holds a whole /64, so a per-address cap would not bind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum SourceKey {
+    V4(u32),
+    /// The /64 prefix.
+    V6(u64),
+}
+
+impl SourceKey {
+    fn of(ip: IpAddr) -> SourceKey {
+        match ip {
+            IpAddr::V4(v4) => SourceKey::V4(v4.into()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => SourceKey::V4(v4.into()),
+                None => SourceKey::V6((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// Open connections per source. Taken at accept and when a connection
+/// ends, never on the answer path.
+#[derive(Default)]
+struct SourceCounts(Mutex<HashMap<SourceKey, usize>>);
+
+impl SourceCounts {
+    /// A slot for `ip`, unless it already holds `max`.
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<SourceSlot> {
+        let key = SourceKey::of(ip);
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(key).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SourceSlot {
+            counts: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One connection's place in its source's count; given back on drop.
+struct SourceSlot {
+    counts: Arc<SourceCounts>,
+    key: SourceKey,
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Longest wait for the rest of a message once its first octet arrived.
@@ -71,6 +136,7 @@ pub async fn serve(
     stats: Arc<WorkerStats>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let sources = Arc::new(SourceCounts::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -86,6 +152,11 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let Some(source_slot) = sources.take(peer.ip(), limits.max_per_source) else {
+            debug!(%peer, "tcp connection limit per source reached; closing");
+            drop(stream);
+            continue;
+        };
         let catalog = catalog.clone();
         let config = config.clone();
         let responder = Responder::with_stats(config, stats.clone()).with_thread_templates();
@@ -95,7 +166,7 @@ pub async fn serve(
             catalog,
             responder,
             limits,
-            permit,
+            (permit, source_slot),
         ));
     }
 }
@@ -109,7 +180,7 @@ async fn connection(
     catalog: SharedCatalog,
     mut responder: Responder,
     limits: TcpLimits,
-    _permit: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, SourceSlot),
 ) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.split();
@@ -135,6 +206,14 @@ async fn connection(
             last_activity = started;
         }
         drop(snapshot);
+        // A message that has started must complete within its own limit,
+        // which may fall before the armed deadline.
+        if input.has_partial() {
+            let due = input.partial_since() + message_timeout;
+            if tokio::time::Instant::from(due) < deadline.deadline() {
+                deadline.as_mut().reset(due.into());
+            }
+        }
         match output.flush(writer.as_ref()) {
             // A client reading a backlog slowly is not idle.
             Ok(true) => last_activity = Instant::now(),
@@ -306,7 +385,7 @@ fn next_message_buffered(buffered: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::next_message_buffered;
+    use super::*;
 
     #[test]
     fn whole_messages_are_recognised() {
@@ -316,5 +395,38 @@ mod tests {
         assert!(next_message_buffered(&[0, 3, 1, 2, 3]));
         assert!(next_message_buffered(&[0, 0]));
         assert!(next_message_buffered(&[0, 1, 9, 0, 5]));
+    }
+
+    #[test]
+    fn sources_are_addresses_and_ipv6_64s() {
+        let v4 = |s: &str| SourceKey::of(s.parse().unwrap());
+        assert_eq!(
+            v4("192.0.2.1"),
+            v4("::ffff:192.0.2.1"),
+            "mapped is the same host"
+        );
+        assert_ne!(v4("192.0.2.1"), v4("192.0.2.2"));
+        assert_eq!(v4("2001:db8:1:2::1"), v4("2001:db8:1:2:ffff::9"), "one /64");
+        assert_ne!(v4("2001:db8:1:2::1"), v4("2001:db8:1:3::1"));
+        assert_ne!(v4("::1"), v4("0.0.0.1"));
+    }
+
+    #[test]
+    fn a_source_holds_at_most_its_share_and_gets_slots_back() {
+        let counts = Arc::new(SourceCounts::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let held: Vec<_> = (0..3).map(|_| counts.take(a, 3).unwrap()).collect();
+        assert!(counts.take(a, 3).is_none(), "a fourth from one source");
+        assert!(counts.take(b, 3).is_some(), "another source still gets in");
+        drop(held);
+        assert!(
+            counts.take(a, 3).is_some(),
+            "slots come back when connections end"
+        );
+        assert!(
+            counts.0.lock().unwrap().len() <= 1,
+            "empty entries are removed"
+        );
     }
 }
