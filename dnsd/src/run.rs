@@ -201,9 +201,9 @@ fn raise_file_limit(settings: &Settings) {
             limit = raised;
         }
     }
-    if (limit.rlim_cur as u64) < needed {
+    if limit.rlim_cur < needed {
         warn!(
-            limit = limit.rlim_cur as u64,
+            limit = limit.rlim_cur,
             needed,
             "the open-file limit is below what --tcp-max-connections and the API may use; \
              raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower the caps"
