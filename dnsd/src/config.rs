@@ -5,6 +5,7 @@
 //! zones (a flag for the same origin replaces the file's entry), and
 //! `--listen` flags replace the file's addresses.
 
+use crate::dynamic::health::policy::TargetPolicy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -150,6 +151,16 @@ pub struct ServeArgs {
     /// Default: 3600.
     #[arg(long, value_name = "SECS")]
     pub lua_health_expire: Option<u64>,
+    /// A prefix LUA health checks may connect to (repeatable). With any
+    /// given, checks connect only inside them; the longest matching allow or
+    /// deny prefix decides.
+    #[arg(long, value_name = "PREFIX")]
+    pub lua_health_allow: Vec<String>,
+    /// A prefix LUA health checks never connect to (repeatable), besides
+    /// 169.254.0.0/16 and fe80::/10, which are always denied unless allowed
+    /// by a longer prefix.
+    #[arg(long, value_name = "PREFIX")]
+    pub lua_health_deny: Vec<String>,
     /// Entries in the LUA answer cache (results per rule and client, or the
     /// up candidates a `random` selector draws from; dropped when a health
     /// state changes); 0 disables it. Default: 65536.
@@ -288,6 +299,8 @@ pub struct FileConfig {
     pub edns_client_subnet: Option<bool>,
     pub lua_health_interval: Option<u64>,
     pub lua_health_expire: Option<u64>,
+    pub lua_health_allow: Option<Vec<String>>,
+    pub lua_health_deny: Option<Vec<String>>,
     pub lua_cache_entries: Option<usize>,
     pub answer_templates: Option<usize>,
 }
@@ -361,6 +374,8 @@ pub struct Settings {
     pub lua_health_interval: Duration,
     /// `lua-health-checks-expire-delay`.
     pub lua_health_expire: Duration,
+    /// Where LUA health checks may connect.
+    pub lua_health_targets: TargetPolicy,
     /// Entries in the LUA answer cache; 0: no cache.
     pub lua_cache_entries: usize,
     /// Reply templates per UDP worker and per TCP runtime thread; 0: none.
@@ -375,6 +390,15 @@ pub struct Settings {
 /// for 10-20 % less CPU per query.
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+/// A list option: the flags' values when any were given, else the file's.
+fn pick_list(flags: Vec<String>, file: Option<Vec<String>>) -> Vec<String> {
+    if flags.is_empty() {
+        file.unwrap_or_default()
+    } else {
+        flags
+    }
 }
 
 impl Settings {
@@ -519,6 +543,11 @@ impl Settings {
                     .or(file.lua_health_expire)
                     .unwrap_or(3600),
             ),
+            lua_health_targets: TargetPolicy::new(
+                &pick_list(args.lua_health_allow, file.lua_health_allow),
+                &pick_list(args.lua_health_deny, file.lua_health_deny),
+            )
+            .map_err(|e| ConfigError::Invalid(format!("lua-health-allow/deny: {e}")))?,
             lua_cache_entries: args
                 .lua_cache_entries
                 .or(file.lua_cache_entries)

@@ -75,6 +75,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         CheckerSettings {
             interval: settings.lua_health_interval,
             expire_delay: settings.lua_health_expire,
+            targets: settings.lua_health_targets.clone(),
             ..CheckerSettings::default()
         },
         runtime.handle(),

@@ -24,6 +24,14 @@ pub enum CheckError {
         /// The socket error.
         err: io::Error,
     },
+    /// The target policy forbids connecting there.
+    #[error("not connecting to {addr}: {reason}")]
+    Denied {
+        /// The address refused.
+        addr: SocketAddr,
+        /// Which rule refused it.
+        reason: String,
+    },
     /// TCP connect failed.
     #[error("connecting to {addr}: {err}")]
     Connect {

@@ -28,6 +28,7 @@ use rustls::pki_types::ServerName;
 use url::{Host, Position, Url};
 
 use super::CheckError;
+use super::policy::TargetPolicy;
 use super::probe::connect;
 use super::response::{Hop, Response, exchange};
 use super::tls::TlsClient;
@@ -49,6 +50,8 @@ pub(super) struct Fetch<'a> {
     pub byteslimit: u64,
     /// Most redirects followed.
     pub max_redirects: u32,
+    /// Where the request (and each redirect) may connect.
+    pub targets: &'a TargetPolicy,
 }
 
 /// Which `host:port` pairs go to the candidate.
@@ -134,7 +137,7 @@ async fn once(
 ) -> Result<Hop, CheckError> {
     // check_scheme guarantees http(s), which have default ports.
     let port = url.port_or_known_default().unwrap_or(80);
-    let (tcp, addr) = open(url, port, pins, fetch.source).await?;
+    let (tcp, addr) = open(url, port, pins, fetch.source, fetch.targets).await?;
     let request = build_request(url, fetch)?;
     if url.scheme() == "https" {
         let name = match url.host() {
@@ -165,6 +168,7 @@ async fn open(
     port: u16,
     pins: &Pins,
     source: Option<IpAddr>,
+    targets: &TargetPolicy,
 ) -> Result<(tokio::net::TcpStream, SocketAddr), CheckError> {
     let addrs: Vec<SocketAddr> = match (pins.target(url, port), url.host()) {
         (Some(a), _) => vec![a],
@@ -184,7 +188,7 @@ async fn open(
     };
     let mut last = None;
     for addr in addrs {
-        match connect(addr, source).await {
+        match connect(addr, source, targets).await {
             Ok(s) => return Ok((s, addr)),
             Err(e) => last = Some(e),
         }
@@ -257,6 +261,7 @@ mod tests {
             headers,
             byteslimit: 0,
             max_redirects: 30,
+            targets: Box::leak(Box::default()),
         }
     }
 

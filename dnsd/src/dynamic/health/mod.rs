@@ -49,6 +49,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+pub mod policy;
 mod probe;
 mod response;
 mod scheduler;
@@ -101,6 +102,8 @@ pub struct CheckerSettings {
     pub hard_timeout: Duration,
     /// Most HTTP redirects followed. Default 30.
     pub max_redirects: u32,
+    /// Where checks may connect (`--lua-health-allow`/`--lua-health-deny`).
+    pub targets: policy::TargetPolicy,
 }
 
 impl Default for CheckerSettings {
@@ -112,6 +115,7 @@ impl Default for CheckerSettings {
             extra_roots: Vec::new(),
             hard_timeout: Duration::from_secs(30),
             max_redirects: 30,
+            targets: policy::TargetPolicy::default(),
         }
     }
 }
@@ -196,6 +200,7 @@ impl HealthChecker {
                 tls,
                 hard_timeout: settings.hard_timeout,
                 max_redirects: settings.max_redirects,
+                targets: settings.targets.clone(),
                 #[cfg(test)]
                 fake,
             },

@@ -8,6 +8,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use super::CheckError;
 use super::http::{self, Fetch};
+use super::policy::TargetPolicy;
 use super::tls::TlsClient;
 use crate::dynamic::{CheckKey, CheckKind, CheckOptions};
 
@@ -29,6 +30,8 @@ pub(super) struct ProbeEnv {
     pub hard_timeout: Duration,
     /// Most redirects followed.
     pub max_redirects: u32,
+    /// Where checks may connect.
+    pub targets: TargetPolicy,
     /// Tests: answers checks in place of the network (scheduling tests on
     /// a paused clock).
     #[cfg(test)]
@@ -83,7 +86,7 @@ async fn probe(key: &CheckKey, env: &ProbeEnv) -> Result<i32, CheckError> {
                 return Err(CheckError::Request("TCP check without an address".into()));
             };
             // Up = connected; nothing is sent; closed at once (drop).
-            connect(addr, o.source).await.map(|_| 0)
+            connect(addr, o.source, &env.targets).await.map(|_| 0)
         }
         CheckKind::Http | CheckKind::HttpUnpinned => {
             let pin = match key.kind {
@@ -98,6 +101,7 @@ async fn probe(key: &CheckKey, env: &ProbeEnv) -> Result<i32, CheckError> {
                 headers: &o.headers,
                 byteslimit: o.byteslimit,
                 max_redirects: env.max_redirects,
+                targets: &env.targets,
             };
             let resp = http::get(&fetch, &env.tls).await?;
             if i64::from(resp.status) != o.httpcode {
@@ -116,11 +120,16 @@ async fn probe(key: &CheckKey, env: &ProbeEnv) -> Result<i32, CheckError> {
     }
 }
 
-/// TCP connect to `addr`, bound to `source` first when given.
+/// TCP connect to `addr`, bound to `source` first when given, when the
+/// target policy allows `addr` (every connection of a check comes here).
 pub(super) async fn connect(
     addr: SocketAddr,
     source: Option<IpAddr>,
+    targets: &TargetPolicy,
 ) -> Result<TcpStream, CheckError> {
+    targets
+        .check(addr.ip())
+        .map_err(|reason| CheckError::Denied { addr, reason })?;
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {

@@ -440,6 +440,46 @@ async fn source_option_binds_the_probe() {
     assert_eq!(server.seen()[0].peer.ip(), ip("127.0.0.14"));
 }
 
+/// Hardening item 9: a target the policy denies is down with the reason,
+/// and nothing connects to it (a live listener there is never reached); the
+/// same target allowed is up. HTTP checks (and redirects) go through the
+/// same gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_targets_are_down_with_the_reason_and_never_contacted() {
+    let target = TcpTarget::bind("127.0.0.23");
+    let denying = CheckerSettings {
+        targets: super::policy::TargetPolicy::new::<&str>(&[], &["127.0.0.23/32"]).unwrap(),
+        ..settings()
+    };
+    let c = start(denying);
+    let key = tcp_key(target.addr, "timeout=1");
+    c.status(&key);
+    wait_for(&c, &key, Health::Down).await;
+    let error = info(&c, &key).last_error.unwrap();
+    assert!(
+        error.contains("not connecting to 127.0.0.23") && error.contains("denied to health checks"),
+        "{error}"
+    );
+    let url = format!("http://health.test:{}/", target.addr.port());
+    let http = url_key(target.addr.ip(), &url, "timeout=1");
+    c.status(&http);
+    wait_for(&c, &http, Health::Down).await;
+    assert!(info(&c, &http).last_error.unwrap().contains("denied"));
+    assert!(
+        target.accepted_peer().is_none(),
+        "a denied target was connected to"
+    );
+
+    // Allowed by a longer prefix: checked as usual.
+    let allowing = CheckerSettings {
+        targets: super::policy::TargetPolicy::new(&["127.0.0.23/32"], &["127.0.0.0/8"]).unwrap(),
+        ..settings()
+    };
+    let c = start(allowing);
+    c.status(&key);
+    wait_for(&c, &key, UP).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_serializes_and_metrics_render() {
     let c = start(settings());
