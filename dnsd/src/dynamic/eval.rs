@@ -7,6 +7,10 @@
 //!
 //! Never blocks: `HealthView::status` must answer from memory and register
 //! unknown checks for the background checker.
+//!
+//! Why one long file: evaluation mirrors [`super::rule`]'s function table
+//! one arm per function, and the two are read side by side against the
+//! spec; they split together (issue 18).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;

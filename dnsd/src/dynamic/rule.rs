@@ -8,6 +8,11 @@
 //! (SERVFAIL) dnsd refuses here with the reason, so `check-zone` reports it.
 //! Behaviour that PowerDNS merely warns about (an unknown selector falls back
 //! to `random`) compiles, with a warning in [`LuaRule::warnings`].
+//!
+//! Why one long file: it is PowerDNS's whole function table (lua-records.md
+//! §3) as one `match`, each function's argument rules beside its siblings',
+//! which is how they are read against the spec. The embedded-Lua work (issue
+//! 18) is the point to split it per family (pick*, if*up, geo, views).
 
 use std::collections::BTreeMap;
 use std::fmt;
