@@ -273,11 +273,9 @@ impl Ds {
         digest_type: u8,
         digest_hex: &str,
     ) -> Result<Ds, DnssecTextError> {
-        let digest = HEXLOWER_PERMISSIVE
-            .decode(digest_hex.as_bytes())
-            .ok()
-            .filter(|d| !d.is_empty())
-            .ok_or(DnssecTextError::DigestHex)?;
+        if digest_hex.is_empty() || !digest_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DnssecTextError::DigestHex);
+        }
         if let Some(expected) = Ds::digest_hex_len(digest_type)
             && digest_hex.len() != expected
         {
@@ -287,6 +285,10 @@ impl Ds {
                 got: digest_hex.len(),
             });
         }
+        // An odd number of digits is not whole octets.
+        let digest = HEXLOWER_PERMISSIVE
+            .decode(digest_hex.as_bytes())
+            .map_err(|_| DnssecTextError::DigestHex)?;
         Ok(Ds {
             key_tag,
             algorithm,
@@ -424,6 +426,11 @@ mod tests {
             })
         );
         assert_eq!("1 13 2 xyz".parse::<Ds>(), Err(DnssecTextError::DigestHex));
+        // The length is checked before the octets are read.
+        assert!(matches!(
+            format!("1 13 2 {}", "a".repeat(63)).parse::<Ds>(),
+            Err(DnssecTextError::DigestLength { got: 63, .. })
+        ));
         assert_eq!("1 13".parse::<Ds>(), Err(DnssecTextError::DsFields));
         // Unknown digest types are carried with any length.
         assert!("1 13 200 ab".parse::<Ds>().is_ok());
