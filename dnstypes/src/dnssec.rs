@@ -185,14 +185,7 @@ impl FromStr for Dnskey {
     /// white space, as zone files and registrar pages print it.
     fn from_str(text: &str) -> Result<Dnskey, DnssecTextError> {
         let mut parts = text.split_whitespace();
-        let mut number = || parts.next().and_then(|p| p.parse::<u16>().ok());
-        let flags = number().ok_or(DnssecTextError::DnskeyFields)?;
-        let protocol = number()
-            .and_then(|p| u8::try_from(p).ok())
-            .ok_or(DnssecTextError::DnskeyFields)?;
-        let algorithm = number()
-            .and_then(|p| u8::try_from(p).ok())
-            .ok_or(DnssecTextError::DnskeyFields)?;
+        let (flags, protocol, algorithm) = fixed_fields(&mut parts, DnssecTextError::DnskeyFields)?;
         let key: String = parts.collect();
         if protocol != PROTOCOL {
             return Err(DnssecTextError::Protocol(protocol));
@@ -319,20 +312,26 @@ impl FromStr for Ds {
     /// into blocks by white space and written in either case.
     fn from_str(text: &str) -> Result<Ds, DnssecTextError> {
         let mut parts = text.split_whitespace();
-        let key_tag = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or(DnssecTextError::DsFields)?;
-        let algorithm = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or(DnssecTextError::DsFields)?;
-        let digest_type = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or(DnssecTextError::DsFields)?;
+        let (key_tag, algorithm, digest_type) =
+            fixed_fields(&mut parts, DnssecTextError::DsFields)?;
         let digest: String = parts.collect();
         Ds::from_hex(key_tag, algorithm, digest_type, &digest)
+    }
+}
+
+/// The three numeric fields DNSKEY and DS text start with (a 16-bit one,
+/// then two octets); `missing` when one is absent or out of range.
+fn fixed_fields<'a>(
+    parts: &mut impl Iterator<Item = &'a str>,
+    missing: DnssecTextError,
+) -> Result<(u16, u8, u8), DnssecTextError> {
+    let mut next = || parts.next().and_then(|p| p.parse::<u16>().ok());
+    let first = next();
+    let second = next().and_then(|n| u8::try_from(n).ok());
+    let third = next().and_then(|n| u8::try_from(n).ok());
+    match (first, second, third) {
+        (Some(a), Some(b), Some(c)) => Ok((a, b, c)),
+        _ => Err(missing),
     }
 }
 
