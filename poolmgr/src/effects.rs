@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::dns::{DnsError, PdnsClient, RrsetChange, fqdn, is_strict_subdomain};
+use crate::dns::{DnsError, PdnsClient, RrsetChange, child_fqdn, fqdn, is_strict_subdomain};
 
 /// The canonical names published at commit, relative to the child apex
 /// (`""` is the apex itself), each an A record (and AAAA when an IPv6
@@ -139,7 +139,8 @@ async fn publish(
         .transpose()?;
     let mut changes = Vec::with_capacity(CANONICAL_NAMES.len() * 2);
     for label in CANONICAL_NAMES {
-        let name = canonical_name(label, &child);
+        let name =
+            child_fqdn(label, &child).map_err(|e| invalid(format!("{label}.{child}: {e}")))?;
         changes.push(RrsetChange::Replace {
             name: name.clone(),
             rtype: "A".into(),
@@ -184,15 +185,6 @@ async fn teardown(dns: &PdnsClient, zone: &str, parent: &str) -> Result<(), DnsE
         other => other?,
     }
     dns.delete_zone(&child).await
-}
-
-/// `label.zone.`, or the apex for `""`.
-fn canonical_name(label: &str, zone: &str) -> String {
-    if label.is_empty() {
-        zone.to_string()
-    } else {
-        format!("{label}.{zone}")
-    }
 }
 
 /// Refuses a child that is not strictly below its parent: teardown would

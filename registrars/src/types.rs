@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use dnstypes::{DigestType, DnssecTextError, Ds, Name, NameError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RegistrarError;
@@ -17,43 +18,57 @@ use crate::error::RegistrarError;
 
 /// Checks one presentation-format name and returns it normalised
 /// (lower-case, no trailing dot). `what` names the field in the error.
+///
+/// The DNS limits (labels of 1..=63 octets, 255 in wire form, which is 253
+/// characters of text) are `dnstypes::Name`'s; registrars add the character
+/// set and the hyphen rule.
 fn normalise_name(input: &str, what: &str, min_labels: usize) -> Result<String, RegistrarError> {
     let invalid = |why: &str| RegistrarError::Invalid {
         field: what.to_owned(),
         message: format!("{input:?}: {why}"),
     };
-    let trimmed = input.trim().trim_end_matches('.');
-    if trimmed.is_empty() {
+    let trimmed = input.trim();
+    if trimmed.trim_end_matches('.').is_empty() {
         return Err(invalid("empty name"));
     }
-    if trimmed.len() > 253 {
-        return Err(invalid("longer than 253 characters"));
-    }
-    let lower = trimmed.to_ascii_lowercase();
-    let mut labels = 0;
-    for label in lower.split('.') {
-        labels += 1;
-        if label.is_empty() || label.len() > 63 {
+    let name = match trimmed.parse::<Name>() {
+        Ok(name) => name.to_lowercase(),
+        Err(NameError::TooLong) => return Err(invalid("longer than 253 characters")),
+        Err(NameError::EmptyLabel | NameError::LabelTooLong) => {
             return Err(invalid("every label must be 1..=63 characters"));
         }
+        Err(_) => {
+            return Err(invalid(
+                "labels may contain only letters, digits, '-' and '_'",
+            ));
+        }
+    };
+    for label in name.labels() {
         // Underscores appear in service labels; registrars accept them in
         // zone names, so we do too. Everything else is LDH.
         if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         {
             return Err(invalid(
                 "labels may contain only letters, digits, '-' and '_'",
             ));
         }
-        if label.starts_with('-') || label.ends_with('-') {
+        if label.starts_with(b"-") || label.ends_with(b"-") {
             return Err(invalid("labels may not start or end with '-'"));
         }
     }
-    if labels < min_labels {
+    if name.label_count() < min_labels {
         return Err(invalid(&format!("needs at least {min_labels} labels")));
     }
-    Ok(lower)
+    Ok(name.unrooted().to_string())
+}
+
+/// The `dnstypes::Name` of an already normalised name.
+fn wire_name(normalised: &str) -> Name {
+    normalised
+        .parse()
+        .expect("normalise_name only passes names dnstypes parses")
 }
 
 /// A registered domain or a zone apex, e.g. `example.com` or `example.co.uk`.
@@ -89,9 +104,21 @@ impl DomainName {
         (&self.0[..dot], &self.0[dot + 1..])
     }
 
+    /// The name as a `dnstypes::Name`, for comparisons and digests.
+    pub fn to_name(&self) -> Name {
+        wire_name(&self.0)
+    }
+
     /// The name of `label` under this zone, e.g. `sub` + `example.com`.
-    pub fn child(&self, label: &Label) -> DomainName {
-        DomainName(format!("{}.{}", label.as_str(), self.0))
+    /// Fails when the two together exceed the DNS length limit.
+    pub fn child(&self, label: &Label) -> Result<DomainName, RegistrarError> {
+        let name = Name::from_text(&label.0, Some(&self.to_name())).map_err(|e| {
+            RegistrarError::Invalid {
+                field: "label".to_owned(),
+                message: format!("{label} under {self}: {e}"),
+            }
+        })?;
+        Ok(DomainName(name.unrooted().to_string()))
     }
 }
 
@@ -143,7 +170,7 @@ impl HostName {
 
     /// True when this host lies inside `domain` (so it needs glue there).
     pub fn is_within(&self, domain: &DomainName) -> bool {
-        self.0 == domain.0 || self.0.ends_with(&format!(".{}", domain.0))
+        wire_name(&self.0).is_subdomain_of(&domain.to_name())
     }
 }
 
@@ -267,49 +294,38 @@ impl DsRecord {
         digest_type: u8,
         digest: &str,
     ) -> Result<Self, RegistrarError> {
-        let digest = digest.trim().to_ascii_lowercase();
-        let bad = |m: String| RegistrarError::Invalid {
-            field: "ds.digest".into(),
-            message: m,
-        };
-        if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad("digest must be non-empty hex".into()));
-        }
-        let expected = match digest_type {
-            1 => Some(40),
-            2 | 3 => Some(64),
-            4 => Some(96),
-            _ => None,
-        };
-        if let Some(n) = expected
-            && digest.len() != n
-        {
-            return Err(bad(format!(
-                "digest type {digest_type} needs {n} hex digits, got {}",
-                digest.len()
-            )));
-        }
-        Ok(Self {
-            key_tag,
-            algorithm,
-            digest_type,
-            digest,
-        })
+        Ds::from_hex(key_tag, algorithm, digest_type, digest.trim())
+            .map(Self::from)
+            .map_err(|e| RegistrarError::Invalid {
+                field: "ds.digest".into(),
+                message: e.to_string(),
+            })
     }
 
     /// Parses the presentation form `12345 13 2 ABCD…`.
     pub fn parse(text: &str) -> Result<Self, RegistrarError> {
-        let bad = || RegistrarError::Invalid {
-            field: "ds".into(),
-            message: format!("{text:?}: expected \"KEYTAG ALGORITHM DIGESTTYPE HEXDIGEST\""),
-        };
-        let mut parts = text.split_whitespace();
-        let key_tag = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let algorithm = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let digest_type = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        // Digests are often printed in several blocks; join them.
-        let digest: String = parts.collect();
-        Self::new(key_tag, algorithm, digest_type, &digest)
+        match text.parse::<Ds>() {
+            Ok(ds) => Ok(Self::from(ds)),
+            Err(DnssecTextError::DsFields) => Err(RegistrarError::Invalid {
+                field: "ds".into(),
+                message: format!("{text:?}: expected \"KEYTAG ALGORITHM DIGESTTYPE HEXDIGEST\""),
+            }),
+            Err(e) => Err(RegistrarError::Invalid {
+                field: "ds.digest".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl From<Ds> for DsRecord {
+    fn from(ds: Ds) -> Self {
+        Self {
+            key_tag: ds.key_tag,
+            algorithm: ds.algorithm,
+            digest_type: ds.digest_type,
+            digest: ds.digest_hex(),
+        }
     }
 }
 
@@ -350,92 +366,62 @@ impl Dnskey {
         algorithm: u8,
         public_key: &str,
     ) -> Result<Self, RegistrarError> {
-        use base64::Engine as _;
-        let public_key: String = public_key.split_whitespace().collect();
-        if protocol != 3 {
-            return Err(RegistrarError::Invalid {
-                field: "dnskey.protocol".into(),
-                message: format!("protocol must be 3, got {protocol}"),
-            });
-        }
-        if base64::engine::general_purpose::STANDARD
-            .decode(&public_key)
-            .map(|k| k.is_empty())
-            .unwrap_or(true)
-        {
-            return Err(RegistrarError::Invalid {
-                field: "dnskey.public_key".into(),
-                message: "public key must be non-empty base64".into(),
-            });
-        }
-        Ok(Self {
-            flags,
-            protocol,
-            algorithm,
-            public_key,
-        })
+        Self::parse_checked(&format!("{flags} {protocol} {algorithm} {public_key}"))
     }
 
     /// Parses the presentation form `257 3 13 BASE64…`.
     pub fn parse(text: &str) -> Result<Self, RegistrarError> {
-        let bad = || RegistrarError::Invalid {
-            field: "dnskey".into(),
-            message: format!("{text:?}: expected \"FLAGS PROTOCOL ALGORITHM BASE64KEY\""),
-        };
-        let mut parts = text.split_whitespace();
-        let flags = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let protocol = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let algorithm = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let key: String = parts.collect();
-        Self::new(flags, protocol, algorithm, &key)
+        Self::parse_checked(text).map_err(|e| match e {
+            RegistrarError::Invalid { field, .. } if field == "dnskey" => RegistrarError::Invalid {
+                field,
+                message: format!("{text:?}: expected \"FLAGS PROTOCOL ALGORITHM BASE64KEY\""),
+            },
+            other => other,
+        })
     }
 
-    /// The RDATA in wire form: flags, protocol, algorithm, key.
-    fn rdata(&self) -> Vec<u8> {
-        use base64::Engine as _;
-        // Invariant: `new` checked the key decodes.
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(&self.public_key)
-            .unwrap_or_default();
-        let mut rdata = Vec::with_capacity(4 + key.len());
-        rdata.extend_from_slice(&self.flags.to_be_bytes());
-        rdata.push(self.protocol);
-        rdata.push(self.algorithm);
-        rdata.extend_from_slice(&key);
-        rdata
+    fn parse_checked(text: &str) -> Result<Self, RegistrarError> {
+        let key = text.parse::<dnstypes::Dnskey>().map_err(|e| {
+            let field = match e {
+                DnssecTextError::Protocol(_) => "dnskey.protocol",
+                DnssecTextError::PublicKey => "dnskey.public_key",
+                _ => "dnskey",
+            };
+            RegistrarError::Invalid {
+                field: field.into(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(Self::from(&key))
+    }
+
+    /// The key as `dnstypes` models it.
+    fn to_dnskey(&self) -> dnstypes::Dnskey {
+        // Invariant: `new` and `parse` checked the fields and the base64.
+        self.to_string()
+            .parse()
+            .expect("a Dnskey holds a valid presentation form")
     }
 
     /// The key tag (RFC 4034 appendix B). OVH wants it next to the key.
     pub fn key_tag(&self) -> u16 {
-        let rdata = self.rdata();
-        let mut acc: u32 = 0;
-        for (i, b) in rdata.iter().enumerate() {
-            acc += if i & 1 == 0 {
-                u32::from(*b) << 8
-            } else {
-                u32::from(*b)
-            };
-        }
-        acc += (acc >> 16) & 0xffff;
-        (acc & 0xffff) as u16
+        self.to_dnskey().key_tag()
     }
 
     /// The SHA-256 DS for this key at `owner` (RFC 4509), for providers
     /// that only take digests.
     pub fn to_ds(&self, owner: &DomainName) -> DsRecord {
-        use sha2::Digest as _;
-        let mut wire = Vec::new();
-        for label in owner.as_str().split('.') {
-            wire.push(label.len() as u8);
-            wire.extend_from_slice(label.as_bytes());
-        }
-        wire.push(0);
-        wire.extend_from_slice(&self.rdata());
-        DsRecord {
-            key_tag: self.key_tag(),
-            algorithm: self.algorithm,
-            digest_type: 2,
-            digest: hex::encode(sha2::Sha256::digest(&wire)),
+        DsRecord::from(self.to_dnskey().ds(&owner.to_name(), DigestType::Sha256))
+    }
+}
+
+impl From<&dnstypes::Dnskey> for Dnskey {
+    fn from(key: &dnstypes::Dnskey) -> Self {
+        Self {
+            flags: key.flags,
+            protocol: key.protocol,
+            algorithm: key.algorithm,
+            public_key: key.public_key_base64(),
         }
     }
 }
@@ -779,7 +765,7 @@ mod tests {
         assert!(HostName::new("ns1..x.com").is_err());
         assert!(Label::new("@").is_err());
         let l = Label::new("Sub").unwrap();
-        assert_eq!(d.child(&l).as_str(), "sub.example.com");
+        assert_eq!(d.child(&l).unwrap().as_str(), "sub.example.com");
     }
 
     #[test]

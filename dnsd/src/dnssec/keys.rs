@@ -12,7 +12,8 @@
 
 use std::fmt;
 
-use data_encoding::{BASE64, HEXLOWER};
+use data_encoding::BASE64;
+use dnstypes::Ds;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
@@ -31,8 +32,7 @@ pub const FLAGS_ZSK: u16 = FLAG_ZONE;
 /// DNSKEY flags of a KSK or CSK.
 pub const FLAGS_KSK: u16 = FLAG_ZONE | FLAG_SEP;
 
-/// DNSKEY protocol field; always 3 (RFC 4034 §2.1.2).
-pub const PROTOCOL: u8 = 3;
+pub use dnstypes::dnssec::{DigestType, PROTOCOL, dnskey_rdata, ds_rdata, key_tag};
 
 /// A signing algorithm dnsd signs with online (spec §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,41 +91,6 @@ impl Algorithm {
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.mnemonic())
-    }
-}
-
-/// A DS digest type dnsd produces. Digest type 1 (SHA-1) is never produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DigestType {
-    /// 2, SHA-256 (RFC 4509): what the parent and registrars get.
-    Sha256,
-    /// 4, SHA-384 (RFC 6605): listed by the API for PowerDNS parity.
-    Sha384,
-}
-
-impl DigestType {
-    /// The IANA digest type number.
-    pub const fn number(self) -> u8 {
-        match self {
-            DigestType::Sha256 => 2,
-            DigestType::Sha384 => 4,
-        }
-    }
-
-    /// The digest type for an IANA number, if dnsd produces it.
-    pub const fn from_number(number: u8) -> Option<DigestType> {
-        match number {
-            2 => Some(DigestType::Sha256),
-            4 => Some(DigestType::Sha384),
-            _ => None,
-        }
-    }
-
-    fn ring(self) -> &'static ring::digest::Algorithm {
-        match self {
-            DigestType::Sha256 => &ring::digest::SHA256,
-            DigestType::Sha384 => &ring::digest::SHA384,
-        }
     }
 }
 
@@ -471,14 +436,9 @@ impl SigningKey {
 
     /// DS RDATA in presentation form: `<tag> <alg> <digest type> <hex>`.
     pub fn ds_text(&self, digest: DigestType) -> String {
-        let ds = self.ds_rdata(digest);
-        format!(
-            "{} {} {} {}",
-            self.tag,
-            self.algorithm.number(),
-            digest.number(),
-            HEXLOWER.encode(&ds[4..])
-        )
+        Ds::from_rdata(&self.ds_rdata(digest))
+            .expect("DS RDATA has its fixed part")
+            .to_string()
     }
 
     /// Signs `message` (RRSIG RDATA without signature || canonical RRset).
@@ -555,46 +515,6 @@ fn check_flags(flags: u16) -> Result<(), KeyMaterialError> {
         )));
     }
     Ok(())
-}
-
-/// DNSKEY RDATA: flags, protocol 3, algorithm, public key (RFC 4034 §2.1).
-pub fn dnskey_rdata(flags: u16, algorithm: u8, public: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + public.len());
-    out.extend_from_slice(&flags.to_be_bytes());
-    out.push(PROTOCOL);
-    out.push(algorithm);
-    out.extend_from_slice(public);
-    out
-}
-
-/// The key tag of DNSKEY RDATA (RFC 4034 Appendix B). Algorithm 1 keys,
-/// which use a different rule, are never produced by dnsd.
-pub fn key_tag(dnskey: &[u8]) -> u16 {
-    let mut acc: u32 = 0;
-    for (i, &b) in dnskey.iter().enumerate() {
-        acc += if i & 1 == 0 {
-            u32::from(b) << 8
-        } else {
-            u32::from(b)
-        };
-    }
-    acc += (acc >> 16) & 0xFFFF;
-    (acc & 0xFFFF) as u16
-}
-
-/// DS RDATA over `owner` and DNSKEY RDATA (RFC 4034 §5.1.4): key tag,
-/// algorithm, digest type, digest(lower-cased owner wire || DNSKEY RDATA).
-pub fn ds_rdata(owner: &Name, dnskey: &[u8], digest: DigestType) -> Vec<u8> {
-    let mut ctx = ring::digest::Context::new(digest.ring());
-    ctx.update(&owner.as_wire().to_ascii_lowercase());
-    ctx.update(dnskey);
-    let hash = ctx.finish();
-    let mut out = Vec::with_capacity(4 + hash.as_ref().len());
-    out.extend_from_slice(&key_tag(dnskey).to_be_bytes());
-    out.push(dnskey.get(3).copied().unwrap_or(0));
-    out.push(digest.number());
-    out.extend_from_slice(hash.as_ref());
-    out
 }
 
 /// CDS RDATA of the RFC 8078 §4 delete signal: `0 0 0 00`.
@@ -874,6 +794,7 @@ pub(super) fn parse_bind_private(text: &str) -> Result<BindPrivate, KeyMaterialE
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use data_encoding::HEXLOWER;
 
     pub(crate) fn name(text: &str) -> Name {
         Name::from_text(text, None).unwrap()
@@ -957,29 +878,6 @@ pub(crate) mod tests {
             DigestType::Sha256,
         );
         assert_eq!(upper, key.ds_rdata(DigestType::Sha256));
-    }
-
-    #[test]
-    fn key_tag_rfc4034_rsa_example() {
-        // RFC 4034 §5.4: the DNSKEY of dskey.example.com. has tag 60485.
-        let public = BASE64
-            .decode(
-                b"AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==",
-            )
-            .unwrap();
-        let rdata = dnskey_rdata(256, 5, &public);
-        assert_eq!(key_tag(&rdata), 60485);
-        let ds = ds_rdata(&name("dskey.example.com."), &rdata, DigestType::Sha256);
-        assert_eq!(&ds[..4], &[0xEC, 0x45, 5, 2]);
-        // Its published DS uses SHA-1, which dnsd never emits; the digest
-        // input (owner || RDATA) is the same, so check it that way.
-        let mut input = name("dskey.example.com.").as_wire().to_vec();
-        input.extend_from_slice(&rdata);
-        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &input);
-        assert_eq!(
-            HEXLOWER.encode(sha1.as_ref()),
-            "2bb183af5f22588179a53b0a98631fad1a292118"
-        );
     }
 
     #[test]

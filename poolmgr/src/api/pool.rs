@@ -211,16 +211,18 @@ struct CommitBody {
 /// A host name in presentation form: labels of letters, digits and
 /// hyphens (underscores tolerated), each 1–63 octets, 253 in all.
 fn is_hostname(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    // The DNS limits (labels 1..=63 octets, 253 characters) are the
+    // name's; the letters-digits-hyphen rule (plus `_`) is PDM's, and it
+    // has no escapes.
+    !name.contains('\\')
+        && name.parse::<dnstypes::Name>().is_ok_and(|name| {
+            !name.is_root()
+                && name.labels().all(|l| {
+                    !l.starts_with(b"-")
+                        && !l.ends_with(b"-")
+                        && l.iter()
+                            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                })
         })
 }
 

@@ -24,7 +24,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-pub use names::{fqdn, is_strict_subdomain, zone_id};
+pub use names::{child_fqdn, fqdn, is_strict_subdomain, zone_id};
 use wire::{Cryptokey, ZoneDetail};
 
 /// Where the DNS server's API is.

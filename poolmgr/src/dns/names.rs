@@ -1,4 +1,8 @@
-//! Name spelling for the API: canonical names and zone ids.
+//! Name spelling for the API: canonical names and zone ids. Questions about
+//! names as DNS names (which is below which, joining a label to a zone) are
+//! answered by `dnstypes::Name`.
+
+use dnstypes::{Name, NameError};
 
 /// Canonical form for the API: trimmed, lower-cased, with a trailing dot
 /// (PowerDNS refuses names without one, and stores names lower-cased, so
@@ -27,15 +31,25 @@ pub fn zone_id(zone: &str) -> String {
     id
 }
 
-/// Whether `child` is strictly below `parent` (both compared canonically).
+/// Whether `child` is strictly below `parent` (both compared as DNS names,
+/// ignoring case); `false` when either is not a valid name.
 pub fn is_strict_subdomain(child: &str, parent: &str) -> bool {
-    let (child, parent) = (fqdn(child), fqdn(parent));
-    if parent == "." {
-        return child != ".";
+    match (child.trim().parse::<Name>(), parent.trim().parse::<Name>()) {
+        (Ok(child), Ok(parent)) => child.is_strict_subdomain_of(&parent),
+        _ => false,
     }
-    child.len() > parent.len()
-        && child.ends_with(&parent)
-        && child.as_bytes()[child.len() - parent.len() - 1] == b'.'
+}
+
+/// `label.zone.` in canonical spelling, or the apex for `""`; an error when
+/// the name would break the DNS limits.
+pub fn child_fqdn(label: &str, zone: &str) -> Result<String, NameError> {
+    let zone: Name = zone.trim().parse()?;
+    let name = if label.is_empty() {
+        zone
+    } else {
+        Name::from_text(label, Some(&zone))?
+    };
+    Ok(name.to_lowercase().to_string())
 }
 
 #[cfg(test)]
@@ -64,5 +78,23 @@ mod tests {
         assert!(!is_strict_subdomain("pool.test", "pool.test"));
         assert!(!is_strict_subdomain("apool.test", "pool.test"));
         assert!(!is_strict_subdomain("pool.test", "a.pool.test"));
+        assert!(is_strict_subdomain("A.Pool.Test.", "pool.test"));
+        assert!(is_strict_subdomain("pool.test", "."));
+    }
+
+    #[test]
+    fn children_are_joined_as_names() {
+        assert_eq!(
+            child_fqdn("*", "Omantel.omani.works.").unwrap(),
+            "*.omantel.omani.works."
+        );
+        assert_eq!(child_fqdn("", "omani.works").unwrap(), "omani.works.");
+        let long = format!(
+            "{}.{}.{}.test",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63)
+        );
+        assert_eq!(child_fqdn(&"d".repeat(63), &long), Err(NameError::TooLong));
     }
 }

@@ -2,6 +2,7 @@
 //! default: servers differ in what they include (PowerDNS versions, dnsd),
 //! and a missing optional field must not fail a call.
 
+use dnstypes::{DigestType, Ds};
 use serde::Deserialize;
 
 use super::{Rrset, fqdn};
@@ -30,17 +31,12 @@ impl Cryptokey {
     }
 }
 
-/// `tag alg 2 hex` with lower-case hex when `ds` has digest type 2
-/// (SHA-256), the one every validator supports; `None` for other types.
+/// `tag alg 2 hex` with lower-case hex when `ds` is a well-formed DS with
+/// digest type 2 (SHA-256), the one every validator supports; `None` for
+/// other types.
 pub(super) fn sha256_ds(ds: &str) -> Option<String> {
-    let fields: Vec<&str> = ds.split_whitespace().collect();
-    match fields.as_slice() {
-        [tag, alg, "2", digest @ ..] if !digest.is_empty() => Some(format!(
-            "{tag} {alg} 2 {}",
-            digest.concat().to_ascii_lowercase()
-        )),
-        _ => None,
-    }
+    let ds: Ds = ds.parse().ok()?;
+    (ds.digest_type == DigestType::Sha256.number()).then(|| ds.to_string())
 }
 
 /// `GET …/zones/{id}`, the RRsets only.
@@ -100,11 +96,12 @@ mod tests {
 
     #[test]
     fn only_sha256_digests() {
+        let hex = "3490A6806D47F17A34C29E2CE80E8A999FFBE4BE3490A6806D47F17A34C29E2C";
         assert_eq!(
-            sha256_ds("12345 13 2 ABCDEF").as_deref(),
-            Some("12345 13 2 abcdef")
+            sha256_ds(&format!("12345 13 2 {hex}")),
+            Some(format!("12345 13 2 {}", hex.to_ascii_lowercase()))
         );
-        assert_eq!(sha256_ds("12345 13 4 abcdef"), None);
+        assert_eq!(sha256_ds(&format!("12345 13 4 {hex}{}", &hex[..32])), None);
         assert_eq!(sha256_ds("12345 13 2"), None);
     }
 }

@@ -507,7 +507,7 @@ impl Registrar for Cloudflare {
         label: &Label,
     ) -> Result<Option<Delegation>, RegistrarError> {
         let zone = self.zone(op::GET_CHILD_DELEGATION, zone_name).await?;
-        let fqdn = zone_name.child(label);
+        let fqdn = zone_name.child(label)?;
         let ns = self
             .records(op::GET_CHILD_DELEGATION, &zone, zone_name, "NS", &fqdn)
             .await?;
@@ -539,7 +539,7 @@ impl Registrar for Cloudflare {
         capabilities().check_ns_count(&delegation.nameservers)?;
         ttl_ok(delegation.ttl)?;
         let zone = self.zone(op, zone_name).await?;
-        let fqdn = zone_name.child(label);
+        let fqdn = zone_name.child(label)?;
         let ns = self.records(op, &zone, zone_name, "NS", &fqdn).await?;
         let ds = self.records(op, &zone, zone_name, "DS", &fqdn).await?;
 
@@ -618,7 +618,7 @@ impl Registrar for Cloudflare {
     ) -> Result<Change, RegistrarError> {
         let op = op::DELETE_CHILD_DELEGATION;
         let zone = self.zone(op, zone_name).await?;
-        let fqdn = zone_name.child(label);
+        let fqdn = zone_name.child(label)?;
         // DS first: a DS without NS above it is meaningless.
         let ds = self.records(op, &zone, zone_name, "DS", &fqdn).await?;
         let ns = self.records(op, &zone, zone_name, "NS", &fqdn).await?;

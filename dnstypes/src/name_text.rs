@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::name::{MAX_LABEL_LEN, MAX_NAME_LEN, Name, NameError};
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN, Name, NameError};
 
 impl Name {
     /// Parses a name as written in a zone file.
@@ -64,6 +64,54 @@ impl Name {
     }
 }
 
+impl std::str::FromStr for Name {
+    type Err = NameError;
+
+    /// Parses a fully qualified name, with or without the trailing dot, as
+    /// APIs and configuration spell them (`example.com` = `example.com.`).
+    fn from_str(text: &str) -> Result<Name, NameError> {
+        Name::from_text(text, Some(&Name::root()))
+    }
+}
+
+impl Name {
+    /// The presentation text without the final dot (`example.com`), as
+    /// registrars and the PDM API spell names; the root prints as `.`.
+    pub fn unrooted(&self) -> Unrooted<'_> {
+        Unrooted(self)
+    }
+}
+
+/// Display adapter of [`Name::unrooted`].
+pub struct Unrooted<'a>(&'a Name);
+
+impl fmt::Display for Unrooted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_root() {
+            return f.write_str(".");
+        }
+        for (i, label) in self.0.labels().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write_label(f, label)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one label with the RFC 1035 §5.1 escapes.
+fn write_label(f: &mut fmt::Formatter<'_>, label: &[u8]) -> fmt::Result {
+    for &b in label {
+        match b {
+            b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => write!(f, "\\{}", b as char)?,
+            0x21..=0x7e => write!(f, "{}", b as char)?,
+            _ => write!(f, "\\{b:03}")?,
+        }
+    }
+    Ok(())
+}
+
 /// Writes the length octet of the label that starts at `start`.
 fn close_label(wire: &mut [u8], start: usize) -> Result<(), NameError> {
     let len = wire.len() - start - 1;
@@ -102,15 +150,7 @@ impl fmt::Display for Name {
             return f.write_str(".");
         }
         for label in self.labels() {
-            for &b in label {
-                match b {
-                    b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
-                        write!(f, "\\{}", b as char)?
-                    }
-                    0x21..=0x7e => write!(f, "{}", b as char)?,
-                    _ => write!(f, "\\{b:03}")?,
-                }
-            }
+            write_label(f, label)?;
             f.write_str(".")?;
         }
         Ok(())
@@ -149,5 +189,54 @@ mod tests {
         assert_eq!(Name::from_text(&long, None), Err(NameError::LabelTooLong));
         let too_long = format!("{}.", ["abcdefghi"; 26].join("."));
         assert_eq!(Name::from_text(&too_long, None), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn text_round_trips_with_escapes() {
+        for text in [
+            ".",
+            "example.com.",
+            r"a\.b.example.",
+            r#"\\\(\)\;\@\$\"x."#,
+            r"\000\032\127\255.tld.",
+            "Mixed.Case.",
+        ] {
+            let name = Name::from_text(text, None).unwrap();
+            assert_eq!(name.to_string(), text);
+            assert_eq!(Name::from_text(&name.to_string(), None).unwrap(), name);
+        }
+        // A plain escape of a printable octet prints unescaped.
+        assert_eq!(Name::from_text(r"\a.", None).unwrap().to_string(), "a.");
+    }
+
+    #[test]
+    fn fully_qualified_parse_and_unrooted_print() {
+        let a: Name = "Pool.Example.com".parse().unwrap();
+        let b: Name = "pool.example.com.".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "Pool.Example.com.");
+        assert_eq!(a.unrooted().to_string(), "Pool.Example.com");
+        assert_eq!(a.to_lowercase().unrooted().to_string(), "pool.example.com");
+        assert_eq!(Name::root().unrooted().to_string(), ".");
+        assert_eq!("".parse::<Name>(), Err(NameError::EmptyLabel));
+        assert_eq!("a..b".parse::<Name>(), Err(NameError::EmptyLabel));
+    }
+
+    #[test]
+    fn limits_are_exact() {
+        // 63 octets is the longest label; 255 octets the longest name.
+        let label63 = "a".repeat(63);
+        assert!(format!("{label63}.").parse::<Name>().is_ok());
+        // Four labels of 63 and a root: 4 * 64 + 1 = 257 octets; three of
+        // 63 plus one of 61 is 3 * 64 + 62 + 1 = 255.
+        let max = format!("{label63}.{label63}.{label63}.{}.", "b".repeat(61));
+        assert_eq!(max.parse::<Name>().unwrap().wire_len(), 255);
+        let over = format!("{label63}.{label63}.{label63}.{}.", "b".repeat(62));
+        assert_eq!(over.parse::<Name>(), Err(NameError::TooLong));
+        let origin = Name::from_text(&format!("{label63}.{label63}.{label63}."), None).unwrap();
+        assert_eq!(
+            Name::from_text(&"c".repeat(63), Some(&origin)),
+            Err(NameError::TooLong)
+        );
     }
 }

@@ -4,6 +4,10 @@
 //! label) with the case as written. Equality, ordering and hashing ignore ASCII
 //! case (RFC 4343), so names can be compared directly; code that needs a
 //! canonical key uses [`Name::to_lowercase`].
+//!
+//! The free functions [`wire_name_len`] and [`wire_is_subdomain`] work on
+//! borrowed wire bytes, so dnsd's query path checks and compares names in
+//! its buffers without building a `Name` (no allocation per query).
 
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
@@ -116,6 +120,11 @@ impl Name {
     /// True when `self` equals `ancestor` or lies below it (case-insensitive).
     pub fn is_subdomain_of(&self, ancestor: &Name) -> bool {
         wire_is_subdomain(&self.0, &ancestor.0)
+    }
+
+    /// True when `self` lies strictly below `ancestor` (case-insensitive).
+    pub fn is_strict_subdomain_of(&self, ancestor: &Name) -> bool {
+        self.0.len() > ancestor.0.len() && self.is_subdomain_of(ancestor)
     }
 
     /// `label.self`, e.g. `*` prepended to make a wildcard owner.
@@ -258,6 +267,23 @@ mod tests {
         assert!(!n(&["www", "xexample", "test"]).is_subdomain_of(&zone));
         assert!(!n(&["test"]).is_subdomain_of(&zone));
         assert!(zone.is_subdomain_of(&Name::root()));
+    }
+
+    #[test]
+    fn strict_subdomain_and_join() {
+        let zone = n(&["pool", "test"]);
+        let child = zone.prepend_label(b"Omantel").unwrap();
+        assert_eq!(child, n(&["omantel", "POOL", "test"]));
+        assert_eq!(child.as_wire()[1], b'O', "case is preserved");
+        assert!(child.is_strict_subdomain_of(&zone));
+        assert!(!zone.is_strict_subdomain_of(&zone));
+        assert!(!n(&["apool", "test"]).is_strict_subdomain_of(&zone));
+        assert_eq!(child.parent(), Some(zone.clone()));
+        assert_eq!(
+            zone.prepend_label(&[b'a'; 64]),
+            Err(NameError::LabelTooLong)
+        );
+        assert_eq!(zone.prepend_label(b""), Err(NameError::EmptyLabel));
     }
 
     #[test]
