@@ -1663,7 +1663,7 @@ fn ipv6_ecs_helper_masks() {
 }
 
 /// Not a test: writes the fixture MMDB to `$LUA_MMDB_OUT` for `bench/lua.sh`
-/// (`cargo test -p e2e --test lua -- --ignored --exact write_fixture_mmdb`).
+/// (`cargo test -p e2e --test e2e -- --ignored --exact lua::write_fixture_mmdb`).
 #[test]
 #[ignore = "tool for bench/lua.sh"]
 fn write_fixture_mmdb() {
