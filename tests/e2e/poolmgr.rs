@@ -8,6 +8,7 @@
 //! real `kill -9`s, with the DNS server black-holed by a proxy so the kill
 //! lands between the database commit and the DNS write.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -724,4 +725,58 @@ fn lapsed_reservations_are_torn_down() {
         .get(&format!("/api/v1/pool/{POOL}/list"), Some(OPERATOR))
         .json();
     assert_eq!(list["allocations"], json!([]));
+}
+
+/// The OpenAPI document and the router agree, both ways: every route
+/// poolmgr serves (its route table, which builds the router) is documented
+/// with its method, and every documented operation is routed, that is
+/// answered by a handler rather than the router's 404 or 405, when called
+/// with the placeholders filled and an operator token.
+#[test]
+fn openapi_documents_exactly_the_served_routes() {
+    let dns = Dns::start();
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url: database("sqlite").unwrap(),
+        pdns: dns.api,
+        extra_env: vec![],
+    });
+    let spec = pm.get("/openapi.json", Some(OPERATOR));
+    assert_eq!(spec.status, 200, "{}", spec.body);
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec.json()["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String)> = ::poolmgr::api::routes()
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert!(served.len() > 10, "the route table: {served:?}");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served, not in /openapi.json: {undocumented:?}"
+    );
+
+    // The router's own 404, told apart from a handler's "no such allocation".
+    let unrouted = pm.get("/api/v1/no-such-route", Some(OPERATOR));
+    assert_eq!(unrouted.status, 404);
+    assert_eq!(pm.reserve("documented").status, 201);
+    for (method, path) in &documented {
+        let url = path
+            .replace("{domain}", POOL)
+            .replace("{sub}", "documented")
+            .replace("{registrar}", "cloudflare");
+        assert!(!url.contains('{'), "no value for a placeholder of {path}");
+        // An empty body: handlers refuse it (400/422) before any outside call.
+        let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH").then(|| json!({}));
+        let r = pm.call(method, &url, Some(OPERATOR), body);
+        assert!(
+            r.status != 405 && !(r.status == 404 && r.body == unrouted.body),
+            "{method} {path} is documented but not routed: {} {}",
+            r.status,
+            r.body
+        );
+    }
 }
