@@ -226,6 +226,20 @@ pub fn run_dnsd(args: &[&str], deadline: Duration) -> Output {
     out
 }
 
+/// `dnsd check-zone ORIGIN FILE`: the outcome, and stdout and stderr as one text.
+pub fn check_zone(origin: &str, file: &Path) -> (Output, String) {
+    let out = run_dnsd(
+        &["check-zone", origin, &file.display().to_string()],
+        Duration::from_secs(10),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
 //----------- Server ----------------------------------------------------------------------------
 
 /// The zones every shared server serves: origin and fixture file.
@@ -1498,6 +1512,12 @@ pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Wait for `cond` up to `timeout`, polling; panics with `what` if it never holds.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, cond: impl FnMut() -> bool) {
+    assert!(eventually(timeout, cond), "not within {timeout:?}: {what}");
 }
 
 /// Exit status helper: panics with output if `status` is success when it should not be,

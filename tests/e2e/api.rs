@@ -6,6 +6,8 @@
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use e2e::http::{Http, request, wait_http};
@@ -687,6 +689,10 @@ fn kill_9_during_patch_burst_loses_nothing_acknowledged() {
     let s = start_with(data.clone());
     assert_eq!(create_pool(&s, "burst.test.").status, 201);
     let api = s.api;
+    // How many PATCHes got their 204 so far: the kill waits for a burst in
+    // full swing, however slowly the machine runs.
+    let acked_so_far = Arc::new(AtomicUsize::new(0));
+    let counter = acked_so_far.clone();
     let writer = std::thread::spawn(move || {
         let mut acked = Vec::new();
         for i in 0..400u32 {
@@ -707,18 +713,24 @@ fn kill_9_during_patch_burst_loses_nothing_acknowledged() {
             let _ = stream.read_to_string(&mut reply);
             if reply.starts_with("HTTP/1.1 204") {
                 acked.push(i);
+                counter.fetch_add(1, Ordering::SeqCst);
             } else {
                 break;
             }
         }
         acked
     });
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        e2e::eventually(Duration::from_secs(30), || acked_so_far
+            .load(Ordering::SeqCst)
+            >= 20),
+        "the burst never got going"
+    );
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(s.dns.pid() as libc::pid_t, libc::SIGKILL) };
     let acked = writer.join().unwrap();
     assert!(
-        acked.len() > 5,
+        acked.len() >= 20,
         "the burst got going before the kill ({} acked)",
         acked.len()
     );

@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use e2e::{
-    Query, RecordType, Reply, Server, assert_exit, free_port, rcode, run_dnsd, scratch_dir, zone,
+    Query, RecordType, Reply, Server, assert_exit, check_zone, free_port, rcode, scratch_dir, zone,
 };
 use ipnet::IpNet;
 use mmdb_writer::Writer;
@@ -1214,19 +1214,6 @@ fn c9_1_ecs_off_ignores_option() {
 }
 
 //=========== §1.2 zone load refusal, check-zone =================================================
-
-fn check_zone(origin: &str, file: &Path) -> (std::process::Output, String) {
-    let out = run_dnsd(
-        &["check-zone", origin, &file.display().to_string()],
-        Duration::from_secs(10),
-    );
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, t)
-}
 
 /// §1.2: a `;` script or an expression outside the subset refuses the zone at load:
 /// REFUSED for that zone, other zones served; `check-zone` reports file:line.

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use e2e::http::{Http, request, wait_http};
 use e2e::unbound::Unbound;
 use e2e::{
-    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, workspace_bin, zone,
+    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, wait_until,
+    workspace_bin, zone,
 };
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
@@ -359,18 +360,6 @@ fn a_records(r: &Reply, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Polls until `check` holds, or panics with `what` after `within`.
-fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("not within {within:?}: {what}");
-}
-
 /// The child is delegated from the pool zone: NS and DS at the cut.
 fn delegated(dns: &Dns, child: &str) -> bool {
     let r = dns.ask(&format!("{child}."), RecordType::DS);
@@ -609,7 +598,7 @@ fn crash_between_commit_and_dns(backend: &str) {
     // The reserve hangs on the black-holed DNS server (its own timeout
     // would answer 201 after 3 s; the kill comes first).
     let pending = post_in_background(&pm, "reserve", json!({ "subdomain": "crash" }));
-    eventually(Duration::from_secs(3), "row committed", || {
+    wait_until(Duration::from_secs(3), "row committed", || {
         pm.check("crash")["reason"] == "reserved-state"
     });
     pm.kill9();
@@ -621,7 +610,7 @@ fn crash_between_commit_and_dns(backend: &str) {
 
     gate.set_open(true);
     let pm = Poolmgr::start(&cfg);
-    eventually(Duration::from_secs(15), "delegation after restart", || {
+    wait_until(Duration::from_secs(15), "delegation after restart", || {
         delegated(&dns, &child)
     });
 
@@ -639,7 +628,7 @@ fn crash_between_commit_and_dns(backend: &str) {
         "commit",
         json!({ "subdomain": "crash", "reservationToken": token, "loadBalancerIP": "198.51.100.9" }),
     );
-    eventually(Duration::from_secs(3), "row active", || {
+    wait_until(Duration::from_secs(3), "row active", || {
         pm.check("crash")["reason"] == "active-state"
     });
     pm.kill9();
@@ -647,7 +636,7 @@ fn crash_between_commit_and_dns(backend: &str) {
     assert!(!published(&dns, &child, "198.51.100.9"));
     gate.set_open(true);
     let _pm = Poolmgr::start(&cfg);
-    eventually(Duration::from_secs(15), "records after restart", || {
+    wait_until(Duration::from_secs(15), "records after restart", || {
         published(&dns, &child, "198.51.100.9")
     });
 }
@@ -686,7 +675,7 @@ fn dns_server_down_during_commit_and_release() {
     assert_eq!(body["state"], "active");
     assert!(body["warning"].as_str().unwrap().contains("retry commit"));
     dns.restart();
-    eventually(Duration::from_secs(20), "records once dnsd is back", || {
+    wait_until(Duration::from_secs(20), "records once dnsd is back", || {
         published(&dns, &child, "192.0.2.44")
     });
     assert_eq!(pm.commit("down", &token, "192.0.2.44").status, 200);
@@ -716,7 +705,7 @@ fn lapsed_reservations_are_torn_down() {
     let child = format!("brief.{POOL}");
     assert_eq!(pm.reserve("brief").status, 201);
     assert!(delegated(&dns, &child));
-    eventually(
+    wait_until(
         Duration::from_secs(15),
         "teardown of the lapsed reservation",
         || gone(&dns, &child) && !delegated(&dns, &child),
