@@ -16,7 +16,7 @@ use poolmgr::store::Store;
 use registrars::Secret;
 use serde_json::{Value, json};
 
-use crate::common::logs::captured_logs;
+use testkit::captured_logs;
 
 const POOL: &str = "omani.works";
 const CALLER: &str = "caller-token-0123456789abcdef";
