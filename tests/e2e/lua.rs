@@ -153,6 +153,61 @@ fn health_server(port: u16, extra: &[&str]) -> Server {
         .start()
 }
 
+/// A health-check server with its API on, for tests that wait on the
+/// checker's own state (`GET /api/v1/health-checks`) rather than on time.
+fn health_server_with_api(port: u16) -> (Server, SocketAddr) {
+    let api = SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        free_port(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    );
+    let data = scratch_dir("lua-health-api").display().to_string();
+    let args = [
+        "--api-listen",
+        &api.to_string(),
+        "--api-key",
+        HEALTH_API_KEY,
+        "--data-dir",
+        &data,
+    ];
+    let s = health_server(port, &args);
+    e2e::http::wait_http(api);
+    (s, api)
+}
+
+const HEALTH_API_KEY: &str = "health-test-key";
+
+/// How many checks each registered health check has completed so far.
+fn completed_checks(api: SocketAddr) -> Vec<u64> {
+    let r = e2e::http::request(
+        api,
+        "GET",
+        "/api/v1/health-checks",
+        &[("X-API-Key", HEALTH_API_KEY)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| c["checks"].as_u64().expect("completed checks"))
+        .collect()
+}
+
+/// Waits until every registered check has completed at least `rounds` checks.
+fn wait_for_rounds(s: &Server, api: SocketAddr, rounds: u64) {
+    let mut last = Vec::new();
+    let done = e2e::eventually(Duration::from_secs(20), || {
+        last = completed_checks(api);
+        !last.is_empty() && last.iter().all(|&n| n >= rounds)
+    });
+    assert!(
+        done,
+        "checks never completed {rounds} rounds: {last:?}\n{}",
+        s.context()
+    );
+}
+
 /// A port free on every loopback address a health test binds (see the zone comment).
 fn health_port() -> u16 {
     loop {
@@ -1423,14 +1478,14 @@ fn s7_selector_pickclosest_with_ecs() {
 #[test]
 fn s7_backup_selector_when_all_down() {
     let port = health_port();
-    let s = health_server(port, &[]);
+    let (s, api) = health_server_with_api(port);
     expect_nodata(&ask(&s, "down-empty.health.test.", RecordType::A));
     expect_answer(
         &ask(&s, "down-first.health.test.", RecordType::A),
         "A",
         &["127.0.42.6"],
     );
-    for _ in 0..2 {
+    for round in 0..2 {
         for _ in 0..20 {
             let d = data(&ask(&s, "down-random.health.test.", RecordType::A), "A");
             assert!(
@@ -1450,8 +1505,8 @@ fn s7_backup_selector_when_all_down() {
             "A",
             &["127.0.42.6"],
         );
-        // After the checks have run, the same.
-        thread::sleep(Duration::from_millis(2500));
+        // After the checks have run (and failed) once more, the same.
+        wait_for_rounds(&s, api, round + 1);
     }
 }
 

@@ -7,8 +7,10 @@
 //! `DNSD_BIN` / `POOLMGR_BIN` at them.
 //!
 //! Sharing one process: every server a test starts gets its own ports (`free_port`) and
-//! scratch directory, no test sets environment variables or signal handlers, and the
-//! few tests that time the server (`isolation`) say how they stay fair beside the others.
+//! scratch directory, signals go to a test's own child by pid, no test sets environment
+//! variables or signal handlers, and tests that time the server (`isolation`, the LUA
+//! failover bounds) say why their bounds hold beside the others and under load; the
+//! rest wait on state (answers, acknowledged writes, health-check rounds), not on time.
 
 /// Expected records of the fixture zones, shared by the modules below.
 mod fixtures;
