@@ -11,6 +11,7 @@
 //! Nothing here knows how dnsd is implemented: expectations live in the test modules and
 //! come from `shared/spec/conformance.md`.
 
+pub mod delv;
 pub mod http;
 pub mod unbound;
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use e2e::delv::Delv;
 use e2e::http::{Http, request, wait_http};
 use e2e::{Query, Reply, Server, free_port, name_wire, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
@@ -949,26 +950,7 @@ fn dnssec_through_the_api_as_pdm_enables_it() {
 
     // Validate from the API's DS with delv.
     let fields: Vec<&str> = ds[0].split(' ').collect();
-    let anchors = s.data.join("anchors.conf");
-    std::fs::write(
-        &anchors,
-        format!(
-            "trust-anchors {{ sec.test. static-ds {} {} {} \"{}\"; }};\n",
-            fields[0], fields[1], fields[2], fields[3]
-        ),
-    )
-    .unwrap();
-    let delv = std::process::Command::new("delv")
-        .args(["@127.0.0.1", "-p", &s.dns.addr().port().to_string(), "-a"])
-        .arg(&anchors)
-        .args(["+root=sec.test", "www.sec.test", "A"])
-        .output()
-        .expect("delv (bind9-dnsutils) is installed by .ci/run");
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&delv.stdout),
-        String::from_utf8_lossy(&delv.stderr)
-    );
+    let out = Delv::new(s.dns.addr(), "sec.test", &fields, &s.data).ask("www.sec.test", "A");
     assert!(out.contains("; fully validated"), "{out}");
 
     // dnssec:false removes the keys and serves the zone unsigned.
