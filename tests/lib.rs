@@ -285,6 +285,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Turn the REST API on at `api` with `key`, keeping API zones and keys in `data`.
+    pub fn api(self, api: SocketAddr, key: &str, data: &Path) -> Self {
+        self.args([
+            "--api-listen".to_string(),
+            api.to_string(),
+            "--api-key".to_string(),
+            key.to_string(),
+            "--data-dir".to_string(),
+            data.display().to_string(),
+        ])
+    }
+
     /// Listen on this loopback address instead of 127.0.0.1.
     pub fn ip(mut self, ip: IpAddr) -> Self {
         self.ip = ip;

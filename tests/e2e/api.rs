@@ -36,14 +36,7 @@ fn start_with_args(data: PathBuf, extra: &[&str]) -> ApiServer {
     );
     let dns = Server::builder()
         .zone("example.test", zone("example.test.zone"))
-        .args([
-            "--api-listen".to_string(),
-            api.to_string(),
-            "--api-key".to_string(),
-            KEY.to_string(),
-            "--data-dir".to_string(),
-            data.display().to_string(),
-        ])
+        .api(api, KEY, &data)
         .args(extra.iter().copied())
         .start();
     wait_http(api);

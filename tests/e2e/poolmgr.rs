@@ -64,13 +64,8 @@ impl Dns {
             .args([
                 "--listen".to_string(),
                 format!("127.0.0.1:{}", self.udp_port),
-                "--api-listen".to_string(),
-                self.api.to_string(),
-                "--api-key".to_string(),
-                DNS_KEY.to_string(),
-                "--data-dir".to_string(),
-                self.data.display().to_string(),
             ])
+            .api(self.api, DNS_KEY, &self.data)
             .start();
         wait_http(self.api);
         self.server = Some(server);

@@ -45,16 +45,7 @@ impl Dnsd {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let api = SocketAddr::new(ip, free_port(ip));
         let data = scratch_dir("poolmgr-dns");
-        let dns = Server::builder()
-            .args([
-                "--api-listen".to_string(),
-                api.to_string(),
-                "--api-key".to_string(),
-                KEY.to_string(),
-                "--data-dir".to_string(),
-                data.display().to_string(),
-            ])
-            .start();
+        let dns = Server::builder().api(api, KEY, &data).start();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect_timeout(&api, Duration::from_millis(200)).is_err() {
             assert!(Instant::now() < deadline, "dnsd API on {api} never came up");
