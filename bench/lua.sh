@@ -41,8 +41,8 @@ if [[ -z "${BENCH_BIN:-}" || -z "${DNSD_BIN:-}" ]]; then
     (cd "$ROOT" && cargo build --release -q -p dnsd -p bench --bins)
 fi
 bench_log "writing the fixture MMDB"
-(cd "$ROOT" && LUA_MMDB_OUT="$WORK/fixture.mmdb" cargo test -q -p e2e --test lua -- \
-    --ignored --exact write_fixture_mmdb >/dev/null 2>&1)
+(cd "$ROOT" && LUA_MMDB_OUT="$WORK/fixture.mmdb" cargo test -q -p e2e --test e2e -- \
+    --ignored --exact lua::write_fixture_mmdb >/dev/null 2>&1)
 [[ -s "$WORK/fixture.mmdb" ]] || { bench_log "could not write the fixture MMDB"; exit 1; }
 
 TPORT=18181

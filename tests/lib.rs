@@ -11,6 +11,7 @@
 //! Nothing here knows how dnsd is implemented: expectations live in the test modules and
 //! come from `shared/spec/conformance.md`.
 
+pub mod delv;
 pub mod http;
 pub mod unbound;
 
@@ -226,6 +227,20 @@ pub fn run_dnsd(args: &[&str], deadline: Duration) -> Output {
     out
 }
 
+/// `dnsd check-zone ORIGIN FILE`: the outcome, and stdout and stderr as one text.
+pub fn check_zone(origin: &str, file: &Path) -> (Output, String) {
+    let out = run_dnsd(
+        &["check-zone", origin, &file.display().to_string()],
+        Duration::from_secs(10),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
 //----------- Server ----------------------------------------------------------------------------
 
 /// The zones every shared server serves: origin and fixture file.
@@ -276,6 +291,18 @@ impl ServerBuilder {
     {
         self.args.extend(args.into_iter().map(Into::into));
         self
+    }
+
+    /// Turn the REST API on at `api` with `key`, keeping API zones and keys in `data`.
+    pub fn api(self, api: SocketAddr, key: &str, data: &Path) -> Self {
+        self.args([
+            "--api-listen".to_string(),
+            api.to_string(),
+            "--api-key".to_string(),
+            key.to_string(),
+            "--data-dir".to_string(),
+            data.display().to_string(),
+        ])
     }
 
     /// Listen on this loopback address instead of 127.0.0.1.
@@ -1535,6 +1562,12 @@ pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Wait for `cond` up to `timeout`, polling; panics with `what` if it never holds.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, cond: impl FnMut() -> bool) {
+    assert!(eventually(timeout, cond), "not within {timeout:?}: {what}");
 }
 
 /// Exit status helper: panics with output if `status` is success when it should not be,

@@ -2,30 +2,14 @@
 //! for each error on a bad one. Bad fixtures live in `tests/data/zones/bad/`, named by
 //! the error they contain; each has a 4-line valid head, so the error lines are known.
 
-use std::path::Path;
-use std::time::Duration;
-
-use e2e::{STANDARD_ZONES, assert_exit, run_dnsd, zone};
-
-fn check(origin: &str, file: &Path) -> (std::process::Output, String) {
-    let out = run_dnsd(
-        &["check-zone", origin, &file.display().to_string()],
-        Duration::from_secs(10),
-    );
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, t)
-}
+use e2e::{STANDARD_ZONES, assert_exit, check_zone, zone};
 
 /// Non-zero exit and a `file:line:` prefix for each of `lines` (either of the
 /// alternatives in `one_of` when the error can fairly be blamed on more than one line).
 #[track_caller]
 fn assert_errors(name: &str, lines: &[&[u32]]) {
     let file = zone(&format!("bad/{name}"));
-    let (out, t) = check("example.test", &file);
+    let (out, t) = check_zone("example.test", &file);
     assert_exit(&out, false);
     let given = file.display().to_string();
     for one_of in lines {
@@ -42,7 +26,7 @@ fn assert_errors(name: &str, lines: &[&[u32]]) {
 #[test]
 fn check_zone_good_files_pass() {
     for (origin, f) in STANDARD_ZONES {
-        let (out, t) = check(origin, &zone(f));
+        let (out, t) = check_zone(origin, &zone(f));
         assert!(out.status.success(), "{f} should pass check-zone:\n{t}");
     }
 }
@@ -101,7 +85,7 @@ fn check_zone_reports_every_error() {
 #[test]
 fn check_zone_missing_file() {
     let f = zone("bad/no-such-file.zone");
-    let (out, t) = check("example.test", &f);
+    let (out, t) = check_zone("example.test", &f);
     assert_exit(&out, false);
     assert!(
         t.contains("no-such-file.zone"),

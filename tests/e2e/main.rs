@@ -1,9 +1,16 @@
-//! End-to-end tests: the real `dnsd` binary, on loopback, over real UDP and TCP.
+//! End-to-end tests: the real `dnsd` and `poolmgr` binaries, on loopback, over real UDP,
+//! TCP and HTTP. One test binary: every module below runs in this one process.
 //!
 //! Written to `shared/spec/conformance.md`, not to the implementation. Test names carry
 //! the checklist row they check (`r4_12_…` is row 4.12; `rfc8906_8_2_2_…` is the §16
-//! matrix row 8.2.2). Build the server first: `cargo build --workspace --bins`, or point
-//! `DNSD_BIN` at a binary.
+//! matrix row 8.2.2). Build the binaries first: `cargo build --workspace --bins`, or point
+//! `DNSD_BIN` / `POOLMGR_BIN` at them.
+//!
+//! Sharing one process: every server a test starts gets its own ports (`free_port`) and
+//! scratch directory, signals go to a test's own child by pid, no test sets environment
+//! variables or signal handlers, and tests that time the server (`isolation`, the LUA
+//! failover bounds) say why their bounds hold beside the others and under load; the
+//! rest wait on state (answers, acknowledged writes, health-check rounds), not on time.
 
 /// Expected records of the fixture zones, shared by the modules below.
 mod fixtures;
@@ -12,6 +19,8 @@ mod fixtures;
 mod answer;
 /// §7 QTYPE ANY (RFC 8482).
 mod any;
+/// The PowerDNS-compatible REST API (pdns-api.md).
+mod api;
 /// §12 case (0x20) and escaped names.
 mod case;
 /// `dnsd check-zone`.
@@ -20,6 +29,8 @@ mod check_zone;
 mod class;
 /// Command line: help, bad flags, ports in use, several listeners, IPv6, zone load errors.
 mod cli;
+/// Online signing checked by unbound and delv.
+mod dnssec;
 /// §8 EDNS(0) and §9.1 ECS while ECS processing is off.
 mod edns;
 /// §1 message and header handling, including malformed input.
@@ -28,10 +39,16 @@ mod header;
 mod interop_hickory;
 /// Interoperability with Knot's `kdig`.
 mod interop_kdig;
+/// Idle and stalled TCP clients do not slow UDP.
+mod isolation;
+/// LUA records (lua-records.md).
+mod lua;
 /// §6 negative answers (RFC 2308).
 mod negative;
 /// §2 opcodes other than QUERY.
 mod opcode;
+/// The real poolmgr driving the real dnsd (pdm-api.md).
+mod poolmgr;
 /// SIGHUP zone reload.
 mod reload;
 /// §16 the RFC 8906 §8 matrix, one test per row.

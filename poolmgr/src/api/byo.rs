@@ -39,12 +39,11 @@
 //! API cannot take our DS (Namecheap, Cloudflare, OVH's DNSKEY-only API):
 //! publish `ds.records` by hand.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use registrars::{DomainName, Provider, Secret};
 use serde::{Deserialize, Serialize};
 
@@ -54,17 +53,18 @@ use super::registrar::{
     connect, credentials, decode_body, provider_from_path, require_domain, require_token,
     wanted_nameservers,
 };
+use super::routes::Routes;
 use crate::byo::{self, ByoError, token_context};
 use crate::model::rfc3339;
 use crate::sealing::SealingKey;
 use crate::store::byo::{ByoRecord, ByoState, SealedToken};
 
 /// The BYO routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/byo/{registrar}/domains", post(onboard))
-        .route("/api/v1/byo/domains/{domain}", get(show))
-        .route("/api/v1/byo/domains/{domain}/refresh", post(refresh))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/api/v1/byo/{registrar}/domains", onboard)
+        .get("/api/v1/byo/domains/{domain}", show)
+        .post("/api/v1/byo/domains/{domain}/refresh", refresh)
 }
 
 /// `{domain, token, nameservers?, keepToken?}`; `Debug` redacts the token.

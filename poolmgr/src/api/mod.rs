@@ -12,16 +12,16 @@ pub mod metrics;
 pub mod openapi;
 pub mod pool;
 pub mod registrar;
+pub mod routes;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 
 use crate::clock::{SharedClock, SystemClock};
@@ -30,6 +30,7 @@ use crate::dns::PdnsClient;
 use crate::outbox::Applier;
 use crate::store::Store;
 use auth::{Auth, Scope};
+use routes::Routes;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -90,24 +91,47 @@ impl AppState {
     }
 }
 
+/// Every route, with the token scope it needs (`None`: open to anyone).
+/// The router and [`routes`] are both built from this one table.
+fn route_table() -> Vec<(Option<Scope>, Routes)> {
+    let caller = pool::caller_routes()
+        .merge(registrar::routes())
+        .get("/metrics", metrics::render)
+        .get("/openapi.json", openapi::document);
+    vec![
+        (None, Routes::new().get("/healthz", healthz)),
+        (Some(Scope::Caller), caller),
+        (Some(Scope::Operator), pool::operator_routes()),
+    ]
+}
+
+/// Every (method, path) the router serves, e.g. `("POST",
+/// "/api/v1/pool/{domain}/reserve")`: what `/openapi.json` must document.
+pub fn routes() -> &'static [(&'static str, &'static str)] {
+    static ROUTES: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        route_table()
+            .iter()
+            .flat_map(|(_, routes)| routes.served().iter().copied())
+            .collect()
+    })
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let scoped = |scope: Scope| {
         let auth = state.auth.clone();
         axum::middleware::from_fn(move |req, next| auth::require(auth.clone(), scope, req, next))
     };
-    let caller = Router::new()
-        .merge(pool::caller_routes())
-        .merge(registrar::routes())
-        .route("/metrics", get(metrics::render))
-        .route("/openapi.json", get(openapi::document))
-        .route_layer(scoped(Scope::Caller));
-    let operator = pool::operator_routes().route_layer(scoped(Scope::Operator));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(caller)
-        .merge(operator)
-        .fallback(not_found)
+    let mut app = Router::new();
+    for (scope, routes) in route_table() {
+        let routes = routes.into_router();
+        app = app.merge(match scope {
+            None => routes,
+            Some(scope) => routes.route_layer(scoped(scope)),
+        });
+    }
+    app.fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

@@ -13,12 +13,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, INTERNAL_DETAIL};
+use super::routes::Routes;
 use crate::allocator::{
     Availability, Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal,
     Request, ReservationToken, Reserve, availability,
@@ -28,21 +28,21 @@ use crate::model::Allocation;
 use crate::outbox::DrainError;
 
 /// Routes callers use (caller scope).
-pub fn caller_routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/reserved", get(reserved_list))
-        .route("/api/v1/pool/{domain}/check", get(check))
-        .route("/api/v1/pool/{domain}/reserve", post(reserve))
-        .route("/api/v1/pool/{domain}/commit", post(commit))
-        .route("/api/v1/pool/{domain}/renew", post(renew))
-        .route("/api/v1/pool/{domain}/release", delete(release))
+pub fn caller_routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/reserved", reserved_list)
+        .get("/api/v1/pool/{domain}/check", check)
+        .post("/api/v1/pool/{domain}/reserve", reserve)
+        .post("/api/v1/pool/{domain}/commit", commit)
+        .post("/api/v1/pool/{domain}/renew", renew)
+        .delete("/api/v1/pool/{domain}/release", release)
 }
 
 /// Routes for operators only (they see every allocation).
-pub fn operator_routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/pool/{domain}/list", get(list))
-        .route("/api/v1/pool/{domain}/allocation/{sub}", get(allocation))
+pub fn operator_routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/pool/{domain}/list", list)
+        .get("/api/v1/pool/{domain}/allocation/{sub}", allocation)
 }
 
 const RESERVED_DETAIL: &str =

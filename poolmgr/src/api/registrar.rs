@@ -37,12 +37,11 @@
 //! never logged, never echoed; error bodies use fixed texts and never the
 //! adapter's message. Logs carry `registrar`, `domain` and `outcome`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use registrars::types::same_hosts;
 use registrars::{
     Capabilities, Change, Credentials, DomainName, HostName, Provider, Registrar, Secret,
@@ -51,14 +50,15 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, log_outcome};
+use super::routes::Routes;
 use crate::config::Settings;
 use crate::registrar_token::{TokenError, parse_token};
 
 /// The registrar routes, and the BYO routes with them.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/registrar/{registrar}/validate", post(validate))
-        .route("/api/v1/registrar/{registrar}/set-ns", post(set_ns))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/api/v1/registrar/{registrar}/validate", validate)
+        .post("/api/v1/registrar/{registrar}/set-ns", set_ns)
         .merge(super::byo::routes())
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use e2e::delv::Delv;
 use e2e::{Query, RecordType, Reply, Server, free_port, name_wire, rcode, scratch_dir};
 use poolmgr::dns::{DnsError, PdnsClient, PdnsConfig, RrsetChange};
 use poolmgr::effects::{self, CANONICAL_NAMES, Effect};
@@ -44,16 +45,7 @@ impl Dnsd {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let api = SocketAddr::new(ip, free_port(ip));
         let data = scratch_dir("poolmgr-dns");
-        let dns = Server::builder()
-            .args([
-                "--api-listen".to_string(),
-                api.to_string(),
-                "--api-key".to_string(),
-                KEY.to_string(),
-                "--data-dir".to_string(),
-                data.display().to_string(),
-            ])
-            .start();
+        let dns = Server::builder().api(api, KEY, &data).start();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect_timeout(&api, Duration::from_millis(200)).is_err() {
             assert!(Instant::now() < deadline, "dnsd API on {api} never came up");
@@ -543,35 +535,7 @@ async fn delv_validates_the_child_from_the_pool_anchor() {
         .unwrap();
     let f: Vec<&str> = pool_ds[0].split_whitespace().collect();
     let dir = scratch_dir("delv");
-    let anchors = dir.join("anchors.conf");
-    std::fs::write(
-        &anchors,
-        format!(
-            "trust-anchors {{ {POOL}. static-ds {} {} {} \"{}\"; }};\n",
-            f[0], f[1], f[2], f[3]
-        ),
-    )
-    .unwrap();
-    let delv = |name: &str| {
-        let out = Command::new("delv")
-            .args([
-                "@127.0.0.1",
-                "-p",
-                &dnsd.dns.addr().port().to_string(),
-                "-a",
-            ])
-            .arg(&anchors)
-            .arg(format!("+root={POOL}"))
-            .args([name, "A"])
-            .output()
-            .expect("run delv");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
-    let out = delv(&format!("console.{CHILD}"));
+    let out = Delv::new(dnsd.dns.addr(), POOL, &f, &dir).ask(&format!("console.{CHILD}"), "A");
     assert!(out.contains("; fully validated"), "{out}");
     assert!(out.contains("192.0.2.80"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);

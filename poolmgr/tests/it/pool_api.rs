@@ -2,7 +2,7 @@
 //! error code in PDM's evaluation order, with a DNS server that is not
 //! there, so the success paths show the "DNS left to the worker" answers
 //! (201 for reserve, 202 for commit and release). The DNS outcomes
-//! themselves are tested end to end in tests/tests/poolmgr.rs.
+//! themselves are tested end to end in tests/e2e/poolmgr.rs.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use poolmgr::store::Store;
 use registrars::Secret;
 use serde_json::{Value, json};
 
-use crate::common::logs::captured_logs;
+use testkit::captured_logs;
 
 const POOL: &str = "omani.works";
 const CALLER: &str = "caller-token-0123456789abcdef";

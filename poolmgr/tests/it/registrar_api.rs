@@ -21,14 +21,10 @@ use registrars::mock::{Fault, MockServer, Seed};
 use registrars::{DsRecord, Provider, Secret};
 use serde_json::{Value, json};
 
-use crate::common::logs::captured_logs;
+use testkit::captured_logs;
 
 const MARK: &str = "S3CRET";
 const SEALING_KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-
-//----------- log capture and secret checks ------------------------------------
-
-// `captured_logs` is in `common::logs`: the other modules read it too.
 
 //----------- provider seeds ----------------------------------------------------
 

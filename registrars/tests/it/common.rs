@@ -1,8 +1,7 @@
 //! Helpers shared by every module of the test binary: fast retry options,
-//! mock start-up, name constructors, task polling and the one trace-log
-//! capture of the process. Everything runs on 127.0.0.1.
+//! mock start-up, name constructors, task polling (the trace-log capture is
+//! `testkit::captured_logs`). Everything runs on 127.0.0.1.
 
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use registrars::http::{HttpConfig, RetryPolicy};
@@ -135,41 +134,4 @@ pub async fn wait_task(registrar: &dyn Registrar, task: &TaskRef) -> TaskStatus 
         }
     }
     panic!("task {task} never finished")
-}
-
-/// A `Write` sink that appends to a shared buffer, for trace subscribers.
-#[derive(Clone, Default)]
-pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every trace event of this test binary (ours and every dependency's,
-/// `log` records from reqwest included), from the first call on: a global
-/// subscriber, because a thread-scoped one can miss events whose callsites
-/// other test threads registered first. Call it once before the code whose
-/// logs you check, and again to read them.
-pub fn captured_logs() -> String {
-    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = LogBuffer::default();
-        let sink = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        // try_init also bridges the `log` crate, which reqwest logs through.
-        tracing_subscriber::util::SubscriberInitExt::try_init(subscriber)
-            .expect("the only subscriber of the test binary");
-        logs
-    });
-    String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()
 }

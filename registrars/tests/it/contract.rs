@@ -24,9 +24,9 @@ use registrars::{
     Glue, Label, Provider, Registrar, RegistrarError, TaskRef, TaskStatus,
 };
 
-use crate::common::{
-    adapter, captured_logs, d, h, hosts, http_write, l, pending, start, status_fault, wait_task,
-};
+use testkit::captured_logs;
+
+use crate::common::{adapter, d, h, hosts, http_write, l, pending, start, status_fault, wait_task};
 
 /// Builds one set of credentials (a `fn`, so fixtures can be statics).
 pub type MakeCredentials = fn() -> Credentials;

@@ -3,9 +3,10 @@
 //! a transport error, whose reqwest message would carry the URL, leaks
 //! nothing even when a secret sits in the configured base URL.
 
-use crate::common::{captured_logs, d, fast_options};
+use crate::common::{d, fast_options};
 use registrars::credentials::NamecheapCredentials;
 use registrars::{Credentials, Provider, Secret};
+use testkit::captured_logs;
 
 const NC_KEY: &str = "nckey-SECRET-90e2d1";
 

@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-pub mod logs;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use poolmgr::store::Store;

@@ -21,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use e2e::{
-    Query, RecordType, Reply, Server, assert_exit, free_port, rcode, run_dnsd, scratch_dir, zone,
+    Query, RecordType, Reply, Server, assert_exit, check_zone, free_port, rcode, scratch_dir, zone,
 };
 use ipnet::IpNet;
 use mmdb_writer::Writer;
@@ -151,6 +151,61 @@ fn health_server(port: u16, extra: &[&str]) -> Server {
         .zone("health.test", file)
         .args(args)
         .start()
+}
+
+/// A health-check server with its API on, for tests that wait on the
+/// checker's own state (`GET /api/v1/health-checks`) rather than on time.
+fn health_server_with_api(port: u16) -> (Server, SocketAddr) {
+    let api = SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        free_port(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    );
+    let data = scratch_dir("lua-health-api").display().to_string();
+    let args = [
+        "--api-listen",
+        &api.to_string(),
+        "--api-key",
+        HEALTH_API_KEY,
+        "--data-dir",
+        &data,
+    ];
+    let s = health_server(port, &args);
+    e2e::http::wait_http(api);
+    (s, api)
+}
+
+const HEALTH_API_KEY: &str = "health-test-key";
+
+/// How many checks each registered health check has completed so far.
+fn completed_checks(api: SocketAddr) -> Vec<u64> {
+    let r = e2e::http::request(
+        api,
+        "GET",
+        "/api/v1/health-checks",
+        &[("X-API-Key", HEALTH_API_KEY)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| c["checks"].as_u64().expect("completed checks"))
+        .collect()
+}
+
+/// Waits until every registered check has completed at least `rounds` checks.
+fn wait_for_rounds(s: &Server, api: SocketAddr, rounds: u64) {
+    let mut last = Vec::new();
+    let done = e2e::eventually(Duration::from_secs(20), || {
+        last = completed_checks(api);
+        !last.is_empty() && last.iter().all(|&n| n >= rounds)
+    });
+    assert!(
+        done,
+        "checks never completed {rounds} rounds: {last:?}\n{}",
+        s.context()
+    );
 }
 
 /// A port free on every loopback address a health test binds (see the zone comment).
@@ -1215,19 +1270,6 @@ fn c9_1_ecs_off_ignores_option() {
 
 //=========== §1.2 zone load refusal, check-zone =================================================
 
-fn check_zone(origin: &str, file: &Path) -> (std::process::Output, String) {
-    let out = run_dnsd(
-        &["check-zone", origin, &file.display().to_string()],
-        Duration::from_secs(10),
-    );
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, t)
-}
-
 /// §1.2: a `;` script or an expression outside the subset refuses the zone at load:
 /// REFUSED for that zone, other zones served; `check-zone` reports file:line.
 #[test]
@@ -1436,14 +1478,14 @@ fn s7_selector_pickclosest_with_ecs() {
 #[test]
 fn s7_backup_selector_when_all_down() {
     let port = health_port();
-    let s = health_server(port, &[]);
+    let (s, api) = health_server_with_api(port);
     expect_nodata(&ask(&s, "down-empty.health.test.", RecordType::A));
     expect_answer(
         &ask(&s, "down-first.health.test.", RecordType::A),
         "A",
         &["127.0.42.6"],
     );
-    for _ in 0..2 {
+    for round in 0..2 {
         for _ in 0..20 {
             let d = data(&ask(&s, "down-random.health.test.", RecordType::A), "A");
             assert!(
@@ -1463,8 +1505,8 @@ fn s7_backup_selector_when_all_down() {
             "A",
             &["127.0.42.6"],
         );
-        // After the checks have run, the same.
-        thread::sleep(Duration::from_millis(2500));
+        // After the checks have run (and failed) once more, the same.
+        wait_for_rounds(&s, api, round + 1);
     }
 }
 
@@ -1663,7 +1705,7 @@ fn ipv6_ecs_helper_masks() {
 }
 
 /// Not a test: writes the fixture MMDB to `$LUA_MMDB_OUT` for `bench/lua.sh`
-/// (`cargo test -p e2e --test lua -- --ignored --exact write_fixture_mmdb`).
+/// (`cargo test -p e2e --test e2e -- --ignored --exact lua::write_fixture_mmdb`).
 #[test]
 #[ignore = "tool for bench/lua.sh"]
 fn write_fixture_mmdb() {

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
-use e2e::unbound::{Unbound, tool};
+use e2e::delv::Delv;
+use e2e::unbound::Unbound;
 use e2e::{Query, Server, dnsd_bin, flag, rcode, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
 
@@ -233,33 +234,12 @@ fn delv_agrees() {
     let data = scratch_dir("dnssec-keys");
     let dnsd = signed_server(&data);
     let ds = ds_fields(&ds_line(&data));
-    let anchors = data.join("anchors.conf");
-    std::fs::write(
-        &anchors,
-        format!(
-            "trust-anchors {{ signed.test. static-ds {} {} {} \"{}\"; }};\n",
-            ds[0], ds[1], ds[2], ds[3]
-        ),
-    )
-    .unwrap();
-    let delv = |name: &str, qtype: &str| -> String {
-        let out = Command::new(tool("delv"))
-            .args(["@127.0.0.1", "-p", &dnsd.addr().port().to_string(), "-a"])
-            .arg(&anchors)
-            .args(["+root=signed.test", name, qtype])
-            .output()
-            .expect("run delv");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
-    let positive = delv("www.signed.test", "A");
+    let delv = Delv::new(dnsd.addr(), "signed.test", &ds, &data);
+    let positive = delv.ask("www.signed.test", "A");
     assert!(positive.contains("; fully validated"), "{positive}");
-    let nodata = delv("www.signed.test", "MX");
+    let nodata = delv.ask("www.signed.test", "MX");
     assert!(nodata.contains("fully validated"), "{nodata}");
-    let missing = delv("nope.signed.test", "A");
+    let missing = delv.ask("nope.signed.test", "A");
     assert!(missing.contains("fully validated"), "{missing}");
 }
 

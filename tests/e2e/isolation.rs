@@ -1,6 +1,12 @@
 //! Slow and idle TCP clients must not slow UDP: UDP has its own threads, so
 //! hundreds of idle or stalled TCP connections and a client that never
 //! reads its replies leave UDP answers prompt.
+//!
+//! It runs beside the other tests of the binary, on a machine that may be
+//! busy: the server is its own, and the bound (250 ms for the slowest of
+//! 200 answers) is tens of times a loaded machine's answer time, while UDP
+//! queued behind the stalled TCP clients would wait for them (seconds) or
+//! go unanswered. Checked with a CPU hog beside the whole suite.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -47,6 +53,7 @@ fn idle_and_stalled_tcp_clients_do_not_slow_udp() {
         assert_eq!(r.rcode(), 0);
         worst = worst.max(started.elapsed());
     }
+    eprintln!("isolation: slowest UDP answer {worst:?}");
     assert!(
         worst < Duration::from_millis(250),
         "slowest UDP answer took {worst:?}"

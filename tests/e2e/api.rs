@@ -6,8 +6,11 @@
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use e2e::delv::Delv;
 use e2e::http::{Http, request, wait_http};
 use e2e::{Query, Reply, Server, free_port, name_wire, scratch_dir, zone};
 use hickory_proto::rr::RecordType;
@@ -33,14 +36,7 @@ fn start_with_args(data: PathBuf, extra: &[&str]) -> ApiServer {
     );
     let dns = Server::builder()
         .zone("example.test", zone("example.test.zone"))
-        .args([
-            "--api-listen".to_string(),
-            api.to_string(),
-            "--api-key".to_string(),
-            KEY.to_string(),
-            "--data-dir".to_string(),
-            data.display().to_string(),
-        ])
+        .api(api, KEY, &data)
         .args(extra.iter().copied())
         .start();
     wait_http(api);
@@ -781,6 +777,10 @@ fn kill_9_during_patch_burst_loses_nothing_acknowledged() {
     let s = start_with(data.clone());
     assert_eq!(create_pool(&s, "burst.test.").status, 201);
     let api = s.api;
+    // How many PATCHes got their 204 so far: the kill waits for a burst in
+    // full swing, however slowly the machine runs.
+    let acked_so_far = Arc::new(AtomicUsize::new(0));
+    let counter = acked_so_far.clone();
     let writer = std::thread::spawn(move || {
         let mut acked = Vec::new();
         for i in 0..400u32 {
@@ -801,18 +801,24 @@ fn kill_9_during_patch_burst_loses_nothing_acknowledged() {
             let _ = stream.read_to_string(&mut reply);
             if reply.starts_with("HTTP/1.1 204") {
                 acked.push(i);
+                counter.fetch_add(1, Ordering::SeqCst);
             } else {
                 break;
             }
         }
         acked
     });
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        e2e::eventually(Duration::from_secs(30), || acked_so_far
+            .load(Ordering::SeqCst)
+            >= 20),
+        "the burst never got going"
+    );
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(s.dns.pid() as libc::pid_t, libc::SIGKILL) };
     let acked = writer.join().unwrap();
     assert!(
-        acked.len() > 5,
+        acked.len() >= 20,
         "the burst got going before the kill ({} acked)",
         acked.len()
     );
@@ -1031,26 +1037,7 @@ fn dnssec_through_the_api_as_pdm_enables_it() {
 
     // Validate from the API's DS with delv.
     let fields: Vec<&str> = ds[0].split(' ').collect();
-    let anchors = s.data.join("anchors.conf");
-    std::fs::write(
-        &anchors,
-        format!(
-            "trust-anchors {{ sec.test. static-ds {} {} {} \"{}\"; }};\n",
-            fields[0], fields[1], fields[2], fields[3]
-        ),
-    )
-    .unwrap();
-    let delv = std::process::Command::new("delv")
-        .args(["@127.0.0.1", "-p", &s.dns.addr().port().to_string(), "-a"])
-        .arg(&anchors)
-        .args(["+root=sec.test", "www.sec.test", "A"])
-        .output()
-        .expect("delv (bind9-dnsutils) is installed by .ci/run");
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&delv.stdout),
-        String::from_utf8_lossy(&delv.stderr)
-    );
+    let out = Delv::new(s.dns.addr(), "sec.test", &fields, &s.data).ask("www.sec.test", "A");
     assert!(out.contains("; fully validated"), "{out}");
 
     // dnssec:false removes the keys and serves the zone unsigned.

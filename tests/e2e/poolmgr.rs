@@ -8,6 +8,7 @@
 //! real `kill -9`s, with the DNS server black-holed by a proxy so the kill
 //! lands between the database commit and the DNS write.
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -19,7 +20,8 @@ use std::time::{Duration, Instant};
 use e2e::http::{Http, request, wait_http};
 use e2e::unbound::Unbound;
 use e2e::{
-    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, workspace_bin, zone,
+    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, wait_until,
+    workspace_bin, zone,
 };
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
@@ -62,13 +64,8 @@ impl Dns {
             .args([
                 "--listen".to_string(),
                 format!("127.0.0.1:{}", self.udp_port),
-                "--api-listen".to_string(),
-                self.api.to_string(),
-                "--api-key".to_string(),
-                DNS_KEY.to_string(),
-                "--data-dir".to_string(),
-                self.data.display().to_string(),
             ])
+            .api(self.api, DNS_KEY, &self.data)
             .start();
         wait_http(self.api);
         self.server = Some(server);
@@ -364,18 +361,6 @@ fn a_records(r: &Reply, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Polls until `check` holds, or panics with `what` after `within`.
-fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("not within {within:?}: {what}");
-}
-
 /// The child is delegated from the pool zone: NS and DS at the cut.
 fn delegated(dns: &Dns, child: &str) -> bool {
     let r = dns.ask(&format!("{child}."), RecordType::DS);
@@ -614,7 +599,7 @@ fn crash_between_commit_and_dns(backend: &str) {
     // The reserve hangs on the black-holed DNS server (its own timeout
     // would answer 201 after 3 s; the kill comes first).
     let pending = post_in_background(&pm, "reserve", json!({ "subdomain": "crash" }));
-    eventually(Duration::from_secs(3), "row committed", || {
+    wait_until(Duration::from_secs(3), "row committed", || {
         pm.check("crash")["reason"] == "reserved-state"
     });
     pm.kill9();
@@ -626,7 +611,7 @@ fn crash_between_commit_and_dns(backend: &str) {
 
     gate.set_open(true);
     let pm = Poolmgr::start(&cfg);
-    eventually(Duration::from_secs(15), "delegation after restart", || {
+    wait_until(Duration::from_secs(15), "delegation after restart", || {
         delegated(&dns, &child)
     });
 
@@ -644,7 +629,7 @@ fn crash_between_commit_and_dns(backend: &str) {
         "commit",
         json!({ "subdomain": "crash", "reservationToken": token, "loadBalancerIP": "198.51.100.9" }),
     );
-    eventually(Duration::from_secs(3), "row active", || {
+    wait_until(Duration::from_secs(3), "row active", || {
         pm.check("crash")["reason"] == "active-state"
     });
     pm.kill9();
@@ -652,7 +637,7 @@ fn crash_between_commit_and_dns(backend: &str) {
     assert!(!published(&dns, &child, "198.51.100.9"));
     gate.set_open(true);
     let _pm = Poolmgr::start(&cfg);
-    eventually(Duration::from_secs(15), "records after restart", || {
+    wait_until(Duration::from_secs(15), "records after restart", || {
         published(&dns, &child, "198.51.100.9")
     });
 }
@@ -691,7 +676,7 @@ fn dns_server_down_during_commit_and_release() {
     assert_eq!(body["state"], "active");
     assert!(body["warning"].as_str().unwrap().contains("retry commit"));
     dns.restart();
-    eventually(Duration::from_secs(20), "records once dnsd is back", || {
+    wait_until(Duration::from_secs(20), "records once dnsd is back", || {
         published(&dns, &child, "192.0.2.44")
     });
     assert_eq!(pm.commit("down", &token, "192.0.2.44").status, 200);
@@ -754,7 +739,7 @@ fn lapsed_reservations_are_torn_down() {
     let child = format!("brief.{POOL}");
     assert_eq!(pm.reserve("brief").status, 201);
     assert!(delegated(&dns, &child));
-    eventually(
+    wait_until(
         Duration::from_secs(15),
         "teardown of the lapsed reservation",
         || gone(&dns, &child) && !delegated(&dns, &child),
@@ -763,4 +748,58 @@ fn lapsed_reservations_are_torn_down() {
         .get(&format!("/api/v1/pool/{POOL}/list"), Some(OPERATOR))
         .json();
     assert_eq!(list["allocations"], json!([]));
+}
+
+/// The OpenAPI document and the router agree, both ways: every route
+/// poolmgr serves (its route table, which builds the router) is documented
+/// with its method, and every documented operation is routed, that is
+/// answered by a handler rather than the router's 404 or 405, when called
+/// with the placeholders filled and an operator token.
+#[test]
+fn openapi_documents_exactly_the_served_routes() {
+    let dns = Dns::start();
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url: database("sqlite").unwrap(),
+        pdns: dns.api,
+        extra_env: vec![],
+    });
+    let spec = pm.get("/openapi.json", Some(OPERATOR));
+    assert_eq!(spec.status, 200, "{}", spec.body);
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec.json()["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    let served: BTreeSet<(String, String)> = ::poolmgr::api::routes()
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert!(served.len() > 10, "the route table: {served:?}");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served, not in /openapi.json: {undocumented:?}"
+    );
+
+    // The router's own 404, told apart from a handler's "no such allocation".
+    let unrouted = pm.get("/api/v1/no-such-route", Some(OPERATOR));
+    assert_eq!(unrouted.status, 404);
+    assert_eq!(pm.reserve("documented").status, 201);
+    for (method, path) in &documented {
+        let url = path
+            .replace("{domain}", POOL)
+            .replace("{sub}", "documented")
+            .replace("{registrar}", "cloudflare");
+        assert!(!url.contains('{'), "no value for a placeholder of {path}");
+        // An empty body: handlers refuse it (400/422) before any outside call.
+        let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH").then(|| json!({}));
+        let r = pm.call(method, &url, Some(OPERATOR), body);
+        assert!(
+            r.status != 405 && !(r.status == 404 && r.body == unrouted.body),
+            "{method} {path} is documented but not routed: {} {}",
+            r.status,
+            r.body
+        );
+    }
 }
