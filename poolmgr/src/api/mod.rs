@@ -96,6 +96,7 @@ impl AppState {
 fn route_table() -> Vec<(Option<Scope>, Routes)> {
     let caller = pool::caller_routes()
         .merge(registrar::routes())
+        .merge(byo::routes())
         .get("/metrics", metrics::render)
         .get("/openapi.json", openapi::document);
     vec![

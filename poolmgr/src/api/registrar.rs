@@ -54,12 +54,11 @@ use super::routes::Routes;
 use crate::config::Settings;
 use crate::registrar_token::{TokenError, parse_token};
 
-/// The registrar routes, and the BYO routes with them.
+/// The registrar routes.
 pub fn routes() -> Routes {
     Routes::new()
         .post("/api/v1/registrar/{registrar}/validate", validate)
         .post("/api/v1/registrar/{registrar}/set-ns", set_ns)
-        .merge(super::byo::routes())
 }
 
 //----------- shared helpers ---------------------------------------------------

@@ -28,8 +28,8 @@ use rustls::pki_types::ServerName;
 use url::{Host, Position, Url};
 
 use super::CheckError;
+use super::connect::connect;
 use super::policy::TargetPolicy;
-use super::probe::connect;
 use super::response::{Hop, Response, exchange};
 use super::tls::TlsClient;
 

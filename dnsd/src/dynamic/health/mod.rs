@@ -45,6 +45,7 @@
 //!
 //! [`snapshot`]: HealthChecker::snapshot
 
+mod connect;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

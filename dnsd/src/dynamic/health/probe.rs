@@ -1,12 +1,10 @@
 //! One check, start to finish: TCP connect (spec §6.5) or HTTP(S) GET
 //! (§6.6), under one deadline, turned into an [`Outcome`].
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use tokio::net::{TcpSocket, TcpStream};
-
 use super::CheckError;
+use super::connect::connect;
 use super::http::{self, Fetch};
 use super::policy::TargetPolicy;
 use super::tls::TlsClient;
@@ -118,34 +116,6 @@ async fn probe(key: &CheckKey, env: &ProbeEnv) -> Result<i32, CheckError> {
             Ok(stoi(&resp.body).unwrap_or(0))
         }
     }
-}
-
-/// TCP connect to `addr`, bound to `source` first when given, when the
-/// target policy allows `addr` (every connection of a check comes here).
-pub(super) async fn connect(
-    addr: SocketAddr,
-    source: Option<IpAddr>,
-    targets: &TargetPolicy,
-) -> Result<TcpStream, CheckError> {
-    targets
-        .check(addr.ip())
-        .map_err(|reason| CheckError::Denied { addr, reason })?;
-    let sock = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|err| CheckError::Connect { addr, err })?;
-    if let Some(src) = source {
-        sock.bind(SocketAddr::new(src, 0))
-            .map_err(|err| CheckError::Bind {
-                source_addr: src,
-                err,
-            })?;
-    }
-    sock.connect(addr)
-        .await
-        .map_err(|err| CheckError::Connect { addr, err })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
