@@ -29,13 +29,27 @@ use registrars::{
     RegistrarError, Secret, TaskRef, TaskStatus,
 };
 
-use crate::api::AppState;
 use crate::api::error::pdm_code;
+use crate::clock::SharedClock;
+use crate::config::Settings;
 use crate::dns::DnsError;
+use crate::dns::PdnsClient;
 use crate::registrar_token::parse_token;
 use crate::sealing::{SealError, SealingKey};
+use crate::store::Store;
 use crate::store::StoreError;
 use crate::store::byo::{ByoRecord, ByoState, DsStatus, NsStatus, SealedToken};
+
+/// What the BYO steps use of the application: the database, the DNS
+/// server's API, the settings and the clock. Built by the API's state
+/// (`AppState::byo_deps`) so this module does not depend on the API.
+#[derive(Clone)]
+pub struct ByoDeps {
+    pub store: Store,
+    pub dns: PdnsClient,
+    pub settings: std::sync::Arc<Settings>,
+    pub clock: SharedClock,
+}
 
 /// What stops a BYO operation before or outside the recorded state.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +96,7 @@ fn registrar_failure(provider: Provider) -> impl Fn(RegistrarError) -> ByoError 
 /// Returns the record in whatever state it reached; `Err` only when the
 /// token check failed (nothing recorded) or the database failed.
 pub async fn onboard(
-    state: &AppState,
+    state: &ByoDeps,
     registrar: &dyn Registrar,
     domain: &DomainName,
     nameservers: &[HostName],
@@ -149,7 +163,7 @@ pub async fn onboard(
 
 /// Zone, DNSSEC, DS read-back.
 async fn dns_setup(
-    state: &AppState,
+    state: &ByoDeps,
     domain: &DomainName,
     nameservers: &[String],
 ) -> Result<Vec<String>, DnsError> {
@@ -211,7 +225,7 @@ async fn advance_ds(registrar: &dyn Registrar, domain: &DomainName, record: &mut
 
 /// Sets the overall state from the steps and saves.
 async fn finish(
-    state: &AppState,
+    state: &ByoDeps,
     record: ByoRecord,
     error: Option<&str>,
 ) -> Result<ByoRecord, ByoError> {
@@ -219,7 +233,7 @@ async fn finish(
 }
 
 async fn finish_with(
-    state: &AppState,
+    state: &ByoDeps,
     mut record: ByoRecord,
     error: Option<String>,
 ) -> Result<ByoRecord, ByoError> {
@@ -265,7 +279,7 @@ fn task(provider: Provider, domain: &DomainName, id: &str) -> TaskRef {
 /// Transient registrar errors keep the record pending with `last_error`
 /// set; a credential error is returned without touching the record.
 pub async fn refresh(
-    state: &AppState,
+    state: &ByoDeps,
     registrar: &dyn Registrar,
     mut record: ByoRecord,
 ) -> Result<ByoRecord, ByoError> {
@@ -327,7 +341,7 @@ fn is_credential_error(e: &RegistrarError) -> bool {
 
 /// The adapter for a stored record's registrar with `token`.
 fn adapter_for(
-    state: &AppState,
+    state: &ByoDeps,
     record: &ByoRecord,
     token: &Secret,
 ) -> Result<Box<dyn Registrar>, String> {
@@ -356,7 +370,7 @@ const POLL_BATCH: i64 = 100;
 /// longer opens (key rotated) or is refused by the registrar is dropped,
 /// with `last_error` saying why; the domain can still be refreshed with a
 /// token supplied by the caller.
-pub async fn poll_pending(state: &AppState) -> usize {
+pub async fn poll_pending(state: &ByoDeps) -> usize {
     let Some(secret) = state.settings.token_sealing_key.as_ref() else {
         return 0;
     };
@@ -384,7 +398,7 @@ pub async fn poll_pending(state: &AppState) -> usize {
     polled
 }
 
-async fn poll_one(state: &AppState, key: &SealingKey, record: ByoRecord) -> Result<(), ByoError> {
+async fn poll_one(state: &ByoDeps, key: &SealingKey, record: ByoRecord) -> Result<(), ByoError> {
     let Some(sealed) = record.sealed_token.clone() else {
         return Ok(());
     };
@@ -407,7 +421,7 @@ async fn poll_one(state: &AppState, key: &SealingKey, record: ByoRecord) -> Resu
 }
 
 /// Forgets a kept token that cannot work any more, saying why.
-async fn drop_token(state: &AppState, mut record: ByoRecord, code: &str) -> Result<(), ByoError> {
+async fn drop_token(state: &ByoDeps, mut record: ByoRecord, code: &str) -> Result<(), ByoError> {
     tracing::warn!(
         registrar = %record.registrar,
         domain = %record.domain,
@@ -426,7 +440,7 @@ async fn drop_token(state: &AppState, mut record: ByoRecord, code: &str) -> Resu
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs [`poll_pending`] every [`POLL_INTERVAL`], forever (spawn it).
-pub async fn run_poller(state: AppState) {
+pub async fn run_poller(state: ByoDeps) {
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

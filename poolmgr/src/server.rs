@@ -52,7 +52,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(state.applier.clone().run_worker());
     tokio::spawn(state.applier.clone().run_sweeper(sweep_every));
     tokio::spawn(refresh_pool_ds(state.clone()));
-    tokio::spawn(crate::byo::run_poller(state.clone()));
+    tokio::spawn(crate::byo::run_poller(state.byo_deps()));
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -233,9 +233,15 @@ async fn onboard(
 
     let creds = credentials(provider, d, &token)?;
     let adapter = connect(&state.settings, provider, d, creds)?;
-    let record = byo::onboard(&state, adapter.as_ref(), &domain, &wanted, sealed)
-        .await
-        .map_err(|e| byo_error(provider, d, e))?;
+    let record = byo::onboard(
+        &state.byo_deps(),
+        adapter.as_ref(),
+        &domain,
+        &wanted,
+        sealed,
+    )
+    .await
+    .map_err(|e| byo_error(provider, d, e))?;
     log_outcome(
         provider.name(),
         d,
@@ -285,7 +291,7 @@ async fn refresh(
     let provider = provider_from_path(&record.registrar)?;
     let creds = credentials(provider, &domain, &token)?;
     let adapter = connect(&state.settings, provider, &domain, creds)?;
-    let record = byo::refresh(&state, adapter.as_ref(), record)
+    let record = byo::refresh(&state.byo_deps(), adapter.as_ref(), record)
         .await
         .map_err(|e| byo_error(provider, &domain, e))?;
     log_outcome(

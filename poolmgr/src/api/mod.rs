@@ -57,6 +57,16 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The parts the BYO steps ([`crate::byo`]) work with.
+    pub fn byo_deps(&self) -> crate::byo::ByoDeps {
+        crate::byo::ByoDeps {
+            store: self.store.clone(),
+            dns: self.dns.clone(),
+            settings: self.settings.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// State over a database and DNS server, on the system clock.
     pub fn new(store: Store, dns: PdnsClient, settings: Settings, auth: Auth) -> AppState {
         AppState::with_clock(store, dns, settings, auth, Arc::new(SystemClock))

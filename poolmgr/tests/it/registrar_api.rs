@@ -737,7 +737,7 @@ async fn byo_ovh_task_completes_after_refreshes() {
     assert_eq!(shown["state"], "pending");
 
     // Without a kept token the poller cannot help.
-    assert_eq!(poolmgr::byo::poll_pending(&h.state).await, 0);
+    assert_eq!(poolmgr::byo::poll_pending(&h.state.byo_deps()).await, 0);
 
     let path = "/api/v1/byo/domains/byo-example.com/refresh";
     let (status, body) = h.post(path, json!({})).await;
@@ -792,7 +792,7 @@ async fn byo_godaddy_poller_finishes_with_kept_token() {
         if shown["state"] != "pending" {
             break;
         }
-        poolmgr::byo::poll_pending(&h.state).await;
+        poolmgr::byo::poll_pending(&h.state.byo_deps()).await;
         shown = h.get("/api/v1/byo/domains/byo-example.com").await.1;
     }
     assert_eq!(shown["state"], "complete", "{shown}");
@@ -888,12 +888,12 @@ async fn poller_drops_a_token_sealed_with_another_key() {
     };
     assert!(!format!("{record:?}").contains(MARK));
     h.state.store.byo_upsert(&record).await.unwrap();
-    assert_eq!(poolmgr::byo::poll_pending(&h.state).await, 1);
+    assert_eq!(poolmgr::byo::poll_pending(&h.state.byo_deps()).await, 1);
     let (status, shown) = h.get("/api/v1/byo/domains/byo-example.com").await;
     assert_eq!(status, 200);
     assert_eq!(shown["state"], "pending");
     assert_eq!(shown["tokenKept"], false);
     assert_eq!(shown["lastError"], "token-unsealable");
-    assert_eq!(poolmgr::byo::poll_pending(&h.state).await, 0);
+    assert_eq!(poolmgr::byo::poll_pending(&h.state.byo_deps()).await, 0);
     assert_logs_clean();
 }
