@@ -8,7 +8,8 @@ use registrars::http::{HttpConfig, RetryPolicy};
 use registrars::mock::{Fault, MockServer, Seed};
 use registrars::providers::ConnectOptions;
 use registrars::{
-    Change, Credentials, DomainName, HostName, Label, Provider, Registrar, TaskRef, TaskStatus,
+    Change, Credentials, DomainName, HostName, Label, Provider, Registrar, RegistrarError, TaskRef,
+    TaskStatus,
 };
 
 /// Retries that finish in milliseconds.
@@ -134,4 +135,18 @@ pub async fn wait_task(registrar: &dyn Registrar, task: &TaskRef) -> TaskStatus 
         }
     }
     panic!("task {task} never finished")
+}
+
+/// Asserts `err` is `Unsupported` and its "do this instead" text names
+/// every one of `hints`.
+#[track_caller]
+pub fn assert_unsupported(err: &RegistrarError, hints: &[&str]) {
+    match err {
+        RegistrarError::Unsupported { instead, .. } => {
+            for hint in hints {
+                assert!(instead.contains(hint), "{hint:?} not in {instead:?}");
+            }
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
 }

@@ -3,7 +3,7 @@
 //! not on Namecheap DNS, IPv4-only public glue, HTTP 405 throttling and
 //! errors inside HTTP 200, every call a POST.
 
-use crate::common::{adapter, d, h, l, provider_error, start, status_fault};
+use crate::common::{adapter, assert_unsupported, d, h, l, provider_error, start, status_fault};
 use crate::contract::{Fixture, contract_suite};
 use registrars::credentials::NamecheapCredentials;
 use registrars::mock::MockServer;
@@ -231,12 +231,7 @@ async fn dnssec_is_unsupported_and_says_what_to_do() {
         nc.get_ds(&d("example.com")).await.unwrap_err(),
         nc.set_ds(&d("example.com"), &[ds]).await.unwrap_err(),
     ] {
-        match err {
-            RegistrarError::Unsupported { instead, .. } => {
-                assert!(instead.contains("dashboard"), "{instead}")
-            }
-            other => panic!("expected Unsupported, got {other:?}"),
-        }
+        assert_unsupported(&err, &["dashboard"]);
     }
 }
 
