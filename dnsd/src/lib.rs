@@ -45,6 +45,7 @@ pub mod outcome;
 pub mod parse;
 mod run;
 pub mod wire;
+pub mod xfr;
 pub mod zone;
 pub mod zones;
 

@@ -7,6 +7,7 @@
 
 pub mod header;
 pub mod rdata;
+pub mod tsig;
 
 pub use dnstypes::{name, rtype};
 
