@@ -23,6 +23,7 @@
 //! per runtime thread for TCP connections.
 
 pub mod checks;
+pub mod control;
 pub mod templates;
 
 use std::cell::RefCell;
@@ -37,9 +38,10 @@ use crate::lookup::{self, AnyUdp};
 use crate::metrics::WorkerStats;
 use crate::outcome::Outcome;
 use crate::parse::{Parsed, Request, Transport, parse_request};
-use crate::wire::{EdnsFlags, Flags, RType, Rcode};
+use crate::wire::{EdnsFlags, Flags, Name, RType, Rcode};
 use crate::zone::Catalog;
 use checks::Verdict;
+use control::ControlHandle;
 use templates::{Key, Templates, Variant};
 
 /// Answer-path settings, fixed for the life of a worker.
@@ -66,6 +68,10 @@ pub struct AnswerConfig {
     /// Reply templates kept per UDP worker and per TCP runtime thread; 0
     /// disables them.
     pub answer_templates: usize,
+    /// Replication's answers to NOTIFY, IXFR over UDP and TSIG keys; with
+    /// none, NOTIFY and transfers are refused and signed requests fail
+    /// with BADKEY.
+    pub control: Option<ControlHandle>,
 }
 
 /// The health checker and GeoIP as LUA records see them, and the cache of
@@ -108,6 +114,7 @@ impl Default for AnswerConfig {
             edns_client_subnet: true,
             lua: LuaViews::default(),
             answer_templates: templates::DEFAULT_SLOTS,
+            control: None,
         }
     }
 }
@@ -281,18 +288,38 @@ impl Responder {
             }
             Parsed::Request(request) => request,
         };
+        if request.signed {
+            return Some(
+                self.pipeline
+                    .answer_signed(&request, catalog, transport, peer, out),
+            );
+        }
         let pipeline = &mut self.pipeline;
         let (answer, replayed) = match &mut self.templates {
             TemplateStore::None => {
-                pipeline.answer_request(&request, catalog, transport, peer, None, out)
+                pipeline.answer_request(&request, catalog, transport, peer, None, None, out)
             }
-            TemplateStore::Owned(templates) => {
-                pipeline.answer_request(&request, catalog, transport, peer, Some(templates), out)
-            }
+            TemplateStore::Owned(templates) => pipeline.answer_request(
+                &request,
+                catalog,
+                transport,
+                peer,
+                None,
+                Some(templates),
+                out,
+            ),
             TemplateStore::PerThread => THREAD_TEMPLATES.with_borrow_mut(|templates| {
                 let slots = pipeline.config.answer_templates;
                 let templates = templates.get_or_insert_with(|| Box::new(Templates::new(slots)));
-                pipeline.answer_request(&request, catalog, transport, peer, Some(templates), out)
+                pipeline.answer_request(
+                    &request,
+                    catalog,
+                    transport,
+                    peer,
+                    None,
+                    Some(templates),
+                    out,
+                )
             }),
         };
         self.replayed += u64::from(replayed);
@@ -371,6 +398,75 @@ impl Pipeline {
         (RType(0), Rcode::FORMERR)
     }
 
+    /// A TSIG-signed request: verified first (RFC 8945 §5.2), answered
+    /// without templates (a kept reply is unsigned), the reply signed with
+    /// the request's key.
+    fn answer_signed(
+        &mut self,
+        request: &Request<'_>,
+        catalog: &Catalog,
+        transport: Transport,
+        peer: IpAddr,
+        out: &mut Vec<u8>,
+    ) -> (RType, Rcode) {
+        use crate::wire::tsig::{ResponseSigner, Verified, verify_request};
+        let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
+        let now = unix_now();
+        let no_keys = crate::wire::tsig::Keyring::default();
+        let keys = self
+            .config
+            .control
+            .as_ref()
+            .map_or(&no_keys, |c| c.0.keys());
+        let question = &request.packet[12..request.question_end];
+        match verify_request(request.packet, keys, now) {
+            Verified::Valid(signature) => {
+                let stripped = control::strip_tsig(request.packet, signature.unsigned_len);
+                let Parsed::Request(inner) = parse_request(&stripped) else {
+                    return self.form_error(
+                        request.id,
+                        request.flags,
+                        question,
+                        None,
+                        transport,
+                        out,
+                    );
+                };
+                let key = Some((
+                    &signature.key.name,
+                    control::tsig_reserve(&signature.key.name),
+                ));
+                let ((qtype, rcode), _) =
+                    self.answer_request(&inner, catalog, transport, peer, key, None, out);
+                ResponseSigner::new(&signature).sign(out, now);
+                (qtype, rcode)
+            }
+            Verified::Failed(failure) => {
+                // NOTAUTH, the question echoed, and the TSIG error RR.
+                let head = reply_head(
+                    &self.config,
+                    request.id,
+                    request.flags,
+                    question,
+                    None,
+                    transport,
+                );
+                let outcome = Outcome {
+                    rcode: Rcode::NOTAUTH,
+                    ..Outcome::default()
+                };
+                self.signatures.clear();
+                self.assembler
+                    .write(&head, &outcome, &self.signatures, &[], out);
+                failure.append_to(out, now);
+                (qtype, Rcode::NOTAUTH)
+            }
+            Verified::Malformed | Verified::Unsigned => {
+                self.form_error(request.id, request.flags, question, None, transport, out)
+            }
+        }
+    }
+
     /// Runs the stages after parsing for `request`: checks, template
     /// probe, lookup (with the dynamic stage at LUA names), denial,
     /// signing, assembly, and keeping the reply as a template.
@@ -381,6 +477,7 @@ impl Pipeline {
         catalog: &Catalog,
         transport: Transport,
         peer: IpAddr,
+        tsig: Option<(&Name, usize)>,
         mut templates: Option<&mut Templates>,
         out: &mut Vec<u8>,
     ) -> ((RType, Rcode), bool) {
@@ -424,6 +521,11 @@ impl Pipeline {
             request.edns.as_ref(),
             transport,
         );
+        let mut head = head;
+        // Room for the TSIG RR that will sign the reply.
+        head.limit -= tsig.map_or(0, |(_, reserve)| reserve).min(head.limit - 512);
+        let key = tsig.map(|(name, _)| name);
+        let control = self.config.control.as_ref().map(|c| &*c.0);
         let mut outcome = Outcome::default();
         if let Some(edns) = &request.edns {
             outcome.dnssec_ok = edns.dnssec_ok();
@@ -458,6 +560,34 @@ impl Pipeline {
                 );
             }
             Verdict::Chaos(q) => checks::chaos(&self.config, q, &mut outcome),
+            Verdict::Notify(_) => {
+                outcome.rcode = control.map_or(Rcode::REFUSED, |c| c.notify(qname, peer, key));
+                outcome.aa = outcome.rcode == Rcode::NOERROR;
+            }
+            Verdict::IxfrUdp(_) => {
+                if control.is_some_and(|c| c.may_transfer(qname, peer, key)) {
+                    // The current SOA alone: the client asks again over TCP
+                    // (RFC 1995 §2); at a name that is no apex, NOTAUTH.
+                    let lua = LuaQuery::plain(peer);
+                    lookup::resolve(
+                        catalog,
+                        qname,
+                        RType::SOA,
+                        self.config.any_udp,
+                        false,
+                        &lua,
+                        &mut outcome,
+                    );
+                    if !outcome.aa || outcome.answer.is_empty() {
+                        outcome = Outcome {
+                            rcode: Rcode::NOTAUTH,
+                            ..Outcome::default()
+                        };
+                    }
+                } else {
+                    outcome.rcode = Rcode::REFUSED;
+                }
+            }
             Verdict::Refuse(rcode) => outcome.rcode = rcode,
         }
 

@@ -15,6 +15,7 @@ pub fn check_zone(origin: &str, file: PathBuf) -> anyhow::Result<ExitCode> {
         origin,
         file,
         dnssec: false,
+        allow_transfer: Vec::new(),
     };
     match load_zone(&source) {
         Ok(zone) => {

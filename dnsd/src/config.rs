@@ -5,6 +5,8 @@
 //! zones (a flag for the same origin replaces the file's entry), and
 //! `--listen` flags replace the file's addresses.
 
+pub mod replication;
+
 use crate::dynamic::health::policy::TargetPolicy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,8 @@ use serde::Deserialize;
 use crate::dnssec::{Algorithm, KeyPolicy};
 use crate::lookup::AnyUdp;
 use crate::wire::Name;
+use crate::wire::tsig::Key;
+use replication::{Peer, Replication, SecondarySource, TransferAcl};
 
 /// Command-line interface.
 #[derive(Debug, Parser)]
@@ -171,6 +175,37 @@ pub struct ServeArgs {
     /// a zone changes); 0 disables them. Default: 8192.
     #[arg(long, value_name = "N")]
     pub answer_templates: Option<usize>,
+    /// A TSIG key, ALG:NAME:BASE64SECRET as kdig's -y takes it (repeatable;
+    /// ALG defaults to hmac-sha256). Prefer --tsig-key-file: command lines
+    /// are visible to other users.
+    #[arg(long, value_name = "ALG:NAME:SECRET")]
+    pub tsig_key: Vec<String>,
+    /// A file of BIND-style `key "name" { algorithm ...; secret "..."; };`
+    /// statements (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub tsig_key_file: Vec<PathBuf>,
+    /// Who may transfer every zone (AXFR/IXFR): PREFIX[:KEYNAME]
+    /// (repeatable). Default: nobody.
+    #[arg(long, value_name = "PREFIX[:KEYNAME]")]
+    pub allow_transfer: Vec<String>,
+    /// Send NOTIFY to ADDR:PORT[:KEYNAME] when a zone's serial changes
+    /// (repeatable).
+    #[arg(long, value_name = "ADDR:PORT[:KEYNAME]")]
+    pub also_notify: Vec<String>,
+    /// Serve ORIGIN as a secondary of the primary at ADDR:PORT, TSIG-signed
+    /// with KEYNAME if given (repeatable; repeat ORIGIN for more primaries).
+    #[arg(long, value_name = "ORIGIN=ADDR:PORT[:KEYNAME]")]
+    pub secondary: Vec<String>,
+    /// Most zone transfers served at once. Default: 10.
+    #[arg(long, value_name = "N")]
+    pub max_transfers: Option<usize>,
+    /// Seconds a transfer peer may stall (a client not reading, a primary
+    /// not sending) before the transfer is dropped. Default: 30.
+    #[arg(long, value_name = "SECS")]
+    pub transfer_timeout: Option<u64>,
+    /// Serial changes kept per zone for IXFR. Default: 1000.
+    #[arg(long, value_name = "N")]
+    pub ixfr_max_diffs: Option<usize>,
 }
 
 /// A switch given on the command line.
@@ -238,6 +273,8 @@ pub struct ZoneSource {
     pub file: PathBuf,
     /// Sign answers online (DNSSEC) with keys kept under the data directory.
     pub dnssec: bool,
+    /// Who may transfer this zone, besides the global `allow-transfer`.
+    pub allow_transfer: Vec<TransferAcl>,
 }
 
 fn parse_origin(text: &str) -> Result<Name, String> {
@@ -260,6 +297,7 @@ fn parse_zone_arg(arg: &str) -> Result<ZoneSource, String> {
         origin: parse_origin(origin)?,
         file: PathBuf::from(file),
         dnssec: false,
+        allow_transfer: Vec::new(),
     })
 }
 
@@ -303,9 +341,28 @@ pub struct FileConfig {
     pub lua_health_deny: Option<Vec<String>>,
     pub lua_cache_entries: Option<usize>,
     pub answer_templates: Option<usize>,
+    pub tsig_key: Option<Vec<String>>,
+    /// Key files; relative paths are relative to this file.
+    pub tsig_key_file: Option<Vec<PathBuf>>,
+    pub allow_transfer: Option<Vec<String>>,
+    pub also_notify: Option<Vec<String>>,
+    #[serde(default)]
+    pub secondary: Vec<FileSecondary>,
+    pub max_transfers: Option<usize>,
+    pub transfer_timeout: Option<u64>,
+    pub ixfr_max_diffs: Option<usize>,
 }
 
-/// `[[zone]]` in the configuration file. A relative `file` is relative to
+/// `[[secondary]]` in the configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSecondary {
+    pub origin: String,
+    /// `ADDR:PORT[:KEYNAME]`, tried in order.
+    pub primaries: Vec<String>,
+}
+
+/// `[[zone]] in the configuration file. A relative `file` is relative to
 /// the configuration file's folder.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,6 +372,9 @@ pub struct FileZone {
     /// Sign this zone online (DNSSEC).
     #[serde(default)]
     pub dnssec: bool,
+    /// `PREFIX[:KEYNAME]` entries allowed to transfer this zone.
+    #[serde(default, rename = "allow-transfer")]
+    pub allow_transfer: Vec<String>,
 }
 
 /// Why the configuration cannot be used.
@@ -380,6 +440,8 @@ pub struct Settings {
     pub lua_cache_entries: usize,
     /// Reply templates per UDP worker and per TCP runtime thread; 0: none.
     pub answer_templates: usize,
+    /// Zone transfers, NOTIFY and secondary zones.
+    pub replication: Replication,
 }
 
 /// UDP workers when none are configured: half the CPUs, at least one.
@@ -411,6 +473,11 @@ impl Settings {
             ),
             None => (FileConfig::default(), None),
         };
+        let relative_to_config = |path: PathBuf| match (&base, path.is_relative()) {
+            (Some(base), true) => base.join(path),
+            _ => path,
+        };
+        let replication = replication_settings(&args, &file, relative_to_config)?;
         let mut zones: Vec<ZoneSource> = Vec::new();
         for zone in file.zone {
             let origin = parse_origin(&zone.origin).map_err(ConfigError::Invalid)?;
@@ -418,10 +485,17 @@ impl Settings {
                 (Some(base), true) => base.join(zone.file),
                 _ => zone.file,
             };
+            let allow_transfer = zone
+                .allow_transfer
+                .iter()
+                .map(|text| TransferAcl::parse(text))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ConfigError::Invalid(format!("zone {origin} allow-transfer: {e}")))?;
             zones.push(ZoneSource {
                 origin,
                 file,
                 dnssec: zone.dnssec,
+                allow_transfer,
             });
         }
         for zone in args.zone {
@@ -471,6 +545,7 @@ impl Settings {
                 .collect()
         };
         let settings = Settings {
+            replication,
             listen,
             zones,
             workers: args
@@ -607,8 +682,126 @@ impl Settings {
         if self.listen.is_empty() {
             return Err(ConfigError::Invalid("no listen address".into()));
         }
+        let zone_acls: Vec<TransferAcl> = self
+            .zones
+            .iter()
+            .flat_map(|z| z.allow_transfer.iter().cloned())
+            .collect();
+        self.replication
+            .check_keys(&zone_acls)
+            .map_err(ConfigError::Invalid)?;
+        if let Some(both) = self.replication.secondaries.iter().find(|s| {
+            self.zones
+                .iter()
+                .any(|z| z.origin.to_lowercase() == s.origin.to_lowercase())
+        }) {
+            return Err(ConfigError::Invalid(format!(
+                "zone {} is given both as a zone file and as a secondary",
+                both.origin
+            )));
+        }
         Ok(())
     }
+}
+
+/// The replication settings from flags over the file. Lists given as flags
+/// replace the file's, as for every other list setting.
+fn replication_settings(
+    args: &ServeArgs,
+    file: &FileConfig,
+    relative_to_config: impl Fn(PathBuf) -> PathBuf,
+) -> Result<Replication, ConfigError> {
+    let invalid = |what: &str, e: String| ConfigError::Invalid(format!("{what}: {e}"));
+    let mut replication = Replication::default();
+    let key_specs = pick_list(args.tsig_key.clone(), file.tsig_key.clone());
+    for spec in &key_specs {
+        let key = Key::parse_spec(spec).map_err(|e| invalid("tsig-key", e.to_string()))?;
+        replication.keys.insert(key);
+    }
+    let key_files = if args.tsig_key_file.is_empty() {
+        file.tsig_key_file
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(relative_to_config)
+            .collect()
+    } else {
+        args.tsig_key_file.clone()
+    };
+    for path in key_files {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        for key in Key::parse_key_file(&text)
+            .map_err(|e| invalid(&format!("tsig-key-file {}", path.display()), e.to_string()))?
+        {
+            replication.keys.insert(key);
+        }
+    }
+    replication.allow_transfer =
+        pick_list(args.allow_transfer.clone(), file.allow_transfer.clone())
+            .iter()
+            .map(|text| TransferAcl::parse(text))
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid("allow-transfer", e))?;
+    replication.also_notify = pick_list(args.also_notify.clone(), file.also_notify.clone())
+        .iter()
+        .map(|text| Peer::parse(text))
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid("also-notify", e))?;
+    let mut secondaries: Vec<SecondarySource> = Vec::new();
+    let mut add_primary =
+        |origin: Name, peer: Peer| match secondaries.iter_mut().find(|s| s.origin == origin) {
+            Some(source) => source.primaries.push(peer),
+            None => secondaries.push(SecondarySource {
+                origin,
+                primaries: vec![peer],
+            }),
+        };
+    if args.secondary.is_empty() {
+        for entry in &file.secondary {
+            let origin = parse_origin(&entry.origin).map_err(ConfigError::Invalid)?;
+            if entry.primaries.is_empty() {
+                return Err(invalid(
+                    &format!("secondary {origin}"),
+                    "no primaries".into(),
+                ));
+            }
+            for text in &entry.primaries {
+                let peer =
+                    Peer::parse(text).map_err(|e| invalid(&format!("secondary {origin}"), e))?;
+                add_primary(origin.clone(), peer);
+            }
+        }
+    } else {
+        for text in &args.secondary {
+            let (origin, peer) =
+                replication::parse_secondary(text).map_err(|e| invalid("secondary", e))?;
+            add_primary(origin, peer);
+        }
+    }
+    replication.secondaries = secondaries;
+    if let Some(n) = args.max_transfers.or(file.max_transfers) {
+        replication.max_transfers = n;
+    }
+    if let Some(secs) = args.transfer_timeout.or(file.transfer_timeout) {
+        replication.transfer_timeout = Duration::from_secs(secs);
+    }
+    if let Some(n) = args.ixfr_max_diffs.or(file.ixfr_max_diffs) {
+        replication.ixfr_max_diffs = n;
+    }
+    if replication.max_transfers == 0 {
+        return Err(ConfigError::Invalid(
+            "max-transfers must be at least 1".into(),
+        ));
+    }
+    if replication.transfer_timeout.is_zero() {
+        return Err(ConfigError::Invalid(
+            "transfer-timeout must be at least 1 second".into(),
+        ));
+    }
+    Ok(replication)
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {

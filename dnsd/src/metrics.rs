@@ -112,6 +112,7 @@ pub struct Metrics {
     signer: Option<Arc<Signer>>,
     health: std::sync::OnceLock<Arc<HealthChecker>>,
     lua_cache: std::sync::OnceLock<Arc<LuaCache>>,
+    replication: std::sync::OnceLock<Arc<crate::xfr::Replicator>>,
 }
 
 impl Metrics {
@@ -142,6 +143,11 @@ impl Metrics {
     /// Reports the LUA answer cache from now on.
     pub fn set_lua_cache(&self, cache: Arc<LuaCache>) {
         let _ = self.lua_cache.set(cache);
+    }
+
+    /// Reports zone transfers, NOTIFY and secondary refreshes from now on.
+    pub fn set_replication(&self, replicator: Arc<crate::xfr::Replicator>) {
+        let _ = self.replication.set(replicator);
     }
 
     /// Counts a successful API change.
@@ -252,7 +258,11 @@ impl Metrics {
             );
         }
         let views = zones.list();
-        let records: usize = views.iter().map(|v| v.zone().record_count).sum();
+        let records: usize = views
+            .iter()
+            .filter_map(|v| v.zone())
+            .map(|z| z.record_count)
+            .sum();
         out.push_str("# HELP dnsd_zones Zones served.\n# TYPE dnsd_zones gauge\n");
         let _ = writeln!(out, "dnsd_zones {}", views.len());
         out.push_str(
@@ -265,6 +275,23 @@ impl Metrics {
             "dnsd_api_changes_total {}",
             self.api_changes.load(Relaxed)
         );
+        out.push_str(
+            "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n",
+        );
+        for view in &views {
+            if let Some(zone) = view.zone() {
+                let name = zone
+                    .origin
+                    .to_lowercase()
+                    .to_string()
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"");
+                let _ = writeln!(out, "dnsd_zone_serial{{zone=\"{name}\"}} {}", zone.serial);
+            }
+        }
+        if let Some(replicator) = self.replication.get() {
+            replicator.stats.render(&mut out);
+        }
         if let Some(health) = self.health.get() {
             health.render_metrics(&mut out);
         }

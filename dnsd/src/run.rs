@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tracing::{error, info, warn};
 
+use crate::answer::control::ControlHandle;
 use crate::answer::{AnswerConfig, LuaViews};
 use crate::api::{self, ApiKey, ApiState};
 use crate::config::Settings;
@@ -22,8 +23,9 @@ use crate::metrics::Metrics;
 use crate::net::{tcp, udp};
 use crate::parse::Transport;
 use crate::wire::rdata::txt_rdata;
+use crate::xfr::Replicator;
 use crate::zones::store::Store;
-use crate::zones::{Registry, ZoneSigning};
+use crate::zones::{Registry, ReplicationStores, ZoneSigning};
 use signals::Signals;
 
 /// Serves until SIGTERM or SIGINT. Everything is bound before anything is
@@ -41,7 +43,30 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         keys: KeyStore::new(&settings.data_dir),
         policy: settings.key_policy,
     };
-    let zones = Arc::new(Registry::open(settings.zones.clone(), store, signing)?);
+    let replication = &settings.replication;
+    let offers_transfers = !replication.allow_transfer.is_empty()
+        || settings.zones.iter().any(|z| !z.allow_transfer.is_empty());
+    let keeps_state = store.is_some() || settings.api_listen.is_some();
+    let stores = ReplicationStores {
+        secondaries: replication.secondaries.clone(),
+        // Copies of secondary zones and IXFR histories live beside the API
+        // zones; a server that neither keeps state nor replicates writes
+        // nothing there.
+        secondary_dir: (keeps_state || !replication.secondaries.is_empty())
+            .then(|| settings.data_dir.join("secondary")),
+        history_dir: (keeps_state || offers_transfers || !replication.secondaries.is_empty())
+            .then(|| settings.data_dir.join("ixfr")),
+        history_limits: crate::xfr::history::Limits {
+            max_diffs: replication.ixfr_max_diffs,
+            ..Default::default()
+        },
+    };
+    let zones = Arc::new(Registry::open(
+        settings.zones.clone(),
+        store,
+        signing,
+        stores,
+    )?);
     let geo = Arc::new(geo::SharedGeo::open(settings.geoip.iter().cloned()).context("GeoIP")?);
     for path in geo.paths() {
         info!(path = %path.display(), "GeoIP database loaded");
@@ -62,6 +87,13 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         .context("starting the GeoIP file watcher")?;
     let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
     let metrics = Arc::new(Metrics::new(Some(signer.clone())));
+    let replicator = Replicator::new(
+        zones.clone(),
+        settings.replication.clone(),
+        &settings.zones,
+        signer.clone(),
+    );
+    metrics.set_replication(replicator.clone());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))
@@ -107,6 +139,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             cache: lua_cache,
         },
         answer_templates: settings.answer_templates,
+        control: Some(ControlHandle(replicator.clone())),
     };
 
     // Bind everything before serving anything, so a bad address fails the start.
@@ -133,6 +166,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         // Signal handlers first: a SIGHUP that arrives once queries are
         // answered must reload, not kill the process (its default action).
         let signals = Signals::install()?;
+        replicator.start();
         for sockets in udp_sockets {
             udp::spawn_workers(sockets, zones.catalog(), &config, &metrics);
         }
@@ -151,6 +185,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 config.clone(),
                 limits,
                 tcp_stats.clone(),
+                replicator.clone(),
             ));
         }
         if let (Some(listener), Some(key)) = (api_listener, &settings.api_key) {
@@ -160,6 +195,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 zones: zones.clone(),
                 key: ApiKey::new(&key.0),
                 metrics: metrics.clone(),
+                replicator: replicator.clone(),
             };
             let header_timeout = settings.api_header_timeout;
             tokio::spawn(async move {

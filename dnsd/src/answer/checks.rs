@@ -14,6 +14,10 @@ pub enum Verdict<'r> {
     Lookup(&'r Question),
     /// A CHAOS-class question (RFC 4892), answered from configuration.
     Chaos(&'r Question),
+    /// A NOTIFY (RFC 1996) for a zone: replication decides.
+    Notify(&'r Question),
+    /// An IXFR over UDP: the current SOA when allowed (RFC 1995 §2).
+    IxfrUdp(&'r Question),
     /// Answered with this RCODE and no records.
     Refuse(Rcode),
 }
@@ -34,14 +38,15 @@ pub fn check<'r>(
             return Verdict::Refuse(Rcode::FORMERR);
         }
     }
+    if request.opcode == Opcode::NOTIFY {
+        return match &request.question {
+            Some(q) if q.qclass == Class::IN && q.qtype == RType::SOA => Verdict::Notify(q),
+            // RFC 1996 §3.7 defines QTYPE SOA only.
+            _ => Verdict::Refuse(Rcode::REFUSED),
+        };
+    }
     if request.opcode != Opcode::QUERY {
-        // NOTIFY for a zone we are not secondary for is refused (RFC 1996
-        // as PowerDNS applies it); every other opcode is not implemented.
-        return Verdict::Refuse(if request.opcode == Opcode::NOTIFY {
-            Rcode::REFUSED
-        } else {
-            Rcode::NOTIMP
-        });
+        return Verdict::Refuse(Rcode::NOTIMP);
     }
     let Some(question) = &request.question else {
         // A header-only QUERY is FORMERR at parse time; nothing to answer.
@@ -50,7 +55,9 @@ pub fn check<'r>(
     match question.qclass {
         Class::IN => match question.qtype {
             RType::AXFR if transport == Transport::Udp => Verdict::Refuse(Rcode::NOTIMP),
-            // Zone transfers arrive with the replication work.
+            RType::IXFR if transport == Transport::Udp => Verdict::IxfrUdp(question),
+            // Transfers over TCP go to `xfr` before the pipeline; one that
+            // reaches it is from a server that offers none.
             RType::AXFR | RType::IXFR => Verdict::Refuse(Rcode::REFUSED),
             // Meta types that cannot be asked for (RFC 6895 §3.1).
             // NXNAME only ever appears in NSEC bitmaps (RFC 9824 §3.5).

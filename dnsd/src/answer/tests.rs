@@ -43,6 +43,7 @@ pub(super) fn catalog_from(zone: &str, signed: bool) -> Catalog {
     catalog.insert_served(Served {
         zone: Arc::new(build_zone(&origin, records).unwrap()),
         keys,
+        expired: false,
     });
     catalog
 }
@@ -252,6 +253,7 @@ fn a_signing_failure_is_servfail_never_an_unsigned_answer() {
     catalog.insert_served(Served {
         zone: Arc::new(build_zone(&origin, records).unwrap()),
         keys: Some(Arc::new(ZoneKeys::new(&origin, vec![(Arc::new(key), on)]))),
+        expired: false,
     });
     let mut responder = Responder::new(AnswerConfig::default()).with_templates();
     let mut out = Vec::new();

@@ -60,7 +60,13 @@ impl From<ZoneError> for ApiError {
                  Edit the file and send SIGHUP to dnsd to reload it.",
                 file.display()
             )),
+            ZoneError::Secondary { zone, primaries } => unprocessable(format!(
+                "Zone {zone} is a secondary zone of {primaries}; it is read-only through the API. \
+                 Change it on the primary."
+            )),
             ZoneError::Invalid(err) => unprocessable(err.to_string()),
+            ZoneError::Transfer(err) => unprocessable(err.to_string()),
+            err @ ZoneError::Persist { .. } => ApiError::Internal(err.to_string()),
             ZoneError::Store(err) => ApiError::Internal(err.to_string()),
             ZoneError::Keys(err) => ApiError::Internal(err.to_string()),
         }

@@ -57,6 +57,8 @@ pub struct ApiState {
     pub zones: Arc<Registry>,
     pub key: ApiKey,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Secondary zones created through the API are refreshed by it.
+    pub replicator: Arc<crate::xfr::Replicator>,
 }
 
 /// Largest request body read, as PowerDNS's `webserver-max-bodysize`

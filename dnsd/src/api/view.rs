@@ -34,11 +34,24 @@ pub struct Detail<'a> {
 /// The zone object; `detail` = `None` gives the list form.
 pub fn zone(view: &ZoneView, detail: Option<Detail<'_>>) -> Value {
     let zone = view.zone();
-    let name = zone.origin.to_lowercase().to_string();
+    let serial = zone.map_or(0, |z| z.serial);
+    let name = view.origin().to_lowercase().to_string();
     let id = ids::encode(&name);
     let (settings, model) = match view {
         ZoneView::Api { model, .. } => (model.settings.clone(), Some(model.as_ref())),
         ZoneView::File { .. } => (Default::default(), None),
+        ZoneView::Secondary { source, .. } => (
+            crate::zones::model::ZoneSettings {
+                kind: "Slave".into(),
+                masters: source
+                    .primaries
+                    .iter()
+                    .map(|p| p.addr.to_string())
+                    .collect(),
+                ..Default::default()
+            },
+            None,
+        ),
     };
     let mut out = json!({
         "id": id,
@@ -48,16 +61,41 @@ pub fn zone(view: &ZoneView, detail: Option<Detail<'_>>) -> Value {
         "catalog": settings.catalog,
         "account": settings.account,
         "masters": settings.masters,
-        "serial": zone.serial,
+        "serial": serial,
         "notified_serial": settings.notified_serial,
         "last_check": 0,
     });
     let object = out.as_object_mut().expect("built as an object");
+    if let ZoneView::Secondary {
+        state,
+        expired,
+        source,
+        ..
+    } = view
+    {
+        // PowerDNS's last_check, and the refresh timers it does not show.
+        let secs = |t: Option<std::time::SystemTime>| {
+            t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs())
+        };
+        object.insert("last_check".into(), json!(secs(state.last_refresh)));
+        object.insert(
+            "replication".into(),
+            json!({
+                "primary": source.primaries.first().map(|p| p.addr.to_string()),
+                "last_refresh": secs(state.last_refresh),
+                "next_refresh": secs(state.next_refresh),
+                "expires_at": secs(state.expires_at),
+                "expired": expired,
+                "last_error": state.last_error,
+            }),
+        );
+    }
     let dnssec_fields = detail.is_none_or(|d| d.dnssec_fields);
     if dnssec_fields {
         // True when the zone has an active key (PowerDNS's rule).
         object.insert("dnssec".into(), json!(view.keys().is_some()));
-        object.insert("edited_serial".into(), json!(zone.serial));
+        object.insert("edited_serial".into(), json!(serial));
     }
     let Some(detail) = detail else { return out };
     object.insert("soa_edit_api".into(), json!(settings.soa_edit_api));
@@ -68,9 +106,10 @@ pub fn zone(view: &ZoneView, detail: Option<Detail<'_>>) -> Value {
     object.insert("master_tsig_key_ids".into(), json!([]));
     object.insert("slave_tsig_key_ids".into(), json!([]));
     if detail.rrsets {
-        let rrsets = match model {
-            Some(model) => api_rrsets(model, &detail),
-            None => file_rrsets(zone, &detail),
+        let rrsets = match (model, zone) {
+            (Some(model), _) => api_rrsets(model, &detail),
+            (None, Some(zone)) => file_rrsets(zone, &detail),
+            (None, None) => Vec::new(),
         };
         object.insert("rrsets".into(), Value::Array(rrsets));
     }

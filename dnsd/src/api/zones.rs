@@ -142,7 +142,7 @@ async fn list(
         .zones
         .list()
         .iter()
-        .filter(|v| filter.as_ref().is_none_or(|f| &v.zone().origin == f))
+        .filter(|v| filter.as_ref().is_none_or(|f| v.origin() == f))
         .map(|v| {
             let mut z = view::zone(v, Some(detail));
             // The list form carries only the list fields.
@@ -212,6 +212,13 @@ async fn create(
 ) -> Result<Response, ApiError> {
     check_server(&server)?;
     let request: CreateZone = json_body(&body)?;
+    if request
+        .kind
+        .as_deref()
+        .is_some_and(|kind| zone_kind(kind).is_ok_and(|k| k == "Slave"))
+    {
+        return create_secondary(state, request).await;
+    }
     let zones = state.zones.clone();
     let model = blocking(move || {
         let model = create_zone(&request, unix_now())?;
@@ -396,6 +403,57 @@ fn set_dnssec(zones: &Registry, name: &Name, on: bool) -> Result<(), ApiError> {
     })
 }
 
+/// `kind: Slave` (or `Secondary`) with `masters`: a secondary zone,
+/// refreshed from them at once and kept current by transfers.
+async fn create_secondary(state: ApiState, request: CreateZone) -> Result<Response, ApiError> {
+    let name_text = request
+        .name
+        .as_deref()
+        .ok_or_else(|| unprocessable("Key 'name' not present or not a String"))?;
+    let origin = request_name(name_text, false)?;
+    if request.masters.is_empty() {
+        return Err(unprocessable(format!(
+            "Zone '{origin}' of kind Slave needs at least one entry in 'masters'"
+        )));
+    }
+    if request.rrsets.as_ref().is_some_and(|r| !r.is_empty()) || request.zone.is_some() {
+        return Err(unprocessable(
+            "A Slave zone gets its records from its masters; do not give rrsets or zone data",
+        ));
+    }
+    let primaries = request
+        .masters
+        .iter()
+        .map(|text| primary_from_api(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    for peer in &primaries {
+        if let Some(key) = &peer.key {
+            state.replicator.key(key).map_err(unprocessable)?;
+        }
+    }
+    let source = crate::config::replication::SecondarySource { origin, primaries };
+    let zones = state.zones.clone();
+    let created = source.clone();
+    blocking(move || Ok(zones.create_secondary(created)?)).await?;
+    state.replicator.start_refresher(source.clone());
+    state.metrics.api_change();
+    let view = state.zones.get(&source.origin).ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, axum::Json(view::zone(&view, None))).into_response())
+}
+
+/// A `masters` entry: `ADDR`, `ADDR:PORT` or `[V6]:PORT`, and optionally
+/// `:KEYNAME` after the port (PowerDNS's default port is 53).
+fn primary_from_api(text: &str) -> Result<crate::config::replication::Peer, ApiError> {
+    use crate::config::replication::Peer;
+    if let Ok(ip) = text.trim().parse::<std::net::IpAddr>() {
+        return Ok(Peer {
+            addr: std::net::SocketAddr::new(ip, 53),
+            key: None,
+        });
+    }
+    Peer::parse(text).map_err(|e| unprocessable(format!("Invalid master '{text}': {e}")))
+}
+
 async fn remove(
     State(state): State<ApiState>,
     Path((server, id)): Path<(String, String)>,
@@ -403,7 +461,9 @@ async fn remove(
     check_server(&server)?;
     let name = zone_from_id(&id)?;
     let zones = state.zones.clone();
-    blocking(move || Ok(zones.delete(&name)?)).await?;
+    let deleted = name.clone();
+    blocking(move || Ok(zones.delete(&deleted)?)).await?;
+    state.replicator.stop_refresher(&name);
     state.metrics.api_change();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -667,7 +727,7 @@ async fn metadata_list(
             .iter()
             .map(|(kind, values)| json!({"type": "Metadata", "kind": kind, "metadata": values}))
             .collect(),
-        ZoneView::File { .. } => Vec::new(),
+        ZoneView::File { .. } | ZoneView::Secondary { .. } => Vec::new(),
     };
     Ok(axum::Json(items).into_response())
 }
@@ -684,7 +744,7 @@ async fn metadata_get(
             .get(&kind)
             .cloned()
             .unwrap_or_default(),
-        ZoneView::File { .. } => Vec::new(),
+        ZoneView::File { .. } | ZoneView::Secondary { .. } => Vec::new(),
     };
     Ok(axum::Json(json!({"type": "Metadata", "kind": kind, "metadata": values})).into_response())
 }

@@ -67,6 +67,10 @@ pub fn resolve<'z>(
             }
             return;
         };
+        if served.expired {
+            out.rcode = Rcode::SERVFAIL;
+            return;
+        }
         let zone: &'z Zone = &served.zone;
         out.signer = if out.dnssec_ok {
             served.keys.as_deref()

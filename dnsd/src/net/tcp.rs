@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::ReadHalf;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
@@ -31,6 +31,7 @@ use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::WorkerStats;
 use crate::parse::Transport;
+use crate::xfr::{Replicator, is_transfer_request};
 use crate::zone::SharedCatalog;
 
 /// Connection limits.
@@ -134,6 +135,7 @@ pub async fn serve(
     config: AnswerConfig,
     limits: TcpLimits,
     stats: Arc<WorkerStats>,
+    replicator: Arc<Replicator>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let sources = Arc::new(SourceCounts::default());
@@ -165,6 +167,7 @@ pub async fn serve(
             peer.ip(),
             catalog,
             responder,
+            replicator.clone(),
             limits,
             (permit, source_slot),
         ));
@@ -179,6 +182,7 @@ async fn connection(
     peer: IpAddr,
     catalog: SharedCatalog,
     mut responder: Responder,
+    replicator: Arc<Replicator>,
     limits: TcpLimits,
     _slots: (OwnedSemaphorePermit, SourceSlot),
 ) {
@@ -198,6 +202,22 @@ async fn connection(
     loop {
         let snapshot = catalog.load();
         while let Some(message) = input.next_message() {
+            if is_transfer_request(message) {
+                // Zone transfers stream many messages: what is queued goes
+                // first, then the transfer, written as it is made.
+                let message = message.to_vec();
+                let snapshot = catalog.load_full();
+                if output.write_all(&mut writer).await.is_err()
+                    || replicator
+                        .serve_transfer(&message, peer, &snapshot, &mut writer)
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                last_activity = Instant::now();
+                continue;
+            }
             let started = Instant::now();
             if responder.answer(message, &snapshot, Transport::Tcp, peer, &mut reply) {
                 output.push_frame(&reply);
@@ -348,6 +368,14 @@ impl Output {
 
     fn pending(&self) -> usize {
         self.bytes.len() - self.written
+    }
+
+    /// Writes everything queued, waiting for the socket as needed.
+    async fn write_all(&mut self, writer: &mut WriteHalf<'_>) -> std::io::Result<()> {
+        writer.write_all(&self.bytes[self.written..]).await?;
+        self.bytes.clear();
+        self.written = 0;
+        Ok(())
     }
 
     /// Writes as much as the socket takes now; returns whether anything

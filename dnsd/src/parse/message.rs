@@ -21,6 +21,9 @@ pub struct Request<'a> {
     pub question_end: usize,
     /// The OPT record, if the query had one.
     pub edns: Option<Edns>,
+    /// The message ends with a TSIG record (RFC 8945): it must be verified
+    /// before anything else, and the reply signed.
+    pub signed: bool,
 }
 
 /// The question, with the name lowered for lookups. The original spelling
@@ -128,6 +131,7 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
 
     let mut edns: Option<Edns> = None;
     let mut edns_error = false;
+    let mut signed = false;
     let total = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
     for index in 0..total {
         let in_additional = index >= usize::from(ancount) + usize::from(nscount);
@@ -143,6 +147,13 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
         let Some(rdata) = packet.get(rdata_start..rdata_start + rdlen) else {
             return formerr(Some(question_end), edns);
         };
+        if rtype == RType::TSIG {
+            // RFC 8945 §5.1: the last record of the additional section.
+            if !in_additional || index + 1 != total {
+                return formerr(Some(question_end), edns);
+            }
+            signed = true;
+        }
         if rtype == RType::OPT {
             // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
             let owner_is_root = owner_end == pos + 1 && packet[pos] == 0;
@@ -170,6 +181,7 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
         question,
         question_end,
         edns,
+        signed,
     })
 }
 
@@ -218,6 +230,32 @@ fn read_name_lower(
             // 0x40 and 0x80: extended and binary labels are obsolete (RFC 6891 §5).
             _ => return None,
         }
+    }
+}
+
+impl Request<'_> {
+    /// The serial of the SOA in an IXFR request's authority section (RFC
+    /// 1995 §3): the version the client holds. `None` when there is no SOA
+    /// there (FORMERR, conformance §13.2.5).
+    pub fn ixfr_serial(&self) -> Option<u32> {
+        let packet = self.packet;
+        let ancount = usize::from(u16::from_be_bytes([packet[6], packet[7]]));
+        let nscount = usize::from(u16::from_be_bytes([packet[8], packet[9]]));
+        let mut pos = self.question_end;
+        for index in 0..ancount + nscount {
+            let owner_end = skip_name(packet, pos)?;
+            let fixed = packet.get(owner_end..owner_end + 10)?;
+            let rtype = RType(u16::from_be_bytes([fixed[0], fixed[1]]));
+            let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+            let rdata = packet.get(owner_end + 10..owner_end + 10 + rdlen)?;
+            if index >= ancount && rtype == RType::SOA {
+                // Two names (perhaps compressed), then serial and four timers.
+                let tail = rdata.len().checked_sub(20)?;
+                return Some(u32::from_be_bytes(rdata[tail..tail + 4].try_into().ok()?));
+            }
+            pos = owner_end + 10 + rdlen;
+        }
+        None
     }
 }
 

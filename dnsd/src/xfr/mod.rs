@@ -1,18 +1,42 @@
 //! Zone transfers and NOTIFY: how dnsd keeps other nameservers' copies of
 //! its zones current (as a primary) and its copies of theirs (as a
-//! secondary). See `../shared/spec/replication.md`.
+//! secondary). See `shared/spec/replication.md`.
 //!
 //! ```text
-//! diff      two versions of a zone -> the records deleted and added
-//! history   the diffs of a zone, bounded and persisted (IXFR source)
-//! message   records <-> transfer messages (compression, size limits)
-//! client    SOA check, IXFR/AXFR fetch from a primary (TSIG)
+//! replicator  the shared service: ACLs, keys, NOTIFY in (answer::control)
+//! primary     AXFR/IXFR served over TCP, from one catalog snapshot
+//! notify      NOTIFY out on every published serial change, with retries
+//! refresh     one task per secondary zone: SOA timers, IXFR/AXFR in
+//! client      SOA check, IXFR/AXFR fetch from a primary (TSIG)
+//! diff        two versions of a zone -> the records deleted and added
+//! history     the diffs of a zone, bounded and persisted (IXFR source)
+//! message     records <-> transfer messages (compression, size limits)
+//! stats       counters for /metrics
 //! ```
+//!
+//! Zones received as a secondary are kept by the zone registry's
+//! secondary writer (`zones::secondary`), and every published serial
+//! change, whoever made it, is recorded there in the IXFR history
+//! (`zones::history`).
 
 pub mod client;
 pub mod diff;
 pub mod history;
 pub mod message;
+pub mod notify;
+pub mod primary;
+pub mod refresh;
+mod replicator;
+pub mod stats;
 
 pub use diff::Diff;
 pub use history::History;
+pub use primary::is_transfer_request;
+pub use replicator::Replicator;
+
+/// Seconds since the Unix epoch (TSIG times, SOA timers).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -19,6 +19,9 @@ pub struct Served {
     pub zone: Arc<Zone>,
     /// Present when answers from this zone are signed (DO=1 queries).
     pub keys: Option<Arc<ZoneKeys>>,
+    /// A secondary zone past its SOA expire time: its data is kept but
+    /// every query for it is answered SERVFAIL (RFC 1035 §3.3.13).
+    pub expired: bool,
 }
 
 /// Every zone the server answers for. Built off the answer path and
@@ -43,7 +46,11 @@ impl Catalog {
 
     /// Adds or replaces an unsigned zone at its origin.
     pub fn insert(&mut self, zone: Arc<Zone>) {
-        self.insert_served(Served { zone, keys: None });
+        self.insert_served(Served {
+            zone,
+            keys: None,
+            expired: false,
+        });
     }
 
     /// Adds or replaces a zone, signed when it has keys.

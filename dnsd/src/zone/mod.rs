@@ -12,11 +12,13 @@ mod build;
 mod catalog;
 pub mod load;
 mod record;
+mod text;
 mod tree;
 mod update;
 
 pub use build::{BuildError, build_zone};
 pub use catalog::{Catalog, Served, SharedCatalog};
 pub use record::{Location, Record};
+pub use text::write_zone_text;
 pub use tree::{LuaRecord, Node, RRset, Zone};
 pub use update::{NamesBelow, OwnerChange, update_zone};

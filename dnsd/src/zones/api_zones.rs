@@ -84,6 +84,7 @@ impl ApiZones {
                             served: Served {
                                 zone: Arc::new(zone),
                                 keys,
+                                expired: false,
                             },
                         };
                         served.insert(key, entry);
@@ -146,7 +147,11 @@ impl ApiZones {
         }
         Ok(ApiEntry {
             model: Arc::new(model),
-            served: Served { zone, keys },
+            served: Served {
+                zone,
+                keys,
+                expired: false,
+            },
         })
     }
 }

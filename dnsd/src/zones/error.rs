@@ -28,6 +28,18 @@ pub enum ZoneError {
     /// The change could not be persisted.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A received copy of a secondary zone breaks the zone rules.
+    #[error("received zone is not servable: {0}")]
+    Transfer(crate::zone::load::LoadErrors),
+    /// A secondary zone's copy or settings could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Persist {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The zone is a secondary: only transfers from its primaries change it.
+    #[error("zone {zone} is a secondary of {primaries}; change it on the primary")]
+    Secondary { zone: Name, primaries: String },
     /// The zone's DNSSEC keys could not be read or changed.
     #[error(transparent)]
     Keys(#[from] KeyStoreError),

@@ -119,6 +119,7 @@ impl FileZones {
                         served: Served {
                             zone: Arc::new(zone),
                             keys,
+                            expired: false,
                         },
                     };
                     served.insert(key, entry);

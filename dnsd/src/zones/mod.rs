@@ -44,11 +44,15 @@ mod api_zones;
 mod error;
 /// Zone files: load, and reload on SIGHUP.
 mod files;
+/// IXFR histories of served zones, recorded when they are published.
+mod history;
 /// DNSSEC keys of served zones and the records that publish them.
 mod keys;
 pub mod model;
 /// The lock, the owner of each name, the writers' entry points, publishing.
 mod registry;
+/// Secondary zones: copies kept by zone transfers.
+mod secondary;
 pub mod serial;
 pub mod store;
 mod view;
@@ -56,7 +60,8 @@ mod view;
 pub use error::ZoneError;
 pub use files::{ZoneLoadError, load_zone};
 pub use keys::{ZoneSigning, key_records};
-pub use registry::Registry;
+pub use registry::{Registry, ReplicationStores, ZoneChange};
+pub use secondary::RefreshState;
 pub use view::ZoneView;
 
 #[cfg(test)]

@@ -14,26 +14,56 @@ use tracing::{info, warn};
 use super::api_zones::ApiZones;
 use super::error::ZoneError;
 use super::files::FileZones;
+use super::history::Histories;
 use super::keys::ZoneSigning;
 use super::model::ApiZone;
+use super::secondary::{RefreshState, SecondaryZones};
 use super::store::{Store, StoreError};
 use super::view::ZoneView;
 use crate::config::ZoneSource;
+use crate::config::replication::SecondarySource;
 use crate::dnssec::{KeyPolicy, KeyStore};
 use crate::wire::Name;
-use crate::zone::{Catalog, Served, SharedCatalog};
+use crate::xfr::Diff;
+use crate::zone::{Catalog, Record, Served, SharedCatalog, Zone};
+
+/// A zone published with a new serial (or newly served): what NOTIFY and
+/// the catalog of changes need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneChange {
+    pub origin: Name,
+    pub serial: u32,
+}
+
+/// Where replication keeps its state, and its bounds.
+#[derive(Debug, Clone, Default)]
+pub struct ReplicationStores {
+    /// Secondary zones: configured ones, the rest come from the API.
+    pub secondaries: Vec<SecondarySource>,
+    /// Copies of secondary zones (`DATA-DIR/secondary`); `None`: memory only.
+    pub secondary_dir: Option<std::path::PathBuf>,
+    /// IXFR histories (`DATA-DIR/ixfr`); `None`: memory only.
+    pub history_dir: Option<std::path::PathBuf>,
+    pub history_limits: crate::xfr::history::Limits,
+}
 
 /// Which writer owns a served name.
 enum Owner<'a> {
     File(&'a ZoneSource),
+    Secondary(&'a SecondarySource),
     Api,
 }
 
-/// Everything the lock guards: each writer's zones, and the key store.
+/// Everything the lock guards: each writer's zones, the key store, and
+/// what publishing records for replication.
 struct Inner {
     signing: ZoneSigning,
     files: FileZones,
+    secondaries: SecondaryZones,
     api: ApiZones,
+    histories: Histories,
+    /// Where published changes are announced (NOTIFY); set once.
+    changes: Option<tokio::sync::mpsc::UnboundedSender<ZoneChange>>,
 }
 
 impl Inner {
@@ -42,6 +72,9 @@ impl Inner {
     fn owner(&self, key: &Name) -> Option<Owner<'_>> {
         if let Some(entry) = self.files.get(key) {
             return Some(Owner::File(&entry.source));
+        }
+        if let Some(entry) = self.secondaries.get(key) {
+            return Some(Owner::Secondary(&entry.source));
         }
         self.api.get(key).map(|_| Owner::Api)
     }
@@ -54,18 +87,65 @@ impl Inner {
                 zone: key.clone(),
                 file: source.file.clone(),
             }),
+            Some(Owner::Secondary(source)) => Err(secondary_error(source)),
             None => Err(ZoneError::NotFound(key.clone())),
+        }
+    }
+
+    /// Records what changed between the published catalog `old` and the
+    /// one about to replace it: a diff for every zone whose serial moved,
+    /// and an announcement for it and for every new zone.
+    fn record_changes(&mut self, old: &Catalog, new: &Catalog) {
+        for zone in new.zones() {
+            let key = zone.origin.to_lowercase();
+            match old.get(&zone.origin) {
+                Some(previous) if Arc::ptr_eq(previous, zone) => continue,
+                Some(previous) if previous.serial == zone.serial => continue,
+                Some(previous) => self.histories.record(&key, previous, zone),
+                None => {}
+            }
+            if let Some(changes) = &self.changes {
+                let _ = changes.send(ZoneChange {
+                    origin: zone.origin.clone(),
+                    serial: zone.serial,
+                });
+            }
+        }
+        for zone in old.zones() {
+            if new.get(&zone.origin).is_none() && self.owner(&zone.origin.to_lowercase()).is_none()
+            {
+                self.histories.remove(&zone.origin.to_lowercase());
+            }
         }
     }
 
     /// Every served zone, as the catalog holds it.
     fn served(&self) -> impl Iterator<Item = Served> + '_ {
-        self.files.served().chain(self.api.served())
+        self.files
+            .served()
+            .chain(self.secondaries.served())
+            .chain(self.api.served())
     }
 
     /// Every served zone, as callers see it.
     fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
-        self.files.views().chain(self.api.views())
+        self.files
+            .views()
+            .chain(self.secondaries.views())
+            .chain(self.api.views())
+    }
+}
+
+/// The API's refusal to change a secondary zone.
+fn secondary_error(source: &SecondarySource) -> ZoneError {
+    let primaries: Vec<String> = source
+        .primaries
+        .iter()
+        .map(|p| p.addr.to_string())
+        .collect();
+    ZoneError::Secondary {
+        zone: source.origin.clone(),
+        primaries: primaries.join(", "),
     }
 }
 
@@ -83,20 +163,35 @@ impl Registry {
         sources: Vec<ZoneSource>,
         store: Option<Store>,
         signing: ZoneSigning,
+        replication: ReplicationStores,
     ) -> Result<Registry, StoreError> {
         let mut files = FileZones::new(sources);
         files.load(&signing, false);
-        let api = ApiZones::open(store, &signing, |key| files.get(key).is_some())?;
+        let secondaries = SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        let api = ApiZones::open(store, &signing, |key| {
+            files.get(key).is_some() || secondaries.get(key).is_some()
+        })?;
         let registry = Registry {
             shared: Arc::new(ArcSwap::from_pointee(Catalog::new())),
             inner: Mutex::new(Inner {
                 signing,
                 files,
+                secondaries,
                 api,
+                histories: Histories::new(replication.history_dir, replication.history_limits),
+                changes: None,
             }),
         };
-        registry.publish(&registry.lock());
+        registry.publish(&mut registry.lock());
         Ok(registry)
+    }
+
+    /// Announces every zone published with a new serial from now on (one
+    /// subscriber: replication's NOTIFY sender).
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<ZoneChange> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.lock().changes = Some(sender);
+        receiver
     }
 
     /// The catalog handle the transports read.
@@ -115,18 +210,21 @@ impl Registry {
     /// Builds the catalog from `inner` and swaps it in; returns the one it
     /// replaced. Writers call it while still holding the lock, so catalogs
     /// are published in the order their changes were made.
-    fn publish(&self, inner: &Inner) -> Arc<Catalog> {
+    fn publish(&self, inner: &mut Inner) -> Arc<Catalog> {
         let mut catalog = Catalog::new();
         for served in inner.served() {
             catalog.insert_served(served);
         }
+        // The history is written before the catalog is: a secondary told
+        // of the new serial finds its diff.
+        inner.record_changes(&self.shared.load(), &catalog);
         self.shared.swap(Arc::new(catalog))
     }
 
     /// Every zone, of every writer, by name.
     pub fn list(&self) -> Vec<ZoneView> {
         let mut views: Vec<ZoneView> = self.lock().views().collect();
-        views.sort_by(|a, b| a.zone().origin.cmp(&b.zone().origin));
+        views.sort_by(|a, b| a.origin().cmp(b.origin()));
         views
     }
 
@@ -136,8 +234,15 @@ impl Registry {
         let key = name.to_lowercase();
         match inner.owner(&key)? {
             Owner::File(_) => inner.files.get(&key).map(|entry| entry.view()),
+            Owner::Secondary(_) => inner.secondaries.get(&key).map(|entry| entry.view()),
             Owner::Api => inner.api.get(&key).map(|entry| entry.view()),
         }
+    }
+
+    /// The diffs of `name` from `serial` to its newest serial, if the
+    /// IXFR history reaches back that far.
+    pub fn ixfr_since(&self, name: &Name, serial: u32) -> Option<Vec<Arc<Diff>>> {
+        self.lock().histories.since(&name.to_lowercase(), serial)
     }
 }
 
@@ -157,6 +262,68 @@ impl Registry {
     }
 }
 
+// ----------- writers: zone transfers (secondary zones) -----------------
+
+impl Registry {
+    /// Every secondary zone's origin and primaries.
+    pub fn secondaries(&self) -> Vec<SecondarySource> {
+        self.lock().secondaries.sources().cloned().collect()
+    }
+
+    /// The served copy of secondary zone `name`, if one was received.
+    pub fn secondary_copy(&self, name: &Name) -> Option<Arc<Zone>> {
+        let inner = self.lock();
+        inner.secondaries.get(&name.to_lowercase())?.zone().cloned()
+    }
+
+    /// Replaces secondary zone `name` with `records`, a whole zone as
+    /// received; it is checked like a zone file and persisted before it is
+    /// served. Returns the new serial.
+    pub fn replace_secondary(&self, name: &Name, records: Vec<Record>) -> Result<u32, ZoneError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let key = name.to_lowercase();
+        let zone = inner.secondaries.replace(&key, records)?;
+        let _ = self.publish(inner);
+        Ok(zone.serial)
+    }
+
+    /// Marks secondary zone `name` current as of now (its primary has no
+    /// newer serial).
+    pub fn secondary_refreshed(&self, name: &Name) {
+        self.lock().secondaries.touch(&name.to_lowercase());
+    }
+
+    /// Records the refresh timers of secondary zone `name`.
+    pub fn set_secondary_state(&self, name: &Name, state: RefreshState) {
+        self.lock()
+            .secondaries
+            .set_state(&name.to_lowercase(), state);
+    }
+
+    /// Stops serving secondary zone `name` (SOA expire passed): SERVFAIL
+    /// until a transfer succeeds.
+    pub fn expire_secondary(&self, name: &Name) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if inner.secondaries.expire(&name.to_lowercase()) {
+            warn!(zone = %name, "secondary zone expired; answering SERVFAIL until a transfer succeeds");
+            let _ = self.publish(inner);
+        }
+    }
+
+    /// Adds a secondary zone through the API (`kind: Slave`); a name
+    /// served already is refused.
+    pub fn create_secondary(&self, source: SecondarySource) -> Result<(), ZoneError> {
+        let mut inner = self.lock();
+        let key = source.origin.to_lowercase();
+        if inner.owner(&key).is_some() {
+            return Err(ZoneError::Exists(key));
+        }
+        inner.secondaries.add_from_api(source)
+    }
+}
+
 // ----------- writers: the control API ---------------------------------
 
 impl Registry {
@@ -169,7 +336,7 @@ impl Registry {
             return Err(ZoneError::Exists(key));
         }
         let model = inner.api.create(key, model)?;
-        let _ = self.publish(&inner);
+        let _ = self.publish(&mut inner);
         Ok(model)
     }
 
@@ -186,7 +353,7 @@ impl Registry {
         inner.api_owns(&key)?;
         let (result, changed) = inner.api.update(&key, change)?;
         if changed {
-            let _ = self.publish(&inner);
+            let _ = self.publish(&mut inner);
         }
         Ok(result)
     }
@@ -208,11 +375,20 @@ impl Registry {
         Ok(result)
     }
 
-    /// Removes an API zone, its keys and its stored data.
+    /// Removes an API zone, its keys and its stored data; or a secondary
+    /// zone the API created, and its copy.
     pub fn delete(&self, name: &Name) -> Result<(), ZoneError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let key = name.to_lowercase();
+        if let Some(entry) = inner.secondaries.get(&key) {
+            if !entry.from_api {
+                return Err(secondary_error(&entry.source));
+            }
+            inner.secondaries.remove(&key)?;
+            let _ = self.publish(inner);
+            return Ok(());
+        }
         inner.api_owns(&key)?;
         inner.api.delete(&inner.signing.keys, &key)?;
         let _ = self.publish(inner);

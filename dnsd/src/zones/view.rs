@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::model::ApiZone;
+use super::secondary::RefreshState;
 use crate::config::ZoneSource;
+use crate::config::replication::SecondarySource;
 use crate::dnssec::ZoneKeys;
 use crate::zone::Zone;
 
@@ -24,6 +26,15 @@ pub enum ZoneView {
         /// Present when the zone is signed.
         keys: Option<Arc<ZoneKeys>>,
     },
+    /// Copied from primaries by zone transfers; read-only through the API.
+    Secondary {
+        source: SecondarySource,
+        /// The copy, once one was received.
+        zone: Option<Arc<Zone>>,
+        /// Past the SOA expire time: answered SERVFAIL.
+        expired: bool,
+        state: RefreshState,
+    },
 }
 
 impl ZoneView {
@@ -31,13 +42,23 @@ impl ZoneView {
     pub fn keys(&self) -> Option<&Arc<ZoneKeys>> {
         match self {
             ZoneView::File { keys, .. } | ZoneView::Api { keys, .. } => keys.as_ref(),
+            ZoneView::Secondary { .. } => None,
         }
     }
 
-    /// The served snapshot.
-    pub fn zone(&self) -> &Arc<Zone> {
+    /// The served snapshot; a secondary has none until its first transfer.
+    pub fn zone(&self) -> Option<&Arc<Zone>> {
         match self {
-            ZoneView::File { zone, .. } | ZoneView::Api { zone, .. } => zone,
+            ZoneView::File { zone, .. } | ZoneView::Api { zone, .. } => Some(zone),
+            ZoneView::Secondary { zone, .. } => zone.as_ref(),
+        }
+    }
+
+    /// The zone's name, case as configured.
+    pub fn origin(&self) -> &crate::wire::Name {
+        match self {
+            ZoneView::File { zone, .. } | ZoneView::Api { zone, .. } => &zone.origin,
+            ZoneView::Secondary { source, .. } => &source.origin,
         }
     }
 }

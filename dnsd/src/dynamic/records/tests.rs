@@ -50,6 +50,7 @@ fn zone_catalog(keys: Option<Arc<ZoneKeys>>) -> Catalog {
     catalog.insert_served(Served {
         zone: Arc::new(build_zone(&origin(), records).unwrap()),
         keys,
+        expired: false,
     });
     catalog
 }
@@ -364,6 +365,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
         catalog.insert_served(Served {
             zone: Arc::new(build_zone(&origin(), records).unwrap()),
             keys: None,
+            expired: false,
         });
         catalog
     }

@@ -31,7 +31,14 @@ use crate::zone::Record;
 /// Identical duplicate records are dropped silently.
 pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> {
     let text = read_zone_text(path).map_err(|e| LoadErrors(vec![LoadError::new(None, e)]))?;
-    let mut records = dedup(parse_str(origin, &text, path)?);
+    check_records(origin, parse_str(origin, &text, path)?)
+}
+
+/// Checks records that make up a whole zone, wherever they came from (a
+/// zone file, a zone transfer): duplicates dropped, TTLs clamped, the
+/// zone's rules, LUA records compiled.
+pub fn check_records(origin: &Name, records: Vec<Record>) -> Result<Vec<Record>, LoadErrors> {
+    let mut records = dedup(records);
     clamp_ttls(&mut records);
     let mut errors = validate(origin, &records);
     errors.extend(check_lua(&records));

@@ -1,0 +1,160 @@
+//! The replication service: one shared object that the transports, the
+//! answer path (through [`Control`]) and the API ask about transfers and
+//! NOTIFY, and that runs the background work: NOTIFY to secondaries when a
+//! zone changes, and the refresh of every secondary zone.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, Semaphore};
+use tracing::{debug, info};
+
+use super::stats::{Event, ReplicationStats};
+use crate::answer::control::Control;
+use crate::config::ZoneSource;
+use crate::config::replication::{Replication as Settings, SecondarySource, TransferAcl, unmapped};
+use crate::dnssec::Signer;
+use crate::wire::tsig::Keyring;
+use crate::wire::{Name, Rcode};
+use crate::zones::Registry;
+
+/// A running secondary zone's refresher: how to wake it and stop it.
+struct Refresher {
+    wake: Arc<Notify>,
+    task: tokio::task::AbortHandle,
+}
+
+/// Replication's state, shared by everything that serves or refreshes.
+pub struct Replicator {
+    pub(super) registry: Arc<Registry>,
+    pub(super) settings: Settings,
+    /// `allow-transfer` of each file zone, by lower-case name.
+    zone_acls: HashMap<Name, Vec<TransferAcl>>,
+    /// Transfers being served; a request beyond the cap is refused.
+    pub(super) transfer_slots: Arc<Semaphore>,
+    pub(super) signer: Arc<Signer>,
+    pub stats: ReplicationStats,
+    refreshers: Mutex<HashMap<Name, Refresher>>,
+}
+
+impl Replicator {
+    pub fn new(
+        registry: Arc<Registry>,
+        settings: Settings,
+        zones: &[ZoneSource],
+        signer: Arc<Signer>,
+    ) -> Arc<Replicator> {
+        let zone_acls = zones
+            .iter()
+            .filter(|z| !z.allow_transfer.is_empty())
+            .map(|z| (z.origin.to_lowercase(), z.allow_transfer.clone()))
+            .collect();
+        Arc::new(Replicator {
+            registry,
+            transfer_slots: Arc::new(Semaphore::new(settings.max_transfers)),
+            settings,
+            zone_acls,
+            signer,
+            stats: ReplicationStats::default(),
+            refreshers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts the background work on the current runtime: NOTIFY on every
+    /// change, and a refresher per secondary zone.
+    pub fn start(self: &Arc<Self>) {
+        let changes = self.registry.subscribe();
+        tokio::spawn(super::notify::send_on_changes(self.clone(), changes));
+        for source in self.registry.secondaries() {
+            self.start_refresher(source);
+        }
+    }
+
+    /// Starts refreshing a secondary zone (at start, or created through
+    /// the API).
+    pub fn start_refresher(self: &Arc<Self>, source: SecondarySource) {
+        let key = source.origin.to_lowercase();
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(super::refresh::run(self.clone(), source, wake.clone()));
+        let mut refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = refreshers.insert(
+            key,
+            Refresher {
+                wake,
+                task: task.abort_handle(),
+            },
+        ) {
+            old.task.abort();
+        }
+    }
+
+    /// Stops refreshing a secondary zone (deleted through the API).
+    pub fn stop_refresher(&self, name: &Name) {
+        let mut refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = refreshers.remove(&name.to_lowercase()) {
+            old.task.abort();
+        }
+    }
+
+    /// The TSIG key named `name`, if configured.
+    pub fn key(&self, name: &Name) -> Result<Arc<crate::wire::tsig::Key>, String> {
+        self.settings.key(name)
+    }
+
+    /// Whether `ip`, with the verified key `key`, may transfer `zone`
+    /// (lower case): the global list, then the zone's own.
+    pub fn transfer_allowed(&self, zone: &Name, ip: IpAddr, key: Option<&Name>) -> bool {
+        self.settings
+            .allow_transfer
+            .iter()
+            .chain(self.zone_acls.get(zone).into_iter().flatten())
+            .any(|acl| acl.allows(ip, key))
+    }
+}
+
+/// A lower-case wire name from the answer path, as a [`Name`].
+fn wire_name(zone: &[u8]) -> Option<Name> {
+    Name::from_wire(zone).ok()
+}
+
+impl Control for Replicator {
+    fn keys(&self) -> &Keyring {
+        &self.settings.keys
+    }
+
+    fn notify(&self, zone: &[u8], peer: IpAddr, key: Option<&Name>) -> Rcode {
+        let Some(zone) = wire_name(zone) else {
+            return Rcode::REFUSED;
+        };
+        let peer = unmapped(peer);
+        let Some(source) = self
+            .registry
+            .secondaries()
+            .into_iter()
+            .find(|s| s.origin.to_lowercase() == zone)
+        else {
+            debug!(%zone, %peer, "NOTIFY refused: not a secondary zone here");
+            return Rcode::REFUSED;
+        };
+        // From one of the zone's primaries, signed with its key when it has one.
+        let from_primary = source.primaries.iter().any(|p| {
+            unmapped(p.addr.ip()) == peer && p.key.as_ref().is_none_or(|want| Some(want) == key)
+        });
+        if !from_primary {
+            info!(%zone, %peer, "NOTIFY refused: not from a primary of the zone (or not signed with its key)");
+            return Rcode::REFUSED;
+        }
+        self.stats.count(&zone, Event::NotifyReceived);
+        let refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(refresher) = refreshers.get(&zone) {
+            // One stored wake-up at most: a flood is one more check.
+            refresher.wake.notify_one();
+        }
+        Rcode::NOERROR
+    }
+
+    fn may_transfer(&self, zone: &[u8], peer: IpAddr, key: Option<&Name>) -> bool {
+        wire_name(zone).is_some_and(|zone| self.transfer_allowed(&zone, peer, key))
+    }
+}

@@ -1,0 +1,359 @@
+//! Secondary zones: copies of zones another server (the primary) owns,
+//! kept current by zone transfers (`crate::xfr`).
+//!
+//! This writer only keeps the copies; deciding *when* to refresh (SOA
+//! timers, NOTIFY) and fetching is the refresher's job. A copy arrives
+//! whole (AXFR, or an IXFR already applied), is checked like a zone file,
+//! written to `DATA-DIR/secondary/` (temp file, fsync, rename) and only
+//! then published, so the copy served after a restart is the last one
+//! acknowledged. The file's mtime is the last successful refresh, which is
+//! what the SOA expire timer counts from after a restart.
+//!
+//! Zones come from `--secondary` (configuration) or from the API (`kind:
+//! Slave`, remembered in a `<zone>.primaries` file beside the copy). Both
+//! are read-only to every other writer.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing::{info, warn};
+
+use super::error::ZoneError;
+use super::view::ZoneView;
+use crate::config::replication::{Peer, SecondarySource};
+use crate::wire::Name;
+use crate::zone::{Record, Served, Zone, build_zone, load, write_zone_text};
+
+/// What the refresher last did for a zone, for the API and metrics.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshState {
+    /// When the copy was last confirmed current (a transfer or an SOA check).
+    pub last_refresh: Option<SystemTime>,
+    /// When the next SOA check is due.
+    pub next_refresh: Option<SystemTime>,
+    /// When the copy stops being served unless refreshed.
+    pub expires_at: Option<SystemTime>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// One secondary zone.
+pub(super) struct SecondaryEntry {
+    pub(super) source: SecondarySource,
+    /// Created through the API (and deleted through it).
+    pub(super) from_api: bool,
+    /// The copy, once one has been received.
+    served: Option<Served>,
+    expired: bool,
+    pub(super) state: RefreshState,
+}
+
+impl SecondaryEntry {
+    pub(super) fn view(&self) -> ZoneView {
+        ZoneView::Secondary {
+            source: self.source.clone(),
+            zone: self.served.as_ref().map(|s| s.zone.clone()),
+            expired: self.expired,
+            state: self.state.clone(),
+        }
+    }
+
+    pub(super) fn zone(&self) -> Option<&Arc<Zone>> {
+        self.served.as_ref().map(|s| &s.zone)
+    }
+}
+
+/// The secondary writer's state: its zones by lower-case name, and where
+/// their copies are kept.
+pub(super) struct SecondaryZones {
+    dir: Option<PathBuf>,
+    entries: BTreeMap<Name, SecondaryEntry>,
+}
+
+/// File names under the secondary folder: the lower-case zone name with
+/// anything but `[a-z0-9-]` escaped, so no name can leave the folder.
+fn file_stem(key: &Name) -> String {
+    let text = key.to_string();
+    let mut stem = String::with_capacity(text.len());
+    for b in text.trim_end_matches('.').bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => stem.push(b as char),
+            _ => stem.push_str(&format!("%{b:02x}")),
+        }
+    }
+    if stem.is_empty() || stem.starts_with('.') {
+        stem.insert(0, '_');
+    }
+    stem
+}
+
+impl SecondaryZones {
+    /// The configured secondaries and those the API created earlier, each
+    /// with the copy it had, if any (`dir`: the data directory's
+    /// `secondary/` folder; `None` keeps nothing across restarts).
+    pub(super) fn open(sources: Vec<SecondarySource>, dir: Option<PathBuf>) -> SecondaryZones {
+        let mut zones = SecondaryZones {
+            dir,
+            entries: BTreeMap::new(),
+        };
+        for source in sources {
+            zones.insert(source, false);
+        }
+        for source in zones.api_sources() {
+            if !zones.entries.contains_key(&source.origin.to_lowercase()) {
+                zones.insert(source, true);
+            }
+        }
+        zones
+    }
+
+    fn insert(&mut self, source: SecondarySource, from_api: bool) {
+        let key = source.origin.to_lowercase();
+        let mut entry = SecondaryEntry {
+            source,
+            from_api,
+            served: None,
+            expired: false,
+            state: RefreshState::default(),
+        };
+        if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{}.zone", file_stem(&key)));
+            if path.exists() {
+                match load::load_file(&entry.source.origin, &path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|records| {
+                        build_zone(&entry.source.origin, records).map_err(|e| e.to_string())
+                    }) {
+                    Ok(zone) => {
+                        info!(zone = %entry.source.origin, serial = zone.serial, "secondary zone: serving the stored copy");
+                        entry.state.last_refresh =
+                            fs::metadata(&path).and_then(|m| m.modified()).ok();
+                        entry.served = Some(Served {
+                            zone: Arc::new(zone),
+                            keys: None,
+                            expired: false,
+                        });
+                    }
+                    Err(err) => {
+                        warn!(zone = %entry.source.origin, "secondary zone: the stored copy is unusable ({err}); waiting for a transfer")
+                    }
+                }
+            }
+        }
+        self.entries.insert(key, entry);
+    }
+
+    /// Secondaries the API created, from their `.primaries` files.
+    fn api_sources(&self) -> Vec<SecondarySource> {
+        let Some(dir) = &self.dir else {
+            return Vec::new();
+        };
+        let Ok(listing) = fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut sources = Vec::new();
+        for entry in listing.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "primaries") {
+                continue;
+            }
+            match read_primaries(&path) {
+                Ok(source) => sources.push(source),
+                Err(err) => {
+                    warn!(file = %path.display(), "secondary zone created through the API is unreadable: {err}")
+                }
+            }
+        }
+        sources
+    }
+
+    pub(super) fn get(&self, key: &Name) -> Option<&SecondaryEntry> {
+        self.entries.get(key)
+    }
+
+    pub(super) fn served(&self) -> impl Iterator<Item = Served> + '_ {
+        self.entries.values().filter_map(|entry| {
+            entry.served.as_ref().map(|served| Served {
+                expired: entry.expired,
+                ..served.clone()
+            })
+        })
+    }
+
+    pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
+        self.entries.values().map(SecondaryEntry::view)
+    }
+
+    pub(super) fn sources(&self) -> impl Iterator<Item = &SecondarySource> + '_ {
+        self.entries.values().map(|e| &e.source)
+    }
+
+    /// Replaces the copy of `key` with `records` (a whole zone, as
+    /// received): checked, built, persisted, then kept for publishing.
+    pub(super) fn replace(
+        &mut self,
+        key: &Name,
+        records: Vec<Record>,
+    ) -> Result<Arc<Zone>, ZoneError> {
+        let entry = self
+            .entries
+            .get(key)
+            .ok_or_else(|| ZoneError::NotFound(key.clone()))?;
+        let origin = entry.source.origin.clone();
+        let records = load::check_records(&origin, records).map_err(ZoneError::Transfer)?;
+        let zone = build_zone(&origin, records.clone())?;
+        self.persist(key, &records)?;
+        Ok(self.set_copy(key, zone))
+    }
+
+    /// Serves `zone`, already checked and persisted by the caller (an
+    /// incremental change applied to the served copy).
+    pub(super) fn set_copy(&mut self, key: &Name, zone: Zone) -> Arc<Zone> {
+        let zone = Arc::new(zone);
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.served = Some(Served {
+                zone: zone.clone(),
+                keys: None,
+                expired: false,
+            });
+            entry.expired = false;
+        }
+        zone
+    }
+
+    /// Writes the copy (temp file, fsync, rename, fsync of the folder).
+    pub(super) fn persist(&self, key: &Name, records: &[Record]) -> Result<(), ZoneError> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let path = dir.join(format!("{}.zone", file_stem(key)));
+        write_atomically(dir, &path, |file| write_zone_text(records, file))
+            .map_err(|source| ZoneError::Persist { path, source })
+    }
+
+    /// Marks the copy current as of now (an SOA check found no change).
+    pub(super) fn touch(&mut self, key: &Name) {
+        if let (Some(dir), Some(entry)) = (&self.dir, self.entries.get(key))
+            && entry.served.is_some()
+        {
+            let path = dir.join(format!("{}.zone", file_stem(key)));
+            if let Ok(file) = fs::File::options().write(true).open(&path) {
+                let _ = file.set_modified(SystemTime::now());
+            }
+        }
+    }
+
+    /// Expires the copy: queries get SERVFAIL until a transfer succeeds.
+    /// Returns whether anything changed.
+    pub(super) fn expire(&mut self, key: &Name) -> bool {
+        match self.entries.get_mut(key) {
+            Some(entry) if entry.served.is_some() && !entry.expired => {
+                entry.expired = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn set_state(&mut self, key: &Name, state: RefreshState) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.state = state;
+        }
+    }
+
+    /// Adds a secondary created through the API (remembered on disk).
+    pub(super) fn add_from_api(&mut self, source: SecondarySource) -> Result<(), ZoneError> {
+        let key = source.origin.to_lowercase();
+        if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{}.primaries", file_stem(&key)));
+            let text = primaries_text(&source);
+            write_atomically(dir, &path, |file| file.write_all(text.as_bytes()))
+                .map_err(|source| ZoneError::Persist { path, source })?;
+        }
+        self.insert(source, true);
+        Ok(())
+    }
+
+    /// Removes a secondary created through the API and its files.
+    pub(super) fn remove(&mut self, key: &Name) -> Result<(), ZoneError> {
+        if let Some(dir) = &self.dir {
+            for ext in ["zone", "primaries"] {
+                let path = dir.join(format!("{}.{ext}", file_stem(key)));
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(ZoneError::Persist { path, source }),
+                }
+            }
+        }
+        self.entries.remove(key);
+        Ok(())
+    }
+}
+
+/// `<origin>\n` then one `ADDR:PORT[:KEY]` per line.
+fn primaries_text(source: &SecondarySource) -> String {
+    let mut text = format!("{}\n", source.origin);
+    for peer in &source.primaries {
+        match &peer.key {
+            Some(key) => text.push_str(&format!("{}:{}\n", peer.addr, key)),
+            None => text.push_str(&format!("{}\n", peer.addr)),
+        }
+    }
+    text
+}
+
+fn read_primaries(path: &Path) -> Result<SecondarySource, String> {
+    let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let origin = crate::config::origin_from_arg(lines.next().ok_or("empty file")?.trim())?;
+    let primaries = lines.map(Peer::parse).collect::<Result<Vec<_>, _>>()?;
+    Ok(SecondarySource { origin, primaries })
+}
+
+/// Writes `path` through a temporary file in `dir`, so a crash leaves the
+/// old file or the new one, never a torn one. Files are owner-only.
+fn write_atomically(
+    dir: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let temp = path.with_extension("tmp");
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
+    file.sync_data()?;
+    fs::rename(&temp, path)?;
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_in_the_folder() {
+        let name = |t: &str| Name::from_text(t, None).unwrap().to_lowercase();
+        assert_eq!(file_stem(&name("example.test.")), "example.test");
+        assert_eq!(file_stem(&name(".")), "_");
+        assert_eq!(file_stem(&name("a\\/b.test.")), "a%2fb.test");
+        assert!(!file_stem(&name("..test.")).contains('/'));
+    }
+}
