@@ -259,9 +259,18 @@ pub struct ServerBuilder {
     extra_listens: usize,
     probe: Option<String>,
     stderr_closed: bool,
+    port: Option<u16>,
 }
 
 impl ServerBuilder {
+    /// Listen on this port (of the builder's IP) rather than a fresh one:
+    /// for a server others must know the address of before it starts, or
+    /// one restarted where it was.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     /// Give dnsd a standard error whose reader is already gone: every write
     /// to it fails with EPIPE (a log shipper that died).
     pub fn stderr_closed(mut self) -> Self {
@@ -341,8 +350,12 @@ impl ServerBuilder {
         let stderr_path = dir.join("stderr");
         let stdout_path = dir.join("stdout");
         let mut addrs = Vec::new();
-        for _ in 0..=self.extra_listens {
-            addrs.push(SocketAddr::new(self.ip, free_port(self.ip)));
+        for i in 0..=self.extra_listens {
+            let port = match (i, self.port) {
+                (0, Some(port)) => port,
+                _ => free_port(self.ip),
+            };
+            addrs.push(SocketAddr::new(self.ip, port));
         }
         let mut args: Vec<String> = Vec::new();
         for a in &addrs {
@@ -418,6 +431,7 @@ impl Server {
             extra_listens: 0,
             probe: None,
             stderr_closed: false,
+            port: None,
         }
     }
 

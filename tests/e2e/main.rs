@@ -51,6 +51,8 @@ mod opcode;
 mod poolmgr;
 /// SIGHUP zone reload.
 mod reload;
+/// Zone transfers, NOTIFY and TSIG between dnsd servers and with kdig.
+mod replication;
 /// §16 the RFC 8906 §8 matrix, one test per row.
 mod rfc8906;
 /// §10 TCP.

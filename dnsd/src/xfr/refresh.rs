@@ -29,8 +29,11 @@ use crate::zones::serial::serial_gt;
 const MIN_TIMER: Duration = Duration::from_secs(1);
 const MAX_REFRESH: Duration = Duration::from_secs(86_400);
 
-/// Retry interval before a first copy exists (no SOA to take it from).
-const RETRY_WITHOUT_COPY: Duration = Duration::from_secs(10);
+/// Retries before a first copy exists (no SOA to take timers from): from
+/// a second, doubling up to a minute, so a secondary started beside its
+/// primary is serving within seconds and a missing primary is not hammered.
+const FIRST_RETRY_WITHOUT_COPY: Duration = Duration::from_secs(1);
+const MAX_RETRY_WITHOUT_COPY: Duration = Duration::from_secs(60);
 
 /// The SOA timers of a zone: refresh, retry, expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,7 @@ pub async fn run(replicator: Arc<Replicator>, source: SecondarySource, wake: Arc
     if let (Some(last), Some(copy)) = (state.last_refresh, registry.secondary_copy(&origin)) {
         state.expires_at = Some(last + Timers::of(&copy).expire);
     }
+    let mut retry_without_copy = FIRST_RETRY_WITHOUT_COPY;
     loop {
         let now = SystemTime::now();
         let outcome = refresh_once(&replicator, &source).await;
@@ -94,14 +98,24 @@ pub async fn run(replicator: Arc<Replicator>, source: SecondarySource, wake: Arc
                 state.last_error = None;
                 timers.refresh
             }
-            (Ok(()), None) => RETRY_WITHOUT_COPY,
+            (Ok(()), None) => FIRST_RETRY_WITHOUT_COPY,
             (Err(err), timers) => {
                 warn!(zone = %origin, "refresh failed: {err}");
                 replicator.stats.count(&origin, Event::RefreshFailed);
                 state.last_error = Some(err.clone());
-                timers.map_or(RETRY_WITHOUT_COPY, |t| t.retry)
+                match timers {
+                    Some(timers) => timers.retry,
+                    None => {
+                        let wait = retry_without_copy;
+                        retry_without_copy = (wait * 2).min(MAX_RETRY_WITHOUT_COPY);
+                        wait
+                    }
+                }
             }
         };
+        if copy.is_some() {
+            retry_without_copy = FIRST_RETRY_WITHOUT_COPY;
+        }
         let next = SystemTime::now() + next_in;
         state.next_refresh = Some(next);
         registry.set_secondary_state(&origin, state.clone());
