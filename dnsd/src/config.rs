@@ -188,6 +188,11 @@ pub struct ServeArgs {
     /// (repeatable). Default: nobody.
     #[arg(long, value_name = "PREFIX[:KEYNAME]")]
     pub allow_transfer: Vec<String>,
+    /// As --allow-transfer, and transfers of online-signed zones to these
+    /// clients carry the zone conventionally signed (RRSIGs, NSEC chain),
+    /// for secondaries that hold no key: Knot, NSD, BIND (repeatable).
+    #[arg(long, value_name = "PREFIX[:KEYNAME]")]
+    pub allow_transfer_signed: Vec<String>,
     /// Send NOTIFY to ADDR:PORT[:KEYNAME] when a zone's serial changes
     /// (repeatable).
     #[arg(long, value_name = "ADDR:PORT[:KEYNAME]")]
@@ -345,6 +350,7 @@ pub struct FileConfig {
     /// Key files; relative paths are relative to this file.
     pub tsig_key_file: Option<Vec<PathBuf>>,
     pub allow_transfer: Option<Vec<String>>,
+    pub allow_transfer_signed: Option<Vec<String>>,
     pub also_notify: Option<Vec<String>>,
     #[serde(default)]
     pub secondary: Vec<FileSecondary>,
@@ -745,6 +751,14 @@ fn replication_settings(
             .map(|text| TransferAcl::parse(text))
             .collect::<Result<_, _>>()
             .map_err(|e| invalid("allow-transfer", e))?;
+    for text in pick_list(
+        args.allow_transfer_signed.clone(),
+        file.allow_transfer_signed.clone(),
+    ) {
+        let mut acl = TransferAcl::parse(&text).map_err(|e| invalid("allow-transfer-signed", e))?;
+        acl.signed = true;
+        replication.allow_transfer.push(acl);
+    }
     replication.also_notify = pick_list(args.also_notify.clone(), file.also_notify.clone())
         .iter()
         .map(|text| Peer::parse(text))

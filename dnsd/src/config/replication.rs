@@ -18,6 +18,10 @@ pub struct TransferAcl {
     pub prefix: Netmask,
     /// Lower-case key name; `None` allows unsigned requests from the prefix.
     pub key: Option<Name>,
+    /// Transfers of online-signed zones to this client carry the zone
+    /// conventionally signed (`--allow-transfer-signed`): for secondaries
+    /// that hold no key (Knot, NSD, BIND).
+    pub signed: bool,
 }
 
 impl TransferAcl {
@@ -31,6 +35,7 @@ impl TransferAcl {
         Ok(TransferAcl {
             prefix,
             key: key.map(parse_key_name).transpose()?,
+            signed: false,
         })
     }
 

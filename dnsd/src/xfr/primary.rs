@@ -142,14 +142,14 @@ impl Replicator {
         now: u64,
     ) -> std::io::Result<Answered> {
         let key = signature.map(|s| &s.key.name);
-        if !self.transfer_allowed(zone_name, peer, key) {
+        let Some(wants_signed) = self.transfer_acl(zone_name, peer, key) else {
             let why = if key.is_some() {
                 "source and key not in allow-transfer"
             } else {
                 "source not in allow-transfer (or a TSIG key is required)"
             };
             return Ok(Answered::Refused(Rcode::REFUSED, why));
-        }
+        };
         let Some(served) = catalog.get_served(zone_name) else {
             return Ok(Answered::Refused(Rcode::NOTAUTH, "not a zone served here"));
         };
@@ -178,7 +178,10 @@ impl Replicator {
                 "too many transfers at once (--max-transfers)",
             ));
         };
-        let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.dnssec_ok());
+        // The signed zone goes to clients that ask for DNSSEC records
+        // (DO=1, dnssec.md §7) and to those configured for it; a dnsd
+        // secondary asks with DO=0 and signs itself.
+        let dnssec_ok = wants_signed || request.edns.as_ref().is_some_and(|e| e.dnssec_ok());
         let question = (&served.zone.origin, qtype);
         let reserve = signature.map_or(0, |s| crate::answer::control::tsig_reserve(&s.key.name));
         let mut stream = Stream {

@@ -105,11 +105,21 @@ impl Replicator {
     /// Whether `ip`, with the verified key `key`, may transfer `zone`
     /// (lower case): the global list, then the zone's own.
     pub fn transfer_allowed(&self, zone: &Name, ip: IpAddr, key: Option<&Name>) -> bool {
-        self.settings
+        self.transfer_acl(zone, ip, key).is_some()
+    }
+
+    /// The entries allowing `ip` with `key` to transfer `zone`; whether any
+    /// of them asks for conventionally signed transfers.
+    pub(super) fn transfer_acl(&self, zone: &Name, ip: IpAddr, key: Option<&Name>) -> Option<bool> {
+        let mut allowed = self
+            .settings
             .allow_transfer
             .iter()
             .chain(self.zone_acls.get(zone).into_iter().flatten())
-            .any(|acl| acl.allows(ip, key))
+            .filter(|acl| acl.allows(ip, key))
+            .peekable();
+        allowed.peek()?;
+        Some(allowed.any(|acl| acl.signed))
     }
 }
 
