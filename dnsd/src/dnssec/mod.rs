@@ -40,6 +40,7 @@ pub mod reply_signatures;
 pub mod sign;
 pub mod store;
 pub mod timestamp;
+pub mod transfer;
 
 #[cfg(test)]
 mod interop_tests;
@@ -53,6 +54,7 @@ pub use prove::prove;
 pub use reply_signatures::ReplySignatures;
 pub use sign::{Scratch, SigPolicy, SignError, Window, sign_rrset, verify_rrsig};
 pub use store::{KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
+pub use transfer::{TransferSignError, signed_zone_records};
 
 use crate::wire::RType;
 
