@@ -46,19 +46,25 @@ secure     NS    ns.secure
 secure     DS    12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
 ns.secure  A     192.0.2.55
 geo        LUA   A "pickrandom({'192.0.2.7', '192.0.2.8'})"
+dname      DNAME example.net.
+self       NS    self
+self       A     192.0.2.9
 "#;
 
 /// The names that own an NSEC, in canonical order: no ENT (`c`, `b.c`,
-/// `wild`), no glue (`ns.insecure`, `ns.secure`).
+/// `wild`), no glue (`ns.insecure`, `ns.secure`); `self` is a cut whose
+/// glue sits at the cut itself.
 const CHAIN: &[&str] = &[
     "example.test.",
     "alias.example.test.",
     "a.b.c.example.test.",
+    "dname.example.test.",
     "geo.example.test.",
     "insecure.example.test.",
     "mail.example.test.",
     "ns1.example.test.",
     "secure.example.test.",
+    "self.example.test.",
     "*.wild.example.test.",
     "www.example.test.",
 ];
@@ -231,7 +237,11 @@ fn only_authoritative_data_is_signed() {
     let keys = split_keys();
     let (_, records) = signed(&keys);
     // NS at a cut and glue: sent, not signed, no NSEC.
-    for cut in ["insecure.example.test.", "secure.example.test."] {
+    for cut in [
+        "insecure.example.test.",
+        "secure.example.test.",
+        "self.example.test.",
+    ] {
         assert_eq!(records_of(&records, cut, RType::NS).len(), 1);
         assert!(rrsigs_of(&records, cut, RType::NS).is_empty(), "{cut} NS");
     }
@@ -243,6 +253,12 @@ fn only_authoritative_data_is_signed() {
         );
         assert!(records_of(&records, glue, RType::NSEC).is_empty(), "{glue}");
     }
+    // An address at the cut itself is glue too.
+    assert_eq!(
+        records_of(&records, "self.example.test.", RType::A).len(),
+        1
+    );
+    assert!(rrsigs_of(&records, "self.example.test.", RType::A).is_empty());
     // DS at a cut is the parent's: signed by the ZSK.
     assert_eq!(
         rrsigs_of(&records, "secure.example.test.", RType::DS).len(),
@@ -386,6 +402,102 @@ fn signatures_come_from_the_online_cache() {
     assert_eq!(&www_sig[0].rdata[..], &online[0][..]);
     let second = signed_zone_records(&zone, &keys, &signer, t + 60).unwrap();
     assert_eq!(first, second);
+}
+
+/// A zone whose names stress canonical order (RFC 4034 §6.1): `\000`
+/// and `\255` octets, a label that extends another, case, escapes, a
+/// 255-octet name, a wildcard at the apex and under a deep ENT.
+fn awkward_zone(keys: &ZoneKeys) -> (Zone, Vec<Name>) {
+    let zone = origin();
+    let long = [
+        vec![b'x'; 48],
+        vec![b'y'; 63],
+        vec![b'y'; 63],
+        vec![b'y'; 63],
+    ];
+    let owners: Vec<Vec<Vec<u8>>> = vec![
+        vec![b"\0".to_vec()],
+        vec![b"a".to_vec()],
+        vec![b"a\0".to_vec()],
+        vec![b"ab".to_vec()],
+        vec![b"-".to_vec()],
+        vec![b"Z".to_vec()],
+        vec![b"z.".to_vec()],
+        vec![b"\xff".to_vec()],
+        vec![b"\xff\xff".to_vec()],
+        vec![b"*".to_vec()],
+        vec![b"\0".to_vec(), b"a".to_vec()],
+        vec![b"q".to_vec(), b"p".to_vec(), b"o".to_vec(), b"a".to_vec()],
+        vec![b"*".to_vec(), b"deep".to_vec(), b"ent".to_vec()],
+        long.to_vec(),
+    ];
+    let mut records = vec![
+        soa_record(&zone),
+        record(&zone, RType::NS, b"\x03ns1\x07example\x04test\x00"),
+    ];
+    let mut names = vec![zone.clone()];
+    for labels in owners {
+        let mut all: Vec<&[u8]> = labels.iter().map(Vec::as_slice).collect();
+        all.extend([&b"example"[..], &b"test"[..]]);
+        let owner = Name::from_labels(all).unwrap();
+        assert!(owner.wire_len() <= 255);
+        records.push(record(&owner, RType::A, &[192, 0, 2, 1]));
+        names.push(owner);
+    }
+    records.extend(crate::zones::key_records(&zone, keys));
+    names.sort();
+    (build_zone(&zone, records).unwrap(), names)
+}
+
+fn record(owner: &Name, rtype: RType, rdata: &[u8]) -> Record {
+    Record {
+        owner: owner.clone(),
+        rtype,
+        class: 1,
+        ttl: 600,
+        rdata: rdata.into(),
+        location: None,
+    }
+}
+
+fn soa_record(zone: &Name) -> Record {
+    let rdata = crate::wire::rdata::parse_str(
+        RType::SOA,
+        "ns1.example.test. hostmaster.example.test. 1 7200 3600 1209600 300",
+        zone,
+    )
+    .unwrap();
+    record(zone, RType::SOA, &rdata)
+}
+
+#[test]
+fn awkward_names_chain_in_canonical_order() {
+    let keys = csk_keys();
+    let (zone, names) = awkward_zone(&keys);
+    let signer = Signer::new(1 << 20);
+    let records = signed_zone_records(&zone, &keys, &signer, now()).unwrap();
+    let nsecs: Vec<&Record> = records.iter().filter(|r| r.rtype == RType::NSEC).collect();
+    // `Name`'s own order is the independent reference here.
+    let owners: Vec<Name> = nsecs.iter().map(|r| r.owner.clone()).collect();
+    assert_eq!(owners, names);
+    for (i, nsec) in nsecs.iter().enumerate() {
+        assert_eq!(nsec_fields(&nsec.rdata).0, names[(i + 1) % names.len()]);
+    }
+    let dir = TempDir::new("awkward");
+    let file = dir.0.join("awkward.zone");
+    let text = zone_text(&records);
+    std::fs::write(&file, &text).unwrap();
+    // Not kzonecheck: Knot (3.2.6) orders names by a key that ends each
+    // label with a zero octet, so it puts `a\000` before `\000.a` and
+    // `o.a` (RFC 4034 §6.1 puts the subtree of `a` first, as ldns and BIND
+    // do) and reports "inconsistent NSEC(3) chain" at `a`.
+    for verifier in verifiers(true)
+        .into_iter()
+        .filter(|(tool, _)| tool != "kzonecheck")
+    {
+        let (ok, report) = verify(&verifier, &file);
+        assert!(ok, "{}:\n{report}\n--- zone ---\n{text}", verifier.0);
+    }
 }
 
 #[test]
@@ -767,6 +879,12 @@ fn nsd_serves_the_copy_and_delv_validates_it() {
             ),
             ("alias.example.test", "A", "; fully validated"),
             ("secure.example.test", "DS", "; fully validated"),
+            ("dname.example.test", "DNAME", "; fully validated"),
+            (
+                "self.example.test",
+                "DS",
+                "; negative response, fully validated",
+            ),
             (
                 "insecure.example.test",
                 "DS",
