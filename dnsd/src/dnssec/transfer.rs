@@ -88,6 +88,8 @@ pub fn signed_zone_records(
         return Err(TransferSignError::NoDnskey(zone.origin.to_string()));
     }
 
+    // Every name is at or below the apex, so the apex sorts first and the
+    // copy opens with its SOA.
     let names = canonical_names(zone);
     // Indices into `names` of the names that own an NSEC, in chain order.
     let chain: Vec<usize> = (0..names.len())

@@ -501,6 +501,40 @@ fn awkward_names_chain_in_canonical_order() {
 }
 
 #[test]
+fn stored_dnssec_records_give_way_to_the_copy() {
+    // A zone file may carry RRSIG and NSEC records (a previously signed
+    // zone): they would contradict the chain and signatures made here.
+    let keys = csk_keys();
+    let zone_name = origin();
+    let www = name("www.example.test.");
+    let stale = name("stale.example.test.");
+    let mut old_nsec = Vec::new();
+    nsec_rdata(
+        name("zzz.example.test.").as_wire(),
+        &TypeBitmap::from_types([RType::A, RType::NSEC]),
+        &mut old_nsec,
+    );
+    let records = vec![
+        soa_record(&zone_name),
+        record(&zone_name, RType::NS, b"\x03ns1\x07example\x04test\x00"),
+        record(&www, RType::A, &[192, 0, 2, 1]),
+        record(&www, RType::NSEC, &old_nsec),
+        record(&stale, RType::RRSIG, &[0; 40]),
+    ]
+    .into_iter()
+    .chain(crate::zones::key_records(&zone_name, &keys))
+    .collect();
+    let zone = build_zone(&zone_name, records).unwrap();
+    let signer = Signer::new(1 << 20);
+    let copy = signed_zone_records(&zone, &keys, &signer, now()).unwrap();
+    let nsec = records_of(&copy, "www.example.test.", RType::NSEC);
+    assert_eq!(nsec.len(), 1);
+    assert_eq!(nsec_fields(&nsec[0].rdata).0, zone_name);
+    assert!(copy.iter().all(|r| r.owner != stale), "stale name sent");
+    assert!(copy.iter().all(|r| r.rdata[..] != old_nsec[..]));
+}
+
+#[test]
 fn refuses_what_cannot_be_a_signed_copy() {
     let keys = split_keys();
     let zone = served_zone(&keys);
