@@ -1,9 +1,10 @@
 //! The signed copy of a zone: its NSEC chain and signatures checked here
 //! record by record, then the whole copy handed to independent verifiers
 //! (ldns-verify-zone, BIND's dnssec-verify, Knot's kzonecheck), and served
-//! by NSD on loopback to BIND's delv, which validates answers from it
-//! against the KSK's DS alone. A verifier that is not installed is skipped
-//! with a note, except under CI (`CI` set), where that is a failure.
+//! by NSD on loopback to BIND's delv and to unbound with aggressive NSEC
+//! (RFC 8198), which validate answers from it against the KSK's DS alone.
+//! A verifier that is not installed is skipped with a note, except under
+//! CI (`CI` set), where that is a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -952,4 +953,130 @@ fn nsd_serves_the_copy_and_delv_validates_it() {
             "validated with a wrong DS: {out}"
         );
     }
+}
+
+/// An unbound validating resolver with aggressive NSEC use (RFC 8198),
+/// its only trust anchor the zone's DS and its only upstream the NSD on
+/// loopback; stopped on drop.
+struct Unbound {
+    child: Child,
+    port: u16,
+}
+
+impl Unbound {
+    fn start(dir: &Path, upstream: u16, ds: &str) -> Unbound {
+        let port = free_port();
+        let d = dir.display();
+        let conf = dir.join("unbound.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "server:\n  interface: 127.0.0.1\n  port: {port}\n  username: \"\"\n  \
+                 chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  \
+                 use-syslog: no\n  logfile: \"{d}/unbound.log\"\n  verbosity: 1\n  \
+                 val-log-level: 2\n  access-control: 127.0.0.0/8 allow\n  \
+                 do-not-query-localhost: no\n  module-config: \"validator iterator\"\n  \
+                 local-zone: \"test.\" nodefault\n  aggressive-nsec: yes\n  \
+                 qname-minimisation: no\n  trust-anchor-signaling: no\n  \
+                 trust-anchor: \"example.test. DS {ds}\"\n\
+                 stub-zone:\n  name: \"example.test.\"\n  stub-addr: 127.0.0.1@{upstream}\n\
+                 forward-zone:\n  name: \".\"\n  forward-addr: 127.0.0.1@9\n\
+                 remote-control:\n  control-enable: no\n"
+            ),
+        )
+        .unwrap();
+        let (ok, report) = run(Command::new(sbin("unbound-checkconf")).arg(&conf));
+        assert!(ok, "unbound-checkconf: {report}");
+        let child = Command::new(sbin("unbound"))
+            .args(["-d", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let unbound = Unbound { child, port };
+        for _ in 0..100 {
+            if unbound.ask("example.test", "SOA").contains("status: ") {
+                return unbound;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(dir.join("unbound.log")).unwrap_or_default();
+        panic!("unbound did not answer:\n{log}");
+    }
+
+    /// `dig +dnssec` through the resolver: the whole output.
+    fn ask(&self, qname: &str, qtype: &str) -> String {
+        run(Command::new("dig").args([
+            "@127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "+dnssec",
+            "+tries=1",
+            "+time=2",
+            qname,
+            qtype,
+        ]))
+        .1
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True when dig's header shows `status` and the AD flag.
+fn validated(dig: &str, status: &str) -> bool {
+    let flags = dig
+        .lines()
+        .find(|l| l.starts_with(";; flags:"))
+        .unwrap_or("");
+    dig.contains(&format!("status: {status}"))
+        && flags.split(';').nth(2).unwrap_or("").contains(" ad")
+}
+
+#[test]
+fn unbound_with_aggressive_nsec_still_finds_every_name() {
+    if !tool("nsd", "nsd") || !tool("unbound", "unbound") || !tool("dig", "bind9-dnsutils") {
+        return;
+    }
+    let keys = split_keys();
+    let (_, records) = signed(&keys);
+    let dir = TempDir::new("unbound");
+    let file = dir.0.join("example.test.zone");
+    std::fs::write(&file, zone_text(&records)).unwrap();
+    let ds = keys.sep_keys().next().unwrap().ds_text(DigestType::Sha256);
+    let nsd = Nsd::start(&dir.0, &file);
+    let unbound = Unbound::start(&dir.0, nsd.port, &ds);
+    // Denials first, so their NSECs are cached, then the names around
+    // them: an NSEC wider than its gap would turn these into NXDOMAIN.
+    for (qname, qtype, status) in [
+        ("nope.example.test", "A", "NXDOMAIN"),
+        ("b.c.example.test", "A", "NOERROR"),
+        ("zzz.example.test", "A", "NXDOMAIN"),
+        ("aaa.example.test", "A", "NXDOMAIN"),
+        ("mail.example.test", "A", "NOERROR"),
+        ("ns1.example.test", "A", "NOERROR"),
+        ("a.b.c.example.test", "A", "NOERROR"),
+        ("www.example.test", "AAAA", "NOERROR"),
+        ("alias.example.test", "CNAME", "NOERROR"),
+        ("y.wild.example.test", "TXT", "NOERROR"),
+    ] {
+        let out = unbound.ask(qname, qtype);
+        assert!(
+            validated(&out, status),
+            "{qname} {qtype}: want {status} with AD:\n{out}"
+        );
+    }
+    // Positive answers carry data, not only a status.
+    assert!(unbound.ask("ns1.example.test", "A").contains("192.0.2.53"));
+    drop(unbound);
+    // The check has teeth: trusting another key's DS, nothing validates.
+    let other = SigningKey::generate(&origin(), Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
+    let wrong = Unbound::start(&dir.0, nsd.port, &other.ds_text(DigestType::Sha256));
+    let out = wrong.ask("ns1.example.test", "A");
+    assert!(out.contains("status: SERVFAIL"), "{out}");
 }
