@@ -146,7 +146,7 @@ enum Kind {
     Empty,
 }
 
-/// A name of the zone with its sort key.
+/// A name of the zone and what the copy makes of it.
 struct Named<'z> {
     /// Lowercase wire name.
     key: &'z [u8],
