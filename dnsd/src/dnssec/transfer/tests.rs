@@ -840,7 +840,18 @@ impl Nsd {
 }
 
 impl Drop for Nsd {
+    /// SIGTERM first: NSD then stops and reaps its own server and xfrd
+    /// processes, which a SIGKILL to the main process would leave behind.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        if run(Command::new("kill").args(["-TERM", &pid])).0 {
+            for _ in 0..50 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
