@@ -54,7 +54,7 @@ pub use prove::prove;
 pub use reply_signatures::ReplySignatures;
 pub use sign::{Scratch, SigPolicy, SignError, Window, sign_rrset, verify_rrsig};
 pub use store::{KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
-pub use transfer::signed_zone_records;
+pub use transfer::{TransferSignError, signed_zone_records};
 
 use crate::wire::RType;
 
