@@ -51,6 +51,8 @@ mod opcode;
 mod poolmgr;
 /// SIGHUP zone reload.
 mod reload;
+/// The replication peers (Knot, NSD, BIND, PowerDNS) transferring among themselves.
+mod replication_peers;
 /// §16 the RFC 8906 §8 matrix, one test per row.
 mod rfc8906;
 /// §10 TCP.
