@@ -794,10 +794,21 @@ impl Setup {
         // The bind backend keeps TSIG keys and per-zone metadata in an SQLite side
         // database; AXFR-MASTER-TSIG names the key for transfers from the primary.
         let db = dir.join("dnssec.db").display().to_string();
-        self.check(pdnsutil(&["create-bind-db", &db]), "pdnsutil create-bind-db");
+        self.check(
+            pdnsutil(&["create-bind-db", &db]),
+            "pdnsutil create-bind-db",
+        );
+        // No IXFR metadata: PowerDNS 4.7 then asks for AXFR only. With `IXFR=1` it logs an
+        // incremental transfer as committed, yet the bind backend keeps serving the old
+        // serial.
         if let Some(k) = &self.tsig {
             self.check(
-                pdnsutil(&["import-tsig-key", k.bare_name(), &k.algorithm, &k.secret_b64]),
+                pdnsutil(&[
+                    "import-tsig-key",
+                    k.bare_name(),
+                    &k.algorithm,
+                    &k.secret_b64,
+                ]),
                 "pdnsutil import-tsig-key",
             );
             self.check(

@@ -140,6 +140,13 @@ fn wrong_tsig_secret_gets_no_zone() {
     good[0].wait_serial(ZONE, 1, FIRST_TRANSFER);
     thread::sleep(NO_TRANSFER);
     for s in &wrong_secs {
+        // It did ask, and was turned away for the key (each vendor words it differently).
+        let log = s.log().to_ascii_lowercase();
+        assert!(
+            log.contains("tsig") || log.contains("not authori"),
+            "{} secondary logged no TSIG rejection\n{log}",
+            s.vendor()
+        );
         assert_eq!(
             s.serial(ZONE),
             None,
@@ -148,4 +155,20 @@ fn wrong_tsig_secret_gets_no_zone() {
             s.log()
         );
     }
+}
+
+#[test]
+fn nsd_primary_feeds_bind_and_powerdns_without_tsig() {
+    let specs = [
+        (Vendor::Bind, reserve_addr()),
+        (Vendor::PowerDns, reserve_addr()),
+    ];
+    let notify: Vec<SocketAddr> = specs.iter().map(|&(_, a)| a).collect();
+    let primary = Peer::primary(Vendor::Nsd, ZONE, &zone_text(1, &[]), None, &notify);
+    assert_eq!(primary.serial(ZONE), Some(1), "{}", primary.log());
+    let secs = secondaries(&specs, primary.addr(), None);
+    for s in &secs {
+        s.wait_serial(ZONE, 1, FIRST_TRANSFER);
+    }
+    push_change(&primary, &secs);
 }
