@@ -93,6 +93,11 @@ impl Vendor {
     /// Every vendor.
     pub const ALL: [Vendor; 4] = [Vendor::Knot, Vendor::Nsd, Vendor::Bind, Vendor::PowerDns];
 
+    /// Whether [`Peer::primary`] can run this vendor (all but PowerDNS).
+    pub fn can_be_primary(self) -> bool {
+        self != Vendor::PowerDns
+    }
+
     /// A short lowercase name for directories and messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -144,7 +149,7 @@ impl Peer {
         primary: SocketAddr,
         tsig: Option<&TsigSpec>,
     ) -> Peer {
-        Peer::secondary_at(reserve_addr(), vendor, zone, primary, tsig)
+        Setup::secondary(reserve_addr(), vendor, zone, primary, tsig).start(true)
     }
 
     /// [`Peer::secondary`] listening on `addr` (from [`reserve_addr`]).
@@ -155,17 +160,7 @@ impl Peer {
         primary: SocketAddr,
         tsig: Option<&TsigSpec>,
     ) -> Peer {
-        let setup = Setup {
-            vendor,
-            role: Role::Secondary,
-            zone: zone_name(zone),
-            addr,
-            tsig: tsig.cloned(),
-            primary: Some(primary),
-            notify: Vec::new(),
-            zone_text: None,
-        };
-        setup.start()
+        Setup::secondary(addr, vendor, zone, primary, tsig).start(false)
     }
 
     /// A primary serving `zone` from `zone_text` (presentation format; relative names are
@@ -180,7 +175,7 @@ impl Peer {
         tsig: Option<&TsigSpec>,
         notify: &[SocketAddr],
     ) -> Peer {
-        Peer::primary_at(reserve_addr(), vendor, zone, zone_text, tsig, notify)
+        Setup::primary(reserve_addr(), vendor, zone, zone_text, tsig, notify).start(true)
     }
 
     /// [`Peer::primary`] listening on `addr` (from [`reserve_addr`]).
@@ -192,22 +187,7 @@ impl Peer {
         tsig: Option<&TsigSpec>,
         notify: &[SocketAddr],
     ) -> Peer {
-        assert!(
-            vendor != Vendor::PowerDns,
-            "PowerDNS primaries are not offered by this harness (its NOTIFY targets come from \
-             resolving the zone's NS names)"
-        );
-        let setup = Setup {
-            vendor,
-            role: Role::Primary,
-            zone: zone_name(zone),
-            addr,
-            tsig: tsig.cloned(),
-            primary: None,
-            notify: notify.to_vec(),
-            zone_text: Some(zone_text.to_string()),
-        };
-        setup.start()
+        Setup::primary(addr, vendor, zone, zone_text, tsig, notify).start(false)
     }
 
     /// Replaces a primary's zone with `zone_text` (which must carry a new, higher serial),
@@ -319,6 +299,26 @@ impl Peer {
             .collect();
         lines.sort();
         lines
+    }
+
+    /// Waits until the log contains `needle` (e.g. `"IXFR, incoming"` from Knot), and
+    /// returns the log; panics after `timeout` with the log.
+    #[track_caller]
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "{} {:?} at {} did not log {needle:?} within {timeout:?}\n--- log ---\n{log}",
+                    self.vendor, self.role, self.addr
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Everything the daemon logged so far.
@@ -488,7 +488,85 @@ struct Setup {
 }
 
 impl Setup {
-    fn start(&self) -> Peer {
+    fn secondary(
+        addr: SocketAddr,
+        vendor: Vendor,
+        zone: &str,
+        primary: SocketAddr,
+        tsig: Option<&TsigSpec>,
+    ) -> Setup {
+        Setup {
+            vendor,
+            role: Role::Secondary,
+            zone: zone_name(zone),
+            addr,
+            tsig: tsig.cloned(),
+            primary: Some(primary),
+            notify: Vec::new(),
+            zone_text: None,
+        }
+    }
+
+    fn primary(
+        addr: SocketAddr,
+        vendor: Vendor,
+        zone: &str,
+        zone_text: &str,
+        tsig: Option<&TsigSpec>,
+        notify: &[SocketAddr],
+    ) -> Setup {
+        assert!(
+            vendor.can_be_primary(),
+            "{vendor} primaries are not offered by this harness (PowerDNS picks NOTIFY targets \
+             by resolving the zone's NS names)"
+        );
+        Setup {
+            vendor,
+            role: Role::Primary,
+            zone: zone_name(zone),
+            addr,
+            tsig: tsig.cloned(),
+            primary: None,
+            notify: notify.to_vec(),
+            zone_text: Some(zone_text.to_string()),
+        }
+    }
+
+    /// Starts the daemon; with `fresh_ports`, a port taken meanwhile by someone else is
+    /// replaced by another one (a caller-chosen address is kept, and a clash panics).
+    fn start(mut self, fresh_ports: bool) -> Peer {
+        assert!(
+            self.addr.is_ipv4() && self.addr.ip().is_loopback(),
+            "peers listen on 127.0.0.0/8, not {}",
+            self.addr
+        );
+        let attempts = if fresh_ports { 4 } else { 1 };
+        let mut last = String::new();
+        for _ in 0..attempts {
+            match self.try_start() {
+                Ok(peer) => return peer,
+                Err((msg, log)) => {
+                    // Knot, NSD and PowerDNS say "address already in use"; BIND gives up
+                    // on the interface instead.
+                    let lower = log.to_ascii_lowercase();
+                    let port_taken = lower.contains("address already in use")
+                        || lower.contains("unable to listen on any configured interfaces");
+                    last = format!(
+                        "{} {:?} did not start on {}: {msg}\n--- log ---\n{log}",
+                        self.vendor, self.role, self.addr
+                    );
+                    if !port_taken {
+                        break;
+                    }
+                    self.addr = reserve_addr();
+                }
+            }
+        }
+        panic!("{last}");
+    }
+
+    /// A running peer, or what went wrong and the daemon's log.
+    fn try_start(&self) -> Result<Peer, (String, String)> {
         let dir = scratch_dir(&format!("peer-{}", self.vendor));
         if let Some(text) = &self.zone_text {
             write_atomically(&dir.join(format!("{}zone", self.zone)), text);
@@ -508,16 +586,11 @@ impl Setup {
             dir,
             child,
         };
-        if let Err(e) = wait_ready(&mut peer) {
-            panic!(
-                "{} {:?} did not start on {}: {e}\n--- log ---\n{}",
-                self.vendor,
-                self.role,
-                self.addr,
-                peer.log()
-            );
+        match wait_ready(&mut peer) {
+            Ok(()) => Ok(peer),
+            // Dropping the peer stops it and removes its directory.
+            Err(e) => Err((e, peer.log())),
         }
-        peer
     }
 
     fn spawn(&self, mut cmd: Command, dir: &Path) -> Child {
