@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{RData, RecordType};
 
-use crate::{Query, Reply, free_port, rdata_text, scratch_dir, udp_exchange};
+use crate::{ANSWER_TIMEOUT, Query, Reply, free_port, rdata_text, scratch_dir, udp_exchange};
 
 /// How long a peer may take to answer its first query.
 const PEER_START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -201,6 +201,7 @@ impl Peer {
             self.vendor
         );
         let before = self.serial(&self.zone);
+        let want = soa_serial_in(zone_text);
         write_atomically(&self.zone_file(), zone_text);
         match self.vendor {
             Vendor::Knot => {
@@ -217,11 +218,15 @@ impl Peer {
             Vendor::PowerDns => unreachable!("no PowerDNS primaries"),
         }
         let start = Instant::now();
-        while self.serial(&self.zone) == before {
+        let loaded = |now: Option<u32>| match want {
+            Some(w) => now == Some(w),
+            None => now.is_some() && now != before,
+        };
+        while !loaded(self.serial(&self.zone)) {
             if start.elapsed() > RELOAD_TIMEOUT {
                 panic!(
-                    "{} primary still serves serial {before:?} for {} {RELOAD_TIMEOUT:?} after \
-                     the reload\n{}",
+                    "{} primary does not serve the new serial {want:?} (was {before:?}) for {} \
+                     {RELOAD_TIMEOUT:?} after the reload\n{}",
                     self.vendor,
                     self.zone,
                     self.log()
@@ -277,10 +282,16 @@ impl Peer {
     }
 
     /// The answer records for `name`/`rtype` as presentation lines
-    /// (`owner TTL IN TYPE rdata`, owner lowercase); empty when there is no answer.
+    /// (`owner TTL IN TYPE rdata`, owner lowercase, sorted); empty for an answer without
+    /// them (NXDOMAIN, NODATA, an error RCODE). Panics if the peer does not answer at all.
     pub fn lookup(&self, name: &str, rtype: RecordType) -> Vec<String> {
         let Some(reply) = self.query(name, rtype) else {
-            return Vec::new();
+            panic!(
+                "{} at {} does not answer {name} {rtype}\n--- log ---\n{}",
+                self.vendor,
+                self.addr,
+                self.log()
+            );
         };
         let mut lines: Vec<String> = reply
             .msg
@@ -331,9 +342,17 @@ impl Peer {
         &self.dir
     }
 
+    /// One query over UDP, asked again while unanswered (a busy daemon may drop one)
+    /// for up to [`ANSWER_TIMEOUT`].
     fn query(&self, name: &str, rtype: RecordType) -> Option<Reply> {
         let q = Query::new(name, rtype).to_bytes();
-        udp_exchange(self.addr, &q, QUERY_TIMEOUT).map(Reply::parse)
+        let start = Instant::now();
+        while start.elapsed() < ANSWER_TIMEOUT {
+            if let Some(bytes) = udp_exchange(self.addr, &q, QUERY_TIMEOUT) {
+                return Some(Reply::parse(bytes));
+            }
+        }
+        None
     }
 
     fn zone_file(&self) -> PathBuf {
@@ -407,6 +426,21 @@ fn exited_unreaped(pid: libc::pid_t) -> bool {
 /// The zone name with exactly one trailing dot.
 fn zone_name(zone: &str) -> String {
     format!("{}.", zone.trim_end_matches('.'))
+}
+
+/// The serial of the first SOA record in a zone's presentation text: the third field
+/// after the `SOA` token, once comments and parentheses are gone.
+fn soa_serial_in(zone_text: &str) -> Option<u32> {
+    let mut tokens = Vec::new();
+    for line in zone_text.lines() {
+        let code = line.split(';').next().unwrap_or("");
+        tokens.extend(
+            code.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                .filter(|t| !t.is_empty()),
+        );
+    }
+    let soa = tokens.iter().position(|t| t.eq_ignore_ascii_case("SOA"))?;
+    tokens.get(soa + 3)?.parse().ok()
 }
 
 /// Writes through a temporary file and a rename, so a daemon never reads half a zone.
@@ -919,5 +953,25 @@ fn wait_ready(peer: &mut Peer) -> Result<(), String> {
             return Ok(());
         }
         thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::soa_serial_in;
+
+    #[test]
+    fn soa_serial_on_one_line_and_across_parentheses() {
+        assert_eq!(
+            soa_serial_in("$TTL 300\n@ IN SOA ns1 hostmaster 7 3600 1 604800 300\n"),
+            Some(7)
+        );
+        assert_eq!(
+            soa_serial_in(
+                "@ 300 IN SOA ns1.x. h.x. ( ; primary, contact\n  2024010101 ; serial\n  1 2 3 4 )\n"
+            ),
+            Some(2024010101)
+        );
+        assert_eq!(soa_serial_in("www A 192.0.2.1\n"), None);
     }
 }
