@@ -13,6 +13,7 @@
 
 pub mod delv;
 pub mod http;
+pub mod peers;
 pub mod unbound;
 
 use std::collections::BTreeSet;
