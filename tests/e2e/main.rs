@@ -53,6 +53,8 @@ mod poolmgr;
 mod reload;
 /// Zone transfers, NOTIFY and TSIG between dnsd servers and with kdig.
 mod replication;
+/// dnsd with Knot, NSD, BIND and PowerDNS as primaries and secondaries.
+mod replication_interop;
 /// The replication peers (Knot, NSD, BIND, PowerDNS) transferring among themselves.
 mod replication_peers;
 /// §16 the RFC 8906 §8 matrix, one test per row.
