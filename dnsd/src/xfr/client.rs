@@ -37,7 +37,10 @@ pub enum FetchError {
         source: MessageError,
     },
     #[error("{addr}: TSIG: {source}")]
-    Tsig { addr: SocketAddr, source: ReplyError },
+    Tsig {
+        addr: SocketAddr,
+        source: ReplyError,
+    },
     #[error("{addr}: {reason}")]
     Protocol { addr: SocketAddr, reason: String },
 }
@@ -54,7 +57,11 @@ pub enum Fetched {
 }
 
 /// The primary's SOA serial for `zone` (UDP, TCP when truncated).
-pub async fn soa_serial(_primary: &Primary, _zone: &Name, _timeout: Duration) -> Result<u32, FetchError> {
+pub async fn soa_serial(
+    _primary: &Primary,
+    _zone: &Name,
+    _timeout: Duration,
+) -> Result<u32, FetchError> {
     todo!()
 }
 

@@ -49,7 +49,11 @@ impl History {
     }
     /// The history of `zone` stored under `dir` (created if missing); a
     /// torn or corrupt tail is cut off, never fatal.
-    pub fn open(_dir: &std::path::Path, _zone: &Name, _limits: Limits) -> Result<History, HistoryError> {
+    pub fn open(
+        _dir: &std::path::Path,
+        _zone: &Name,
+        _limits: Limits,
+    ) -> Result<History, HistoryError> {
         todo!()
     }
     /// Appends a diff (persisted before it returns), then drops the oldest

@@ -48,7 +48,12 @@ impl MessageWriter {
     /// Replies to request `id` with `question` in the first message;
     /// `limit` is the largest message (≤ 65535) including `reserve`
     /// octets kept free for a TSIG RR.
-    pub fn new(_id: u16, _question: (&Name, RType), _limit: usize, _reserve: usize) -> MessageWriter {
+    pub fn new(
+        _id: u16,
+        _question: (&Name, RType),
+        _limit: usize,
+        _reserve: usize,
+    ) -> MessageWriter {
         todo!()
     }
     /// Adds a record; returns a finished message when this one did not fit

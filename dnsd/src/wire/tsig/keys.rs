@@ -31,15 +31,14 @@ impl Key {
                 (algorithm, *name, *secret)
             }
             _ => {
-                return Err(invalid(
-                    "TSIG key: expected [ALGORITHM:]NAME:BASE64SECRET",
-                ));
+                return Err(invalid("TSIG key: expected [ALGORITHM:]NAME:BASE64SECRET"));
             }
         };
         // Neither part is quoted back: with the fields in the wrong order,
         // either could be the secret.
         let name = parse_name(name).map_err(|reason| invalid(format!("TSIG key: {reason}")))?;
-        let secret = decode_secret(secret).map_err(|reason| invalid(format!("TSIG key: {reason}")))?;
+        let secret =
+            decode_secret(secret).map_err(|reason| invalid(format!("TSIG key: {reason}")))?;
         Ok(Key::new(name, algorithm, secret))
     }
 
@@ -75,7 +74,9 @@ const EXPECTED_ALGORITHMS: &str = "(expected hmac-sha1, hmac-sha256, hmac-sha384
 fn quote_algorithm(text: &str) -> String {
     let plain = text.len() <= 32
         && text.contains('-')
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
     if plain {
         format!(" {text:?}")
     } else {
@@ -343,8 +344,9 @@ impl Parser<'_> {
                             )));
                         }
                     };
-                    let decoded = decode_secret(text)
-                        .map_err(|reason| invalid(format!("line {line}: key \"{name}\": {reason}")))?;
+                    let decoded = decode_secret(text).map_err(|reason| {
+                        invalid(format!("line {line}: key \"{name}\": {reason}"))
+                    })?;
                     if secret.replace(decoded).is_some() {
                         return Err(invalid(format!(
                             "line {line}: key \"{name}\": secret given twice"
@@ -357,13 +359,19 @@ impl Parser<'_> {
                     )));
                 }
             }
-            self.expect(Token::Semicolon, &format!("after the {statement} of key \"{name}\""))?;
+            self.expect(
+                Token::Semicolon,
+                &format!("after the {statement} of key \"{name}\""),
+            )?;
         }
-        self.expect(Token::Semicolon, &format!("after the '}}' of key \"{name}\""))?;
-        let algorithm = algorithm.ok_or_else(|| {
-            invalid(format!("line {line}: key \"{name}\" has no algorithm"))
-        })?;
-        let secret = secret.ok_or_else(|| invalid(format!("line {line}: key \"{name}\" has no secret")))?;
+        self.expect(
+            Token::Semicolon,
+            &format!("after the '}}' of key \"{name}\""),
+        )?;
+        let algorithm = algorithm
+            .ok_or_else(|| invalid(format!("line {line}: key \"{name}\" has no algorithm")))?;
+        let secret =
+            secret.ok_or_else(|| invalid(format!("line {line}: key \"{name}\" has no secret")))?;
         Ok((Key::new(name, algorithm, secret), line))
     }
 }

@@ -346,7 +346,9 @@ impl Failure {
 /// (seconds since the epoch). Checks run in RFC 8945 §5.2's order: key,
 /// MAC, time, truncation policy.
 pub fn verify_request(message: &[u8], keys: &Keyring, now: u64) -> Verified {
-    if message.len() >= HEADER_LEN && message[10] == 0 && message[11] == 0 {
+    // Without any record there is no TSIG RR; this skips the walk for
+    // plain queries without EDNS.
+    if message.len() >= HEADER_LEN && message[6..HEADER_LEN].iter().all(|&b| b == 0) {
         return Verified::Unsigned;
     }
     let tsig = match find_tsig(message) {
@@ -398,8 +400,9 @@ pub fn verify_request(message: &[u8], keys: &Keyring, now: u64) -> Verified {
 /// signs every message.
 pub struct ResponseSigner {
     key: Arc<Key>,
-    /// The request's MAC before the first message, then our last MAC.
-    prior_mac: Vec<u8>,
+    /// The digest so far: the prior MAC (the request's, then our last
+    /// one), then any messages left unsigned since.
+    running: hmac::Context,
     first: bool,
 }
 
@@ -407,7 +410,7 @@ impl ResponseSigner {
     pub fn new(request: &RequestSignature) -> ResponseSigner {
         ResponseSigner {
             key: request.key.clone(),
-            prior_mac: request.mac.clone(),
+            running: running_digest(&request.key, &request.mac),
             first: true,
         }
     }
@@ -422,8 +425,7 @@ impl ResponseSigner {
             return;
         }
         let key = &self.key;
-        let mut ctx = hmac::Context::with_key(&key.hmac);
-        update_prior_mac(&mut ctx, &self.prior_mac);
+        let mut ctx = self.running.clone();
         ctx.update(message);
         if self.first {
             update_variables(&mut ctx, &Variables::plain(key, now));
@@ -432,9 +434,23 @@ impl ResponseSigner {
         }
         let mac = ctx.sign();
         TsigFields::plain(key, now, mac.as_ref(), message).append_to(message);
-        self.prior_mac = mac.as_ref().to_vec();
+        self.running = running_digest(key, mac.as_ref());
         self.first = false;
     }
+    /// Sends `message` unsigned: it is folded into the next signed
+    /// message's MAC (RFC 8945 §5.3.1 allows up to 99 in a row, never the
+    /// first or the last). dnsd itself signs every message; this is for
+    /// peers and tests that do not.
+    pub fn leave_unsigned(&mut self, message: &[u8]) {
+        self.running.update(message);
+    }
+}
+
+/// A digest that starts with a prior MAC, ready for the next message.
+fn running_digest(key: &Key, prior_mac: &[u8]) -> hmac::Context {
+    let mut ctx = hmac::Context::with_key(&key.hmac);
+    update_prior_mac(&mut ctx, prior_mac);
+    ctx
 }
 
 /// Why a signed reply to our own request failed verification.
@@ -481,11 +497,9 @@ impl RequestSigner {
         if request.len() >= HEADER_LEN {
             TsigFields::plain(&key, now, mac.as_ref(), request).append_to(request);
         }
-        let mut running = hmac::Context::with_key(&key.hmac);
-        update_prior_mac(&mut running, mac.as_ref());
         RequestSigner {
+            running: running_digest(&key, mac.as_ref()),
             key,
-            running,
             verified_any: false,
             unsigned_run: 0,
         }
@@ -534,9 +548,7 @@ impl RequestSigner {
         if now.abs_diff(tsig.time_signed) > u64::from(tsig.fudge) {
             return Err(ReplyError::BadTime);
         }
-        let mut running = hmac::Context::with_key(&self.key.hmac);
-        update_prior_mac(&mut running, tsig.mac);
-        self.running = running;
+        self.running = running_digest(&self.key, tsig.mac);
         self.verified_any = true;
         self.unsigned_run = 0;
         Ok(tsig.start)
@@ -658,7 +670,8 @@ impl<'a> TsigFields<'a> {
     /// Appends the RR (uncompressed) and counts it in ARCOUNT. `message`
     /// holds at least a header.
     fn append_to(&self, message: &mut Vec<u8>) {
-        let rdlength = self.algorithm.len() + 6 + 2 + 2 + self.mac.len() + 2 + 2 + 2 + self.other.len();
+        let rdlength =
+            self.algorithm.len() + 6 + 2 + 2 + self.mac.len() + 2 + 2 + 2 + self.other.len();
         message.extend_from_slice(self.key_name);
         message.extend_from_slice(&TYPE_TSIG.to_be_bytes());
         message.extend_from_slice(&CLASS_ANY.to_be_bytes());
