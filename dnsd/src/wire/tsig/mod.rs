@@ -10,7 +10,7 @@
 //! find where its TSIG RR starts (it must be the last record), and signing
 //! appends an RR to a finished message. The MAC inputs are fed to the HMAC
 //! piece by piece, so no copy of a message is made to sign or verify it.
-//! Key text (`--tsig-key`, BIND key files) is read in [`keys`].
+//! Key text (`--tsig-key`, BIND key files) is read in `keys.rs`.
 
 use std::collections::HashMap;
 use std::fmt;

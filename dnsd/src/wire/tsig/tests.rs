@@ -1049,3 +1049,256 @@ fn kdig_sees_our_error_replies() {
         }
     }
 }
+
+// ----------- interoperability with BIND's named -----------
+
+/// A `named` on a loopback port, serving `example.` (large enough for a
+/// multi-message AXFR) and knowing one key; killed on drop.
+struct Named {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const NAMED_SECRET: &[u8] = b"named interop secret, 32 octets!";
+
+fn start_named() -> Option<Named> {
+    let program = ["/usr/sbin/named", "named"]
+        .into_iter()
+        .find(|program| Command::new(program).arg("-v").output().is_ok());
+    let Some(program) = program else {
+        eprintln!("skipped: named is not installed (install bind9)");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!(
+        "dnsd-tsig-named-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = format!(
+        r#"key "named.key." {{ algorithm hmac-sha256; secret "{secret}"; }};
+options {{
+    directory "{dir}";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    pid-file none;
+}};
+zone "example." {{ type primary; file "example.zone"; allow-transfer {{ key "named.key."; }}; }};
+"#,
+        secret = BASE64.encode(NAMED_SECRET),
+        dir = dir.display(),
+    );
+    std::fs::write(dir.join("named.conf"), conf).unwrap();
+    let mut zone = String::from(
+        "$TTL 300\n@ SOA ns.example. h.example. 1 3600 900 604800 300\n@ NS ns.example.\nns A 127.0.0.1\n",
+    );
+    for i in 0..4000 {
+        zone.push_str(&format!(
+            "host-{i:05}-with-a-longer-owner-name A 192.0.2.{}\n",
+            i % 250
+        ));
+    }
+    std::fs::write(dir.join("example.zone"), zone).unwrap();
+    let child = Command::new(program)
+        .args(["-g", "-n", "1", "-c"])
+        .arg(dir.join("named.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("named.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let named = Named { child, dir, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        // "running" is logged once the zones are loaded and sockets open.
+        let log = std::fs::read_to_string(named.dir.join("named.log")).unwrap_or_default();
+        if log.contains("running") && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(named);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(named.dir.join("named.log")).unwrap_or_default();
+    panic!("named did not start:\n{log}");
+}
+
+/// `example.` with the given type (SOA 6, AXFR 252), ID 0x4242.
+fn query(qtype: u16) -> Vec<u8> {
+    let mut m = vec![0x42, 0x42, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(&wire_name("example."));
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&[0, 1]);
+    m
+}
+
+/// Sends `request` over TCP and reads reply messages until `done` says so.
+fn tcp_exchange(port: u16, request: &[u8], mut done: impl FnMut(&[u8]) -> bool) -> Vec<Vec<u8>> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut framed = (request.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(request);
+    stream.write_all(&framed).unwrap();
+    let mut messages = Vec::new();
+    loop {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).unwrap();
+        let mut message = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut message).unwrap();
+        let finished = done(&message);
+        messages.push(message);
+        if finished {
+            return messages;
+        }
+    }
+}
+
+/// The types of the answer section's records.
+fn answer_types(message: &[u8]) -> Vec<u16> {
+    let mut reader = Reader {
+        message,
+        pos: HEADER_LEN,
+    };
+    let qdcount = u16::from_be_bytes([message[4], message[5]]);
+    let ancount = u16::from_be_bytes([message[6], message[7]]);
+    for _ in 0..qdcount {
+        reader.skip_name().unwrap();
+        reader.take(4).unwrap();
+    }
+    (0..ancount)
+        .map(|_| {
+            reader.skip_name().unwrap();
+            let rtype = reader.u16().unwrap();
+            reader.take(6).unwrap();
+            let rdlength = reader.u16().unwrap() as usize;
+            reader.take(rdlength).unwrap();
+            rtype
+        })
+        .collect()
+}
+
+#[test]
+fn named_verifies_our_requests_and_we_verify_its_replies() {
+    let Some(named) = start_named() else {
+        return;
+    };
+    let key = Arc::new(Key::new(
+        name("named.key."),
+        Algorithm::HmacSha256,
+        NAMED_SECRET.to_vec(),
+    ));
+    let now = unix_now();
+
+    // A signed SOA query: named answers NOERROR, signed; we verify it.
+    let mut request = query(6);
+    let mut client = RequestSigner::sign(key.clone(), &mut request, now);
+    let reply = tcp_exchange(named.port, &request, |_| true).remove(0);
+    assert_eq!(reply[3] & 0x0F, 0, "NOERROR");
+    assert_eq!(answer_types(&reply), vec![6]);
+    assert!(client.verify(&reply, now).unwrap() < reply.len());
+    client.finish().unwrap();
+    // Tampered, it fails. (Signing the same query at the same time again
+    // gives the same request MAC, so a fresh client stands in.)
+    let mut tampered = reply.clone();
+    tampered[HEADER_LEN + 3] ^= 0x20;
+    let mut client = RequestSigner::sign(key.clone(), &mut query(6), now);
+    assert!(matches!(
+        client.verify(&tampered, now),
+        Err(ReplyError::BadMac)
+    ));
+
+    // A signed AXFR: several messages, each verified in turn (named may
+    // leave some unsigned; they are folded into the next MAC).
+    let mut request = query(252);
+    let mut client = RequestSigner::sign(key.clone(), &mut request, now);
+    let mut soas = 0;
+    let messages = tcp_exchange(named.port, &request, |message| {
+        soas += answer_types(message).iter().filter(|&&t| t == 6).count();
+        soas >= 2
+    });
+    assert!(
+        messages.len() >= 3,
+        "expected a multi-message AXFR, got {}",
+        messages.len()
+    );
+    let records: usize = messages.iter().map(|m| answer_types(m).len()).sum();
+    assert_eq!(records, 4000 + 4, "SOA, NS, ns A, 4000 hosts, SOA");
+    for (i, message) in messages.iter().enumerate() {
+        client
+            .verify(message, now)
+            .unwrap_or_else(|error| panic!("message {i}: {error}"));
+    }
+    client.finish().unwrap();
+    // Any changed message breaks the chain.
+    for victim in 0..messages.len() {
+        let mut broken = messages.clone();
+        let at = broken[victim].len() / 2;
+        broken[victim][at] ^= 0x01;
+        let mut client = RequestSigner::sign(key.clone(), &mut query(252), now);
+        assert!(
+            verify_all(&mut client, &broken).is_err(),
+            "a change to message {victim} went unnoticed"
+        );
+    }
+
+    // A wrong secret: named answers NOTAUTH/BADSIG, unsigned.
+    let impostor = Arc::new(Key::new(
+        name("named.key."),
+        Algorithm::HmacSha256,
+        b"not the secret".to_vec(),
+    ));
+    let mut request = query(6);
+    let mut client = RequestSigner::sign(impostor, &mut request, now);
+    let reply = tcp_exchange(named.port, &request, |_| true).remove(0);
+    assert_eq!(reply[3] & 0x0F, 9, "NOTAUTH");
+    assert!(matches!(
+        client.verify(&reply, now),
+        Err(ReplyError::Error(16))
+    ));
+
+    // Our clock off by 1000 s: named's BADTIME reply is signed, and its
+    // MAC verifies (an error code, not BadMac).
+    let mut request = query(6);
+    let mut client = RequestSigner::sign(key.clone(), &mut request, now - 1000);
+    let reply = tcp_exchange(named.port, &request, |_| true).remove(0);
+    assert_eq!(reply[3] & 0x0F, 9, "NOTAUTH");
+    let tsig = tsig_of(&reply);
+    assert_eq!(tsig.error, BADTIME.0);
+    assert_eq!(tsig.other.len(), 6);
+    assert!(matches!(
+        client.verify(&reply, now - 1000),
+        Err(ReplyError::Error(18))
+    ));
+
+    // An unknown key name: BADKEY.
+    let stranger = Arc::new(Key::new(
+        name("stranger.key."),
+        Algorithm::HmacSha256,
+        NAMED_SECRET.to_vec(),
+    ));
+    let mut request = query(6);
+    let mut client = RequestSigner::sign(stranger, &mut request, now);
+    let reply = tcp_exchange(named.port, &request, |_| true).remove(0);
+    assert_eq!(reply[3] & 0x0F, 9, "NOTAUTH");
+    assert!(matches!(
+        client.verify(&reply, now),
+        Err(ReplyError::Error(17))
+    ));
+}
