@@ -73,6 +73,9 @@ pub fn soa_serial(soa: &Record) -> u32 {
 /// (lower-case wire names) is given, only those names can differ: the
 /// writer knows what it changed, and a big zone is not walked. Nodes the
 /// two versions share (`Arc::ptr_eq`) are equal without a look.
+///
+/// The SOAs are read from the apexes whatever `names` holds; the apex's
+/// other records are compared only if the apex is among `names`.
 pub fn diff_zones(old: &Zone, new: &Zone, names: Option<&[Box<[u8]>]>) -> Diff {
     let mut keys: Vec<Box<[u8]>> = match names {
         // Lowercased again: cheap for a few names, and a caller's slip in
@@ -523,11 +526,14 @@ impl<'a> Below<'a> {
     fn new(zone: &'a Zone, work: &'a FxHashMap<Box<[u8]>, Vec<Record>>, apex: &[u8]) -> Self {
         let mut asked: FxHashSet<Box<[u8]>> = FxHashSet::default();
         for (key, records) in work {
-            let old = zone.node(key);
-            let cut = |has: &dyn Fn(RType) -> bool| has(RType::NS) || has(RType::DNAME);
-            let was_cut = old.is_some_and(|n| cut(&|t| n.rrset(t).is_some()));
-            let is_cut = cut(&|t| records.iter().any(|r| r.rtype == t));
-            if was_cut != is_cut {
+            // The apex is never a cut for update_zone, and everything is
+            // below it: never worth a question.
+            let is_cut_type = |t: RType| t == RType::NS || t == RType::DNAME;
+            let was_cut = zone
+                .node(key)
+                .is_some_and(|n| n.rrsets.iter().any(|s| is_cut_type(s.rtype)));
+            let is_cut = records.iter().any(|r| is_cut_type(r.rtype));
+            if was_cut != is_cut && &key[..] != apex {
                 asked.insert(key.clone());
             }
             if records.is_empty() {
@@ -579,13 +585,16 @@ impl<'a> Below<'a> {
         found
     }
 
-    fn names_below(&self, name: &Name) -> Vec<Name> {
+    /// Calls `f` for each name strictly below `name` with records.
+    fn each_below(&self, name: &Name, f: &mut dyn FnMut(&Name)) {
         let key: Box<[u8]> = name.to_lowercase().as_wire().into();
-        if let Some(names) = self.known.get(&key) {
-            return names.clone();
+        match self.known.get(&key) {
+            Some(names) => names.iter().for_each(f),
+            None => {
+                let asked: FxHashSet<Box<[u8]>> = [key.clone()].into_iter().collect();
+                self.scan(&asked).values().flatten().for_each(f);
+            }
         }
-        let asked: FxHashSet<Box<[u8]>> = [key.clone()].into_iter().collect();
-        self.scan(&asked).remove(&key).unwrap_or_default()
     }
 }
 
@@ -601,11 +610,13 @@ fn at_label_boundary(key: &[u8], suffix_len: usize) -> bool {
 
 impl NamesBelow for Below<'_> {
     fn any_below(&self, name: &Name) -> bool {
-        !self.names_below(name).is_empty()
+        let mut any = false;
+        self.each_below(name, &mut |_| any = true);
+        any
     }
 
     fn for_each_below(&self, name: &Name, f: &mut dyn FnMut(&Name)) {
-        self.names_below(name).iter().for_each(f);
+        self.each_below(name, f);
     }
 }
 

@@ -114,7 +114,8 @@ impl History {
     }
 
     /// The history of `zone` stored under `dir` (created if missing); a
-    /// torn or corrupt tail is cut off, never fatal.
+    /// torn or corrupt tail is cut off, never fatal. The caller checks it
+    /// against the zone it serves with [`History::keep_if_at`].
     pub fn open(dir: &Path, zone: &Name, limits: Limits) -> Result<History, HistoryError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -217,6 +218,19 @@ impl History {
             Some(file) => file.truncate(),
             None => Ok(()),
         }
+    }
+
+    /// Forgets everything unless the newest diff ends at `serial`, the
+    /// zone's current serial: after a restart, a history whose zone moved
+    /// on without it (a crash between saving the zone and pushing the
+    /// diff, a zone file edited while dnsd was down) would otherwise hand
+    /// out diffs that end somewhere else. Returns whether it was kept.
+    pub fn keep_if_at(&mut self, serial: u32) -> Result<bool, HistoryError> {
+        if self.newest_serial() == Some(serial) {
+            return Ok(true);
+        }
+        self.clear()?;
+        Ok(false)
     }
 
     /// The zone this history is of.

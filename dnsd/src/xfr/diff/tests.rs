@@ -736,6 +736,27 @@ fn million_record_zone_one_rrset_change() {
     let to_zone = started.elapsed();
     assert_eq!(applied.serial, 2);
 
+    // A name removed: the one case that walks the names.
+    let [_, b, c, d] = 4243u32.to_be_bytes();
+    let removal = Diff {
+        old_soa: soa(2),
+        deleted: vec![Record {
+            owner: name("h4243.s243"),
+            rtype: RType::A,
+            class: 1,
+            ttl: 300,
+            rdata: Box::new([10, b, c, d]),
+            location: None,
+        }],
+        new_soa: soa(3),
+        added: Vec::new(),
+    };
+    let started = Instant::now();
+    let removed = apply_to_zone(&applied, &[removal]).unwrap();
+    let to_zone_removal = started.elapsed();
+    assert!(removed.node(&key("h4243.s243")).is_none());
+    assert!(removed.node(&key("s243")).is_some());
+
     let started = Instant::now();
     let listed = zone_records(&old);
     let listing = started.elapsed();
@@ -744,7 +765,8 @@ fn million_record_zone_one_rrset_change() {
     let to_records = started.elapsed();
     assert_eq!(applied_records.len(), 1_000_002);
     println!(
-        "diff by names {by_names:?}, by walking {by_walk:?}; apply_to_zone {to_zone:?}; \
-         zone_records {listing:?}; apply to records {to_records:?}"
+        "diff by names {by_names:?}, by walking {by_walk:?}; apply_to_zone {to_zone:?} \
+         (a name removed: {to_zone_removal:?}); zone_records {listing:?}; \
+         apply to records {to_records:?}"
     );
 }

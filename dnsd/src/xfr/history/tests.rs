@@ -381,3 +381,23 @@ fn open_survives_a_missing_folder_and_an_empty_file() {
     let h = History::open(&d, &zone(), Limits::default()).unwrap();
     assert!(h.is_empty());
 }
+
+#[test]
+fn a_history_behind_its_zone_is_dropped() {
+    let d = dir("behind");
+    let mut h = History::open(&d, &zone(), Limits::default()).unwrap();
+    chain(&mut h, &[1, 2, 3]);
+    assert!(h.keep_if_at(3).unwrap());
+    assert_eq!(h.len(), 2);
+    // The zone is at 4, but the diff 3 -> 4 never made it.
+    assert!(!h.keep_if_at(4).unwrap());
+    assert!(h.is_empty());
+    drop(h);
+    assert!(
+        History::open(&d, &zone(), Limits::default())
+            .unwrap()
+            .is_empty()
+    );
+    let mut empty = History::in_memory(&zone(), Limits::default());
+    assert!(!empty.keep_if_at(4).unwrap());
+}
