@@ -190,7 +190,7 @@ pub(super) fn add_record(node: &mut Node, record: Record) {
 
 /// RDATA equality; names in the RDATA of the classic types compare without case
 /// (RFC 4034 §6.2), so `NS A.example.` and `NS a.example.` are one record.
-fn rdata_eq(rtype: RType, a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn rdata_eq(rtype: RType, a: &[u8], b: &[u8]) -> bool {
     match rtype {
         RType::NS | RType::CNAME | RType::PTR | RType::DNAME | RType::MX | RType::SOA => {
             a.eq_ignore_ascii_case(b)

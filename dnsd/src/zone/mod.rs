@@ -16,6 +16,7 @@ mod text;
 mod tree;
 mod update;
 
+pub(crate) use build::rdata_eq;
 pub use build::{BuildError, build_zone};
 pub use catalog::{Catalog, Served, SharedCatalog};
 pub use record::{Location, Record};
