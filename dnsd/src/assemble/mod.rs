@@ -330,7 +330,7 @@ enum RdataRef<'a> {
 
 /// Writes stored RDATA, compressing the embedded names of the types RFC 1035
 /// defines (RFC 3597 §4 forbids it for any other type).
-fn write_rdata(comp: &mut Compressor, out: &mut Vec<u8>, rtype: RType, rdata: &[u8]) {
+pub(crate) fn write_rdata(comp: &mut Compressor, out: &mut Vec<u8>, rtype: RType, rdata: &[u8]) {
     match rtype {
         RType::NS | RType::CNAME | RType::PTR => comp.write_name(out, rdata),
         RType::MX if rdata.len() > 2 => {

@@ -321,7 +321,7 @@ fn count_labels(owner: &[u8]) -> usize {
 
 /// One part of an RDATA layout, for finding embedded names.
 #[derive(Clone, Copy)]
-enum Part {
+pub(crate) enum Part {
     /// An uncompressed domain name: lower-cased in canonical form.
     Name,
     /// So many fixed octets.
@@ -335,7 +335,7 @@ enum Part {
 /// Layouts of the types whose RDATA names are lower-cased (RFC 4034 §6.2
 /// item 3, minus NSEC per RFC 6840 §5.1; HINFO has no names). A6 is
 /// handled apart. Other types are copied verbatim.
-fn layout(rtype: RType) -> Option<&'static [Part]> {
+pub(crate) fn layout(rtype: RType) -> Option<&'static [Part]> {
     use Part::*;
     Some(match rtype.0 {
         // NS, MD, MF, CNAME, MB, MG, MR, PTR, DNAME
