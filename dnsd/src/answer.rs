@@ -296,15 +296,17 @@ impl Responder {
         }
         let pipeline = &mut self.pipeline;
         let (answer, replayed) = match &mut self.templates {
-            TemplateStore::None => {
-                pipeline.answer_request(&request, catalog, transport, peer, None, None, out)
-            }
+            TemplateStore::None => pipeline.answer_request(
+                &request,
+                catalog,
+                Client::unsigned(transport, peer),
+                None,
+                out,
+            ),
             TemplateStore::Owned(templates) => pipeline.answer_request(
                 &request,
                 catalog,
-                transport,
-                peer,
-                None,
+                Client::unsigned(transport, peer),
                 Some(templates),
                 out,
             ),
@@ -314,9 +316,7 @@ impl Responder {
                 pipeline.answer_request(
                     &request,
                     catalog,
-                    transport,
-                    peer,
-                    None,
+                    Client::unsigned(transport, peer),
                     Some(templates),
                     out,
                 )
@@ -324,6 +324,26 @@ impl Responder {
         };
         self.replayed += u64::from(replayed);
         Some(answer)
+    }
+}
+
+/// Who sent a request, how, and the TSIG key it was verified with (and
+/// the room the reply's TSIG RR needs): what the stages that decide by
+/// the sender (NOTIFY, IXFR over UDP, LUA) and the size limit need.
+#[derive(Clone, Copy)]
+struct Client<'k> {
+    transport: Transport,
+    peer: IpAddr,
+    tsig: Option<(&'k Name, usize)>,
+}
+
+impl Client<'_> {
+    fn unsigned(transport: Transport, peer: IpAddr) -> Client<'static> {
+        Client {
+            transport,
+            peer,
+            tsig: None,
+        }
     }
 }
 
@@ -436,8 +456,17 @@ impl Pipeline {
                     &signature.key.name,
                     control::tsig_reserve(&signature.key.name),
                 ));
-                let ((qtype, rcode), _) =
-                    self.answer_request(&inner, catalog, transport, peer, key, None, out);
+                let ((qtype, rcode), _) = self.answer_request(
+                    &inner,
+                    catalog,
+                    Client {
+                        transport,
+                        peer,
+                        tsig: key,
+                    },
+                    None,
+                    out,
+                );
                 ResponseSigner::new(&signature).sign(out, now);
                 (qtype, rcode)
             }
@@ -475,12 +504,15 @@ impl Pipeline {
         &mut self,
         request: &Request<'_>,
         catalog: &Catalog,
-        transport: Transport,
-        peer: IpAddr,
-        tsig: Option<(&Name, usize)>,
+        client: Client<'_>,
         mut templates: Option<&mut Templates>,
         out: &mut Vec<u8>,
     ) -> ((RType, Rcode), bool) {
+        let Client {
+            transport,
+            peer,
+            tsig,
+        } = client;
         let qtype = request.question.as_ref().map_or(RType(0), |q| q.qtype);
         let qname = request
             .question
