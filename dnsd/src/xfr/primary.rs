@@ -13,7 +13,6 @@ use std::net::IpAddr;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tracing::{info, warn};
 
-use super::diff::zone_records;
 use super::message::MessageWriter;
 use super::replicator::Replicator;
 use super::stats::Event;
@@ -220,8 +219,8 @@ impl Replicator {
             }
         }
         // AXFR, or IXFR answered in full (RFC 1995 §4): SOA, the rest, SOA.
-        let records = match (&served.keys, dnssec_ok) {
-            (Some(keys), true) => {
+        if let (Some(keys), true) = (&served.keys, dnssec_ok) {
+            let records =
                 match crate::dnssec::signed_zone_records(&served.zone, keys, &self.signer, now) {
                     Ok(records) => records,
                     Err(err) => {
@@ -231,18 +230,28 @@ impl Replicator {
                             "the zone could not be signed",
                         ));
                     }
+                };
+            // The signed list starts with the SOA (and its RRSIGs).
+            for record in &records {
+                stream.push(record).await?;
+            }
+        } else {
+            // Straight from the snapshot's nodes: no record list, no sort
+            // (AXFR needs no order but the SOA first and last).
+            stream.push(&soa).await?;
+            let apex = served.zone.apex();
+            let others = served.zone.nodes().filter(|n| !std::ptr::eq(*n, apex));
+            for node in std::iter::once(apex).chain(others) {
+                for set in node.rrsets.iter().filter(|s| s.rtype != RType::SOA) {
+                    for rdata in &set.rdatas {
+                        stream
+                            .push_rr(node.name.as_wire(), set.rtype, set.ttl, rdata)
+                            .await?;
+                    }
                 }
             }
-            _ => zone_records(&served.zone),
-        };
-        for record in &records {
-            stream.push(record).await?;
         }
-        if records.first().is_some_and(|r| r.rtype == RType::SOA) {
-            stream.push(&records[0]).await?;
-        } else {
-            stream.push(&soa).await?;
-        }
+        stream.push(&soa).await?;
         stream.finish().await?;
         Ok(Answered::Sent(Event::AxfrOut))
     }
@@ -341,6 +350,19 @@ struct Stream<'w, W> {
 impl<W: AsyncWrite + Unpin> Stream<'_, W> {
     async fn push(&mut self, record: &Record) -> std::io::Result<()> {
         if let Some(full) = self.message.push(record) {
+            self.send(full).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_rr(
+        &mut self,
+        owner: &[u8],
+        rtype: RType,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> std::io::Result<()> {
+        if let Some(full) = self.message.push_rr(owner, rtype, 1, ttl, rdata) {
             self.send(full).await?;
         }
         Ok(())

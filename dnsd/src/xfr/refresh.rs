@@ -16,7 +16,6 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use super::client::{self, Fetched, Primary};
-use super::diff::{apply, zone_records};
 use super::replicator::Replicator;
 use super::stats::Event;
 use crate::config::replication::SecondarySource;
@@ -205,13 +204,12 @@ async fn refresh_from(
             Ok(())
         }
         Fetched::Incremental(diffs) => {
-            let copy = copy.ok_or("an incremental transfer without a copy to apply it to")?;
-            let records = apply(zone_records(&copy), &diffs).map_err(|e| e.to_string())?;
+            let changes = diffs.len();
             let serial = registry
-                .replace_secondary(origin, records)
+                .apply_secondary(origin, diffs)
                 .map_err(|e| e.to_string())?;
             replicator.stats.count(origin, Event::IxfrIn);
-            info!(zone = %origin, serial, primary = %primary.addr, changes = diffs.len(), "secondary zone updated by an incremental transfer");
+            info!(zone = %origin, serial, primary = %primary.addr, changes, "secondary zone updated by an incremental transfer");
             Ok(())
         }
     }

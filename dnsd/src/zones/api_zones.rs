@@ -35,6 +35,10 @@ pub(super) struct ApiEntry {
 }
 
 impl ApiEntry {
+    pub(super) fn model(&self) -> &Arc<ApiZone> {
+        &self.model
+    }
+
     pub(super) fn view(&self) -> ZoneView {
         ZoneView::Api {
             model: self.model.clone(),
@@ -234,15 +238,9 @@ fn same_keys(a: &Option<Arc<ZoneKeys>>, b: &Option<Arc<ZoneKeys>>) -> bool {
     }
 }
 
-/// The served zone for `model`, from `prev`, the one served for `old`:
-/// only the names whose RRsets differ are rebuilt. The diff skips the
-/// subtrees `old` and `model` share, so a PATCH costs what it touched.
-pub(super) fn next_zone(
-    old: &ApiZone,
-    prev: &Arc<Zone>,
-    model: &ApiZone,
-    keys: Option<&ZoneKeys>,
-) -> Result<Arc<Zone>, BuildError> {
+/// The owners whose RRsets differ between two versions of an API zone, in
+/// canonical order. The diff skips the subtrees the two share.
+pub(super) fn changed_owners<'m>(old: &'m ApiZone, model: &'m ApiZone) -> Vec<&'m Name> {
     let mut owners: Vec<&Name> = Vec::new();
     for item in old.rrsets.diff(&model.rrsets) {
         let key = match item {
@@ -254,6 +252,19 @@ pub(super) fn next_zone(
             owners.push(&key.owner);
         }
     }
+    owners
+}
+
+/// The served zone for `model`, from `prev`, the one served for `old`:
+/// only the names whose RRsets differ are rebuilt. The diff skips the
+/// subtrees `old` and `model` share, so a PATCH costs what it touched.
+pub(super) fn next_zone(
+    old: &ApiZone,
+    prev: &Arc<Zone>,
+    model: &ApiZone,
+    keys: Option<&ZoneKeys>,
+) -> Result<Arc<Zone>, BuildError> {
+    let owners = changed_owners(old, model);
     if owners.is_empty() {
         return Ok(prev.clone());
     }

@@ -42,16 +42,49 @@ impl Histories {
         })
     }
 
-    /// Records the change from `old` to `new` (same zone, new serial).
-    pub(super) fn record(&mut self, key: &Name, old: &Zone, new: &Zone) {
-        let diff = diff_zones(old, new, None);
-        if let Err(err) = self.history(key).push(diff) {
-            warn!(zone = %key, %err, "IXFR history not written; clients will get full transfers");
+    /// Records the change from `old` to `new` (same zone, new serial);
+    /// `names`, when the writer knows them, are the only names that differ.
+    pub(super) fn record(
+        &mut self,
+        key: &Name,
+        old: &Zone,
+        new: &Zone,
+        names: Option<&[Box<[u8]>]>,
+    ) {
+        let diff = diff_zones(old, new, names);
+        self.push_all(key, vec![diff]);
+    }
+
+    /// Records changes known as diffs (an IXFR received), in order.
+    pub(super) fn push_all(&mut self, key: &Name, diffs: Vec<Diff>) {
+        let history = self.history(key);
+        for diff in diffs {
+            if let Err(err) = history.push(diff) {
+                warn!(zone = %key, %err, "IXFR history not written; clients will get full transfers");
+                return;
+            }
         }
     }
 
-    /// The diffs from `serial` to the zone's newest, if kept.
-    pub(super) fn since(&mut self, key: &Name, serial: u32) -> Option<Vec<Arc<Diff>>> {
+    /// The diffs from `serial` to `current` (the zone's serial), if kept.
+    /// A history that does not end at `current` (its zone moved on while
+    /// dnsd was down, or without it) is dropped first.
+    pub(super) fn since(
+        &mut self,
+        key: &Name,
+        serial: u32,
+        current: u32,
+    ) -> Option<Vec<Arc<Diff>>> {
+        let history = self.history(key);
+        if let Err(err) = history.keep_if_at(current) {
+            warn!(zone = %key, %err, "IXFR history could not be cleared");
+        }
+        history.since(serial)
+    }
+
+    /// The diffs from `serial` on, whatever serial they end at (replayed
+    /// over a stored copy that is older than the history).
+    pub(super) fn after(&mut self, key: &Name, serial: u32) -> Option<Vec<Arc<Diff>>> {
         self.history(key).since(serial)
     }
 

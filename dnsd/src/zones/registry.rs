@@ -62,8 +62,19 @@ struct Inner {
     secondaries: SecondaryZones,
     api: ApiZones,
     histories: Histories,
+    /// What the writer of the next publish knows it changed, by zone, so
+    /// the IXFR history need not compare whole zones.
+    hints: std::collections::HashMap<Name, ChangeHint>,
     /// Where published changes are announced (NOTIFY); set once.
     changes: Option<tokio::sync::mpsc::UnboundedSender<ZoneChange>>,
+}
+
+/// What a writer knows about a change it is about to publish.
+enum ChangeHint {
+    /// The change is these diffs, in order (an IXFR received).
+    Diffs(Vec<Diff>),
+    /// Only these names (lower-case wire) can differ.
+    Names(Vec<Box<[u8]>>),
 }
 
 impl Inner {
@@ -98,10 +109,17 @@ impl Inner {
     fn record_changes(&mut self, old: &Catalog, new: &Catalog) {
         for zone in new.zones() {
             let key = zone.origin.to_lowercase();
+            let hint = self.hints.remove(&key);
             match old.get(&zone.origin) {
                 Some(previous) if Arc::ptr_eq(previous, zone) => continue,
                 Some(previous) if previous.serial == zone.serial => continue,
-                Some(previous) => self.histories.record(&key, previous, zone),
+                Some(previous) => match hint {
+                    Some(ChangeHint::Diffs(diffs)) => self.histories.push_all(&key, diffs),
+                    Some(ChangeHint::Names(names)) => {
+                        self.histories.record(&key, previous, zone, Some(&names))
+                    }
+                    None => self.histories.record(&key, previous, zone, None),
+                },
                 None => {}
             }
             if let Some(changes) = &self.changes {
@@ -179,9 +197,17 @@ impl Registry {
                 secondaries,
                 api,
                 histories: Histories::new(replication.history_dir, replication.history_limits),
+                hints: Default::default(),
                 changes: None,
             }),
         };
+        {
+            // Secondary copies on disk may be older than the diffs the
+            // history kept after them: replay those.
+            let mut guard = registry.lock();
+            let inner = &mut *guard;
+            inner.secondaries.replay(&mut inner.histories);
+        }
         registry.publish(&mut registry.lock());
         Ok(registry)
     }
@@ -242,7 +268,10 @@ impl Registry {
     /// The diffs of `name` from `serial` to its newest serial, if the
     /// IXFR history reaches back that far.
     pub fn ixfr_since(&self, name: &Name, serial: u32) -> Option<Vec<Arc<Diff>>> {
-        self.lock().histories.since(&name.to_lowercase(), serial)
+        let current = self.shared.load().get(name)?.serial;
+        self.lock()
+            .histories
+            .since(&name.to_lowercase(), serial, current)
     }
 }
 
@@ -285,6 +314,25 @@ impl Registry {
         let key = name.to_lowercase();
         let zone = inner.secondaries.replace(&key, records)?;
         let _ = self.publish(inner);
+        Ok(zone.serial)
+    }
+
+    /// Applies `diffs` (an IXFR) to secondary zone `name`: the names they
+    /// touch are checked like a zone file, the diffs go to the IXFR
+    /// history (which persists them) and the copy is served. Returns the
+    /// new serial.
+    pub fn apply_secondary(&self, name: &Name, diffs: Vec<Diff>) -> Result<u32, ZoneError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let key = name.to_lowercase();
+        let zone = inner.secondaries.apply(&key, &diffs)?;
+        inner.hints.insert(key.clone(), ChangeHint::Diffs(diffs));
+        let _ = self.publish(inner);
+        if inner.secondaries.wants_rewrite(&key) {
+            // Now and then the whole copy is written again, so a restart
+            // never depends on a long history.
+            inner.secondaries.rewrite(&key, &zone)?;
+        }
         Ok(zone.serial)
     }
 
@@ -351,8 +399,18 @@ impl Registry {
         let mut inner = self.lock();
         let key = name.to_lowercase();
         inner.api_owns(&key)?;
+        let before = inner.api.get(&key).map(|entry| entry.model().clone());
         let (result, changed) = inner.api.update(&key, change)?;
         if changed {
+            if let (Some(before), Some(after)) = (before, inner.api.get(&key)) {
+                let mut names: Vec<Box<[u8]>> =
+                    super::api_zones::changed_owners(&before, after.model())
+                        .into_iter()
+                        .map(|owner| owner.to_lowercase().as_wire().into())
+                        .collect();
+                names.push(key.as_wire().into());
+                inner.hints.insert(key.clone(), ChangeHint::Names(names));
+            }
             let _ = self.publish(&mut inner);
         }
         Ok(result)

@@ -23,9 +23,12 @@ use std::time::SystemTime;
 use tracing::{info, warn};
 
 use super::error::ZoneError;
+use super::history::Histories;
 use super::view::ZoneView;
 use crate::config::replication::{Peer, SecondarySource};
 use crate::wire::Name;
+use crate::xfr::Diff;
+use crate::xfr::diff::{apply_to_zone, zone_records};
 use crate::zone::{Record, Served, Zone, build_zone, load, write_zone_text};
 
 /// What the refresher last did for a zone, for the API and metrics.
@@ -50,6 +53,8 @@ pub(super) struct SecondaryEntry {
     served: Option<Served>,
     expired: bool,
     pub(super) state: RefreshState,
+    /// Diffs applied since the copy on disk was written whole.
+    diffs_since_written: usize,
 }
 
 impl SecondaryEntry {
@@ -119,6 +124,7 @@ impl SecondaryZones {
             served: None,
             expired: false,
             state: RefreshState::default(),
+            diffs_since_written: 0,
         };
         if let Some(dir) = &self.dir {
             let path = dir.join(format!("{}.zone", file_stem(&key)));
@@ -207,7 +213,79 @@ impl SecondaryZones {
         let records = load::check_records(&origin, records).map_err(ZoneError::Transfer)?;
         let zone = build_zone(&origin, records.clone())?;
         self.persist(key, &records)?;
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.diffs_since_written = 0;
+        }
         Ok(self.set_copy(key, zone))
+    }
+
+    /// Applies `diffs` (an IXFR) to the served copy. Only the names they
+    /// touch (and the apex) are checked, like a zone file would be: the
+    /// rest of the copy was checked when it arrived. The copy on disk is
+    /// not rewritten: the diffs are persisted in the IXFR history when
+    /// published, and [`SecondaryZones::replay`] applies them at start.
+    pub(super) fn apply(&mut self, key: &Name, diffs: &[Diff]) -> Result<Arc<Zone>, ZoneError> {
+        let entry = self
+            .entries
+            .get(key)
+            .ok_or_else(|| ZoneError::NotFound(key.clone()))?;
+        let current = entry.zone().ok_or_else(|| {
+            transfer_error("an incremental transfer without a copy to apply it to")
+        })?;
+        let zone = apply_to_zone(current, diffs).map_err(|e| transfer_error(&e.to_string()))?;
+        check_touched(&zone, diffs)?;
+        let zone = self.set_copy(key, zone);
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.diffs_since_written += diffs.len();
+        }
+        Ok(zone)
+    }
+
+    /// Whether the copy of `key` on disk is behind by enough diffs that it
+    /// should be written whole again.
+    pub(super) fn wants_rewrite(&self, key: &Name) -> bool {
+        self.entries
+            .get(key)
+            .is_some_and(|e| e.diffs_since_written >= REWRITE_AFTER_DIFFS)
+    }
+
+    /// Writes the copy of `key` whole.
+    pub(super) fn rewrite(&mut self, key: &Name, zone: &Zone) -> Result<(), ZoneError> {
+        self.persist(key, &zone_records(zone))?;
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.diffs_since_written = 0;
+        }
+        Ok(())
+    }
+
+    /// At start: applies the diffs the IXFR history kept after each stored
+    /// copy (changes received by IXFR since the copy was written whole).
+    pub(super) fn replay(&mut self, histories: &mut Histories) {
+        let keys: Vec<Name> = self.entries.keys().cloned().collect();
+        for key in keys {
+            let Some(copy) = self.entries.get(&key).and_then(|e| e.zone().cloned()) else {
+                continue;
+            };
+            let Some(diffs) = histories.after(&key, copy.serial) else {
+                continue;
+            };
+            if diffs.is_empty() {
+                continue;
+            }
+            let diffs: Vec<Diff> = diffs.iter().map(|d| (**d).clone()).collect();
+            match apply_to_zone(&copy, &diffs) {
+                Ok(zone) => {
+                    info!(zone = %key, from = copy.serial, to = zone.serial, "secondary zone: stored changes applied to the stored copy");
+                    self.set_copy(&key, zone);
+                    if let Some(entry) = self.entries.get_mut(&key) {
+                        entry.diffs_since_written = diffs.len();
+                    }
+                }
+                Err(err) => {
+                    warn!(zone = %key, %err, "secondary zone: stored changes do not apply; serving the stored copy")
+                }
+            }
+        }
     }
 
     /// Serves `zone`, already checked and persisted by the caller (an
@@ -295,6 +373,49 @@ impl SecondaryZones {
     }
 }
 
+/// The copy on disk is written whole again after this many diffs, well
+/// inside what the IXFR history keeps by default.
+const REWRITE_AFTER_DIFFS: usize = 200;
+
+fn transfer_error(reason: &str) -> ZoneError {
+    ZoneError::Transfer(load::LoadErrors(vec![load::LoadError::new(None, reason)]))
+}
+
+/// Checks the names `diffs` touch in `zone`, with the apex, by the zone
+/// file rules (CNAME beside other data, TTLs, LUA code, ...).
+fn check_touched(zone: &Zone, diffs: &[Diff]) -> Result<(), ZoneError> {
+    let mut owners: Vec<Name> = diffs
+        .iter()
+        .flat_map(|d| d.deleted.iter().chain(&d.added))
+        .map(|r| r.owner.to_lowercase())
+        .collect();
+    owners.push(zone.origin.to_lowercase());
+    owners.sort();
+    owners.dedup();
+    let mut records = Vec::new();
+    for owner in &owners {
+        if let Some(node) = zone.node(owner.as_wire()) {
+            for set in &node.rrsets {
+                records.extend(set.rdatas.iter().map(|rdata| Record {
+                    owner: node.name.clone(),
+                    rtype: set.rtype,
+                    class: 1,
+                    ttl: set.ttl,
+                    rdata: rdata.clone(),
+                    location: None,
+                }));
+            }
+        }
+    }
+    let mut errors = load::validate(&zone.origin, &records);
+    errors.extend(load::check_lua(&records));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ZoneError::Transfer(load::LoadErrors(errors)))
+    }
+}
+
 /// `<origin>\n` then one `ADDR:PORT[:KEY]` per line.
 fn primaries_text(source: &SecondarySource) -> String {
     let mut text = format!("{}\n", source.origin);
@@ -354,6 +475,7 @@ mod tests {
         assert_eq!(file_stem(&name("example.test.")), "example.test");
         assert_eq!(file_stem(&name(".")), "_");
         assert_eq!(file_stem(&name("a\\/b.test.")), "a%2fb.test");
-        assert!(!file_stem(&name("..test.")).contains('/'));
+        let dots = file_stem(&name("\\.\\..test."));
+        assert!(!dots.contains('/') && !dots.starts_with(".."), "{dots}");
     }
 }
