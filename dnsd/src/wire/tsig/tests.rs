@@ -1408,3 +1408,70 @@ fn named_verifies_our_requests_and_we_verify_its_replies() {
         Err(ReplyError::Error(17))
     ));
 }
+
+// ----------- hostile input (the fuzz target `tsig` goes further) -----------
+
+proptest::proptest! {
+    /// Random bytes, and signed messages with random octets changed, cut
+    /// or added, never panic either side; a changed signed request is
+    /// never valid unless only its ID or the TSIG RR's TTL changed.
+    #[test]
+    fn hostile_messages_never_panic(
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6),
+        cut in proptest::prelude::any::<usize>(),
+    ) {
+        let key = key(Algorithm::HmacSha256, SECRET);
+        let ring = keyring(&[&key]);
+        let _ = verify_request(&noise, &ring, T0);
+        let mut client = RequestSigner::sign(key.clone(), &mut message(0), T0);
+        let _ = client.verify(&noise, T0);
+
+        let mut request = message(0);
+        RequestSigner::sign(key.clone(), &mut request, T0);
+        let mut changed = request.clone();
+        for &(at, xor) in &edits {
+            let at = at % changed.len();
+            changed[at] ^= xor;
+        }
+        let ttl_at = tsig_of(&request).start + wire_name("test.key.").len() + 4;
+        let only_free_octets = (0..request.len())
+            .filter(|&i| request[i] != changed[i])
+            .all(|i| i < 2 || (ttl_at..ttl_at + 4).contains(&i));
+        match verify_request(&changed, &ring, T0) {
+            Verified::Valid(_) => proptest::prop_assert!(only_free_octets),
+            Verified::Failed(failure) => {
+                let mut reply = changed[..failure.unsigned_len].to_vec();
+                failure.append_to(&mut reply, T0);
+            }
+            Verified::Unsigned | Verified::Malformed => {}
+        }
+        let _ = verify_request(&changed[..cut % (changed.len() + 1)], &ring, T0);
+
+        // The reply side: a genuine first message, then a changed one.
+        let signature = valid(verify_request(&request, &ring, T0));
+        let mut server = ResponseSigner::new(&signature);
+        let mut first = message(0x8400);
+        server.sign(&mut first, T0);
+        let mut client = RequestSigner::sign(key.clone(), &mut message(0), T0);
+        proptest::prop_assert!(client.verify(&first, T0).is_ok());
+        let mut second = message(0x8400);
+        server.sign(&mut second, T0);
+        let original = second.clone();
+        for &(at, xor) in &edits {
+            let at = at % second.len();
+            second[at] ^= xor;
+        }
+        // A change can turn the message into an unsigned one, which is
+        // fine mid-stream; only a finished, verified stream counts.
+        let verified = client.verify(&second, T0).is_ok() && client.finish().is_ok();
+        if second[2..] != original[2..] && verified {
+            // Only the ID octets and the TSIG RR's TTL are outside the MAC.
+            let ttl_at = tsig_of(&original).start + wire_name("test.key.").len() + 4;
+            let free = (0..original.len())
+                .filter(|&i| original[i] != second[i])
+                .all(|i| i < 2 || (ttl_at..ttl_at + 4).contains(&i));
+            proptest::prop_assert!(free);
+        }
+    }
+}
