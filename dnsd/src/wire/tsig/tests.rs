@@ -855,12 +855,26 @@ fn kdig_missing() -> bool {
     missing
 }
 
-type Responder = Box<dyn FnOnce(&[u8]) -> Option<Vec<u8>> + Send>;
+/// Sees the raw request; returns the reply messages to send (none: close).
+type Responder = Box<dyn FnOnce(&[u8]) -> Vec<Vec<u8>> + Send>;
 
 /// Runs `kdig -y SPEC @127.0.0.1 -p PORT example. SOA +tcp` against a
 /// one-shot TCP listener; `respond` sees the raw request and may answer.
 /// Returns the request and kdig's output.
 fn kdig_exchange(spec: &str, respond: Responder) -> (Vec<u8>, Output) {
+    kdig_exchange_type(spec, "SOA", respond)
+}
+
+fn kdig_exchange_type(spec: &str, qtype: &str, respond: Responder) -> (Vec<u8>, Output) {
+    exchange(
+        "kdig",
+        &["-y", spec, "example.", qtype, "+tcp", "+retry=0", "+time=3"],
+        respond,
+    )
+}
+
+/// Runs `program ARGS @127.0.0.1 -p PORT` against a one-shot TCP listener.
+fn exchange(program: &str, args: &[&str], respond: Responder) -> (Vec<u8>, Output) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -883,16 +897,16 @@ fn kdig_exchange(spec: &str, respond: Responder) -> (Vec<u8>, Output) {
         stream.read_exact(&mut len).unwrap();
         let mut request = vec![0u8; u16::from_be_bytes(len) as usize];
         stream.read_exact(&mut request).unwrap();
-        if let Some(reply) = respond(&request) {
+        for reply in respond(&request) {
             let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
             framed.extend_from_slice(&reply);
             stream.write_all(&framed).unwrap();
         }
         request
     });
-    let output = Command::new("kdig")
-        .args(["-y", spec, "@127.0.0.1", "-p", &port.to_string()])
-        .args(["example.", "SOA", "+tcp", "+retry=0", "+time=3"])
+    let output = Command::new(program)
+        .args(["@127.0.0.1", "-p", &port.to_string()])
+        .args(args)
         .output()
         .unwrap();
     let request = server.join().expect("listener thread");
@@ -918,7 +932,7 @@ fn kdig_requests_verify() {
     for algorithm in Algorithm::ALL {
         let secret = random_secret(algorithm.output_len());
         let spec = format!("{}:kdig.Key.:{}", algorithm.name(), BASE64.encode(&secret));
-        let (request, _) = kdig_exchange(&spec, Box::new(|_| None));
+        let (request, _) = kdig_exchange(&spec, Box::new(|_| Vec::new()));
         let now = unix_now();
         let right = Arc::new(Key::new(name("kdig.key."), algorithm, secret.clone()));
         let ring = keyring(&[&right]);
@@ -988,7 +1002,7 @@ fn kdig_verifies_our_replies() {
                     let at = reply.len() - 7;
                     reply[at] ^= 0x01;
                 }
-                Some(reply)
+                vec![reply]
             });
             let (_, output) = kdig_exchange(&spec, respond);
             let verdict = kdig_verdict(&output);
@@ -1037,7 +1051,7 @@ fn kdig_sees_our_error_replies() {
             let mut reply = reply_to(request, failure.unsigned_len);
             set_rcode(&mut reply, 9);
             failure.append_to(&mut reply, now);
-            Some(reply)
+            vec![reply]
         });
         let (_, output) = kdig_exchange(&spec, respond);
         let (stdout, stderr) = text(&output);
@@ -1046,6 +1060,98 @@ fn kdig_sees_our_error_replies() {
         assert!(stdout.contains(status), "{status}: {all}");
         if let Some(warning) = warning {
             assert!(stderr.contains(warning), "{warning}: {all}");
+        }
+    }
+}
+
+/// An AXFR reply message for `example.`: the request's question and one
+/// answer record (compressed owner, pointing at the question).
+fn axfr_message(request_id: &[u8], rtype: u16, rdata: &[u8]) -> Vec<u8> {
+    let mut m = request_id.to_vec();
+    m.extend_from_slice(&[0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0]);
+    m.extend_from_slice(&wire_name("example."));
+    m.extend_from_slice(&[0, 252, 0, 1]);
+    m.extend_from_slice(&[0xC0, 12]);
+    m.extend_from_slice(&rtype.to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 0, 1, 44]);
+    m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    m.extend_from_slice(rdata);
+    m
+}
+
+/// Serves a three-message AXFR signed by [`ResponseSigner`], with message
+/// `corrupt` (if any) changed after signing: the middle one in its answer,
+/// the last one in its MAC.
+fn axfr_responder(secret: Vec<u8>, corrupt: Option<usize>) -> Responder {
+    let mut soa = wire_name("ns.example.");
+    soa.extend_from_slice(&wire_name("h.example."));
+    for value in [7u32, 3600, 900, 604_800, 300] {
+        soa.extend_from_slice(&value.to_be_bytes());
+    }
+    let key = Arc::new(Key::new(name("xfr.key."), Algorithm::HmacSha256, secret));
+    Box::new(move |request| {
+        let signature = valid(verify_request(request, &keyring(&[&key]), unix_now()));
+        let mut signer = ResponseSigner::new(&signature);
+        let mut messages = vec![
+            axfr_message(&request[..2], 6, &soa),
+            axfr_message(&request[..2], 1, &[192, 0, 2, 1]),
+            axfr_message(&request[..2], 6, &soa),
+        ];
+        for message in &mut messages {
+            signer.sign(message, unix_now());
+        }
+        if let Some(victim) = corrupt {
+            // Octet 40 is the A record's last address octet; len - 7 the
+            // last octet of the MAC.
+            let at = if victim == 1 {
+                40
+            } else {
+                messages[victim].len() - 7
+            };
+            messages[victim][at] ^= 0x01;
+        }
+        messages
+    })
+}
+
+/// BIND's dig checks the TSIG of every message of a transfer (kdig 3.2
+/// prints an AXFR without checking it), so dig is the judge here.
+#[test]
+fn dig_verifies_our_multi_message_transfer() {
+    if Command::new("dig").arg("-v").output().is_err() {
+        eprintln!("skipped: dig is not on PATH (install bind9-dnsutils)");
+        return;
+    }
+    let secret = random_secret(32);
+    let spec = format!("hmac-sha256:xfr.key.:{}", BASE64.encode(&secret));
+    for corrupt in [None, Some(1usize), Some(2)] {
+        let respond = axfr_responder(secret.clone(), corrupt);
+        let args = [
+            "-y",
+            spec.as_str(),
+            "example.",
+            "AXFR",
+            "+tries=1",
+            "+time=3",
+        ];
+        let (_, output) = exchange("dig", &args, respond);
+        let (stdout, stderr) = text(&output);
+        eprintln!("dig said:\n{stdout}\n{stderr}");
+        let complete = stdout.contains("XFR size: 3 records (messages 3");
+        // dig prints the records either way, then these for a bad MAC.
+        let failed = stdout.contains("Couldn't verify signature")
+            || stdout.contains("TSIG could not be validated");
+        if corrupt.is_none() {
+            assert!(
+                complete && !failed,
+                "dig rejected our transfer:\n{stdout}\n{stderr}"
+            );
+            assert!(stdout.contains("192.0.2.1"), "{stdout}");
+        } else {
+            assert!(
+                failed,
+                "dig accepted a corrupted message {corrupt:?}:\n{stdout}\n{stderr}"
+            );
         }
     }
 }
@@ -1301,4 +1407,71 @@ fn named_verifies_our_requests_and_we_verify_its_replies() {
         client.verify(&reply, now),
         Err(ReplyError::Error(17))
     ));
+}
+
+// ----------- hostile input (the fuzz target `tsig` goes further) -----------
+
+proptest::proptest! {
+    /// Random bytes, and signed messages with random octets changed, cut
+    /// or added, never panic either side; a changed signed request is
+    /// never valid unless only its ID or the TSIG RR's TTL changed.
+    #[test]
+    fn hostile_messages_never_panic(
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6),
+        cut in proptest::prelude::any::<usize>(),
+    ) {
+        let key = key(Algorithm::HmacSha256, SECRET);
+        let ring = keyring(&[&key]);
+        let _ = verify_request(&noise, &ring, T0);
+        let mut client = RequestSigner::sign(key.clone(), &mut message(0), T0);
+        let _ = client.verify(&noise, T0);
+
+        let mut request = message(0);
+        RequestSigner::sign(key.clone(), &mut request, T0);
+        let mut changed = request.clone();
+        for &(at, xor) in &edits {
+            let at = at % changed.len();
+            changed[at] ^= xor;
+        }
+        let ttl_at = tsig_of(&request).start + wire_name("test.key.").len() + 4;
+        let only_free_octets = (0..request.len())
+            .filter(|&i| request[i] != changed[i])
+            .all(|i| i < 2 || (ttl_at..ttl_at + 4).contains(&i));
+        match verify_request(&changed, &ring, T0) {
+            Verified::Valid(_) => proptest::prop_assert!(only_free_octets),
+            Verified::Failed(failure) => {
+                let mut reply = changed[..failure.unsigned_len].to_vec();
+                failure.append_to(&mut reply, T0);
+            }
+            Verified::Unsigned | Verified::Malformed => {}
+        }
+        let _ = verify_request(&changed[..cut % (changed.len() + 1)], &ring, T0);
+
+        // The reply side: a genuine first message, then a changed one.
+        let signature = valid(verify_request(&request, &ring, T0));
+        let mut server = ResponseSigner::new(&signature);
+        let mut first = message(0x8400);
+        server.sign(&mut first, T0);
+        let mut client = RequestSigner::sign(key.clone(), &mut message(0), T0);
+        proptest::prop_assert!(client.verify(&first, T0).is_ok());
+        let mut second = message(0x8400);
+        server.sign(&mut second, T0);
+        let original = second.clone();
+        for &(at, xor) in &edits {
+            let at = at % second.len();
+            second[at] ^= xor;
+        }
+        // A change can turn the message into an unsigned one, which is
+        // fine mid-stream; only a finished, verified stream counts.
+        let verified = client.verify(&second, T0).is_ok() && client.finish().is_ok();
+        if second[2..] != original[2..] && verified {
+            // Only the ID octets and the TSIG RR's TTL are outside the MAC.
+            let ttl_at = tsig_of(&original).start + wire_name("test.key.").len() + 4;
+            let free = (0..original.len())
+                .filter(|&i| original[i] != second[i])
+                .all(|i| i < 2 || (ttl_at..ttl_at + 4).contains(&i));
+            proptest::prop_assert!(free);
+        }
+    }
 }
