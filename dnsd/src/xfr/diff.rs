@@ -115,16 +115,18 @@ pub fn diff_zones(old: &Zone, new: &Zone, names: Option<&[Box<[u8]>]>) -> Diff {
 
 /// Keys of the nodes that are not shared between the two versions.
 fn changed_keys(old: &Zone, new: &Zone) -> Vec<Box<[u8]>> {
+    // Only the shards the versions do not share can hold a difference.
     let mut keys = Vec::new();
-    for (key, node) in &new.nodes {
-        match old.nodes.get(key) {
-            Some(before) if Arc::ptr_eq(before, node) => {}
+    for key in new.nodes.keys_not_shared(&old.nodes) {
+        match (old.nodes.get(key), new.nodes.get(key)) {
+            (Some(before), Some(after)) if Arc::ptr_eq(before, after) => {}
             _ => keys.push(Box::from(&key[..])),
         }
     }
     keys.extend(
         old.nodes
-            .keys()
+            .keys_not_shared(&new.nodes)
+            .into_iter()
             .filter(|key| !new.nodes.contains_key(&key[..]))
             .map(|key| Box::from(&key[..])),
     );

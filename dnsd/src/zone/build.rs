@@ -63,8 +63,7 @@ pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
 /// Indexes `records` as the zone `origin`.
 pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
     let origin_lower = origin.to_lowercase();
-    let mut nodes = NodeMap::default();
-    nodes.reserve(records.len());
+    let mut nodes = NodeMap::for_names(records.len());
     let record_count = records.len();
 
     for record in records {

@@ -11,6 +11,7 @@
 mod build;
 mod catalog;
 pub mod load;
+mod nodemap;
 mod record;
 mod text;
 mod tree;

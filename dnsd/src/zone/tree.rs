@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 
 use crate::dynamic::{CompileError, LuaRule};
 use crate::wire::{Name, RType};
@@ -79,7 +78,7 @@ impl Node {
 }
 
 /// Nodes by lowercase wire name, shared between versions of a zone.
-pub(crate) type NodeMap = FxHashMap<Arc<[u8]>, Arc<Node>>;
+pub(crate) use super::nodemap::NodeMap;
 
 /// One zone, immutable once built.
 #[derive(Debug)]

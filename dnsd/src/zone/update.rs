@@ -209,6 +209,7 @@ pub fn update_zone(
     } else {
         (prev.negative_ttl, prev.serial)
     };
+    nodes.fit();
     Ok(Zone {
         origin: origin.clone(),
         nodes,
