@@ -174,7 +174,7 @@ async fn transfer(
     limits: &Limits,
 ) -> Result<Fetched, FetchError> {
     let addr = primary.addr;
-    let deadline = Instant::now() + limits.max_time;
+    let deadline = deadline_after(limits.max_time);
     let work = async {
         let mut stream = connect(addr, read_timeout).await?;
         let qtype = if have.is_some() {
@@ -245,7 +245,7 @@ async fn udp_soa(
         .map(|key| RequestSigner::sign(key.clone(), &mut request, unix_now()));
     socket.send(&request).await.map_err(io)?;
 
-    let deadline = Instant::now() + wait;
+    let deadline = deadline_after(wait);
     let mut buffer = vec![0u8; MAX_MESSAGE_LEN];
     loop {
         let len = timeout_at(deadline, socket.recv(&mut buffer))
@@ -426,6 +426,12 @@ async fn read_tcp(
         .await
         .map_err(|_| FetchError::Timeout { addr })?
         .map_err(|source| FetchError::Io { addr, source })
+}
+
+/// `wait` from now; a wait too long to represent is a year.
+fn deadline_after(wait: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    Instant::now() + wait.min(YEAR)
 }
 
 fn protocol(addr: SocketAddr, reason: impl ToString) -> FetchError {

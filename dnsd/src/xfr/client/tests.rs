@@ -341,6 +341,20 @@ async fn axfr_from_a_scripted_primary_in_many_messages() {
     };
     assert_eq!(got, zone);
     assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // No deadline arithmetic overflows.
+    let unbounded = Limits {
+        max_time: Duration::MAX,
+        ..Limits::default()
+    };
+    let fetched = fetch_with(
+        &primary(addr),
+        &zone_name(),
+        None,
+        Duration::MAX,
+        &unbounded,
+    )
+    .await;
+    assert!(matches!(fetched, Ok(Fetched::Full(ref r)) if *r == zone));
 }
 
 #[tokio::test]
@@ -522,6 +536,9 @@ async fn soa_serial_over_udp_ignores_strays() {
             .unwrap(),
         77
     );
+    // No deadline arithmetic overflows.
+    let serial = soa_serial(&primary(addr), &zone_name(), Duration::MAX).await;
+    assert_eq!(serial.unwrap(), 77);
 
     let addr = udp_primary(|query| {
         let mut reply = soa_answer(query);
