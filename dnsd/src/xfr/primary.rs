@@ -376,6 +376,12 @@ impl<W: AsyncWrite + Unpin> Stream<'_, W> {
     }
 
     async fn finish(mut self) -> std::io::Result<()> {
+        if self.message.oversized() > 0 {
+            // A record no message can carry (RRsets are capped where they
+            // are written, so this is a bug): a transfer without it would
+            // be a wrong zone, so the client gets none.
+            return Err(std::io::Error::other("a record too large for any message"));
+        }
         let last = std::mem::replace(
             &mut self.message,
             MessageWriter::new(0, (&Name::root(), RType::SOA), MESSAGE_LIMIT, 0),

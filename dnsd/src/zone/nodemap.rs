@@ -39,7 +39,9 @@ impl Default for NodeMap {
 }
 
 fn shard_count(names: usize) -> usize {
-    (names / NAMES_PER_SHARD).next_power_of_two().clamp(1, MAX_SHARDS)
+    (names / NAMES_PER_SHARD)
+        .next_power_of_two()
+        .clamp(1, MAX_SHARDS)
 }
 
 impl NodeMap {
@@ -149,7 +151,9 @@ impl NodeMap {
     /// Re-shards when the map has outgrown its shards (a zone grown by
     /// many changes), so one change keeps copying a small shard.
     pub(crate) fn fit(&mut self) {
-        if self.shards.len() >= shard_count(self.len) || self.len < 4 * NAMES_PER_SHARD * self.shards.len() {
+        if self.shards.len() >= shard_count(self.len)
+            || self.len < 4 * NAMES_PER_SHARD * self.shards.len()
+        {
             return;
         }
         let mut resharded = NodeMap::for_names(self.len);
@@ -183,11 +187,16 @@ mod tests {
     use crate::wire::Name;
 
     fn node(name: &str) -> Arc<Node> {
-        Arc::new(super::super::build::empty_node(Name::from_text(name, None).unwrap()))
+        Arc::new(super::super::build::empty_node(
+            Name::from_text(name, None).unwrap(),
+        ))
     }
 
     fn key(i: usize) -> Arc<[u8]> {
-        Name::from_text(&format!("h{i}.example.test."), None).unwrap().as_wire().into()
+        Name::from_text(&format!("h{i}.example.test."), None)
+            .unwrap()
+            .as_wire()
+            .into()
     }
 
     #[test]
@@ -200,9 +209,17 @@ mod tests {
         assert_eq!(map.len(), 100_000);
         let mut next = map.clone();
         next.insert(key(7), node("y.example.test."));
-        let shared = map.shards.iter().zip(next.shards.iter()).filter(|(a, b)| Arc::ptr_eq(a, b)).count();
+        let shared = map
+            .shards
+            .iter()
+            .zip(next.shards.iter())
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
         assert_eq!(shared, map.shards.len() - 1, "one shard copied");
-        assert_eq!(next.keys_not_shared(&map).len(), map.shards[map.shard_of(&key(7))].len());
+        assert_eq!(
+            next.keys_not_shared(&map).len(),
+            map.shards[map.shard_of(&key(7))].len()
+        );
         assert!(next.remove_entry(&key(8)).is_some());
         assert!(next.remove_entry(&key(8)).is_none());
         assert_eq!(next.len(), 99_999);

@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-
 use crate::dynamic::{CompileError, LuaRule};
 use crate::wire::{Name, RType};
 
