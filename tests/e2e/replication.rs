@@ -548,21 +548,89 @@ fn secondary_killed_and_restarted_serves_its_copy_at_once_and_catches_up() {
     let port = free_port(LOCALHOST);
     let s = secondary(p.addr(), port, &data, &[]);
     wait_serial(&s, 5, Duration::from_secs(10));
+    // One change by IXFR: kept as a diff over the stored copy, not a rewrite.
+    write_zone(&dir, &zone_text(6, (1, 1, 3600), "ixfr IN A 192.0.2.60\n"));
+    p.sighup();
+    wait_serial(&s, 6, Duration::from_secs(10));
+    assert!(
+        s.stderr().contains("incremental transfer"),
+        "{}",
+        s.stderr()
+    );
     drop(s); // SIGKILL
     drop(p);
-    // The primary is gone: whatever the restarted secondary serves is its stored copy.
+    // The primary is gone: whatever the restarted secondary serves is its stored copy
+    // with the stored diffs applied.
     let s = secondary(SocketAddr::new(LOCALHOST, primary_port), port, &data, &[]);
     assert_eq!(
         served_serial(&s),
-        Some(5),
+        Some(6),
         "the copy is served before any transfer\n{}",
         s.stderr()
     );
     let r = s.udp(&Query::new("www.rep.test.", RecordType::A));
     assert_eq!(r.answer().len(), 1);
+    let r = s.udp(&Query::new("ixfr.rep.test.", RecordType::A));
+    assert_eq!(
+        r.answer().len(),
+        1,
+        "the change received by IXFR survived the kill"
+    );
     // The primary comes back with a newer zone: the secondary catches up.
-    let _p = start_primary(&zone_text(6, (1, 1, 3600), "back IN A 192.0.2.66\n"));
-    wait_serial(&s, 6, Duration::from_secs(15));
+    let _p = start_primary(&zone_text(7, (1, 1, 3600), "back IN A 192.0.2.66\n"));
+    wait_serial(&s, 7, Duration::from_secs(15));
+}
+
+/// A NOTIFY for the test zone from `source`, signed with nothing.
+fn notify_from(source: &str, target: SocketAddr) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut message = vec![0x4e, 0x01, 0x24, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    message.extend_from_slice(&name_wire(ZONE));
+    message.extend_from_slice(&[0, 6, 0, 1]);
+    socket.send_to(&message, target).unwrap();
+    let mut buf = [0u8; 512];
+    socket.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+}
+
+#[test]
+fn r13_3_notify_is_accepted_only_from_a_primary_with_its_key() {
+    let dir = scratch_dir("xfr-notify");
+    let p = primary(&dir, &zone_text(4, (3600, 600, 86400), ""), &[], &[]);
+    let keyed = secondary(
+        p.addr(),
+        free_port(LOCALHOST),
+        &scratch_dir("xfr-notify-keyed"),
+        &[],
+    );
+    wait_serial(&keyed, 4, Duration::from_secs(10));
+    // From the primary's address but unsigned, while the primary has a key: REFUSED.
+    let reply = notify_from("127.0.0.1", keyed.addr()).expect("an answer");
+    assert_eq!(reply[3] & 0x0F, 5, "REFUSED");
+    // A secondary whose primary has no key: its address is enough, anyone else is refused.
+    let open = Server::builder()
+        .args([
+            "--secondary".to_string(),
+            format!("{ZONE}={}", p.addr()),
+            "--tsig-key".into(),
+            tsig_flag(),
+        ])
+        .probe(".")
+        .start();
+    let reply = notify_from("127.0.0.2", open.addr()).expect("an answer");
+    assert_eq!(reply[3] & 0x0F, 5, "REFUSED from a stranger");
+    let reply = notify_from("127.0.0.1", open.addr()).expect("an answer");
+    assert_eq!(reply[3] & 0x0F, 0, "NOERROR from the primary");
+    assert_eq!(reply[2] & 0x84, 0x84, "QR and AA");
+    assert_eq!((reply[2] >> 3) & 0x0F, 4, "opcode NOTIFY");
+    let mut question = name_wire(ZONE);
+    question.extend_from_slice(&[0, 6, 0, 1]);
+    assert_eq!(&reply[12..], &question[..], "the question echoed");
+    // A zone that is not a secondary here: REFUSED.
+    let reply = notify_from("127.0.0.1", p.addr()).expect("an answer");
+    assert_eq!(reply[3] & 0x0F, 5, "REFUSED by the primary");
 }
 
 #[test]
