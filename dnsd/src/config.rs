@@ -925,6 +925,83 @@ mod tests {
     }
 
     #[test]
+    fn replication_settings_from_flags_and_file() {
+        let dir = std::env::temp_dir().join(format!("dnsd-config-xfr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("keys.conf"),
+            "key \"filekey\" { algorithm hmac-sha512; secret \"c2VjcmV0LXNlY3JldC1zZWNyZXQ=\"; };\n",
+        )
+        .unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(
+            &path,
+            "tsig-key = [\"hmac-sha256:k1:c2VjcmV0LXNlY3JldC1zZWNyZXQ=\"]\n\
+             tsig-key-file = [\"keys.conf\"]\n\
+             allow-transfer = [\"10.0.0.0/8:k1\"]\n\
+             also-notify = [\"127.0.0.1:5301:filekey\"]\n\
+             max-transfers = 3\n\
+             [[zone]]\norigin = \"a.test\"\nfile = \"a.zone\"\nallow-transfer = [\"192.0.2.1\"]\n\
+             [[secondary]]\norigin = \"b.test\"\nprimaries = [\"127.0.0.1:5300:k1\", \"[::1]:5300\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::from_args(args(&["--config", path.to_str().unwrap()])).unwrap();
+        let r = &settings.replication;
+        assert!(r.keys.get(&Name::from_text("k1.", None).unwrap()).is_some());
+        assert!(
+            r.keys
+                .get(&Name::from_text("filekey.", None).unwrap())
+                .is_some()
+        );
+        assert_eq!(r.allow_transfer.len(), 1);
+        assert_eq!(r.also_notify[0].addr, "127.0.0.1:5301".parse().unwrap());
+        assert_eq!(r.max_transfers, 3);
+        assert_eq!(r.secondaries.len(), 1);
+        assert_eq!(
+            r.secondaries[0].primaries.len(),
+            2,
+            "two primaries, in order"
+        );
+        assert_eq!(settings.zones[0].allow_transfer.len(), 1);
+        // Flags replace the file's lists; a key nobody defined is an error.
+        let err = Settings::from_args(args(&[
+            "--config",
+            path.to_str().unwrap(),
+            "--also-notify",
+            "127.0.0.1:53:nokey",
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("nokey"), "{err}");
+        let settings = Settings::from_args(args(&[
+            "--secondary",
+            "c.test=127.0.0.1:53",
+            "--secondary",
+            "c.test=127.0.0.2:53",
+            "--allow-transfer-signed",
+            "127.0.0.0/8",
+        ]))
+        .unwrap();
+        assert_eq!(settings.replication.secondaries.len(), 1);
+        assert_eq!(settings.replication.secondaries[0].primaries.len(), 2);
+        assert!(settings.replication.allow_transfer[0].signed);
+        let err = Settings::from_args(args(&[
+            "--zone",
+            "c.test=/x.zone",
+            "--secondary",
+            "c.test=127.0.0.1:53",
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("both"), "{err}");
+        for bad in [
+            ["--tsig-key", "hmac-sha256:k:!!notbase64"],
+            ["--allow-transfer", "nonsense"],
+            ["--secondary", "x.test"],
+        ] {
+            assert!(Settings::from_args(args(&bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn bad_values_are_clear_errors() {
         let err = Settings::from_args(args(&["--edns-payload", "100"])).unwrap_err();
         assert!(err.to_string().contains("edns-payload 100"));
