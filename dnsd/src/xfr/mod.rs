@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! replicator  the shared service: ACLs, keys, NOTIFY in (answer::control)
+//! tasks       starts NOTIFY out and the refreshers; stops a refresher
 //! primary     AXFR/IXFR served over TCP, from one catalog snapshot
 //! notify      NOTIFY out on every published serial change, with retries
 //! refresh     one task per secondary zone: SOA timers, IXFR/AXFR in
@@ -28,6 +29,7 @@ pub mod primary;
 pub mod refresh;
 mod replicator;
 pub mod stats;
+mod tasks;
 
 pub use diff::Diff;
 pub use history::History;

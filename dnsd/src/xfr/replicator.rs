@@ -1,7 +1,7 @@
 //! The replication service: one shared object that the transports, the
 //! answer path (through [`Control`]) and the API ask about transfers and
-//! NOTIFY, and that runs the background work: NOTIFY to secondaries when a
-//! zone changes, and the refresh of every secondary zone.
+//! NOTIFY. The background work it owns (NOTIFY out, the refresh of each
+//! secondary zone) is started in `tasks.rs`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,16 +13,16 @@ use tracing::{debug, info};
 use super::stats::{Event, ReplicationStats};
 use crate::answer::control::Control;
 use crate::config::ZoneSource;
-use crate::config::replication::{Replication as Settings, SecondarySource, TransferAcl, unmapped};
+use crate::config::replication::{Replication as Settings, TransferAcl, unmapped};
 use crate::dnssec::Signer;
 use crate::wire::tsig::Keyring;
 use crate::wire::{Name, Rcode};
 use crate::zones::Registry;
 
 /// A running secondary zone's refresher: how to wake it and stop it.
-struct Refresher {
-    wake: Arc<Notify>,
-    task: tokio::task::AbortHandle,
+pub(super) struct Refresher {
+    pub(super) wake: Arc<Notify>,
+    pub(super) task: tokio::task::AbortHandle,
 }
 
 /// Replication's state, shared by everything that serves or refreshes.
@@ -35,7 +35,7 @@ pub struct Replicator {
     pub(super) transfer_slots: Arc<Semaphore>,
     pub(super) signer: Arc<Signer>,
     pub stats: ReplicationStats,
-    refreshers: Mutex<HashMap<Name, Refresher>>,
+    pub(super) refreshers: Mutex<HashMap<Name, Refresher>>,
 }
 
 impl Replicator {
@@ -59,34 +59,6 @@ impl Replicator {
             stats: ReplicationStats::default(),
             refreshers: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Starts the background work on the current runtime: NOTIFY on every
-    /// change, and a refresher per secondary zone.
-    pub fn start(self: &Arc<Self>) {
-        let changes = self.registry.subscribe();
-        tokio::spawn(super::notify::send_on_changes(self.clone(), changes));
-        for source in self.registry.secondaries() {
-            self.start_refresher(source);
-        }
-    }
-
-    /// Starts refreshing a secondary zone (at start, or created through
-    /// the API).
-    pub fn start_refresher(self: &Arc<Self>, source: SecondarySource) {
-        let key = source.origin.to_lowercase();
-        let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(super::refresh::run(self.clone(), source, wake.clone()));
-        let mut refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(old) = refreshers.insert(
-            key,
-            Refresher {
-                wake,
-                task: task.abort_handle(),
-            },
-        ) {
-            old.task.abort();
-        }
     }
 
     /// Stops refreshing a secondary zone (deleted through the API).

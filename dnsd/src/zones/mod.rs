@@ -61,8 +61,7 @@ pub use error::ZoneError;
 pub use files::{ZoneLoadError, load_zone};
 pub use keys::{ZoneSigning, key_records};
 pub use registry::{Registry, ReplicationStores, ZoneChange};
-pub use secondary::RefreshState;
-pub use view::ZoneView;
+pub use view::{RefreshState, ZoneView};
 
 #[cfg(test)]
 mod test_zones;

@@ -24,25 +24,12 @@ use tracing::{info, warn};
 
 use super::error::ZoneError;
 use super::history::Histories;
-use super::view::ZoneView;
+use super::view::{RefreshState, ZoneView};
 use crate::config::replication::{Peer, SecondarySource};
 use crate::wire::Name;
 use crate::xfr::Diff;
 use crate::xfr::diff::{apply_to_zone, zone_records};
 use crate::zone::{Record, Served, Zone, build_zone, load, write_zone_text};
-
-/// What the refresher last did for a zone, for the API and metrics.
-#[derive(Debug, Clone, Default)]
-pub struct RefreshState {
-    /// When the copy was last confirmed current (a transfer or an SOA check).
-    pub last_refresh: Option<SystemTime>,
-    /// When the next SOA check is due.
-    pub next_refresh: Option<SystemTime>,
-    /// When the copy stops being served unless refreshed.
-    pub expires_at: Option<SystemTime>,
-    /// Why the last attempt failed, if it did.
-    pub last_error: Option<String>,
-}
 
 /// One secondary zone.
 pub(super) struct SecondaryEntry {

@@ -2,13 +2,27 @@
 //! the snapshot, its keys, and what its writer knows about it.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::model::ApiZone;
-use super::secondary::RefreshState;
 use crate::config::ZoneSource;
 use crate::config::replication::SecondarySource;
 use crate::dnssec::ZoneKeys;
 use crate::zone::Zone;
+
+/// What the refresher last did for a secondary zone, for the API and
+/// metrics.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshState {
+    /// When the copy was last confirmed current (a transfer or an SOA check).
+    pub last_refresh: Option<SystemTime>,
+    /// When the next SOA check is due.
+    pub next_refresh: Option<SystemTime>,
+    /// When the copy stops being served unless refreshed.
+    pub expires_at: Option<SystemTime>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
 
 /// A served zone as callers (the API, metrics) see it.
 #[derive(Clone)]
