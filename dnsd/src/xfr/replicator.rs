@@ -13,7 +13,7 @@ use tracing::{debug, info};
 use super::stats::{Event, ReplicationStats};
 use crate::answer::control::Control;
 use crate::config::ZoneSource;
-use crate::config::replication::{Replication as Settings, TransferAcl, unmapped};
+use crate::config::replication::{Replication as Settings, SecondarySource, TransferAcl, unmapped};
 use crate::dnssec::Signer;
 use crate::wire::tsig::Keyring;
 use crate::wire::{Name, Rcode};
@@ -21,6 +21,8 @@ use crate::zones::Registry;
 
 /// A running secondary zone's refresher: how to wake it and stop it.
 pub(super) struct Refresher {
+    /// The zone and its primaries, which NOTIFY is checked against.
+    pub(super) source: SecondarySource,
     pub(super) wake: Arc<Notify>,
     pub(super) task: tokio::task::AbortHandle,
 }
@@ -110,15 +112,14 @@ impl Control for Replicator {
             return Rcode::REFUSED;
         };
         let peer = unmapped(peer);
-        let Some(source) = self
-            .registry
-            .secondaries()
-            .into_iter()
-            .find(|s| s.origin.to_lowercase() == zone)
-        else {
+        // The refreshers' own map, never the registry: a NOTIFY is answered
+        // on a UDP worker, which must not wait for a zone being built.
+        let refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(refresher) = refreshers.get(&zone) else {
             debug!(%zone, %peer, "NOTIFY refused: not a secondary zone here");
             return Rcode::REFUSED;
         };
+        let source = &refresher.source;
         // From one of the zone's primaries, signed with its key when it has one.
         let from_primary = source.primaries.iter().any(|p| {
             unmapped(p.addr.ip()) == peer && p.key.as_ref().is_none_or(|want| Some(want) == key)
@@ -127,12 +128,10 @@ impl Control for Replicator {
             info!(%zone, %peer, "NOTIFY refused: not from a primary of the zone (or not signed with its key)");
             return Rcode::REFUSED;
         }
+        // One stored wake-up at most: a flood is one more check.
+        refresher.wake.notify_one();
+        drop(refreshers);
         self.stats.count(&zone, Event::NotifyReceived);
-        let refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(refresher) = refreshers.get(&zone) {
-            // One stored wake-up at most: a flood is one more check.
-            refresher.wake.notify_one();
-        }
         Rcode::NOERROR
     }
 

@@ -25,11 +25,16 @@ impl Replicator {
     pub fn start_refresher(self: &Arc<Self>, source: SecondarySource) {
         let key = source.origin.to_lowercase();
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(super::refresh::run(self.clone(), source, wake.clone()));
+        let task = tokio::spawn(super::refresh::run(
+            self.clone(),
+            source.clone(),
+            wake.clone(),
+        ));
         let mut refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = refreshers.insert(
             key,
             Refresher {
+                source,
                 wake,
                 task: task.abort_handle(),
             },
