@@ -817,3 +817,60 @@ fn a_transfer_cut_mid_stream_keeps_the_old_copy() {
     fake.cut.store(false, Ordering::SeqCst);
     wait_serial(&s, 2, Duration::from_secs(10));
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_and_transfers_are_capped() {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let dir = scratch_dir("xfr-stall");
+    // About 7 MB of transfer: more than the socket buffers hold.
+    let mut extra = String::new();
+    for i in 0..60_000 {
+        extra.push_str(&format!("t{i} IN TXT \"{}\"\n", "x".repeat(100)));
+    }
+    let file = write_zone(&dir, &zone_text(1, (3600, 600, 86400), &extra));
+    let p = Server::builder()
+        .zone(ZONE, file)
+        .args([
+            "--allow-transfer",
+            "127.0.0.0/8",
+            "--transfer-timeout",
+            "1",
+            "--max-transfers",
+            "1",
+        ])
+        .start();
+    let q = Query::new(ZONE, RecordType::AXFR);
+    // A client with a tiny receive buffer that never reads.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&p.addr().into()).unwrap();
+    let mut stalled: std::net::TcpStream = socket.into();
+    stalled.write_all(&framed(&q.to_bytes())).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The one transfer slot is taken: another request is refused meanwhile.
+    let mut second = TcpConn::connect(p.addr());
+    second.send(&q.to_bytes());
+    let reply = Reply_::parse(second.recv(Duration::from_secs(5)).expect("a reply"));
+    assert_eq!(
+        reply.rcode,
+        5,
+        "REFUSED while the slot is held\n{}",
+        p.stderr()
+    );
+    // The stalled client is dropped after the transfer timeout, and the slot comes back.
+    let start = Instant::now();
+    while !p.stderr().contains("transfer client stopped reading") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never dropped\n{}",
+            p.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut third = TcpConn::connect(p.addr());
+    third.send(&q.to_bytes());
+    let reply = Reply_::parse(third.recv(Duration::from_secs(10)).expect("a reply"));
+    assert_eq!(reply.rcode, 0, "a transfer once the slot is back");
+    assert!(reply.ancount > 0);
+    drop(stalled);
+}
