@@ -874,3 +874,25 @@ fn a_client_that_stops_reading_is_dropped_and_transfers_are_capped() {
     assert!(reply.ancount > 0);
     drop(stalled);
 }
+
+#[test]
+fn a_secondary_with_several_primaries_uses_the_one_that_answers() {
+    let dir = scratch_dir("xfr-two-primaries");
+    let p = primary(&dir, &zone_text(12, (3600, 600, 86400), ""), &[], &[]);
+    // The first primary listed is down (nothing listens there).
+    let dead = SocketAddr::new(LOCALHOST, free_port(LOCALHOST));
+    let s = Server::builder()
+        .args([
+            "--tsig-key".to_string(),
+            tsig_flag(),
+            "--secondary".into(),
+            format!("{ZONE}={dead}:{KEY_NAME}"),
+            "--secondary".into(),
+            format!("{ZONE}={}:{KEY_NAME}", p.addr()),
+            "--data-dir".into(),
+            scratch_dir("xfr-two-primaries-data").display().to_string(),
+        ])
+        .probe(".")
+        .start();
+    wait_serial(&s, 12, Duration::from_secs(15));
+}
