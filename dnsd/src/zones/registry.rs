@@ -107,7 +107,8 @@ impl Inner {
     /// Records what changed between the published catalog `old` and the
     /// one about to replace it: a diff for every zone whose serial moved,
     /// and an announcement for it and for every new zone.
-    fn record_changes(&mut self, old: &Catalog, new: &Catalog) {
+    fn record_changes(&mut self, old: &Catalog, new: &Catalog) -> Vec<ZoneChange> {
+        let mut announced = Vec::new();
         for zone in new.zones() {
             let key = zone.origin.to_lowercase();
             let hint = self.hints.remove(&key);
@@ -123,12 +124,10 @@ impl Inner {
                 },
                 None => {}
             }
-            if let Some(changes) = &self.changes {
-                let _ = changes.send(ZoneChange {
-                    origin: zone.origin.clone(),
-                    serial: zone.serial,
-                });
-            }
+            announced.push(ZoneChange {
+                origin: zone.origin.clone(),
+                serial: zone.serial,
+            });
         }
         for zone in old.zones() {
             if new.get(&zone.origin).is_none() && self.owner(&zone.origin.to_lowercase()).is_none()
@@ -136,6 +135,7 @@ impl Inner {
                 self.histories.remove(&zone.origin.to_lowercase());
             }
         }
+        announced
     }
 
     /// Every served zone, as the catalog holds it.
@@ -242,10 +242,17 @@ impl Registry {
         for served in inner.served() {
             catalog.insert_served(served);
         }
-        // The history is written before the catalog is: a secondary told
-        // of the new serial finds its diff.
-        inner.record_changes(&self.shared.load(), &catalog);
-        self.shared.swap(Arc::new(catalog))
+        // The history is written before the catalog is published, and
+        // NOTIFY goes out after: a secondary told of the new serial finds
+        // it served, and its diff kept.
+        let announced = inner.record_changes(&self.shared.load(), &catalog);
+        let old = self.shared.swap(Arc::new(catalog));
+        if let Some(changes) = &inner.changes {
+            for change in announced {
+                let _ = changes.send(change);
+            }
+        }
+        old
     }
 
     /// Every zone, of every writer, by name.
