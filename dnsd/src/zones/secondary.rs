@@ -28,7 +28,7 @@ use super::view::{RefreshState, ZoneView};
 use crate::config::replication::{Peer, SecondarySource};
 use crate::wire::Name;
 use crate::xfr::Diff;
-use crate::xfr::diff::{apply_to_zone, zone_records};
+use crate::xfr::diff::apply_to_zone;
 use crate::zone::{Record, Served, Zone, build_zone, load, write_zone_text};
 
 /// One secondary zone.
@@ -198,8 +198,8 @@ impl SecondaryZones {
             .ok_or_else(|| ZoneError::NotFound(key.clone()))?;
         let origin = entry.source.origin.clone();
         let records = load::check_records(&origin, records).map_err(ZoneError::Transfer)?;
-        let zone = build_zone(&origin, records.clone())?;
-        self.persist(key, &records)?;
+        let zone = build_zone(&origin, records)?;
+        self.persist(key, &zone)?;
         if let Some(entry) = self.entries.get_mut(key) {
             entry.diffs_since_written = 0;
         }
@@ -238,7 +238,7 @@ impl SecondaryZones {
 
     /// Writes the copy of `key` whole.
     pub(super) fn rewrite(&mut self, key: &Name, zone: &Zone) -> Result<(), ZoneError> {
-        self.persist(key, &zone_records(zone))?;
+        self.persist(key, zone)?;
         if let Some(entry) = self.entries.get_mut(key) {
             entry.diffs_since_written = 0;
         }
@@ -291,12 +291,12 @@ impl SecondaryZones {
     }
 
     /// Writes the copy (temp file, fsync, rename, fsync of the folder).
-    pub(super) fn persist(&self, key: &Name, records: &[Record]) -> Result<(), ZoneError> {
+    pub(super) fn persist(&self, key: &Name, zone: &Zone) -> Result<(), ZoneError> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
         let path = dir.join(format!("{}.zone", file_stem(key)));
-        write_atomically(dir, &path, |file| write_zone_text(records, file))
+        write_atomically(dir, &path, |file| write_zone_text(zone, file))
             .map_err(|source| ZoneError::Persist { path, source })
     }
 
