@@ -327,6 +327,44 @@ impl Responder {
     }
 }
 
+/// NOTIFY and IXFR over UDP: what replication says. Rare, so kept out of
+/// the query path's code.
+#[cold]
+#[inline(never)]
+fn control_verdict<'z>(
+    verdict: &Verdict<'_>,
+    control: Option<&dyn control::Control>,
+    catalog: &'z Catalog,
+    qname: &[u8],
+    peer: IpAddr,
+    key: Option<&Name>,
+    outcome: &mut Outcome<'z>,
+) {
+    match verdict {
+        Verdict::Notify(_) => {
+            outcome.rcode = control.map_or(Rcode::REFUSED, |c| c.notify(qname, peer, key));
+            outcome.aa = outcome.rcode == Rcode::NOERROR;
+        }
+        Verdict::IxfrUdp(_) => {
+            if control.is_some_and(|c| c.may_transfer(qname, peer, key)) {
+                // The current SOA alone: the client asks again over TCP
+                // (RFC 1995 §2); at a name that is no apex, NOTAUTH.
+                let lua = LuaQuery::plain(peer);
+                lookup::resolve(catalog, qname, RType::SOA, AnyUdp::Minimal, false, &lua, outcome);
+                if !outcome.aa || outcome.answer.is_empty() {
+                    *outcome = Outcome {
+                        rcode: Rcode::NOTAUTH,
+                        ..Outcome::default()
+                    };
+                }
+            } else {
+                outcome.rcode = Rcode::REFUSED;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Who sent a request, how, and the TSIG key it was verified with (and
 /// the room the reply's TSIG RR needs): what the stages that decide by
 /// the sender (NOTIFY, IXFR over UDP, LUA) and the size limit need.
@@ -420,7 +458,9 @@ impl Pipeline {
 
     /// A TSIG-signed request: verified first (RFC 8945 §5.2), answered
     /// without templates (a kept reply is unsigned), the reply signed with
-    /// the request's key.
+    /// the request's key. Rare, so kept out of the query path's code.
+    #[cold]
+    #[inline(never)]
     fn answer_signed(
         &mut self,
         request: &Request<'_>,
@@ -554,10 +594,10 @@ impl Pipeline {
             transport,
         );
         let mut head = head;
-        // Room for the TSIG RR that will sign the reply.
-        head.limit -= tsig.map_or(0, |(_, reserve)| reserve).min(head.limit - 512);
-        let key = tsig.map(|(name, _)| name);
-        let control = self.config.control.as_ref().map(|c| &*c.0);
+        if let Some((_, reserve)) = tsig {
+            // Room for the TSIG RR that will sign the reply.
+            head.limit -= reserve.min(head.limit - 512);
+        }
         let mut outcome = Outcome::default();
         if let Some(edns) = &request.edns {
             outcome.dnssec_ok = edns.dnssec_ok();
@@ -592,34 +632,15 @@ impl Pipeline {
                 );
             }
             Verdict::Chaos(q) => checks::chaos(&self.config, q, &mut outcome),
-            Verdict::Notify(_) => {
-                outcome.rcode = control.map_or(Rcode::REFUSED, |c| c.notify(qname, peer, key));
-                outcome.aa = outcome.rcode == Rcode::NOERROR;
-            }
-            Verdict::IxfrUdp(_) => {
-                if control.is_some_and(|c| c.may_transfer(qname, peer, key)) {
-                    // The current SOA alone: the client asks again over TCP
-                    // (RFC 1995 §2); at a name that is no apex, NOTAUTH.
-                    let lua = LuaQuery::plain(peer);
-                    lookup::resolve(
-                        catalog,
-                        qname,
-                        RType::SOA,
-                        self.config.any_udp,
-                        false,
-                        &lua,
-                        &mut outcome,
-                    );
-                    if !outcome.aa || outcome.answer.is_empty() {
-                        outcome = Outcome {
-                            rcode: Rcode::NOTAUTH,
-                            ..Outcome::default()
-                        };
-                    }
-                } else {
-                    outcome.rcode = Rcode::REFUSED;
-                }
-            }
+            Verdict::Notify(_) | Verdict::IxfrUdp(_) => control_verdict(
+                &verdict,
+                self.config.control.as_ref().map(|c| &*c.0),
+                catalog,
+                qname,
+                peer,
+                tsig.map(|(name, _)| name),
+                &mut outcome,
+            ),
             Verdict::Refuse(rcode) => outcome.rcode = rcode,
         }
 

@@ -147,13 +147,6 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
         let Some(rdata) = packet.get(rdata_start..rdata_start + rdlen) else {
             return formerr(Some(question_end), edns);
         };
-        if rtype == RType::TSIG {
-            // RFC 8945 §5.1: the last record of the additional section.
-            if !in_additional || index + 1 != total {
-                return formerr(Some(question_end), edns);
-            }
-            signed = true;
-        }
         if rtype == RType::OPT {
             // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
             let owner_is_root = owner_end == pos + 1 && packet[pos] == 0;
@@ -167,6 +160,12 @@ pub fn parse_request(packet: &[u8]) -> Parsed<'_> {
                     edns_error = true;
                 }
             }
+        } else if rtype == RType::TSIG {
+            // RFC 8945 §5.1: the last record of the additional section.
+            if !in_additional || index + 1 != total {
+                return formerr(Some(question_end), edns);
+            }
+            signed = true;
         }
         pos = rdata_start + rdlen;
     }

@@ -66,13 +66,18 @@ impl NodeMap {
         if self.shards.len() == 1 {
             return 0;
         }
+        self.hashed_shard(key)
+    }
+
+    #[inline(never)]
+    fn hashed_shard(&self, key: &[u8]) -> usize {
         let mut hasher = FxHasher::default();
         key.hash(&mut hasher);
         // The high bits: the shard's own table uses the low ones.
         (hasher.finish() >> 40) as usize & (self.shards.len() - 1)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Arc<Node>> {
         self.shards[self.shard_of(key)].get(key)
     }
