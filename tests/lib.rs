@@ -368,6 +368,12 @@ impl ServerBuilder {
             args.push(format!("{origin}={}", file.display()));
         }
         args.extend(self.args.iter().cloned());
+        if !args.iter().any(|a| a == "--data-dir") {
+            // The default (./data) would be the fixture folder: every server
+            // gets a data directory of its own instead.
+            args.push("--data-dir".into());
+            args.push(dir.join("data").display().to_string());
+        }
         let mut cmd = Command::new(dnsd_bin());
         cmd.args(&args)
             .stdout(fs::File::create(&stdout_path).expect("stdout file"))
