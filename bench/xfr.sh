@@ -25,7 +25,8 @@
 #
 # Environment: DNSD_BIN / BENCH_BIN (prebuilt dirs), IXFR_RECORDS, REPS,
 # CHANGES (default 1000), IXFR_TIMEOUT_MS (a change not answered by then is
-# counted as missed and the next one starts; default 3000), LOAD_SECONDS (default 10), BENCH_KEEP=1.
+# counted as missed and the next one starts; default 3000), LOAD_SECONDS (default 10), BENCH_KEEP=1,
+# PARTS (comma-separated subset of out,in,ixfr,load; default all).
 set -euo pipefail
 
 RECORDS=${1:-1000000}
@@ -34,6 +35,9 @@ REPS=${REPS:-3}
 CHANGES=${CHANGES:-1000}
 IXFR_TIMEOUT_MS=${IXFR_TIMEOUT_MS:-3000}
 LOAD_SECONDS=${LOAD_SECONDS:-10}
+# Which parts to run (comma-separated): out, in, ixfr, load.
+PARTS=${PARTS:-out,in,ixfr,load}
+part() { [[ ,$PARTS, == *,$1,* ]]; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
@@ -254,6 +258,7 @@ axfr() {
     echo "$(elapsed "$t0" "$t1") $(sed -n 's/^;; Received .* \([0-9]*\) records).*/\1/p' <<<"$out" | tail -1)"
 }
 
+if part out; then
 bench_log "AXFR out: $ZONE_RECORDS records (+1 closing SOA), ${ZONE_MB} MB zone file, $REPS reps"
 for rep in $(seq 1 "$REPS"); do
     for server in dnsd knot; do
@@ -269,9 +274,24 @@ done
 for server in dnsd knot; do
     row "$RECORDS" axfr_out "$server" 0 hwm_after_mb "$(hwm_mb "${SERVER_PID[$server]}")"
 done
+fi
 
 # 4: dnsload against the dnsd primary, idle and during back-to-back AXFRs.
 HZ=$(getconf CLK_TCK)
+# CPU ticks (user, system) of the primary's UDP workers alone: the answer
+# path, whatever the transfers and the machine's other work cost.
+answer_ticks() {
+    local u=0 s=0 task rest fields
+    for task in /proc/"$1"/task/*; do
+        [[ $(cat "$task/comm" 2>/dev/null) == udp-* ]] || continue
+        rest=$(cat "$task/stat" 2>/dev/null) || continue
+        rest=${rest##*) }
+        read -r -a fields <<<"$rest"
+        u=$((u + fields[11]))
+        s=$((s + fields[12]))
+    done
+    echo "$u $s"
+}
 load_run() {
     local mode=$1 rep=$2 loop="" bu bs au as line answered qps cpu
     if [[ $mode == transfers ]]; then
@@ -290,12 +310,14 @@ load_run() {
         echo 0 >"$WORK/axfr-count"
         sleep 1
     fi
-    local c0
+    local c0 wu ws xu xs answer_cpu
     c0=$(cat "$WORK/axfr-count" 2>/dev/null || echo 0)
     read -r bu bs < <(bench_ticks "$PRIMARY_PID")
+    read -r wu ws < <(answer_ticks "$PRIMARY_PID")
     "$BIN/dnsload" -s "127.0.0.1:$PRIMARY_PORT" -d "$QUERIES" -l "$LOAD_SECONDS" -q 200 -c 4 -t 1 \
         >"$WORK/load.log" 2>&1 || true
     read -r au as < <(bench_ticks "$PRIMARY_PID")
+    read -r xu xs < <(answer_ticks "$PRIMARY_PID")
     local c1
     c1=$(cat "$WORK/axfr-count" 2>/dev/null || echo 0)
     if [[ -n $loop ]]; then
@@ -309,16 +331,22 @@ load_run() {
         'BEGIN { if (n > 0) printf "%.2f", t / hz / n * 1e6 }')
     row "$RECORDS" load "$mode" "$rep" qps "${qps:-0}"
     row "$RECORDS" load "$mode" "$rep" cpu_us_per_query "$cpu"
+    answer_cpu=$(awk -v t=$((xu - wu + xs - ws)) -v hz="$HZ" -v n="${answered:-0}" \
+        'BEGIN { if (n > 0) printf "%.2f", t / hz / n * 1e6 }')
+    row "$RECORDS" load "$mode" "$rep" answer_cpu_us_per_query "$answer_cpu"
     row "$RECORDS" load "$mode" "$rep" p99_ms "$(bench_field "$line" p99_ms)"
     [[ $mode == transfers ]] && row "$RECORDS" load "$mode" "$rep" axfrs_completed $((c1 - c0))
-    bench_log "load $mode rep $rep: ${qps:-0} q/s, ${cpu:-?} µs CPU/query, AXFRs completed meanwhile $((c1 - c0))"
+    bench_log "load $mode rep $rep: ${qps:-0} q/s, ${cpu:-?} µs CPU/query (${answer_cpu:-?} in the UDP workers), AXFRs completed meanwhile $((c1 - c0))"
 }
+if part load; then
 for rep in $(seq 1 "$REPS"); do
     load_run idle "$rep"
     load_run transfers "$rep"
 done
+fi
 stop "$PRIMARY_PID"
 
+if part in; then
 # --- 2: AXFR in from the Knot primary ------------------------------------
 bench_log "AXFR in from Knot: $REPS reps"
 for rep in $(seq 1 "$REPS"); do
@@ -346,7 +374,9 @@ for rep in $(seq 1 "$REPS"); do
     done
 done
 stop "$KNOT_PID"
+fi
 
+if part ixfr; then
 # --- 3: IXFR convergence -------------------------------------------------
 converge_row() {
     local line header
@@ -403,6 +433,7 @@ row "$IXFR_RECORDS" ixfr knot 1 primary_hwm_mb "$(hwm_mb "$KNOT_PID")"
 row "$IXFR_RECORDS" ixfr knot 1 secondary_hwm_mb "$(hwm_mb "$SECONDARY_PID")"
 stop "$SECONDARY_PID"
 stop "$KNOT_PID"
+fi
 
 # --- The BENCHMARKS.md section -------------------------------------------
 # Median of TEST SERVER METRIC over the reps (rep 0 rows are single values).
@@ -449,13 +480,13 @@ MD="$OUT/xfr.md"
     echo
     echo "Target: p99 ≤ 50 ms. The dnsd zone is created by one API POST and filled by $(((IXFR_RECORDS - 3 + 4999) / 5000)) PATCHes of up to 5,000 RRsets; Knot loads the same records from a zone file."
     echo
-    echo "**Queries while transferring:** dnsload (closed loop, 200 outstanding, 4 sockets, $LOAD_SECONDS s) against the dnsd primary, idle and while \`kdig AXFR\` of the whole zone runs back to back; CPU/query = the primary's CPU (answers and transfers) ÷ answered queries"
+    echo "**Queries while transferring:** dnsload (closed loop, 200 outstanding, 4 sockets, $LOAD_SECONDS s) against the dnsd primary, idle and while \`kdig AXFR\` of the whole zone runs back to back; CPU/query = the primary's CPU (answers and transfers) ÷ answered queries; answer-path CPU/query = the CPU of the primary's UDP worker threads alone ÷ answered queries"
     echo
-    echo "| dnsd primary | queries/s | CPU µs/query | p99 ms | AXFRs completed in the window |"
-    echo "|---|---:|---:|---:|---:|"
-    echo "| idle | $(or_dash "$(med load idle qps)") | $(or_dash "$(med load idle cpu_us_per_query)") | $(or_dash "$(med load idle p99_ms)") | – |"
-    echo "| serving AXFRs | $(or_dash "$(med load transfers qps)") | $(or_dash "$(med load transfers cpu_us_per_query)") | $(or_dash "$(med load transfers p99_ms)") | $(or_dash "$(med load transfers axfrs_completed)") |"
-    echo "| slowdown | $(awk -v a="$(med load idle qps)" -v b="$(med load transfers qps)" 'BEGIN { if (a > 0) printf "%.1f %%", (1 - b / a) * 100; else print "–" }') | $(ratio "$(med load transfers cpu_us_per_query)" "$(med load idle cpu_us_per_query)") | | |"
+    echo "| dnsd primary | queries/s | CPU µs/query | answer-path CPU µs/query | p99 ms | AXFRs completed in the window |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| idle | $(or_dash "$(med load idle qps)") | $(or_dash "$(med load idle cpu_us_per_query)") | $(or_dash "$(med load idle answer_cpu_us_per_query)") | $(or_dash "$(med load idle p99_ms)") | – |"
+    echo "| serving AXFRs | $(or_dash "$(med load transfers qps)") | $(or_dash "$(med load transfers cpu_us_per_query)") | $(or_dash "$(med load transfers answer_cpu_us_per_query)") | $(or_dash "$(med load transfers p99_ms)") | $(or_dash "$(med load transfers axfrs_completed)") |"
+    echo "| slowdown | $(awk -v a="$(med load idle qps)" -v b="$(med load transfers qps)" 'BEGIN { if (a > 0) printf "%.1f %%", (1 - b / a) * 100; else print "–" }') | $(ratio "$(med load transfers cpu_us_per_query)" "$(med load idle cpu_us_per_query)") | $(ratio "$(med load transfers answer_cpu_us_per_query)" "$(med load idle answer_cpu_us_per_query)") | | |"
     echo
     echo "Target: slowdown ≤ 10 %. Two CPUs are shared by dnsd, dnsload and kdig here, so the busy row also measures the contention for CPU by the client."
 } >"$MD"

@@ -350,7 +350,15 @@ fn control_verdict<'z>(
                 // The current SOA alone: the client asks again over TCP
                 // (RFC 1995 §2); at a name that is no apex, NOTAUTH.
                 let lua = LuaQuery::plain(peer);
-                lookup::resolve(catalog, qname, RType::SOA, AnyUdp::Minimal, false, &lua, outcome);
+                lookup::resolve(
+                    catalog,
+                    qname,
+                    RType::SOA,
+                    AnyUdp::Minimal,
+                    false,
+                    &lua,
+                    outcome,
+                );
                 if !outcome.aa || outcome.answer.is_empty() {
                     *outcome = Outcome {
                         rcode: Rcode::NOTAUTH,
