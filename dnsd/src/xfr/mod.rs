@@ -35,10 +35,3 @@ pub use diff::Diff;
 pub use history::History;
 pub use primary::is_transfer_request;
 pub use replicator::Replicator;
-
-/// Seconds since the Unix epoch (TSIG times, SOA timers).
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

@@ -19,6 +19,7 @@ use crate::config::replication::Peer;
 use crate::wire::Name;
 use crate::wire::tsig::{Key, RequestSigner};
 use crate::zones::ZoneChange;
+use crate::zones::serial::unix_now;
 
 /// Attempts per target and change.
 pub const TRIES: u32 = 5;
@@ -131,7 +132,7 @@ async fn send_once(
     socket.connect(target).await.map_err(|e| e.to_string())?;
     let id = fastrand::u16(..);
     let mut message = notify_message(id, zone);
-    let now = super::unix_now();
+    let now = unix_now();
     let mut signer = key.map(|key| RequestSigner::sign(key.clone(), &mut message, now));
     socket.send(&message).await.map_err(|e| e.to_string())?;
     let mut buffer = vec![0u8; 4096];
@@ -152,7 +153,7 @@ async fn send_once(
         }
         if let Some(signer) = &mut signer {
             signer
-                .verify(reply, super::unix_now())
+                .verify(reply, unix_now())
                 .map_err(|e| format!("TSIG: {e}"))?;
         }
         let rcode = reply[3] & 0x0F;

@@ -16,12 +16,12 @@ use tracing::{info, warn};
 use super::message::MessageWriter;
 use super::replicator::Replicator;
 use super::stats::Event;
-use super::unix_now;
 use crate::parse::{Parsed, Request, parse_request};
 use crate::wire::tsig::{Failure, RequestSignature, ResponseSigner, Verified, verify_request};
 use crate::wire::{Flags, Name, RType, Rcode};
 use crate::zone::{Catalog, Record, Served};
 use crate::zones::serial::serial_gt;
+use crate::zones::serial::unix_now;
 
 /// Whether `message` asks for a zone transfer (QUERY, one question of
 /// type AXFR or IXFR): cheap, so the TCP transport can ask it of every
