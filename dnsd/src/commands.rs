@@ -16,6 +16,7 @@ pub fn check_zone(origin: &str, file: PathBuf) -> anyhow::Result<ExitCode> {
         file,
         dnssec: false,
         allow_transfer: Vec::new(),
+        catalog: false,
     };
     match load_zone(&source) {
         Ok(zone) => {

@@ -19,7 +19,7 @@ use crate::dnssec::{Algorithm, KeyPolicy};
 use crate::lookup::AnyUdp;
 use crate::wire::Name;
 use crate::wire::tsig::Key;
-use replication::{Peer, Replication, SecondarySource, TransferAcl};
+use replication::{KeySource, Peer, Replication, SecondarySource, TransferAcl};
 
 /// Command-line interface.
 #[derive(Debug, Parser)]
@@ -211,6 +211,38 @@ pub struct ServeArgs {
     /// Serial changes kept per zone for IXFR. Default: 1000.
     #[arg(long, value_name = "N")]
     pub ixfr_max_diffs: Option<usize>,
+    /// Produce a catalog zone (RFC 9432, version 2) named ORIGIN listing
+    /// every API zone and the file zones marked `catalog = true`.
+    #[arg(long, value_name = "ORIGIN")]
+    pub catalog: Option<String>,
+    /// Consume the catalog zone ORIGIN from the primary ADDR:PORT (TSIG key
+    /// KEYNAME if given): serve it and every member zone it lists as a
+    /// secondary of the same primaries (repeatable; repeat ORIGIN for more
+    /// primaries).
+    #[arg(long, value_name = "ORIGIN=ADDR:PORT[:KEYNAME]")]
+    pub catalog_consumer: Vec<String>,
+    /// Serve the API over TLS with this PEM certificate chain (needs
+    /// --api-tls-key).
+    #[arg(long, value_name = "FILE")]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --api-tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub api_tls_key: Option<PathBuf>,
+    /// The primary's API (https://HOST:PORT) this edge fetches the DNSSEC
+    /// keys of its signed secondary zones from, to sign them online.
+    #[arg(long, value_name = "URL")]
+    pub key_source: Option<String>,
+    /// File holding the API key of --key-source.
+    #[arg(long, value_name = "FILE")]
+    pub key_source_api_key_file: Option<PathBuf>,
+    /// PEM certificate(s) trusted for --key-source's TLS certificate.
+    #[arg(long, value_name = "FILE")]
+    pub key_source_ca: Option<PathBuf>,
+    /// Seconds a key newly activated on the primary is published on this
+    /// edge before the edge signs with it, when another key of the same
+    /// role still signs. Default: 60.
+    #[arg(long, value_name = "SECS")]
+    pub key_propagation_delay: Option<u64>,
 }
 
 /// A switch given on the command line.
@@ -280,6 +312,8 @@ pub struct ZoneSource {
     pub dnssec: bool,
     /// Who may transfer this zone, besides the global `allow-transfer`.
     pub allow_transfer: Vec<TransferAcl>,
+    /// Listed as a member of the produced catalog zone (`--catalog`).
+    pub catalog: bool,
 }
 
 fn parse_origin(text: &str) -> Result<Name, String> {
@@ -303,6 +337,7 @@ fn parse_zone_arg(arg: &str) -> Result<ZoneSource, String> {
         file: PathBuf::from(file),
         dnssec: false,
         allow_transfer: Vec::new(),
+        catalog: false,
     })
 }
 
@@ -357,6 +392,16 @@ pub struct FileConfig {
     pub max_transfers: Option<usize>,
     pub transfer_timeout: Option<u64>,
     pub ixfr_max_diffs: Option<usize>,
+    pub catalog: Option<String>,
+    /// `[[catalog-consumer]]`: `origin` and `primaries`, as `[[secondary]]`.
+    #[serde(default)]
+    pub catalog_consumer: Vec<FileSecondary>,
+    pub api_tls_cert: Option<PathBuf>,
+    pub api_tls_key: Option<PathBuf>,
+    pub key_source: Option<String>,
+    pub key_source_api_key_file: Option<PathBuf>,
+    pub key_source_ca: Option<PathBuf>,
+    pub key_propagation_delay: Option<u64>,
 }
 
 /// `[[secondary]]` in the configuration file.
@@ -381,6 +426,9 @@ pub struct FileZone {
     /// `PREFIX[:KEYNAME]` entries allowed to transfer this zone.
     #[serde(default, rename = "allow-transfer")]
     pub allow_transfer: Vec<String>,
+    /// List this zone in the produced catalog zone (`--catalog`).
+    #[serde(default)]
+    pub catalog: bool,
 }
 
 /// Why the configuration cannot be used.
@@ -395,6 +443,13 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The API's TLS certificate chain and key (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The API key, never printed.
@@ -428,6 +483,8 @@ pub struct Settings {
     pub log_level: String,
     pub api_listen: Option<SocketAddr>,
     pub api_key: Option<Secret>,
+    /// Serve the API over TLS (`--api-tls-cert`, `--api-tls-key`).
+    pub api_tls: Option<ApiTls>,
     pub data_dir: PathBuf,
     /// Keys generated for signed zones.
     pub key_policy: KeyPolicy,
@@ -502,6 +559,7 @@ impl Settings {
                 file,
                 dnssec: zone.dnssec,
                 allow_transfer,
+                catalog: zone.catalog,
             });
         }
         for zone in args.zone {
@@ -550,8 +608,21 @@ impl Settings {
                 })
                 .collect()
         };
+        let api_tls = match (
+            args.api_tls_cert.or(file.api_tls_cert.map(&relative_to_config)),
+            args.api_tls_key.or(file.api_tls_key.map(&relative_to_config)),
+        ) {
+            (Some(cert), Some(key)) => Some(ApiTls { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "--api-tls-cert and --api-tls-key go together".into(),
+                ));
+            }
+        };
         let settings = Settings {
             replication,
+            api_tls,
             listen,
             zones,
             workers: args
@@ -696,6 +767,11 @@ impl Settings {
         self.replication
             .check_keys(&zone_acls)
             .map_err(ConfigError::Invalid)?;
+        if self.api_tls.is_some() && self.api_listen.is_none() {
+            return Err(ConfigError::Invalid(
+                "--api-tls-cert needs --api-listen".into(),
+            ));
+        }
         if let Some(both) = self.replication.secondaries.iter().find(|s| {
             self.zones
                 .iter()
@@ -729,7 +805,7 @@ fn replication_settings(
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(relative_to_config)
+            .map(&relative_to_config)
             .collect()
     } else {
         args.tsig_key_file.clone()
@@ -764,38 +840,7 @@ fn replication_settings(
         .map(|text| Peer::parse(text))
         .collect::<Result<_, _>>()
         .map_err(|e| invalid("also-notify", e))?;
-    let mut secondaries: Vec<SecondarySource> = Vec::new();
-    let mut add_primary =
-        |origin: Name, peer: Peer| match secondaries.iter_mut().find(|s| s.origin == origin) {
-            Some(source) => source.primaries.push(peer),
-            None => secondaries.push(SecondarySource {
-                origin,
-                primaries: vec![peer],
-            }),
-        };
-    if args.secondary.is_empty() {
-        for entry in &file.secondary {
-            let origin = parse_origin(&entry.origin).map_err(ConfigError::Invalid)?;
-            if entry.primaries.is_empty() {
-                return Err(invalid(
-                    &format!("secondary {origin}"),
-                    "no primaries".into(),
-                ));
-            }
-            for text in &entry.primaries {
-                let peer =
-                    Peer::parse(text).map_err(|e| invalid(&format!("secondary {origin}"), e))?;
-                add_primary(origin.clone(), peer);
-            }
-        }
-    } else {
-        for text in &args.secondary {
-            let (origin, peer) =
-                replication::parse_secondary(text).map_err(|e| invalid("secondary", e))?;
-            add_primary(origin, peer);
-        }
-    }
-    replication.secondaries = secondaries;
+    replication.secondaries = secondary_sources(&args.secondary, &file.secondary, "secondary")?;
     if let Some(n) = args.max_transfers.or(file.max_transfers) {
         replication.max_transfers = n;
     }
@@ -805,6 +850,12 @@ fn replication_settings(
     if let Some(n) = args.ixfr_max_diffs.or(file.ixfr_max_diffs) {
         replication.ixfr_max_diffs = n;
     }
+    if let Some(origin) = args.catalog.as_ref().or(file.catalog.as_ref()) {
+        replication.catalog = Some(parse_origin(origin).map_err(ConfigError::Invalid)?);
+    }
+    replication.catalog_consumers =
+        secondary_sources(&args.catalog_consumer, &file.catalog_consumer, "catalog-consumer")?;
+    replication.key_source = key_source(args, file, &relative_to_config)?;
     if replication.max_transfers == 0 {
         return Err(ConfigError::Invalid(
             "max-transfers must be at least 1".into(),
@@ -816,6 +867,96 @@ fn replication_settings(
         ));
     }
     Ok(replication)
+}
+
+/// Zones with their primaries, from `--NAME ORIGIN=ADDR:PORT[:KEYNAME]`
+/// flags (repeating an origin adds a primary) or, when none are given,
+/// the file's `[[NAME]]` tables.
+fn secondary_sources(
+    flags: &[String],
+    file: &[FileSecondary],
+    what: &str,
+) -> Result<Vec<SecondarySource>, ConfigError> {
+    let invalid = |what: &str, e: String| ConfigError::Invalid(format!("{what}: {e}"));
+    let mut sources: Vec<SecondarySource> = Vec::new();
+    let mut add_primary =
+        |origin: Name, peer: Peer| match sources.iter_mut().find(|s| s.origin == origin) {
+            Some(source) => source.primaries.push(peer),
+            None => sources.push(SecondarySource {
+                origin,
+                primaries: vec![peer],
+            }),
+        };
+    if flags.is_empty() {
+        for entry in file {
+            let origin = parse_origin(&entry.origin).map_err(ConfigError::Invalid)?;
+            if entry.primaries.is_empty() {
+                return Err(invalid(&format!("{what} {origin}"), "no primaries".into()));
+            }
+            for text in &entry.primaries {
+                let peer =
+                    Peer::parse(text).map_err(|e| invalid(&format!("{what} {origin}"), e))?;
+                add_primary(origin.clone(), peer);
+            }
+        }
+    } else {
+        for text in flags {
+            let (origin, peer) = replication::parse_secondary(text).map_err(|e| invalid(what, e))?;
+            add_primary(origin, peer);
+        }
+    }
+    Ok(sources)
+}
+
+/// `--key-source` and its API key, CA and delay; `None` when not given.
+fn key_source(
+    args: &ServeArgs,
+    file: &FileConfig,
+    relative_to_config: impl Fn(PathBuf) -> PathBuf,
+) -> Result<Option<KeySource>, ConfigError> {
+    let Some(url) = args.key_source.as_ref().or(file.key_source.as_ref()) else {
+        return Ok(None);
+    };
+    let url = KeySource::check_url(url).map_err(ConfigError::Invalid)?;
+    let api_key_file = args
+        .key_source_api_key_file
+        .clone()
+        .or(file.key_source_api_key_file.clone().map(&relative_to_config))
+        .ok_or_else(|| {
+            ConfigError::Invalid("--key-source needs --key-source-api-key-file".into())
+        })?;
+    let api_key = std::fs::read_to_string(&api_key_file)
+        .map_err(|source| ConfigError::Read {
+            path: api_key_file.clone(),
+            source,
+        })?
+        .trim()
+        .to_string();
+    if api_key.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "key-source-api-key-file {} is empty",
+            api_key_file.display()
+        )));
+    }
+    let ca = args
+        .key_source_ca
+        .clone()
+        .or(file.key_source_ca.clone().map(&relative_to_config))
+        .ok_or_else(|| {
+            ConfigError::Invalid(
+                "--key-source needs --key-source-ca (the certificate the primary's API is checked against)".into(),
+            )
+        })?;
+    let delay = args
+        .key_propagation_delay
+        .or(file.key_propagation_delay)
+        .unwrap_or(60);
+    Ok(Some(KeySource {
+        url,
+        api_key: Secret(api_key),
+        ca,
+        propagation_delay: Duration::from_secs(delay),
+    }))
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -156,6 +156,50 @@ pub struct Replication {
     pub transfer_timeout: Duration,
     /// Most diffs kept per zone for IXFR.
     pub ixfr_max_diffs: usize,
+    /// `--catalog ORIGIN`: the catalog zone (RFC 9432) dnsd produces over
+    /// its API zones and the file zones marked `catalog = true`.
+    pub catalog: Option<Name>,
+    /// `--catalog-consumer`: catalogs whose members dnsd serves as a
+    /// secondary, from the catalog's primaries with the same key.
+    pub catalog_consumers: Vec<SecondarySource>,
+    /// `--key-source`: where an edge fetches the DNSSEC keys of the signed
+    /// zones it serves as a secondary, to sign them online itself.
+    pub key_source: Option<KeySource>,
+}
+
+/// The primary's API an edge fetches DNSSEC keys from: only over HTTPS,
+/// authenticated with the primary's API key, the server's certificate
+/// checked against `ca` (replication.md §4).
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    /// Base URL, `https://HOST:PORT` (no path); plain `http` is refused.
+    pub url: String,
+    /// The primary's API key (`X-API-Key`), never printed.
+    pub api_key: super::Secret,
+    /// PEM certificates to trust for the primary's API certificate.
+    pub ca: std::path::PathBuf,
+    /// A key the primary newly activates while the zone has another active
+    /// key of the same role is used for signing only after it has been
+    /// published (in the zone's DNSKEY RRset on this edge) this long, so
+    /// every edge publishes it before any edge signs with it (RFC 7583
+    /// pre-publication across a fleet).
+    pub propagation_delay: Duration,
+}
+
+impl KeySource {
+    /// Checks the URL: `https://` and a host, nothing after the port.
+    pub fn check_url(url: &str) -> Result<String, String> {
+        let rest = url.strip_prefix("https://").ok_or_else(|| {
+            format!("key-source {url:?}: keys are fetched only over https:// (TLS)")
+        })?;
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!(
+                "key-source {url:?}: expected https://HOST:PORT (the primary's API, no path)"
+            ));
+        }
+        Ok(format!("https://{rest}"))
+    }
 }
 
 impl Default for Replication {
@@ -168,6 +212,9 @@ impl Default for Replication {
             max_transfers: 10,
             transfer_timeout: Duration::from_secs(30),
             ixfr_max_diffs: 1000,
+            catalog: None,
+            catalog_consumers: Vec::new(),
+            key_source: None,
         }
     }
 }
@@ -190,7 +237,12 @@ impl Replication {
         let peer_keys = self
             .also_notify
             .iter()
-            .chain(self.secondaries.iter().flat_map(|s| &s.primaries))
+            .chain(
+                self.secondaries
+                    .iter()
+                    .chain(&self.catalog_consumers)
+                    .flat_map(|s| &s.primaries),
+            )
             .filter_map(|p| p.key.as_ref());
         for name in acl_keys.chain(peer_keys) {
             self.key(name)?;
