@@ -59,6 +59,8 @@ mod replication_interop;
 mod replication_peers;
 /// §16 the RFC 8906 §8 matrix, one test per row.
 mod rfc8906;
+/// Response-rate limiting of UDP answers.
+mod rrl;
 /// §10 TCP.
 mod tcp;
 /// §13 zone transfers with the default (no transfers offered).
