@@ -49,6 +49,8 @@ mod negative;
 mod opcode;
 /// The real poolmgr driving the real dnsd (pdm-api.md).
 mod poolmgr;
+/// poolmgr watching a fleet of name servers: the fleet report and the commit wait.
+mod poolmgr_fleet;
 /// SIGHUP zone reload.
 mod reload;
 /// Zone transfers, NOTIFY and TSIG between dnsd servers and with kdig.
