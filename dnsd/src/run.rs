@@ -13,9 +13,10 @@ use anyhow::Context;
 use tracing::{error, info, warn};
 
 use crate::answer::control::ControlHandle;
+use crate::answer::cookies::{CookieSecrets, Cookies};
 use crate::answer::{AnswerConfig, LuaViews};
 use crate::api::{self, ApiKey, ApiState};
-use crate::config::Settings;
+use crate::config::{CookieSettings, Settings};
 use crate::dnssec::{KeyStore, Signer};
 use crate::dynamic::health::{CheckerSettings, HealthChecker};
 use crate::dynamic::{LuaCache, cache as lua_cache};
@@ -132,6 +133,23 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     if let Some(cache) = &lua_cache {
         metrics.set_lua_cache(cache.clone());
     }
+    let cookies = match &settings.cookies {
+        CookieSettings::Off => None,
+        CookieSettings::On {
+            secret_file,
+            require,
+        } => {
+            let secrets = match secret_file {
+                Some(file) => CookieSecrets::read(file)?,
+                None => CookieSecrets::random(),
+            };
+            Some(Arc::new(Cookies::new(
+                secrets,
+                secret_file.clone(),
+                *require,
+            )))
+        }
+    };
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
@@ -147,6 +165,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         },
         answer_templates: settings.answer_templates,
         control: Some(ControlHandle(replicator.clone())),
+        cookies: cookies.clone(),
     };
 
     // Bind everything before serving anything, so a bad address fails the start.
@@ -210,7 +229,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
                 api::serve::serve(listener, app, header_timeout).await;
             });
         }
-        signals.run(&zones, &geo).await
+        signals.run(&zones, &geo, cookies.as_ref()).await
     })
 }
 
