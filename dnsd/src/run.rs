@@ -151,12 +151,17 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         udp_sockets.push(sockets);
         info!(%bound, workers = settings.workers, "listening on udp and tcp");
     }
+    let api_tls = settings
+        .api_tls
+        .as_ref()
+        .map(api::tls::acceptor)
+        .transpose()?;
     let api_listener = match settings.api_listen {
         Some(addr) => {
             let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on {addr} (api)"))?;
             listener.set_nonblocking(true)?;
-            info!(%addr, "api listening");
+            info!(%addr, tls = api_tls.is_some(), "api listening");
             Some(listener)
         }
         None => None,
@@ -200,7 +205,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             let header_timeout = settings.api_header_timeout;
             tokio::spawn(async move {
                 let app = api::router(state).layer(axum::Extension(health));
-                api::serve::serve(listener, app, header_timeout).await;
+                api::serve::serve(listener, app, header_timeout, api_tls).await;
             });
         }
         signals.run(&zones, &geo).await
