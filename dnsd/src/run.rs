@@ -60,6 +60,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()
         },
+        edge_key_delay: replication.key_source.as_ref().map(|k| k.propagation_delay),
     };
     let zones = Arc::new(Registry::open(
         settings.zones.clone(),
@@ -94,6 +95,15 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         signer.clone(),
     );
     metrics.set_replication(replicator.clone());
+    if let Some(source) = &settings.replication.key_source {
+        let keysync = crate::xfr::keysync::KeySync::new(
+            source,
+            KeyStore::new(&settings.data_dir),
+            zones.clone(),
+        )
+        .context("--key-source")?;
+        replicator.set_keysync(keysync);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))

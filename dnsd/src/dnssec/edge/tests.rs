@@ -166,7 +166,8 @@ fn first_seen_times_are_kept_at_rest() {
         )
         .unwrap();
     let old_rdata: Box<[u8]> = old.key.dnskey_rdata().into();
-    let decision = decide_stored(&store, &zone, &[old_rdata.clone()], NOW, DELAY).unwrap();
+    let decision =
+        decide_stored(&store, &zone, std::slice::from_ref(&old_rdata), NOW, DELAY).unwrap();
     assert_eq!(
         states(&decision),
         vec![(old.key.tag(), true, true)],
@@ -192,8 +193,14 @@ fn first_seen_times_are_kept_at_rest() {
     assert!(states(&decision).iter().all(|&(_, p, a)| p && a));
     // Gone from the copy: neither published nor signing; seen again later,
     // it waits the full delay again.
-    let decision =
-        decide_stored(&store, &zone, &[old_rdata.clone()], seen_at + 200, DELAY).unwrap();
+    let decision = decide_stored(
+        &store,
+        &zone,
+        std::slice::from_ref(&old_rdata),
+        seen_at + 200,
+        DELAY,
+    )
+    .unwrap();
     assert!(states(&decision).contains(&(new.key.tag(), false, false)));
     let back = seen_at + 300;
     let decision = decide_stored(&store, &zone, &both, back, DELAY).unwrap();
