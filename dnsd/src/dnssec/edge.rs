@@ -8,9 +8,10 @@
 //!   copy this edge serves. That RRset travels in the plain transfer, so
 //!   every edge publishes the primary's set as of the serial it serves.
 //! - **active**: the primary says active, the key is published here, and
-//!   it has been published here for at least the propagation delay — or
-//!   the zone has no other key that could sign in its place (a new zone,
-//!   the first key, the old key withdrawn at once). So during a rollover
+//!   it has been published here for at least the propagation delay (or
+//!   already signs here) — or the zone has no other key that could sign
+//!   in its place (a new zone, the first key, the old key withdrawn at
+//!   once). So during a rollover
 //!   every edge publishes a new key before any edge signs with it (RFC
 //!   7583 pre-publication), while a withdrawn key stops signing with the
 //!   next copy.
@@ -64,10 +65,21 @@ pub fn apex_dnskeys(zone: &Zone) -> Vec<Box<[u8]>> {
 }
 
 /// Decides which of `held` publish and sign at `now`, `delay` being the
-/// propagation delay in seconds.
-pub fn decide(zone: &Name, held: &[HeldKey], now: u64, delay: u64) -> Decision {
+/// propagation delay in seconds and `signing` the DNSKEY RDATA of the keys
+/// that sign the copy served now (they need not wait again).
+pub fn decide(
+    zone: &Name,
+    held: &[HeldKey],
+    signing: &[Box<[u8]>],
+    now: u64,
+    delay: u64,
+) -> Decision {
     let candidate = |h: &HeldKey| h.primary_active && h.published_since.is_some();
-    let ready = |h: &HeldKey| candidate(h) && h.published_since.is_some_and(|t| now >= t + delay);
+    let ready = |h: &HeldKey| {
+        candidate(h)
+            && (h.published_since.is_some_and(|t| now >= t + delay)
+                || signing.iter().any(|r| **r == *h.key.dnskey_rdata()))
+    };
     let with_active = |is_active: &dyn Fn(&HeldKey) -> bool| {
         ZoneKeys::new(
             zone,
@@ -104,13 +116,26 @@ pub fn decide(zone: &Name, held: &[HeldKey], now: u64, delay: u64) -> Decision {
     }
 }
 
+/// The DNSKEY RDATA of the keys that sign with `keys`.
+pub fn signing_keys(keys: Option<&ZoneKeys>) -> Vec<Box<[u8]>> {
+    keys.map(|keys| {
+        keys.keys()
+            .iter()
+            .filter(|k| k.state.active)
+            .map(|k| Box::<[u8]>::from(k.key.dnskey_rdata()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// Decides from the keys stored for `zone`, first recording in the store
 /// which of them the copy about to be served publishes (`dnskeys`), and
-/// since when.
+/// since when; `signing` as for [`decide`].
 pub fn decide_stored(
     store: &KeyStore,
     zone: &Name,
     dnskeys: &[Box<[u8]>],
+    signing: &[Box<[u8]>],
     now: u64,
     delay: u64,
 ) -> Result<Decision, KeyStoreError> {
@@ -137,7 +162,7 @@ pub fn decide_stored(
             primary_active: state.active,
         });
     }
-    Ok(decide(zone, &held, now, delay))
+    Ok(decide(zone, &held, signing, now, delay))
 }
 
 #[cfg(test)]

@@ -290,8 +290,11 @@ impl KeySync {
         let store = self.store.clone();
         let zone = origin.to_lowercase();
         let delay = self.delay.as_secs();
+        // Keys signing the copy served now keep signing without a new wait.
+        let view = self.registry.get(origin);
+        let signing = edge::signing_keys(view.as_ref().and_then(|v| v.keys()).map(|k| &**k));
         tokio::task::spawn_blocking(move || {
-            edge::decide_stored(&store, &zone, &dnskeys, unix_now(), delay)
+            edge::decide_stored(&store, &zone, &dnskeys, &signing, unix_now(), delay)
         })
         .await
         .map_err(|e| KeySyncError::Join(e.to_string()))?

@@ -325,7 +325,7 @@ impl SecondaryZones {
             if dnskeys.is_empty() {
                 continue;
             }
-            match edge::decide_stored(store, key, &dnskeys, now, delay) {
+            match edge::decide_stored(store, key, &dnskeys, &[], now, delay) {
                 Ok(edge::Decision {
                     keys: Some(keys), ..
                 }) => {

@@ -39,7 +39,7 @@ fn states(decision: &Decision) -> Vec<(u16, bool, bool)> {
 #[test]
 fn the_first_key_signs_at_once() {
     let csk = key(FLAGS_KSK);
-    let decision = decide(&zone(), &[held(&csk, Some(NOW), true)], NOW, DELAY);
+    let decision = decide(&zone(), &[held(&csk, Some(NOW), true)], &[], NOW, DELAY);
     assert_eq!(states(&decision), vec![(csk.tag(), true, true)]);
     assert_eq!(decision.next_check, None, "nothing held back");
 }
@@ -52,16 +52,16 @@ fn a_new_key_is_published_first_and_signs_after_the_delay() {
         held(&old, Some(NOW - 3600), true),
         held(&new, Some(NOW), true),
     ];
-    let decision = decide(&zone(), &held, NOW, DELAY);
+    let decision = decide(&zone(), &held, &[], NOW, DELAY);
     assert_eq!(
         states(&decision),
         vec![(old.tag(), true, true), (new.tag(), true, false)]
     );
     assert_eq!(decision.next_check, Some(NOW + DELAY));
 
-    let later = decide(&zone(), &held, NOW + DELAY - 1, DELAY);
+    let later = decide(&zone(), &held, &[], NOW + DELAY - 1, DELAY);
     assert_eq!(later.next_check, Some(NOW + DELAY), "one second short");
-    let later = decide(&zone(), &held, NOW + DELAY, DELAY);
+    let later = decide(&zone(), &held, &[], NOW + DELAY, DELAY);
     assert_eq!(
         states(&later),
         vec![(old.tag(), true, true), (new.tag(), true, true)]
@@ -77,7 +77,7 @@ fn a_key_not_in_the_served_copy_never_signs() {
         held(&old, Some(NOW - 3600), true),
         held(&unseen, None, true),
     ];
-    let decision = decide(&zone(), &held, NOW + 86_400, DELAY);
+    let decision = decide(&zone(), &held, &[], NOW + 86_400, DELAY);
     assert_eq!(
         states(&decision),
         vec![(old.tag(), true, true), (unseen.tag(), false, false)]
@@ -95,7 +95,7 @@ fn a_key_the_primary_deactivated_stops_signing() {
         held(&new, Some(NOW), true),
     ];
     assert_eq!(
-        decide(&zone(), &both, NOW, DELAY).next_check,
+        decide(&zone(), &both, &[], NOW, DELAY).next_check,
         Some(NOW + DELAY)
     );
     // ...but once the old one is withdrawn, nothing else can sign: the new
@@ -104,7 +104,7 @@ fn a_key_the_primary_deactivated_stops_signing() {
         held(&old, Some(NOW - 3600), false),
         held(&new, Some(NOW), true),
     ];
-    let decision = decide(&zone(), &withdrawn, NOW, DELAY);
+    let decision = decide(&zone(), &withdrawn, &[], NOW, DELAY);
     assert_eq!(
         states(&decision),
         vec![(old.tag(), true, false), (new.tag(), true, true)]
@@ -121,7 +121,7 @@ fn a_zsk_rollover_waits_while_ksk_and_old_zsk_sign() {
         held(&zsk, Some(NOW - 3600), true),
         held(&next, Some(NOW - 10), true),
     ];
-    let decision = decide(&zone(), &held, NOW, DELAY);
+    let decision = decide(&zone(), &held, &[], NOW, DELAY);
     let keys = decision.keys.as_ref().unwrap();
     let zone_data: Vec<u16> = keys.signers(RType::SOA).map(|k| k.tag()).collect();
     assert_eq!(zone_data, vec![zsk.tag()], "only the old ZSK signs data");
@@ -133,9 +133,15 @@ fn a_zsk_rollover_waits_while_ksk_and_old_zsk_sign() {
 #[test]
 fn no_signing_key_means_served_as_received() {
     let inactive = key(FLAGS_KSK);
-    let decision = decide(&zone(), &[held(&inactive, Some(NOW), false)], NOW, DELAY);
+    let decision = decide(
+        &zone(),
+        &[held(&inactive, Some(NOW), false)],
+        &[],
+        NOW,
+        DELAY,
+    );
     assert!(decision.keys.is_none());
-    assert!(decide(&zone(), &[], NOW, DELAY).keys.is_none());
+    assert!(decide(&zone(), &[], &[], NOW, DELAY).keys.is_none());
 }
 
 /// A fresh folder under the system temp dir, removed on drop.
@@ -166,8 +172,15 @@ fn first_seen_times_are_kept_at_rest() {
         )
         .unwrap();
     let old_rdata: Box<[u8]> = old.key.dnskey_rdata().into();
-    let decision =
-        decide_stored(&store, &zone, std::slice::from_ref(&old_rdata), NOW, DELAY).unwrap();
+    let decision = decide_stored(
+        &store,
+        &zone,
+        std::slice::from_ref(&old_rdata),
+        &[],
+        NOW,
+        DELAY,
+    )
+    .unwrap();
     assert_eq!(
         states(&decision),
         vec![(old.key.tag(), true, true)],
@@ -184,12 +197,12 @@ fn first_seen_times_are_kept_at_rest() {
     let new_rdata: Box<[u8]> = new.key.dnskey_rdata().into();
     let both = [old_rdata.clone(), new_rdata.clone()];
     let seen_at = NOW + 100;
-    let decision = decide_stored(&store, &zone, &both, seen_at, DELAY).unwrap();
+    let decision = decide_stored(&store, &zone, &both, &[], seen_at, DELAY).unwrap();
     assert_eq!(decision.next_check, Some(seen_at + DELAY));
     // A restart later: the first-seen time comes from the files.
-    let decision = decide_stored(&store, &zone, &both, seen_at + 30, DELAY).unwrap();
+    let decision = decide_stored(&store, &zone, &both, &[], seen_at + 30, DELAY).unwrap();
     assert_eq!(decision.next_check, Some(seen_at + DELAY), "not reset");
-    let decision = decide_stored(&store, &zone, &both, seen_at + DELAY, DELAY).unwrap();
+    let decision = decide_stored(&store, &zone, &both, &[], seen_at + DELAY, DELAY).unwrap();
     assert!(states(&decision).iter().all(|&(_, p, a)| p && a));
     // Gone from the copy: neither published nor signing; seen again later,
     // it waits the full delay again.
@@ -197,12 +210,36 @@ fn first_seen_times_are_kept_at_rest() {
         &store,
         &zone,
         std::slice::from_ref(&old_rdata),
+        &[],
         seen_at + 200,
         DELAY,
     )
     .unwrap();
     assert!(states(&decision).contains(&(new.key.tag(), false, false)));
     let back = seen_at + 300;
-    let decision = decide_stored(&store, &zone, &both, back, DELAY).unwrap();
+    let decision = decide_stored(&store, &zone, &both, &[], back, DELAY).unwrap();
     assert_eq!(decision.next_check, Some(back + DELAY));
+}
+
+#[test]
+fn a_key_that_signs_already_does_not_wait_again() {
+    // The first key signed at once (nothing else could); a second key
+    // arrives before the first one's delay has passed: the first keeps
+    // signing, the second waits.
+    let first = key(FLAGS_KSK);
+    let second = key(FLAGS_KSK);
+    let held = [
+        held(&first, Some(NOW - 1), true),
+        held(&second, Some(NOW), true),
+    ];
+    let signing: Vec<Box<[u8]>> = vec![first.dnskey_rdata().into()];
+    let decision = decide(&zone(), &held, &signing, NOW, DELAY);
+    assert_eq!(
+        states(&decision),
+        vec![(first.tag(), true, true), (second.tag(), true, false)]
+    );
+    assert_eq!(decision.next_check, Some(NOW + DELAY));
+    // Without knowing what signs now (a restart), both sign: nothing else could.
+    let decision = decide(&zone(), &held, &[], NOW, DELAY);
+    assert!(states(&decision).iter().all(|&(_, _, active)| active));
 }
