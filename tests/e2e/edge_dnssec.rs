@@ -324,11 +324,10 @@ fn an_edge_signs_with_the_primarys_keys_and_follows_a_rollover() {
     let edge_data = dir.join("edge-data");
     let edge_api = SocketAddr::new(LOCALHOST, free_port(LOCALHOST));
     let key_file = primary.api_key_file(API_KEY);
-    let edge = start_edge(
-        edge_port,
-        edge_args(&primary, &primary.ca, &key_file, &edge_data),
-        Some(edge_api),
-    );
+    let mut args = edge_args(&primary, &primary.ca, &key_file, &edge_data);
+    // Third-party secondaries of the edge get the zone conventionally signed.
+    args.extend(["--allow-transfer-signed".into(), "127.0.0.0/8".into()]);
+    let edge = start_edge(edge_port, args, Some(edge_api));
     wait_until(
         Duration::from_secs(15),
         "the edge serves the zone signed",
@@ -362,6 +361,16 @@ fn an_edge_signs_with_the_primarys_keys_and_follows_a_rollover() {
     }
     let lua = Query::new("lua.edge.test.", RecordType::A);
     assert_eq!(edge.udp(&lua).rcode(), rcode::NOERROR);
+
+    // A signed transfer from the edge carries RRSIGs by the zone's key.
+    let axfr = dig(&edge, ZONE, "AXFR");
+    assert!(
+        axfr.iter().any(|f| f.len() > 10
+            && f[3] == "RRSIG"
+            && f[4] == "NSEC"
+            && f[10] == old_id.to_string()),
+        "signed AXFR from the edge: {axfr:?}"
+    );
 
     // Keys at rest on the edge: 0600 files in 0700 folders.
     let key_dir = edge_data.join("keys").join("edge.test");

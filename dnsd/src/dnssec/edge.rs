@@ -75,9 +75,11 @@ pub fn decide(
     delay: u64,
 ) -> Decision {
     let candidate = |h: &HeldKey| h.primary_active && h.published_since.is_some();
+    // Times are whole seconds, the first sighting rounded down: one second
+    // more makes sure the full delay has passed.
     let ready = |h: &HeldKey| {
         candidate(h)
-            && (h.published_since.is_some_and(|t| now >= t + delay)
+            && (h.published_since.is_some_and(|t| now > t + delay)
                 || signing.iter().any(|r| **r == *h.key.dnskey_rdata()))
     };
     let with_active = |is_active: &dyn Fn(&HeldKey) -> bool| {
@@ -106,7 +108,7 @@ pub fn decide(
         .then(|| {
             held.iter()
                 .filter(|h| candidate(h) && !ready(h))
-                .filter_map(|h| h.published_since.map(|t| t + delay))
+                .filter_map(|h| h.published_since.map(|t| t + delay + 1))
                 .min()
         })
         .flatten();

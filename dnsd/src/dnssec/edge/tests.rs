@@ -57,11 +57,11 @@ fn a_new_key_is_published_first_and_signs_after_the_delay() {
         states(&decision),
         vec![(old.tag(), true, true), (new.tag(), true, false)]
     );
-    assert_eq!(decision.next_check, Some(NOW + DELAY));
+    assert_eq!(decision.next_check, Some(NOW + DELAY + 1));
 
-    let later = decide(&zone(), &held, &[], NOW + DELAY - 1, DELAY);
-    assert_eq!(later.next_check, Some(NOW + DELAY), "one second short");
     let later = decide(&zone(), &held, &[], NOW + DELAY, DELAY);
+    assert_eq!(later.next_check, Some(NOW + DELAY + 1), "one second short");
+    let later = decide(&zone(), &held, &[], NOW + DELAY + 1, DELAY);
     assert_eq!(
         states(&later),
         vec![(old.tag(), true, true), (new.tag(), true, true)]
@@ -96,7 +96,7 @@ fn a_key_the_primary_deactivated_stops_signing() {
     ];
     assert_eq!(
         decide(&zone(), &both, &[], NOW, DELAY).next_check,
-        Some(NOW + DELAY)
+        Some(NOW + DELAY + 1)
     );
     // ...but once the old one is withdrawn, nothing else can sign: the new
     // key signs at once rather than leaving answers unsigned.
@@ -127,7 +127,7 @@ fn a_zsk_rollover_waits_while_ksk_and_old_zsk_sign() {
     assert_eq!(zone_data, vec![zsk.tag()], "only the old ZSK signs data");
     let dnskey: Vec<u16> = keys.signers(RType::DNSKEY).map(|k| k.tag()).collect();
     assert_eq!(dnskey, vec![ksk.tag()]);
-    assert_eq!(decision.next_check, Some(NOW - 10 + DELAY));
+    assert_eq!(decision.next_check, Some(NOW - 10 + DELAY + 1));
 }
 
 #[test]
@@ -198,11 +198,11 @@ fn first_seen_times_are_kept_at_rest() {
     let both = [old_rdata.clone(), new_rdata.clone()];
     let seen_at = NOW + 100;
     let decision = decide_stored(&store, &zone, &both, &[], seen_at, DELAY).unwrap();
-    assert_eq!(decision.next_check, Some(seen_at + DELAY));
+    assert_eq!(decision.next_check, Some(seen_at + DELAY + 1));
     // A restart later: the first-seen time comes from the files.
     let decision = decide_stored(&store, &zone, &both, &[], seen_at + 30, DELAY).unwrap();
-    assert_eq!(decision.next_check, Some(seen_at + DELAY), "not reset");
-    let decision = decide_stored(&store, &zone, &both, &[], seen_at + DELAY, DELAY).unwrap();
+    assert_eq!(decision.next_check, Some(seen_at + DELAY + 1), "not reset");
+    let decision = decide_stored(&store, &zone, &both, &[], seen_at + DELAY + 1, DELAY).unwrap();
     assert!(states(&decision).iter().all(|&(_, p, a)| p && a));
     // Gone from the copy: neither published nor signing; seen again later,
     // it waits the full delay again.
@@ -218,7 +218,7 @@ fn first_seen_times_are_kept_at_rest() {
     assert!(states(&decision).contains(&(new.key.tag(), false, false)));
     let back = seen_at + 300;
     let decision = decide_stored(&store, &zone, &both, &[], back, DELAY).unwrap();
-    assert_eq!(decision.next_check, Some(back + DELAY));
+    assert_eq!(decision.next_check, Some(back + DELAY + 1));
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn a_key_that_signs_already_does_not_wait_again() {
         states(&decision),
         vec![(first.tag(), true, true), (second.tag(), true, false)]
     );
-    assert_eq!(decision.next_check, Some(NOW + DELAY));
+    assert_eq!(decision.next_check, Some(NOW + DELAY + 1));
     // Without knowing what signs now (a restart), both sign: nothing else could.
     let decision = decide(&zone(), &held, &[], NOW, DELAY);
     assert!(states(&decision).iter().all(|&(_, _, active)| active));
