@@ -61,6 +61,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()
         },
+        edge_key_delay: replication.key_source.as_ref().map(|k| k.propagation_delay),
     };
     let zones = Arc::new(Registry::open(
         settings.zones.clone(),
@@ -102,6 +103,15 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         signer.clone(),
     );
     metrics.set_replication(replicator.clone());
+    if let Some(source) = &settings.replication.key_source {
+        let keysync = crate::xfr::keysync::KeySync::new(
+            source,
+            KeyStore::new(&settings.data_dir),
+            zones.clone(),
+        )
+        .context("--key-source")?;
+        replicator.set_keysync(keysync);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))
@@ -177,12 +187,17 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         udp_sockets.push(sockets);
         info!(%bound, workers = settings.workers, "listening on udp and tcp");
     }
+    let api_tls = settings
+        .api_tls
+        .as_ref()
+        .map(api::tls::acceptor)
+        .transpose()?;
     let api_listener = match settings.api_listen {
         Some(addr) => {
             let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on {addr} (api)"))?;
             listener.set_nonblocking(true)?;
-            info!(%addr, "api listening");
+            info!(%addr, tls = api_tls.is_some(), "api listening");
             Some(listener)
         }
         None => None,
@@ -226,7 +241,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             let header_timeout = settings.api_header_timeout;
             tokio::spawn(async move {
                 let app = api::router(state).layer(axum::Extension(health));
-                api::serve::serve(listener, app, header_timeout).await;
+                api::serve::serve(listener, app, header_timeout, api_tls).await;
             });
         }
         signals.run(&zones, &geo, cookies.as_ref()).await

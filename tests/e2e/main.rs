@@ -33,6 +33,8 @@ mod cli;
 mod cookies;
 /// Online signing checked by unbound and delv.
 mod dnssec;
+/// DNSSEC on every edge: keys fetched over TLS, online signing of secondaries.
+mod edge_dnssec;
 /// §8 EDNS(0) and §9.1 ECS while ECS processing is off.
 mod edns;
 /// §1 message and header handling, including malformed input.
