@@ -896,3 +896,48 @@ fn a_secondary_with_several_primaries_uses_the_one_that_answers() {
         .start();
     wait_serial(&s, 12, Duration::from_secs(15));
 }
+
+/// A NOTIFY target that answers at once with a refusal is retried on the
+/// same back-off as one that does not answer (1 s, then 2 s, ...), not five
+/// times in a row.
+#[test]
+fn a_refused_notify_is_retried_with_back_off() {
+    let dir = scratch_dir("notify-backoff");
+    let target = UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    let addr = target.local_addr().unwrap();
+    let timers = (3600, 600, 86400);
+    let primary = primary(&dir, &zone_text(1, timers, ""), &[addr], &[]);
+    write_zone(&dir, &zone_text(2, timers, ""));
+    primary.sighup();
+    target
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut arrivals: Vec<Instant> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if arrivals
+            .first()
+            .is_some_and(|first| first.elapsed() > Duration::from_millis(2500))
+        {
+            break;
+        }
+        let Ok((n, from)) = target.recv_from(&mut buf) else {
+            continue;
+        };
+        arrivals.push(Instant::now());
+        // REFUSED: the ID and opcode of the NOTIFY, QR set, no records.
+        let mut reply = buf[..12.min(n)].to_vec();
+        reply[2] |= 0x80;
+        reply[3] = (reply[3] & 0xF0) | 5;
+        reply[4..12].fill(0);
+        target.send_to(&reply, from).unwrap();
+    }
+    assert_eq!(
+        arrivals.len(),
+        2,
+        "NOTIFY tries in the first 2.5 s (one, then one after 1 s)"
+    );
+    let gap = arrivals[1] - arrivals[0];
+    assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
+}

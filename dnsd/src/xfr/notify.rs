@@ -75,6 +75,7 @@ async fn notify_target(
 ) {
     let zone = change.origin.to_lowercase();
     let mut wait = FIRST_WAIT;
+    let mut last_error = String::new();
     for attempt in 1..=TRIES {
         let superseded = latest
             .lock()
@@ -90,15 +91,21 @@ async fn notify_target(
                 replicator.stats.count(&change.origin, Event::NotifySent);
                 return;
             }
-            Err(err) => {
-                debug!(zone = %change.origin, target = %target.addr, attempt, %err, "NOTIFY not answered yet");
+            Err(Failed { answered, reason }) => {
+                debug!(zone = %change.origin, target = %target.addr, attempt, %reason, "NOTIFY not accepted yet");
                 if attempt < TRIES {
+                    // A refusal came back at once: wait out the back-off
+                    // anyway, so the tries spread over the same time.
+                    if answered {
+                        tokio::time::sleep(wait).await;
+                    }
                     wait *= 2;
                 }
+                last_error = reason;
             }
         }
     }
-    warn!(zone = %change.origin, serial = change.serial, target = %target.addr, "NOTIFY never answered after {TRIES} tries");
+    warn!(zone = %change.origin, serial = change.serial, target = %target.addr, "NOTIFY not accepted after {TRIES} tries: {last_error}");
     replicator.stats.count(&change.origin, Event::NotifyFailed);
 }
 
@@ -116,13 +123,29 @@ pub fn notify_message(id: u16, zone: &Name) -> Vec<u8> {
     message
 }
 
+/// Why one NOTIFY did not succeed: no answer in time (or a socket error),
+/// or an answer that refused it.
+struct Failed {
+    answered: bool,
+    reason: String,
+}
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Failed {
+        Failed {
+            answered: false,
+            reason,
+        }
+    }
+}
+
 /// One NOTIFY and the wait for its answer.
 async fn send_once(
     zone: &Name,
     target: SocketAddr,
     key: Option<&Arc<Key>>,
     wait: Duration,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let local: SocketAddr = if target.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -152,15 +175,19 @@ async fn send_once(
             continue;
         }
         if let Some(signer) = &mut signer {
-            signer
-                .verify(reply, unix_now())
-                .map_err(|e| format!("TSIG: {e}"))?;
+            signer.verify(reply, unix_now()).map_err(|e| Failed {
+                answered: true,
+                reason: format!("TSIG: {e}"),
+            })?;
         }
         let rcode = reply[3] & 0x0F;
         return if rcode == 0 {
             Ok(())
         } else {
-            Err(format!("answered RCODE {rcode}"))
+            Err(Failed {
+                answered: true,
+                reason: format!("answered RCODE {rcode}"),
+            })
         };
     }
 }

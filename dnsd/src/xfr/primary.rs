@@ -199,7 +199,12 @@ impl Replicator {
                 stream.finish().await?;
                 return Ok(Answered::Sent(Event::IxfrOut));
             }
-            if let Some(diffs) = self.registry.ixfr_since(zone_name, client)
+            // The history holds the plain data's differences: a client that
+            // takes the zone conventionally signed gets it whole, signed
+            // (RFC 1995 §4), since the RRSIGs and NSECs changed too.
+            let signed_client = served.keys.is_some() && dnssec_ok;
+            if !signed_client
+                && let Some(diffs) = self.registry.ixfr_since(zone_name, client)
                 && diffs.last().is_some_and(|d| d.new_serial() == current)
             {
                 stream.push(&soa).await?;
