@@ -609,8 +609,10 @@ impl Settings {
                 .collect()
         };
         let api_tls = match (
-            args.api_tls_cert.or(file.api_tls_cert.map(&relative_to_config)),
-            args.api_tls_key.or(file.api_tls_key.map(&relative_to_config)),
+            args.api_tls_cert
+                .or(file.api_tls_cert.map(&relative_to_config)),
+            args.api_tls_key
+                .or(file.api_tls_key.map(&relative_to_config)),
         ) {
             (Some(cert), Some(key)) => Some(ApiTls { cert, key }),
             (None, None) => None,
@@ -782,6 +784,53 @@ impl Settings {
                 both.origin
             )));
         }
+        self.check_catalogs()?;
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// A consumed catalog is a secondary zone of its own, and the produced
+    /// one is served by nobody else: neither may also be a zone file, a
+    /// `--secondary` or the other.
+    fn check_catalogs(&self) -> Result<(), ConfigError> {
+        let replication = &self.replication;
+        let is_file = |origin: &Name| {
+            self.zones
+                .iter()
+                .any(|z| z.origin.to_lowercase() == origin.to_lowercase())
+        };
+        let is_secondary = |origin: &Name| {
+            replication
+                .secondaries
+                .iter()
+                .any(|s| s.origin.to_lowercase() == origin.to_lowercase())
+        };
+        for consumer in &replication.catalog_consumers {
+            let origin = &consumer.origin;
+            if is_file(origin) || is_secondary(origin) {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone {origin} is consumed (--catalog-consumer) and also given as a zone file or --secondary"
+                )));
+            }
+        }
+        if let Some(origin) = &replication.catalog {
+            let consumed = replication
+                .catalog_consumers
+                .iter()
+                .any(|c| c.origin.to_lowercase() == origin.to_lowercase());
+            if is_file(origin) || is_secondary(origin) || consumed {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone {origin} is produced (--catalog) and also given as a zone file, --secondary or --catalog-consumer"
+                )));
+            }
+            // Room for `<32-octet id>.zones.` below it (RFC 9432 member nodes).
+            if origin.wire_len() > 255 - 33 - 6 {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone name {origin} is too long for member names below it"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -853,8 +902,11 @@ fn replication_settings(
     if let Some(origin) = args.catalog.as_ref().or(file.catalog.as_ref()) {
         replication.catalog = Some(parse_origin(origin).map_err(ConfigError::Invalid)?);
     }
-    replication.catalog_consumers =
-        secondary_sources(&args.catalog_consumer, &file.catalog_consumer, "catalog-consumer")?;
+    replication.catalog_consumers = secondary_sources(
+        &args.catalog_consumer,
+        &file.catalog_consumer,
+        "catalog-consumer",
+    )?;
     replication.key_source = key_source(args, file, &relative_to_config)?;
     if replication.max_transfers == 0 {
         return Err(ConfigError::Invalid(
@@ -901,7 +953,8 @@ fn secondary_sources(
         }
     } else {
         for text in flags {
-            let (origin, peer) = replication::parse_secondary(text).map_err(|e| invalid(what, e))?;
+            let (origin, peer) =
+                replication::parse_secondary(text).map_err(|e| invalid(what, e))?;
             add_primary(origin, peer);
         }
     }
@@ -921,7 +974,10 @@ fn key_source(
     let api_key_file = args
         .key_source_api_key_file
         .clone()
-        .or(file.key_source_api_key_file.clone().map(&relative_to_config))
+        .or(file
+            .key_source_api_key_file
+            .clone()
+            .map(&relative_to_config))
         .ok_or_else(|| {
             ConfigError::Invalid("--key-source needs --key-source-api-key-file".into())
         })?;
@@ -1140,6 +1196,54 @@ mod tests {
         ] {
             assert!(Settings::from_args(args(&bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn catalog_origins_have_one_writer() {
+        for (flags, wanted) in [
+            (
+                &[
+                    "--zone",
+                    "cat.test=/x.zone",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "consumed",
+            ),
+            (
+                &[
+                    "--secondary",
+                    "cat.test=127.0.0.1:53",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "consumed",
+            ),
+            (
+                &["--zone", "cat.test=/x.zone", "--catalog", "cat.test"][..],
+                "produced",
+            ),
+            (
+                &[
+                    "--catalog",
+                    "cat.test",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "produced",
+            ),
+        ] {
+            let err = Settings::from_args(args(flags)).unwrap_err();
+            assert!(err.to_string().contains(wanted), "{flags:?}: {err}");
+        }
+        let ok = Settings::from_args(args(&[
+            "--catalog",
+            "cat.test",
+            "--catalog-consumer",
+            "other.test=127.0.0.1:53",
+        ]))
+        .unwrap();
+        assert_eq!(ok.replication.catalog_consumers.len(), 1);
     }
 
     #[test]

@@ -41,6 +41,11 @@
 
 /// API-managed zones: their state and how a change is committed.
 mod api_zones;
+/// The catalog zone dnsd produces (`--catalog`), kept in step with the
+/// API zones on every publish.
+mod catalog_producer;
+/// The catalog zone format (RFC 9432 v2): writing and reading members.
+pub mod catalog_zone;
 mod error;
 /// Zone files: load, and reload on SIGHUP.
 mod files;

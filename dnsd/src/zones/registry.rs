@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use tracing::{info, warn};
 
 use super::api_zones::ApiZones;
+use super::catalog_producer::CatalogProducer;
 use super::error::ZoneError;
 use super::files::FileZones;
 use super::history::Histories;
@@ -46,6 +47,10 @@ pub struct ReplicationStores {
     /// IXFR histories (`DATA-DIR/ixfr`); `None`: memory only.
     pub history_dir: Option<std::path::PathBuf>,
     pub history_limits: crate::xfr::history::Limits,
+    /// `--catalog`: the catalog zone to produce over the API zones.
+    pub catalog: Option<Name>,
+    /// Where the produced catalog is kept (`DATA-DIR/catalog`).
+    pub catalog_dir: Option<std::path::PathBuf>,
 }
 
 /// Which writer owns a served name.
@@ -53,6 +58,8 @@ enum Owner<'a> {
     File(&'a ZoneSource),
     Secondary(&'a SecondarySource),
     Api,
+    /// The catalog zone this server produces.
+    Catalog,
 }
 
 /// Everything the lock guards: each writer's zones, the key store, and
@@ -62,6 +69,8 @@ struct Inner {
     files: FileZones,
     secondaries: SecondaryZones,
     api: ApiZones,
+    /// The produced catalog zone (`--catalog`), if any.
+    catalog_zone: Option<CatalogProducer>,
     histories: Histories,
     /// What the writer of the next publish knows it changed, by zone, so
     /// the IXFR history need not compare whole zones.
@@ -88,6 +97,9 @@ impl Inner {
         if let Some(entry) = self.secondaries.get(key) {
             return Some(Owner::Secondary(&entry.source));
         }
+        if self.catalog_zone.as_ref().is_some_and(|c| c.key() == key) {
+            return Some(Owner::Catalog);
+        }
         self.api.get(key).map(|_| Owner::Api)
     }
 
@@ -100,6 +112,7 @@ impl Inner {
                 file: source.file.clone(),
             }),
             Some(Owner::Secondary(source)) => Err(secondary_error(source)),
+            Some(Owner::Catalog) => Err(ZoneError::CatalogZone(key.clone())),
             None => Err(ZoneError::NotFound(key.clone())),
         }
     }
@@ -144,6 +157,7 @@ impl Inner {
             .served()
             .chain(self.secondaries.served())
             .chain(self.api.served())
+            .chain(self.catalog_zone.as_ref().map(CatalogProducer::served))
     }
 
     /// Every served zone, as callers see it.
@@ -152,6 +166,39 @@ impl Inner {
             .views()
             .chain(self.secondaries.views())
             .chain(self.api.views())
+            .chain(self.catalog_zone.as_ref().map(catalog_view))
+    }
+
+    /// Brings the produced catalog zone up to the current members, and
+    /// tells the IXFR history which names changed.
+    fn sync_catalog_zone(&mut self) {
+        let Some(producer) = &mut self.catalog_zone else {
+            return;
+        };
+        let files = self.files.catalog_members();
+        let (api_count, api) = self.api.names();
+        let count = files.clone().count() + api_count;
+        if let Some(names) = producer.sync(count, files.chain(api)) {
+            self.hints
+                .insert(producer.key().clone(), ChangeHint::Names(names));
+        }
+    }
+}
+
+/// The produced catalog zone as callers see it: like a zone file (kind
+/// `Native` in the API, read-only there), with no file behind it.
+fn catalog_view(producer: &CatalogProducer) -> ZoneView {
+    let zone = producer.zone().clone();
+    ZoneView::File {
+        source: ZoneSource {
+            origin: zone.origin.clone(),
+            file: std::path::PathBuf::new(),
+            dnssec: false,
+            allow_transfer: Vec::new(),
+            catalog: false,
+        },
+        zone,
+        keys: None,
     }
 }
 
@@ -187,9 +234,26 @@ impl Registry {
         let mut files = FileZones::new(sources);
         files.load(&signing, false);
         let secondaries = SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        let catalog_key = replication.catalog.as_ref().map(Name::to_lowercase);
         let api = ApiZones::open(store, &signing, |key| {
-            files.get(key).is_some() || secondaries.get(key).is_some()
+            files.get(key).is_some()
+                || secondaries.get(key).is_some()
+                || catalog_key.as_ref() == Some(key)
         })?;
+        let catalog_zone = match replication.catalog {
+            Some(origin) => {
+                let (_, api_names) = api.names();
+                Some(
+                    CatalogProducer::open(
+                        origin,
+                        replication.catalog_dir,
+                        files.catalog_members().chain(api_names),
+                    )
+                    .map_err(|e| StoreError::Catalog(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let registry = Registry {
             shared: Arc::new(ArcSwap::from_pointee(Catalog::new())),
             inner: Mutex::new(Inner {
@@ -197,6 +261,7 @@ impl Registry {
                 files,
                 secondaries,
                 api,
+                catalog_zone,
                 histories: Histories::new(replication.history_dir, replication.history_limits),
                 hints: Default::default(),
                 changes: None,
@@ -238,6 +303,8 @@ impl Registry {
     /// replaced. Writers call it while still holding the lock, so catalogs
     /// are published in the order their changes were made.
     fn publish(&self, inner: &mut Inner) -> Arc<Catalog> {
+        // Membership changes reach the catalog zone in this same snapshot.
+        inner.sync_catalog_zone();
         let mut catalog = Catalog::new();
         for served in inner.served() {
             catalog.insert_served(served);
@@ -270,6 +337,7 @@ impl Registry {
             Owner::File(_) => inner.files.get(&key).map(|entry| entry.view()),
             Owner::Secondary(_) => inner.secondaries.get(&key).map(|entry| entry.view()),
             Owner::Api => inner.api.get(&key).map(|entry| entry.view()),
+            Owner::Catalog => inner.catalog_zone.as_ref().map(catalog_view),
         }
     }
 

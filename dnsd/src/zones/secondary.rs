@@ -68,7 +68,7 @@ pub(super) struct SecondaryZones {
 
 /// File names under the secondary folder: the lower-case zone name with
 /// anything but `[a-z0-9-]` escaped, so no name can leave the folder.
-fn file_stem(key: &Name) -> String {
+pub(super) fn file_stem(key: &Name) -> String {
     let text = key.to_string();
     let mut stem = String::with_capacity(text.len());
     for b in text.trim_end_matches('.').bytes() {
@@ -425,7 +425,7 @@ fn read_primaries(path: &Path) -> Result<SecondarySource, String> {
 
 /// Writes `path` through a temporary file in `dir`, so a crash leaves the
 /// old file or the new one, never a torn one. Files are owner-only.
-fn write_atomically(
+pub(super) fn write_atomically(
     dir: &Path,
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&fs::File>) -> std::io::Result<()>,
