@@ -72,6 +72,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()
         },
+        catalog_consumers: replication.catalog_consumers.clone(),
         catalog: replication.catalog.clone(),
         // The produced catalog's serial survives restarts only with a
         // data directory in use; without one it restarts from the clock.

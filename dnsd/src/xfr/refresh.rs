@@ -88,6 +88,10 @@ pub async fn run(replicator: Arc<Replicator>, source: SecondarySource, wake: Arc
     loop {
         let now = SystemTime::now();
         let outcome = refresh_once(&replicator, &source).await;
+        if outcome.is_ok() {
+            // A consumed catalog applies its member list (RFC 9432).
+            replicator.after_refresh(&origin).await;
+        }
         let copy = registry.secondary_copy(&origin);
         let timers = copy.as_deref().map(Timers::of);
         let next_in = match (&outcome, timers) {
@@ -187,6 +191,17 @@ async fn refresh_from(
         registry.secondary_refreshed(origin);
         return Ok(());
     }
+    // A zone's first transfer waits for one of a few slots, so thousands
+    // of new secondaries (a catalog) do not all ask the primary at once.
+    let _slot = match have {
+        None => replicator
+            .initial_transfers
+            .clone()
+            .acquire_owned()
+            .await
+            .ok(),
+        Some(_) => None,
+    };
     let fetched = client::fetch(primary, origin, have, timeout)
         .await
         .map_err(|e| e.to_string())?;

@@ -38,6 +38,11 @@ pub struct Replicator {
     pub(super) signer: Arc<Signer>,
     pub stats: ReplicationStats,
     pub(super) refreshers: Mutex<HashMap<Name, Refresher>>,
+    /// First transfers of secondary zones (no copy yet) running at once:
+    /// a catalog adding thousands of members must not flood its primary.
+    pub(super) initial_transfers: Arc<Semaphore>,
+    /// Consumed catalog zones (`catalog_consumer.rs`).
+    pub(super) catalogs: super::catalog_consumer::ConsumerStates,
 }
 
 impl Replicator {
@@ -60,6 +65,8 @@ impl Replicator {
             signer,
             stats: ReplicationStats::default(),
             refreshers: Mutex::new(HashMap::new()),
+            initial_transfers: Arc::new(Semaphore::new(super::catalog_consumer::INITIAL_TRANSFERS)),
+            catalogs: Default::default(),
         })
     }
 

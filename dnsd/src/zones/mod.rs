@@ -65,6 +65,8 @@ mod view;
 pub use error::ZoneError;
 pub use files::{ZoneLoadError, load_zone};
 pub use keys::{ZoneSigning, key_records};
+/// What consuming a catalog did to its members.
+pub use registry::CatalogPlan;
 pub use registry::{Registry, ReplicationStores, ZoneChange};
 pub use view::{RefreshState, ZoneView};
 

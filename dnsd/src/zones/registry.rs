@@ -6,6 +6,11 @@
 //! (`files.rs`, `api_zones.rs`) make the change, and publishes the result
 //! before it lets go of the lock. Readers only ever see whole catalogs.
 
+/// Consuming a catalog zone: its members as secondary zones.
+#[path = "catalog_members.rs"]
+mod catalog_members;
+pub use catalog_members::Plan as CatalogPlan;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -47,6 +52,8 @@ pub struct ReplicationStores {
     /// IXFR histories (`DATA-DIR/ixfr`); `None`: memory only.
     pub history_dir: Option<std::path::PathBuf>,
     pub history_limits: crate::xfr::history::Limits,
+    /// Consumed catalogs: the members each added are served at once.
+    pub catalog_consumers: Vec<SecondarySource>,
     /// `--catalog`: the catalog zone to produce over the API zones.
     pub catalog: Option<Name>,
     /// Where the produced catalog is kept (`DATA-DIR/catalog`).
@@ -233,7 +240,9 @@ impl Registry {
     ) -> Result<Registry, StoreError> {
         let mut files = FileZones::new(sources);
         files.load(&signing, false);
-        let secondaries = SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        let mut secondaries =
+            SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        secondaries.open_catalog_members(&replication.catalog_consumers);
         let catalog_key = replication.catalog.as_ref().map(Name::to_lowercase);
         let api = ApiZones::open(store, &signing, |key| {
             files.get(key).is_some()
