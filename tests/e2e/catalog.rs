@@ -17,7 +17,7 @@ const KDIG: &str = "/usr/bin/kdig";
 pub const CATALOG: &str = "catalog.invalid.";
 pub const KEY_NAME: &str = "cat-key";
 pub const SECRET: &str = "Y2F0YWxvZy10ZXN0LXNlY3JldC0zMi1ieXRlcy1sb25nIQ==";
-const API_KEY: &str = "catalog-api-key";
+pub const API_KEY: &str = "catalog-api-key";
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 pub fn tsig_flag() -> String {

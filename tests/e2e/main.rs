@@ -25,6 +25,8 @@ mod api;
 mod case;
 /// Catalog zones (RFC 9432): dnsd producing and consuming them.
 mod catalog;
+/// Catalog zones with Knot and BIND on the other side.
+mod catalog_peers;
 /// `dnsd check-zone`.
 mod check_zone;
 /// §3 query classes, CHAOS.

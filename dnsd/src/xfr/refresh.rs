@@ -179,10 +179,18 @@ async fn refresh_from(
     let copy = registry.secondary_copy(origin);
     let have = copy.as_ref().map(|zone| zone.serial);
     replicator.stats.count(origin, Event::RefreshCheck);
-    let theirs = client::soa_serial(primary, origin, timeout.min(Duration::from_secs(5)))
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(ours) = have
+    let theirs =
+        match client::soa_serial(primary, origin, timeout.min(Duration::from_secs(5))).await {
+            Ok(serial) => Some(serial),
+            // Knot refuses queries to a catalog zone it generates and serves
+            // it by transfer only: then the IXFR itself is the check.
+            Err(client::FetchError::Message {
+                source: super::message::MessageError::Rcode(crate::wire::Rcode::REFUSED),
+                ..
+            }) => None,
+            Err(err) => return Err(err.to_string()),
+        };
+    if let (Some(theirs), Some(ours)) = (theirs, have)
         && !serial_gt(theirs, ours)
     {
         if serial_gt(ours, theirs) {
