@@ -9,23 +9,29 @@
 //! did not change (the common case: a record edited), `sync` only counts
 //! and looks up names; it allocates and rebuilds nothing.
 //!
+//! A membership change updates the zone by the names that changed (the
+//! apex and one PTR per member added or removed), not by a rebuild.
+//!
 //! The serial moves forward on every membership change and never back,
-//! across restarts too: the zone is written under `DATA-DIR/catalog/` on
-//! every change, and at start the stored copy gives the serial to keep
-//! (same members) or to move on from.
+//! across restarts too: `DATA-DIR/catalog/<catalog>.serial` keeps the
+//! serial and a digest of the member set, written on every change; at
+//! start the same digest keeps the serial, another moves it on.
 
 use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ring::digest;
 use tracing::{info, warn};
 
-use super::catalog_zone::{catalog_records, member_id, member_owner, read_members};
+use super::catalog_zone::{apex_records, catalog_records, member_id, member_owner, member_record};
 use super::error::ZoneError;
 use super::secondary::{file_stem, write_atomically};
 use super::serial::{next_serial, unix_now};
 use crate::wire::Name;
-use crate::zone::{Served, Zone, build_zone, load, write_zone_text};
+use crate::zone::{NamesBelow, OwnerChange, Served, Zone, build_zone, update_zone};
 
 /// The produced catalog zone and the members it lists.
 pub(super) struct CatalogProducer {
@@ -38,11 +44,14 @@ pub(super) struct CatalogProducer {
     dir: Option<PathBuf>,
     /// Lower-case member names.
     members: BTreeSet<Name>,
+    /// The XOR of the members' SHA-256: a digest of the set that each
+    /// change updates by the members it adds or removes.
+    digest: [u8; 32],
     served: Served,
 }
 
 impl CatalogProducer {
-    /// The catalog over `members`, continuing the stored copy's serial.
+    /// The catalog over `members`, continuing the stored serial.
     pub(super) fn open<'a>(
         origin: Name,
         dir: Option<PathBuf>,
@@ -50,44 +59,23 @@ impl CatalogProducer {
     ) -> Result<CatalogProducer, ZoneError> {
         let key = origin.to_lowercase();
         let members: BTreeSet<Name> = members.map(Name::to_lowercase).collect();
-        let stored = dir.as_ref().and_then(|dir| {
-            let path = dir.join(format!("{}.zone", file_stem(&key)));
-            if !path.exists() {
-                return None;
-            }
-            let zone = load::load_file(&origin, &path)
-                .map_err(|e| e.to_string())
-                .and_then(|records| build_zone(&origin, records).map_err(|e| e.to_string()));
-            match zone {
-                Ok(zone) => Some(zone),
-                Err(err) => {
-                    warn!(zone = %origin, file = %path.display(), "stored catalog zone unreadable ({err}); starting a new serial");
-                    None
-                }
-            }
-        });
-        let (serial, changed) = match &stored {
-            Some(zone) => {
-                let same = read_members(zone).is_ok_and(|listing| {
-                    listing.members.len() == members.len()
-                        && members
-                            .iter()
-                            .all(|m| listing.members.get(m) == Some(&member_id(m)))
-                });
-                if same {
-                    (zone.serial, false)
-                } else {
-                    (next_serial("EPOCH", zone.serial, None, unix_now()), true)
-                }
-            }
+        let mut set_digest = [0u8; 32];
+        for member in &members {
+            toggle(&mut set_digest, member);
+        }
+        let stored = dir.as_ref().and_then(|dir| read_state(dir, &key));
+        let (serial, changed) = match stored {
+            Some((serial, digest)) if digest == set_digest => (serial, false),
+            Some((serial, _)) => (next_serial("EPOCH", serial, None, unix_now()), true),
             None => (next_serial("EPOCH", 0, None, unix_now()), true),
         };
-        let zone = build(&origin, serial, &members)?;
+        let zone = build_zone(&origin, catalog_records(&origin, serial, &members))?;
         let producer = CatalogProducer {
             key,
             origin,
             dir,
             members,
+            digest: set_digest,
             served: Served {
                 zone: Arc::new(zone),
                 keys: None,
@@ -116,59 +104,143 @@ impl CatalogProducer {
 
     /// Brings the catalog up to `members` (lower-case names, `count` of
     /// them, no duplicates). Unchanged: returns `None` having built
-    /// nothing. Changed: rebuilds the zone with the next serial and
-    /// returns the names whose data differ (for the IXFR history).
+    /// nothing. Changed: updates the zone by the changed names with the
+    /// next serial and returns those names (for the IXFR history).
     pub(super) fn sync<'a>(
         &mut self,
         count: usize,
-        mut members: impl Iterator<Item = &'a Name> + Clone,
+        members: impl Iterator<Item = &'a Name> + Clone,
     ) -> Option<Vec<Box<[u8]>>> {
         if count == self.members.len() && members.clone().all(|m| self.members.contains(m)) {
             return None;
         }
-        let new: BTreeSet<Name> = members.by_ref().cloned().collect();
-        let mut names: Vec<Box<[u8]>> = vec![self.key.as_wire().into()];
-        for changed in new.symmetric_difference(&self.members) {
-            let owner = member_owner(&self.key, &member_id(changed));
-            names.push(owner.as_wire().into());
-        }
+        let new: BTreeSet<Name> = members.cloned().collect();
         let serial = next_serial("EPOCH", self.served.zone.serial, None, unix_now());
-        match build(&self.origin, serial, &new) {
+        let mut digest = self.digest;
+        let mut changes = vec![OwnerChange {
+            owner: self.origin.clone(),
+            records: apex_records(&self.origin, serial),
+        }];
+        for added in new.difference(&self.members) {
+            toggle(&mut digest, added);
+            changes.push(OwnerChange {
+                owner: member_owner(&self.origin, &member_id(added)),
+                records: vec![member_record(&self.origin, added)],
+            });
+        }
+        for removed in self.members.difference(&new) {
+            toggle(&mut digest, removed);
+            changes.push(OwnerChange {
+                owner: member_owner(&self.origin, &member_id(removed)),
+                records: Vec::new(),
+            });
+        }
+        let names: Vec<Box<[u8]>> = changes
+            .iter()
+            .map(|c| c.owner.to_lowercase().as_wire().into())
+            .collect();
+        let below = Below {
+            catalog: &self.origin,
+            members: &new,
+        };
+        match update_zone(&self.served.zone, changes, &below) {
             Ok(zone) => {
                 info!(zone = %self.origin, serial, members = new.len(), "catalog zone changed");
                 self.members = new;
+                self.digest = digest;
                 self.served.zone = Arc::new(zone);
                 self.persist();
                 Some(names)
             }
             Err(err) => {
-                // Only a member name too long to fit under the catalog
-                // can get here; the catalog keeps its previous members.
-                warn!(zone = %self.origin, %err, "catalog zone not rebuilt");
+                // The records are ours and well-formed; only a broken
+                // invariant gets here. The catalog keeps its members.
+                warn!(zone = %self.origin, %err, "catalog zone not updated");
                 None
             }
         }
     }
 
-    /// Writes the zone, so the next start continues its serial. A failure
-    /// is logged: the catalog keeps being served, only the serial after a
-    /// restart falls back to the clock.
+    /// Writes the serial and the member digest, so the next start
+    /// continues the serial. A failure is logged: the catalog keeps being
+    /// served, only the serial after a restart falls back to the clock.
     fn persist(&self) {
         let Some(dir) = &self.dir else { return };
-        let path = dir.join(format!("{}.zone", file_stem(&self.key)));
-        if let Err(err) =
-            write_atomically(dir, &path, |file| write_zone_text(&self.served.zone, file))
-        {
-            warn!(zone = %self.origin, file = %path.display(), %err, "catalog zone not written");
+        let path = state_path(dir, &self.key);
+        let line = format!(
+            "{} {}\n",
+            self.served.zone.serial,
+            data_encoding::HEXLOWER.encode(&self.digest)
+        );
+        if let Err(err) = write_atomically(dir, &path, |file| file.write_all(line.as_bytes())) {
+            warn!(zone = %self.origin, file = %path.display(), %err, "catalog serial not written");
         }
     }
 }
 
-fn build(origin: &Name, serial: u32, members: &BTreeSet<Name>) -> Result<Zone, ZoneError> {
-    Ok(build_zone(
-        origin,
-        catalog_records(origin, serial, members),
-    )?)
+/// Adds or removes `member` in a set digest.
+fn toggle(digest: &mut [u8; 32], member: &Name) {
+    let hash = digest::digest(&digest::SHA256, member.as_wire());
+    for (d, h) in digest.iter_mut().zip(hash.as_ref()) {
+        *d ^= h;
+    }
+}
+
+fn state_path(dir: &std::path::Path, key: &Name) -> PathBuf {
+    dir.join(format!("{}.serial", file_stem(key)))
+}
+
+/// The stored serial and member digest, if readable.
+fn read_state(dir: &std::path::Path, key: &Name) -> Option<(u32, [u8; 32])> {
+    let path = state_path(dir, key);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            warn!(file = %path.display(), "catalog serial unreadable ({e}); moving on from the clock");
+            return None;
+        }
+    };
+    let (serial, digest) = text.trim().split_once(' ')?;
+    let serial = serial.parse().ok()?;
+    let digest = data_encoding::HEXLOWER.decode(digest.as_bytes()).ok()?;
+    Some((serial, digest.try_into().ok()?))
+}
+
+/// The catalog's names below a name, for [`update_zone`]: `version` and
+/// `zones` under the apex, the member PTR owners under `zones`.
+struct Below<'a> {
+    catalog: &'a Name,
+    members: &'a BTreeSet<Name>,
+}
+
+impl NamesBelow for Below<'_> {
+    fn any_below(&self, name: &Name) -> bool {
+        let zones = self.catalog.prepend_label(b"zones").ok();
+        if name.to_lowercase() == self.catalog.to_lowercase() {
+            true
+        } else if zones.is_some_and(|z| z.to_lowercase() == name.to_lowercase()) {
+            !self.members.is_empty()
+        } else {
+            false
+        }
+    }
+
+    fn for_each_below(&self, name: &Name, f: &mut dyn FnMut(&Name)) {
+        let is_apex = name.to_lowercase() == self.catalog.to_lowercase();
+        let is_zones = self
+            .catalog
+            .prepend_label(b"zones")
+            .is_ok_and(|z| z.to_lowercase() == name.to_lowercase());
+        if is_apex && let Ok(version) = self.catalog.prepend_label(b"version") {
+            f(&version);
+        }
+        if is_apex || is_zones {
+            for member in self.members {
+                f(&member_owner(self.catalog, &member_id(member)));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +249,31 @@ mod tests {
 
     fn name(text: &str) -> Name {
         Name::from_text(text, None).unwrap()
+    }
+
+    /// The updated zone equals the catalog built whole over `members`.
+    fn assert_same(zone: &Zone, members: &[&Name]) {
+        let members: Vec<Name> = members.iter().map(|m| (*m).clone()).collect();
+        let whole = build_zone(
+            &zone.origin,
+            catalog_records(&zone.origin, zone.serial, &members),
+        )
+        .unwrap();
+        let nodes = |z: &Zone| {
+            let mut nodes: Vec<(Vec<u8>, String)> = z
+                .nodes()
+                .map(|n| {
+                    (
+                        n.name.to_lowercase().as_wire().to_vec(),
+                        format!("{:?}", n.rrsets),
+                    )
+                })
+                .collect();
+            nodes.sort();
+            nodes
+        };
+        assert_eq!(nodes(zone), nodes(&whole));
+        assert_eq!(zone.record_count, whole.record_count);
     }
 
     #[test]
@@ -192,6 +289,10 @@ mod tests {
         assert_eq!(producer.zone().serial, first);
         let names = producer.sync(2, [&a, &b].into_iter()).expect("b added");
         assert_eq!(names.len(), 2, "apex and b's PTR");
+        assert_same(producer.zone(), &[&a, &b]);
+        producer.sync(1, [&b].into_iter()).expect("a removed");
+        assert_same(producer.zone(), &[&b]);
+        producer.sync(2, [&a, &b].into_iter()).expect("a back");
         let second = producer.zone().serial;
         assert!(crate::zones::serial::serial_gt(second, first));
         let restarted =

@@ -74,18 +74,21 @@ pub fn catalog_records<'a>(
     serial: u32,
     members: impl IntoIterator<Item = &'a Name>,
 ) -> Vec<Record> {
-    let record = |owner: Name, rtype: RType, rdata: Box<[u8]>| Record {
-        owner,
-        rtype,
-        class: 1,
-        ttl: TTL,
-        rdata,
-        location: None,
-    };
+    let mut records = apex_records(catalog, serial);
+    if let Ok(version) = catalog.prepend_label(b"version") {
+        records.push(record(version, RType::TXT, txt_rdata(VERSION)));
+    }
+    records.extend(members.into_iter().map(|m| member_record(catalog, m)));
+    records
+}
+
+/// The apex of catalog `catalog` at `serial`: its SOA and `NS invalid.`
+/// (RFC 9432 §4.1).
+pub fn apex_records(catalog: &Name, serial: u32) -> Vec<Record> {
     // A week of expiry, as BIND and Knot use for theirs; consumers follow
     // NOTIFY, the refresh is only the safety net.
     let soa = format!("invalid. invalid. {serial} 300 60 604800 0");
-    let mut records = vec![
+    vec![
         record(
             catalog.clone(),
             RType::SOA,
@@ -102,19 +105,28 @@ pub fn catalog_records<'a>(
                 .as_wire()
                 .into(),
         ),
-    ];
-    if let Ok(version) = catalog.prepend_label(b"version") {
-        records.push(record(version, RType::TXT, txt_rdata(VERSION)));
+    ]
+}
+
+/// The PTR listing `member` in catalog `catalog`.
+pub fn member_record(catalog: &Name, member: &Name) -> Record {
+    let id = member_id(member);
+    record(
+        member_owner(catalog, &id),
+        RType::PTR,
+        member.as_wire().into(),
+    )
+}
+
+fn record(owner: Name, rtype: RType, rdata: Box<[u8]>) -> Record {
+    Record {
+        owner,
+        rtype,
+        class: 1,
+        ttl: TTL,
+        rdata,
+        location: None,
     }
-    for member in members {
-        let id = member_id(member);
-        records.push(record(
-            member_owner(catalog, &id),
-            RType::PTR,
-            member.as_wire().into(),
-        ));
-    }
-    records
 }
 
 /// Everything a consumer takes from a catalog: its members, and the
