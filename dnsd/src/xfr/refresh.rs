@@ -178,6 +178,17 @@ async fn refresh_from(
     let timeout = replicator.settings.transfer_timeout;
     let copy = registry.secondary_copy(origin);
     let have = copy.as_ref().map(|zone| zone.serial);
+    // A zone's first check and transfer wait for one of a few slots, so
+    // thousands of new secondaries (a catalog) do not all ask at once.
+    let _slot = match have {
+        None => replicator
+            .initial_transfers
+            .clone()
+            .acquire_owned()
+            .await
+            .ok(),
+        Some(_) => None,
+    };
     replicator.stats.count(origin, Event::RefreshCheck);
     let theirs =
         match client::soa_serial(primary, origin, timeout.min(Duration::from_secs(5))).await {
@@ -199,17 +210,6 @@ async fn refresh_from(
         registry.secondary_refreshed(origin);
         return Ok(());
     }
-    // A zone's first transfer waits for one of a few slots, so thousands
-    // of new secondaries (a catalog) do not all ask the primary at once.
-    let _slot = match have {
-        None => replicator
-            .initial_transfers
-            .clone()
-            .acquire_owned()
-            .await
-            .ok(),
-        Some(_) => None,
-    };
     let fetched = client::fetch(primary, origin, have, timeout)
         .await
         .map_err(|e| e.to_string())?;
