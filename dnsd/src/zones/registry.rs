@@ -84,6 +84,11 @@ struct Inner {
     hints: std::collections::HashMap<Name, ChangeHint>,
     /// Where published changes are announced (NOTIFY); set once.
     changes: Option<tokio::sync::mpsc::UnboundedSender<ZoneChange>>,
+    /// First copies of secondary zones wait for [`Registry::publish_pending`]
+    /// instead of publishing one by one (set once a publisher runs).
+    defer_first_copies: bool,
+    /// A first copy is stored but not yet published.
+    pending: bool,
 }
 
 /// What a writer knows about a change it is about to publish.
@@ -274,6 +279,8 @@ impl Registry {
                 histories: Histories::new(replication.history_dir, replication.history_limits),
                 hints: Default::default(),
                 changes: None,
+                defer_first_copies: false,
+                pending: false,
             }),
         };
         {
@@ -397,8 +404,18 @@ impl Registry {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let key = name.to_lowercase();
+        let first = inner
+            .secondaries
+            .get(&key)
+            .is_some_and(|e| e.zone().is_none());
         let zone = inner.secondaries.replace(&key, records)?;
-        let _ = self.publish(inner);
+        if first && inner.defer_first_copies {
+            // Thousands of new zones (a catalog) arriving one by one would
+            // each rebuild the whole served set: they go out together.
+            inner.pending = true;
+        } else {
+            let _ = self.publish(inner);
+        }
         Ok(zone.serial)
     }
 
@@ -419,6 +436,22 @@ impl Registry {
             inner.secondaries.rewrite(&key, &zone)?;
         }
         Ok(zone.serial)
+    }
+
+    /// From now on, first copies of secondary zones are published by
+    /// [`Registry::publish_pending`], which the caller runs every few
+    /// milliseconds, instead of one publish each.
+    pub fn defer_first_copies(&self) {
+        self.lock().defer_first_copies = true;
+    }
+
+    /// Publishes the first copies stored since the last call, if any.
+    pub fn publish_pending(&self) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if std::mem::take(&mut inner.pending) {
+            let _ = self.publish(inner);
+        }
     }
 
     /// Marks secondary zone `name` current as of now (its primary has no
