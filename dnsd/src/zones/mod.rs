@@ -10,7 +10,13 @@
 //! - **API zones** (`api_zones.rs`): created and changed through the
 //!   control API, RRset by RRset, and persisted in [`store`] (a journal
 //!   under `--data-dir`) before they are published; DNSSEC keys come from
-//!   the key store (`keys.rs`).
+//!   the key store (`keys.rs`);
+//! - **the produced catalog zone** (`catalog_producer.rs`, `--catalog`):
+//!   no writer of its own; every publish brings it up to the API zones
+//!   (and marked file zones) of that moment, read-only to everyone.
+//!
+//! A consumed catalog's members are secondary zones owned by that catalog
+//! (`catalog_members.rs`), added and removed as the catalog says.
 //!
 //! Every write goes through the [`Registry`] (`registry.rs`): it takes the
 //! one lock, checks which writer owns the zone, lets that writer build the
