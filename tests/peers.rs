@@ -929,6 +929,292 @@ impl Setup {
     }
 }
 
+//----------- catalog zones -------------------------------------------------------------
+
+/// What a catalog-zone peer does (RFC 9432), for [`Peer::catalog`].
+pub enum CatalogSetup<'a> {
+    /// Knot consumes `catalog` from `primary` (`catalog-role: interpret`): the catalog and
+    /// every member are transferred from `primary` with the key (`catalog-template`).
+    KnotConsumer { primary: SocketAddr },
+    /// Knot generates `catalog` (`catalog-role: generate`) over `members` (zone, zone
+    /// text), each `catalog-role: member`; everything transferable to loopback with the key
+    /// and NOTIFYed to `notify`.
+    KnotProducer {
+        members: &'a [(&'a str, String)],
+        notify: &'a [SocketAddr],
+    },
+    /// BIND serves `catalog` from `catalog_text` (a catalog written by the caller) and the
+    /// `members` as plain primary zones, transferable with the key, NOTIFYing `notify`.
+    BindPrimary {
+        catalog_text: String,
+        members: &'a [(&'a str, String)],
+        notify: &'a [SocketAddr],
+    },
+    /// BIND consumes `catalog` from `primary` (`catalog-zones`, `default-primaries`).
+    BindConsumer { primary: SocketAddr },
+}
+
+impl Peer {
+    /// A Knot or BIND daemon set up around the catalog zone `catalog` as `setup` says,
+    /// TSIG-keyed with `tsig`, listening on `addr` (from [`reserve_addr`]).
+    pub fn catalog(
+        addr: SocketAddr,
+        catalog: &str,
+        setup: CatalogSetup<'_>,
+        tsig: &TsigSpec,
+    ) -> Peer {
+        assert!(addr.ip().is_loopback(), "peers listen on loopback");
+        let catalog = zone_name(catalog);
+        let dir = scratch_dir("peer-catalog");
+        let (vendor, role, mut cmd) = match &setup {
+            CatalogSetup::KnotConsumer { primary } => (
+                Vendor::Knot,
+                Role::Secondary,
+                knot_catalog_consumer(&dir, addr, &catalog, *primary, tsig),
+            ),
+            CatalogSetup::KnotProducer { members, notify } => (
+                Vendor::Knot,
+                Role::Primary,
+                knot_catalog_producer(&dir, addr, &catalog, members, notify, tsig),
+            ),
+            CatalogSetup::BindPrimary {
+                catalog_text,
+                members,
+                notify,
+            } => (
+                Vendor::Bind,
+                Role::Primary,
+                bind_catalog_primary(&dir, addr, &catalog, catalog_text, members, notify, tsig),
+            ),
+            CatalogSetup::BindConsumer { primary } => (
+                Vendor::Bind,
+                Role::Secondary,
+                bind_catalog_consumer(&dir, addr, &catalog, *primary, tsig),
+            ),
+        };
+        let log = fs::File::create(dir.join("log")).expect("create log file");
+        let log2 = log.try_clone().expect("clone log file");
+        cmd.current_dir(&dir)
+            .stdout(log)
+            .stderr(log2)
+            // Its own group, so that a drop reaches the helper processes too.
+            .process_group(0);
+        let child = crate::spawn_reaped(cmd).unwrap_or_else(|e| panic!("spawn {vendor}: {e}"));
+        let mut peer = Peer {
+            vendor,
+            role,
+            zone: catalog,
+            addr,
+            dir,
+            child,
+        };
+        if let Err(e) = wait_ready(&mut peer) {
+            panic!(
+                "{vendor} catalog peer did not start on {addr}: {e}\n{}",
+                peer.log()
+            );
+        }
+        peer
+    }
+
+    /// Whether the peer answers `zone`'s SOA with NOERROR (it serves the zone).
+    pub fn serves(&self, zone: &str) -> bool {
+        self.serial(zone).is_some()
+    }
+}
+
+/// Knot's `server`, `control`, `log`, `database` and `key` sections for `dir` and `addr`.
+fn knot_head(dir: &Path, addr: SocketAddr, tsig: &TsigSpec) -> String {
+    let d = dir.display();
+    format!(
+        "server:\n  rundir: \"{d}\"\n  pidfile: \"{d}/knot.pid\"\n  listen: {listen}\n\
+         control:\n  listen: \"{d}/knot.sock\"\n\
+         log:\n  - target: stderr\n    any: info\n\
+         database:\n  storage: \"{d}\"\n\
+         key:\n  - id: {}\n    algorithm: {}\n    secret: {}\n",
+        tsig.name,
+        tsig.algorithm,
+        tsig.secret_b64,
+        listen = at_port(addr),
+    )
+}
+
+fn knot_command(dir: &Path, conf: String) -> Command {
+    let path = dir.join("knot.conf");
+    fs::write(&path, conf).expect("write knot.conf");
+    let mut check = Command::new(tool("knotc"));
+    check.arg("-c").arg(&path).arg("conf-check");
+    if let Err(e) = run_tool(check, "knotc conf-check") {
+        panic!("knot configuration rejected: {e}");
+    }
+    let mut cmd = Command::new(tool("knotd"));
+    cmd.arg("-c").arg(&path);
+    cmd
+}
+
+fn knot_catalog_consumer(
+    dir: &Path,
+    addr: SocketAddr,
+    catalog: &str,
+    primary: SocketAddr,
+    tsig: &TsigSpec,
+) -> Command {
+    let d = dir.display();
+    let mut conf = knot_head(dir, addr, tsig);
+    conf.push_str(&format!(
+        "remote:\n  - id: primary\n    address: {}\n    key: {key}\n\
+         acl:\n  - id: notify\n    address: 127.0.0.0/8\n    action: notify\n    key: {key}\n\
+         template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    \
+         zonefile-load: none\n    journal-content: all\n    \
+         retry-min-interval: 1\n    retry-max-interval: 2\n  \
+         - id: member\n    storage: \"{d}\"\n    zonefile-sync: -1\n    \
+         zonefile-load: none\n    journal-content: all\n    master: primary\n    acl: notify\n    \
+         retry-min-interval: 1\n    retry-max-interval: 2\n\
+         zone:\n  - domain: {catalog}\n    master: primary\n    acl: notify\n    \
+         catalog-role: interpret\n    catalog-template: member\n",
+        at_port(primary),
+        key = tsig.name,
+    ));
+    knot_command(dir, conf)
+}
+
+fn knot_catalog_producer(
+    dir: &Path,
+    addr: SocketAddr,
+    catalog: &str,
+    members: &[(&str, String)],
+    notify: &[SocketAddr],
+    tsig: &TsigSpec,
+) -> Command {
+    let d = dir.display();
+    let mut conf = knot_head(dir, addr, tsig);
+    let mut ids = Vec::new();
+    if !notify.is_empty() {
+        conf.push_str("remote:\n");
+        for (i, a) in notify.iter().enumerate() {
+            conf.push_str(&format!(
+                "  - id: notify{i}\n    address: {}\n    key: {}\n",
+                at_port(*a),
+                tsig.name
+            ));
+            ids.push(format!("notify{i}"));
+        }
+    }
+    let notify_line = if ids.is_empty() {
+        String::new()
+    } else {
+        format!("    notify: [{}]\n", ids.join(", "))
+    };
+    conf.push_str(&format!(
+        "acl:\n  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer\n    key: {}\n\
+         template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    \
+         zonefile-load: difference\n    journal-content: changes\n\
+         zone:\n  - domain: {catalog}\n    catalog-role: generate\n    acl: xfr\n{notify_line}",
+        tsig.name
+    ));
+    for (zone, text) in members {
+        let zone = zone_name(zone);
+        write_atomically(&dir.join(format!("{zone}zone")), text);
+        conf.push_str(&format!(
+            "  - domain: {zone}\n    file: \"{d}/{zone}zone\"\n    acl: xfr\n{notify_line}    \
+             catalog-role: member\n    catalog-zone: {catalog}\n"
+        ));
+    }
+    knot_command(dir, conf)
+}
+
+/// BIND's `options` (with `extra` inside), `controls` and the key statement.
+fn bind_head(dir: &Path, addr: SocketAddr, tsig: &TsigSpec, extra: &str) -> String {
+    let d = dir.display();
+    fs::write(dir.join("bind.keys"), "").expect("write bind.keys");
+    format!(
+        "options {{\n  directory \"{d}\";\n  pid-file \"{d}/named.pid\";\n  \
+         session-keyfile \"{d}/session.key\";\n  managed-keys-directory \"{d}\";\n  \
+         bindkeys-file \"{d}/bind.keys\";\n  \
+         listen-on port {port} {{ {ip}; }};\n  listen-on-v6 {{ none; }};\n  \
+         recursion no;\n  dnssec-validation no;\n  notify-delay 0;\n  \
+         min-retry-time 1;\n  max-retry-time 2;\n{extra}}};\ncontrols {{ }};\n\
+         key \"{}\" {{ algorithm {}; secret \"{}\"; }};\n",
+        tsig.name,
+        tsig.algorithm,
+        tsig.secret_b64,
+        port = addr.port(),
+        ip = addr.ip(),
+    )
+}
+
+fn bind_command(dir: &Path, conf: String) -> Command {
+    let path = dir.join("named.conf");
+    fs::write(&path, conf).expect("write named.conf");
+    let mut check = Command::new(tool("named-checkconf"));
+    check.arg(&path);
+    if let Err(e) = run_tool(check, "named-checkconf") {
+        panic!("bind configuration rejected: {e}");
+    }
+    let mut cmd = Command::new(tool("named"));
+    cmd.arg("-g").arg("-n").arg("1").arg("-c").arg(&path);
+    cmd
+}
+
+fn bind_catalog_primary(
+    dir: &Path,
+    addr: SocketAddr,
+    catalog: &str,
+    catalog_text: &str,
+    members: &[(&str, String)],
+    notify: &[SocketAddr],
+    tsig: &TsigSpec,
+) -> Command {
+    let mut conf = bind_head(dir, addr, tsig, "");
+    let targets: String = notify
+        .iter()
+        .map(|a| format!(" {} port {} key \"{}\";", a.ip(), a.port(), tsig.name))
+        .collect();
+    let notify = if notify.is_empty() {
+        "  notify no;\n".to_string()
+    } else {
+        format!("  notify explicit;\n  also-notify {{{targets} }};\n")
+    };
+    let zones = std::iter::once((catalog, catalog_text.to_string()))
+        .chain(members.iter().map(|(z, t)| (*z, t.clone())));
+    for (zone, text) in zones {
+        let zone = zone.trim_end_matches('.');
+        write_atomically(&dir.join(format!("{zone}.zone")), &text);
+        conf.push_str(&format!(
+            "zone \"{zone}\" {{\n  type primary;\n  file \"{zone}.zone\";\n  \
+             allow-transfer {{ key \"{}\"; }};\n  ixfr-from-differences yes;\n{notify}}};\n",
+            tsig.name
+        ));
+    }
+    bind_command(dir, conf)
+}
+
+fn bind_catalog_consumer(
+    dir: &Path,
+    addr: SocketAddr,
+    catalog: &str,
+    primary: SocketAddr,
+    tsig: &TsigSpec,
+) -> Command {
+    let zone = catalog.trim_end_matches('.');
+    let from = format!(
+        "{} port {} key \"{}\";",
+        primary.ip(),
+        primary.port(),
+        tsig.name
+    );
+    let extra = format!(
+        "  catalog-zones {{ zone \"{zone}\" default-primaries {{ {from} }} in-memory yes; }};\n  \
+         allow-notify {{ 127.0.0.0/8; }};\n"
+    );
+    let mut conf = bind_head(dir, addr, tsig, &extra);
+    conf.push_str(&format!(
+        "zone \"{zone}\" {{\n  type secondary;\n  file \"{zone}.zone\";\n  notify no;\n  \
+         primaries {{ {from} }};\n}};\n"
+    ));
+    bind_command(dir, conf)
+}
+
 /// Waits until the peer answers a UDP query (any RCODE) and accepts TCP.
 fn wait_ready(peer: &mut Peer) -> Result<(), String> {
     let start = Instant::now();

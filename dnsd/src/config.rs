@@ -864,6 +864,53 @@ impl Settings {
                 both.origin
             )));
         }
+        self.check_catalogs()?;
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// A consumed catalog is a secondary zone of its own, and the produced
+    /// one is served by nobody else: neither may also be a zone file, a
+    /// `--secondary` or the other.
+    fn check_catalogs(&self) -> Result<(), ConfigError> {
+        let replication = &self.replication;
+        let is_file = |origin: &Name| {
+            self.zones
+                .iter()
+                .any(|z| z.origin.to_lowercase() == origin.to_lowercase())
+        };
+        let is_secondary = |origin: &Name| {
+            replication
+                .secondaries
+                .iter()
+                .any(|s| s.origin.to_lowercase() == origin.to_lowercase())
+        };
+        for consumer in &replication.catalog_consumers {
+            let origin = &consumer.origin;
+            if is_file(origin) || is_secondary(origin) {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone {origin} is consumed (--catalog-consumer) and also given as a zone file or --secondary"
+                )));
+            }
+        }
+        if let Some(origin) = &replication.catalog {
+            let consumed = replication
+                .catalog_consumers
+                .iter()
+                .any(|c| c.origin.to_lowercase() == origin.to_lowercase());
+            if is_file(origin) || is_secondary(origin) || consumed {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone {origin} is produced (--catalog) and also given as a zone file, --secondary or --catalog-consumer"
+                )));
+            }
+            // Room for `<32-octet id>.zones.` below it (RFC 9432 member nodes).
+            if origin.wire_len() > 255 - 33 - 6 {
+                return Err(ConfigError::Invalid(format!(
+                    "catalog zone name {origin} is too long for member names below it"
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -1356,6 +1403,54 @@ mod tests {
             settings.replication.catalog_consumers[0].origin.to_string(),
             "up.cat."
         );
+    }
+
+    #[test]
+    fn catalog_origins_have_one_writer() {
+        for (flags, wanted) in [
+            (
+                &[
+                    "--zone",
+                    "cat.test=/x.zone",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "consumed",
+            ),
+            (
+                &[
+                    "--secondary",
+                    "cat.test=127.0.0.1:53",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "consumed",
+            ),
+            (
+                &["--zone", "cat.test=/x.zone", "--catalog", "cat.test"][..],
+                "produced",
+            ),
+            (
+                &[
+                    "--catalog",
+                    "cat.test",
+                    "--catalog-consumer",
+                    "cat.test=127.0.0.1:53",
+                ][..],
+                "produced",
+            ),
+        ] {
+            let err = Settings::from_args(args(flags)).unwrap_err();
+            assert!(err.to_string().contains(wanted), "{flags:?}: {err}");
+        }
+        let ok = Settings::from_args(args(&[
+            "--catalog",
+            "cat.test",
+            "--catalog-consumer",
+            "other.test=127.0.0.1:53",
+        ]))
+        .unwrap();
+        assert_eq!(ok.replication.catalog_consumers.len(), 1);
     }
 
     #[test]

@@ -311,6 +311,7 @@ impl Metrics {
         }
         if let Some(replicator) = self.replication.get() {
             replicator.stats.render(&mut out);
+            replicator.render_catalogs(&mut out);
         }
         if let Some(health) = self.health.get() {
             health.render_metrics(&mut out);

@@ -49,19 +49,36 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         || settings.zones.iter().any(|z| !z.allow_transfer.is_empty());
     let keeps_state = store.is_some() || settings.api_listen.is_some();
     let stores = ReplicationStores {
-        secondaries: replication.secondaries.clone(),
+        // A consumed catalog zone is a secondary zone like any other; its
+        // members are added by the replicator as the catalog says.
+        secondaries: replication
+            .secondaries
+            .iter()
+            .chain(&replication.catalog_consumers)
+            .cloned()
+            .collect(),
         // Copies of secondary zones and IXFR histories live beside the API
         // zones; a server that neither keeps state nor replicates writes
         // nothing there.
-        secondary_dir: (keeps_state || !replication.secondaries.is_empty())
-            .then(|| settings.data_dir.join("secondary")),
-        history_dir: (keeps_state || offers_transfers || !replication.secondaries.is_empty())
-            .then(|| settings.data_dir.join("ixfr")),
+        secondary_dir: (keeps_state
+            || !replication.secondaries.is_empty()
+            || !replication.catalog_consumers.is_empty())
+        .then(|| settings.data_dir.join("secondary")),
+        history_dir: (keeps_state
+            || offers_transfers
+            || !replication.secondaries.is_empty()
+            || !replication.catalog_consumers.is_empty())
+        .then(|| settings.data_dir.join("ixfr")),
         history_limits: crate::xfr::history::Limits {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()
         },
         edge_key_delay: replication.key_source.as_ref().map(|k| k.propagation_delay),
+        catalog_consumers: replication.catalog_consumers.clone(),
+        catalog: replication.catalog.clone(),
+        // The produced catalog's serial survives restarts only with a
+        // data directory in use; without one it restarts from the clock.
+        catalog_dir: (keeps_state || offers_transfers).then(|| settings.data_dir.join("catalog")),
     };
     let zones = Arc::new(Registry::open(
         settings.zones.clone(),

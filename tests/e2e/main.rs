@@ -23,6 +23,10 @@ mod any;
 mod api;
 /// §12 case (0x20) and escaped names.
 mod case;
+/// Catalog zones (RFC 9432): dnsd producing and consuming them.
+mod catalog;
+/// Catalog zones with Knot and BIND on the other side.
+mod catalog_peers;
 /// `dnsd check-zone`.
 mod check_zone;
 /// §3 query classes, CHAOS.

@@ -64,6 +64,10 @@ impl From<ZoneError> for ApiError {
                 "Zone {zone} is a secondary zone of {primaries}; it is read-only through the API. \
                  Change it on the primary."
             )),
+            ZoneError::CatalogZone(zone) => unprocessable(format!(
+                "Zone {zone} is the catalog zone of this server; it is read-only through the API. \
+                 It lists the zones created through the API (and the zone files marked for it)."
+            )),
             ZoneError::Invalid(err) => unprocessable(err.to_string()),
             ZoneError::Transfer(err) => unprocessable(err.to_string()),
             err @ ZoneError::Persist { .. } => ApiError::Internal(err.to_string()),

@@ -8,6 +8,7 @@
 //! primary     AXFR/IXFR served over TCP, from one catalog snapshot
 //! notify      NOTIFY out on every published serial change, with retries
 //! refresh     one task per secondary zone: SOA timers, IXFR/AXFR in
+//! catalog_consumer  a consumed catalog's members -> secondary zones
 //! client      SOA check, IXFR/AXFR fetch from a primary (TSIG)
 //! diff        two versions of a zone -> the records deleted and added
 //! history     the diffs of a zone, bounded and persisted (IXFR source)
@@ -22,6 +23,8 @@
 //! change, whoever made it, is recorded there in the IXFR history
 //! (`zones::history`).
 
+/// Consumed catalog zones: their members as secondary zones.
+pub mod catalog_consumer;
 pub mod client;
 pub mod diff;
 pub mod history;

@@ -88,6 +88,10 @@ pub async fn run(replicator: Arc<Replicator>, source: SecondarySource, wake: Arc
     loop {
         let now = SystemTime::now();
         let outcome = refresh_once(&replicator, &source).await;
+        if outcome.is_ok() {
+            // A consumed catalog applies its member list (RFC 9432).
+            replicator.after_refresh(&origin).await;
+        }
         let copy = registry.secondary_copy(&origin);
         let timers = copy.as_deref().map(Timers::of);
         let next_in = match (&outcome, timers) {
@@ -174,11 +178,30 @@ async fn refresh_from(
     let timeout = replicator.settings.transfer_timeout;
     let copy = registry.secondary_copy(origin);
     let have = copy.as_ref().map(|zone| zone.serial);
+    // A zone's first check and transfer wait for one of a few slots, so
+    // thousands of new secondaries (a catalog) do not all ask at once.
+    let _slot = match have {
+        None => replicator
+            .initial_transfers
+            .clone()
+            .acquire_owned()
+            .await
+            .ok(),
+        Some(_) => None,
+    };
     replicator.stats.count(origin, Event::RefreshCheck);
-    let theirs = client::soa_serial(primary, origin, timeout.min(Duration::from_secs(5)))
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(ours) = have
+    let theirs =
+        match client::soa_serial(primary, origin, timeout.min(Duration::from_secs(5))).await {
+            Ok(serial) => Some(serial),
+            // Knot refuses queries to a catalog zone it generates and serves
+            // it by transfer only: then the IXFR itself is the check.
+            Err(client::FetchError::Message {
+                source: super::message::MessageError::Rcode(crate::wire::Rcode::REFUSED),
+                ..
+            }) => None,
+            Err(err) => return Err(err.to_string()),
+        };
+    if let (Some(theirs), Some(ours)) = (theirs, have)
         && !serial_gt(theirs, ours)
     {
         if serial_gt(ours, theirs) {

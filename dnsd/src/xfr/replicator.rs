@@ -40,6 +40,11 @@ pub struct Replicator {
     pub(super) refreshers: Mutex<HashMap<Name, Refresher>>,
     /// An edge's key sync (`--key-source`), set once at start.
     keysync: std::sync::OnceLock<Arc<super::keysync::KeySync>>,
+    /// First transfers of secondary zones (no copy yet) running at once:
+    /// a catalog adding thousands of members must not flood its primary.
+    pub(super) initial_transfers: Arc<Semaphore>,
+    /// Consumed catalog zones (`catalog_consumer.rs`).
+    pub(super) catalogs: super::catalog_consumer::ConsumerStates,
 }
 
 impl Replicator {
@@ -63,6 +68,8 @@ impl Replicator {
             stats: ReplicationStats::default(),
             refreshers: Mutex::new(HashMap::new()),
             keysync: std::sync::OnceLock::new(),
+            initial_transfers: Arc::new(Semaphore::new(super::catalog_consumer::INITIAL_TRANSFERS)),
+            catalogs: Default::default(),
         })
     }
 

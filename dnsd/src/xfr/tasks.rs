@@ -9,6 +9,10 @@ use tokio::sync::Notify;
 use super::replicator::{Refresher, Replicator};
 use crate::config::replication::SecondarySource;
 
+/// How long a newly transferred zone may wait to be served, so that a
+/// catalog's thousands of new members cost one publish per batch.
+const FIRST_COPIES_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Replicator {
     /// Starts the background work on the current runtime: NOTIFY on every
     /// change, and a refresher per secondary zone.
@@ -18,6 +22,18 @@ impl Replicator {
         for source in self.registry.secondaries() {
             self.start_refresher(source);
         }
+        // New secondary zones' first copies go out in batches.
+        self.registry.defer_first_copies();
+        let registry = self.registry.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FIRST_COPIES_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let registry = registry.clone();
+                let _ = tokio::task::spawn_blocking(move || registry.publish_pending()).await;
+            }
+        });
     }
 
     /// Starts refreshing a secondary zone (at start, or created through

@@ -104,6 +104,11 @@ impl ApiZones {
         self.served.get(key)
     }
 
+    /// Every API zone's lower-case name, and how many there are.
+    pub(super) fn names(&self) -> (usize, impl Iterator<Item = &Name> + Clone + '_) {
+        (self.served.len(), self.served.keys())
+    }
+
     pub(super) fn served(&self) -> impl Iterator<Item = Served> + '_ {
         self.served.values().map(|entry| entry.served.clone())
     }

@@ -40,6 +40,10 @@ pub enum ZoneError {
     /// The zone is a secondary: only transfers from its primaries change it.
     #[error("zone {zone} is a secondary of {primaries}; change it on the primary")]
     Secondary { zone: Name, primaries: String },
+    /// The zone is the catalog zone dnsd produces (`--catalog`): it
+    /// changes only as member zones are created and deleted.
+    #[error("zone {0} is the catalog zone produced by this server")]
+    CatalogZone(Name),
     /// The zone's DNSSEC keys could not be read or changed.
     #[error(transparent)]
     Keys(#[from] KeyStoreError),

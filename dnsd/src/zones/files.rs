@@ -93,6 +93,15 @@ impl FileZones {
         self.served.values().map(|entry| entry.served.clone())
     }
 
+    /// The zones marked `catalog = true` that are served, by lower-case
+    /// name (members of the produced catalog zone).
+    pub(super) fn catalog_members(&self) -> impl Iterator<Item = &Name> + Clone + '_ {
+        self.served
+            .iter()
+            .filter(|(_, entry)| entry.source.catalog)
+            .map(|(key, _)| key)
+    }
+
     pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
         self.served.values().map(FileEntry::view)
     }

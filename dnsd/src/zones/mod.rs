@@ -10,7 +10,13 @@
 //! - **API zones** (`api_zones.rs`): created and changed through the
 //!   control API, RRset by RRset, and persisted in [`store`] (a journal
 //!   under `--data-dir`) before they are published; DNSSEC keys come from
-//!   the key store (`keys.rs`).
+//!   the key store (`keys.rs`);
+//! - **the produced catalog zone** (`catalog_producer.rs`, `--catalog`):
+//!   no writer of its own; every publish brings it up to the API zones
+//!   (and marked file zones) of that moment, read-only to everyone.
+//!
+//! A consumed catalog's members are secondary zones owned by that catalog
+//! (`catalog_members.rs`), added and removed as the catalog says.
 //!
 //! Every write goes through the [`Registry`] (`registry.rs`): it takes the
 //! one lock, checks which writer owns the zone, lets that writer build the
@@ -41,6 +47,11 @@
 
 /// API-managed zones: their state and how a change is committed.
 mod api_zones;
+/// The catalog zone dnsd produces (`--catalog`), kept in step with the
+/// API zones on every publish.
+mod catalog_producer;
+/// The catalog zone format (RFC 9432 v2): writing and reading members.
+pub mod catalog_zone;
 mod error;
 /// Zone files: load, and reload on SIGHUP.
 mod files;
@@ -60,6 +71,8 @@ mod view;
 pub use error::ZoneError;
 pub use files::{ZoneLoadError, load_zone};
 pub use keys::{ZoneSigning, key_records};
+/// What consuming a catalog did to its members.
+pub use registry::CatalogPlan;
 pub use registry::{Registry, ReplicationStores, SecondaryKeys, ZoneChange};
 pub use view::{RefreshState, ZoneView};
 

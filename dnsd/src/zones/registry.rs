@@ -6,12 +6,18 @@
 //! (`files.rs`, `api_zones.rs`) make the change, and publishes the result
 //! before it lets go of the lock. Readers only ever see whole catalogs.
 
+/// Consuming a catalog zone: its members as secondary zones.
+#[path = "catalog_members.rs"]
+mod catalog_members;
+pub use catalog_members::Plan as CatalogPlan;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use tracing::{info, warn};
 
 use super::api_zones::ApiZones;
+use super::catalog_producer::CatalogProducer;
 use super::error::ZoneError;
 use super::files::FileZones;
 use super::history::Histories;
@@ -50,6 +56,12 @@ pub struct ReplicationStores {
     /// keys fetched from the primary, held back this long after they are
     /// first published (`dnssec::edge`).
     pub edge_key_delay: Option<std::time::Duration>,
+    /// Consumed catalogs: the members each added are served at once.
+    pub catalog_consumers: Vec<SecondarySource>,
+    /// `--catalog`: the catalog zone to produce over the API zones.
+    pub catalog: Option<Name>,
+    /// Where the produced catalog is kept (`DATA-DIR/catalog`).
+    pub catalog_dir: Option<std::path::PathBuf>,
 }
 
 /// The keys a secondary copy is published with.
@@ -66,6 +78,8 @@ enum Owner<'a> {
     File(&'a ZoneSource),
     Secondary(&'a SecondarySource),
     Api,
+    /// The catalog zone this server produces.
+    Catalog,
 }
 
 /// Everything the lock guards: each writer's zones, the key store, and
@@ -75,12 +89,19 @@ struct Inner {
     files: FileZones,
     secondaries: SecondaryZones,
     api: ApiZones,
+    /// The produced catalog zone (`--catalog`), if any.
+    catalog_zone: Option<CatalogProducer>,
     histories: Histories,
     /// What the writer of the next publish knows it changed, by zone, so
     /// the IXFR history need not compare whole zones.
     hints: std::collections::HashMap<Name, ChangeHint>,
     /// Where published changes are announced (NOTIFY); set once.
     changes: Option<tokio::sync::mpsc::UnboundedSender<ZoneChange>>,
+    /// First copies of secondary zones wait for [`Registry::publish_pending`]
+    /// instead of publishing one by one (set once a publisher runs).
+    defer_first_copies: bool,
+    /// A first copy is stored but not yet published.
+    pending: bool,
 }
 
 /// What a writer knows about a change it is about to publish.
@@ -101,6 +122,9 @@ impl Inner {
         if let Some(entry) = self.secondaries.get(key) {
             return Some(Owner::Secondary(&entry.source));
         }
+        if self.catalog_zone.as_ref().is_some_and(|c| c.key() == key) {
+            return Some(Owner::Catalog);
+        }
         self.api.get(key).map(|_| Owner::Api)
     }
 
@@ -113,6 +137,7 @@ impl Inner {
                 file: source.file.clone(),
             }),
             Some(Owner::Secondary(source)) => Err(secondary_error(source)),
+            Some(Owner::Catalog) => Err(ZoneError::CatalogZone(key.clone())),
             None => Err(ZoneError::NotFound(key.clone())),
         }
     }
@@ -157,6 +182,7 @@ impl Inner {
             .served()
             .chain(self.secondaries.served())
             .chain(self.api.served())
+            .chain(self.catalog_zone.as_ref().map(CatalogProducer::served))
     }
 
     /// Every served zone, as callers see it.
@@ -165,6 +191,39 @@ impl Inner {
             .views()
             .chain(self.secondaries.views())
             .chain(self.api.views())
+            .chain(self.catalog_zone.as_ref().map(catalog_view))
+    }
+
+    /// Brings the produced catalog zone up to the current members, and
+    /// tells the IXFR history which names changed.
+    fn sync_catalog_zone(&mut self) {
+        let Some(producer) = &mut self.catalog_zone else {
+            return;
+        };
+        let files = self.files.catalog_members();
+        let (api_count, api) = self.api.names();
+        let count = files.clone().count() + api_count;
+        if let Some(names) = producer.sync(count, files.chain(api)) {
+            self.hints
+                .insert(producer.key().clone(), ChangeHint::Names(names));
+        }
+    }
+}
+
+/// The produced catalog zone as callers see it: like a zone file (kind
+/// `Native` in the API, read-only there), with no file behind it.
+fn catalog_view(producer: &CatalogProducer) -> ZoneView {
+    let zone = producer.zone().clone();
+    ZoneView::File {
+        source: ZoneSource {
+            origin: zone.origin.clone(),
+            file: std::path::PathBuf::new(),
+            dnssec: false,
+            allow_transfer: Vec::new(),
+            catalog: false,
+        },
+        zone,
+        keys: None,
     }
 }
 
@@ -199,10 +258,29 @@ impl Registry {
     ) -> Result<Registry, StoreError> {
         let mut files = FileZones::new(sources);
         files.load(&signing, false);
-        let secondaries = SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        let mut secondaries =
+            SecondaryZones::open(replication.secondaries, replication.secondary_dir);
+        secondaries.open_catalog_members(&replication.catalog_consumers);
+        let catalog_key = replication.catalog.as_ref().map(Name::to_lowercase);
         let api = ApiZones::open(store, &signing, |key| {
-            files.get(key).is_some() || secondaries.get(key).is_some()
+            files.get(key).is_some()
+                || secondaries.get(key).is_some()
+                || catalog_key.as_ref() == Some(key)
         })?;
+        let catalog_zone = match replication.catalog {
+            Some(origin) => {
+                let (_, api_names) = api.names();
+                Some(
+                    CatalogProducer::open(
+                        origin,
+                        replication.catalog_dir,
+                        files.catalog_members().chain(api_names),
+                    )
+                    .map_err(|e| StoreError::Catalog(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let registry = Registry {
             shared: Arc::new(ArcSwap::from_pointee(Catalog::new())),
             inner: Mutex::new(Inner {
@@ -210,9 +288,12 @@ impl Registry {
                 files,
                 secondaries,
                 api,
+                catalog_zone,
                 histories: Histories::new(replication.history_dir, replication.history_limits),
                 hints: Default::default(),
                 changes: None,
+                defer_first_copies: false,
+                pending: false,
             }),
         };
         {
@@ -258,6 +339,8 @@ impl Registry {
     /// replaced. Writers call it while still holding the lock, so catalogs
     /// are published in the order their changes were made.
     fn publish(&self, inner: &mut Inner) -> Arc<Catalog> {
+        // Membership changes reach the catalog zone in this same snapshot.
+        inner.sync_catalog_zone();
         let mut catalog = Catalog::new();
         for served in inner.served() {
             catalog.insert_served(served);
@@ -290,6 +373,7 @@ impl Registry {
             Owner::File(_) => inner.files.get(&key).map(|entry| entry.view()),
             Owner::Secondary(_) => inner.secondaries.get(&key).map(|entry| entry.view()),
             Owner::Api => inner.api.get(&key).map(|entry| entry.view()),
+            Owner::Catalog => inner.catalog_zone.as_ref().map(catalog_view),
         }
     }
 
@@ -350,11 +434,21 @@ impl Registry {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let key = name.to_lowercase();
+        let first = inner
+            .secondaries
+            .get(&key)
+            .is_some_and(|e| e.zone().is_none());
         let zone = inner.secondaries.replace(&key, records)?;
         if let SecondaryKeys::Set(keys) = keys {
             inner.secondaries.set_keys(&key, keys);
         }
-        let _ = self.publish(inner);
+        if first && inner.defer_first_copies {
+            // Thousands of new zones (a catalog) arriving one by one would
+            // each rebuild the whole served set: they go out together.
+            inner.pending = true;
+        } else {
+            let _ = self.publish(inner);
+        }
         Ok(zone.serial)
     }
 
@@ -397,6 +491,22 @@ impl Registry {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.secondaries.set_keys(&name.to_lowercase(), keys) {
+            let _ = self.publish(inner);
+        }
+    }
+
+    /// From now on, first copies of secondary zones are published by
+    /// [`Registry::publish_pending`], which the caller runs every few
+    /// milliseconds, instead of one publish each.
+    pub fn defer_first_copies(&self) {
+        self.lock().defer_first_copies = true;
+    }
+
+    /// Publishes the first copies stored since the last call, if any.
+    pub fn publish_pending(&self) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if std::mem::take(&mut inner.pending) {
             let _ = self.publish(inner);
         }
     }

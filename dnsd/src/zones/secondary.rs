@@ -37,6 +37,8 @@ pub(super) struct SecondaryEntry {
     pub(super) source: SecondarySource,
     /// Created through the API (and deleted through it).
     pub(super) from_api: bool,
+    /// Added by this consumed catalog (lower case), and removed by it.
+    pub(super) member_of: Option<Name>,
     /// The copy, once one has been received.
     served: Option<Served>,
     /// The keys an edge signs the copy with (`dnssec::edge`); kept across
@@ -69,11 +71,15 @@ impl SecondaryEntry {
 pub(super) struct SecondaryZones {
     dir: Option<PathBuf>,
     entries: BTreeMap<Name, SecondaryEntry>,
+    /// The members of each consumed catalog (lower case): zone -> unique id.
+    /// Persisted per catalog in `<catalog>.members`, one `ID ZONE` a line,
+    /// so thousands of members cost one file write per catalog change.
+    pub(super) catalog_members: BTreeMap<Name, BTreeMap<Name, String>>,
 }
 
 /// File names under the secondary folder: the lower-case zone name with
 /// anything but `[a-z0-9-]` escaped, so no name can leave the folder.
-fn file_stem(key: &Name) -> String {
+pub(super) fn file_stem(key: &Name) -> String {
     let text = key.to_string();
     let mut stem = String::with_capacity(text.len());
     for b in text.trim_end_matches('.').bytes() {
@@ -96,6 +102,7 @@ impl SecondaryZones {
         let mut zones = SecondaryZones {
             dir,
             entries: BTreeMap::new(),
+            catalog_members: BTreeMap::new(),
         };
         for source in sources {
             zones.insert(source, false);
@@ -113,6 +120,7 @@ impl SecondaryZones {
         let mut entry = SecondaryEntry {
             source,
             from_api,
+            member_of: None,
             served: None,
             keys: None,
             expired: false,
@@ -399,6 +407,148 @@ impl SecondaryZones {
         Ok(())
     }
 
+    /// At start: the members each consumed catalog (`catalogs`, with their
+    /// primaries) had added, each served from its stored copy. A member
+    /// served by another writer meanwhile is left to that writer.
+    pub(super) fn open_catalog_members(&mut self, catalogs: &[SecondarySource]) {
+        for catalog in catalogs {
+            let key = catalog.origin.to_lowercase();
+            let mut members = self.read_members(&key);
+            members.retain(|zone, _| {
+                let taken = self.entries.contains_key(zone);
+                if taken {
+                    warn!(zone = %zone, catalog = %key, "catalog member is also configured otherwise; not taken over");
+                }
+                !taken
+            });
+            for zone in members.keys() {
+                self.insert(
+                    SecondarySource {
+                        origin: zone.clone(),
+                        primaries: catalog.primaries.clone(),
+                    },
+                    false,
+                );
+                if let Some(entry) = self.entries.get_mut(zone) {
+                    entry.member_of = Some(key.clone());
+                }
+            }
+            self.catalog_members.insert(key, members);
+        }
+    }
+
+    fn members_path(dir: &Path, catalog: &Name) -> PathBuf {
+        dir.join(format!("{}.members", file_stem(catalog)))
+    }
+
+    fn read_members(&self, catalog: &Name) -> BTreeMap<Name, String> {
+        let mut members = BTreeMap::new();
+        let Some(dir) = &self.dir else {
+            return members;
+        };
+        let path = Self::members_path(dir, catalog);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return members,
+            Err(e) => {
+                warn!(file = %path.display(), "catalog members unreadable: {e}");
+                return members;
+            }
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let parsed = line.split_once(' ').and_then(|(id, zone)| {
+                Some((
+                    id.to_string(),
+                    crate::config::origin_from_arg(zone.trim()).ok()?,
+                ))
+            });
+            match parsed {
+                Some((id, zone)) => {
+                    members.insert(zone.to_lowercase(), id);
+                }
+                None => warn!(file = %path.display(), line, "catalog members: line skipped"),
+            }
+        }
+        members
+    }
+
+    /// Writes the member list of `catalog` (after a change to it).
+    pub(super) fn write_members(&self, catalog: &Name) -> Result<(), ZoneError> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let path = Self::members_path(dir, catalog);
+        let members = self.catalog_members.get(catalog);
+        write_atomically(dir, &path, |file| {
+            for (zone, id) in members.into_iter().flatten() {
+                writeln!(file, "{id} {zone}")?;
+            }
+            Ok(())
+        })
+        .map_err(|source| ZoneError::Persist { path, source })
+    }
+
+    /// Adds a member of `catalog` (no copy yet; its refresher fetches one).
+    /// The caller writes the member list.
+    pub(super) fn add_member(&mut self, catalog: &Name, source: SecondarySource, id: String) {
+        let key = source.origin.to_lowercase();
+        // Files a former owner left behind are not this member's copy.
+        self.remove_files(&key);
+        self.insert(source, false);
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.member_of = Some(catalog.clone());
+        }
+        self.catalog_members
+            .entry(catalog.clone())
+            .or_default()
+            .insert(key, id);
+    }
+
+    /// Forgets the copy of member `key` of `catalog`, which is now listed
+    /// under `id` (RFC 9432 §5.4: a new id is a new zone, transferred afresh).
+    pub(super) fn reset_member(&mut self, catalog: &Name, key: &Name, id: String) {
+        self.remove_files(key);
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.served = None;
+            entry.expired = false;
+            entry.state = RefreshState::default();
+            entry.diffs_since_written = 0;
+        }
+        if let Some(members) = self.catalog_members.get_mut(catalog) {
+            members.insert(key.clone(), id);
+        }
+    }
+
+    /// Removes member `key` of `catalog` and its copy. The caller writes
+    /// the member list.
+    pub(super) fn remove_member(&mut self, catalog: &Name, key: &Name) {
+        if self
+            .entries
+            .get(key)
+            .is_some_and(|e| e.member_of.as_ref() == Some(catalog))
+        {
+            self.remove_files(key);
+            self.entries.remove(key);
+        }
+        if let Some(members) = self.catalog_members.get_mut(catalog) {
+            members.remove(key);
+        }
+    }
+
+    /// Removes the stored copy of `key`; a failure is logged (the file is
+    /// replaced by the next transfer, or ignored at start).
+    fn remove_files(&self, key: &Name) {
+        let Some(dir) = &self.dir else { return };
+        for ext in ["zone", "primaries", "tmp"] {
+            let path = dir.join(format!("{}.{ext}", file_stem(key)));
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => warn!(file = %path.display(), "cannot remove: {e}"),
+            }
+        }
+    }
+
     /// Removes a secondary created through the API and its files.
     pub(super) fn remove(&mut self, key: &Name) -> Result<(), ZoneError> {
         if let Some(dir) = &self.dir {
@@ -481,7 +631,7 @@ fn read_primaries(path: &Path) -> Result<SecondarySource, String> {
 
 /// Writes `path` through a temporary file in `dir`, so a crash leaves the
 /// old file or the new one, never a torn one. Files are owner-only.
-fn write_atomically(
+pub(super) fn write_atomically(
     dir: &Path,
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&fs::File>) -> std::io::Result<()>,

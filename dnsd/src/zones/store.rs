@@ -50,6 +50,9 @@ pub enum StoreError {
     },
     #[error("stored zone data in {path} is unreadable: {message}")]
     Corrupt { path: PathBuf, message: String },
+    /// The produced catalog zone (`--catalog`) cannot be built.
+    #[error("catalog zone: {0}")]
+    Catalog(String),
 }
 
 /// One RRset in a journal entry or snapshot.
