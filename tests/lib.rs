@@ -14,6 +14,7 @@
 pub mod delv;
 pub mod http;
 pub mod peers;
+pub mod tls_loopback;
 pub mod unbound;
 
 use std::collections::BTreeSet;

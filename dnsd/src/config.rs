@@ -609,8 +609,10 @@ impl Settings {
                 .collect()
         };
         let api_tls = match (
-            args.api_tls_cert.or(file.api_tls_cert.map(&relative_to_config)),
-            args.api_tls_key.or(file.api_tls_key.map(&relative_to_config)),
+            args.api_tls_cert
+                .or(file.api_tls_cert.map(&relative_to_config)),
+            args.api_tls_key
+                .or(file.api_tls_key.map(&relative_to_config)),
         ) {
             (Some(cert), Some(key)) => Some(ApiTls { cert, key }),
             (None, None) => None,
@@ -853,8 +855,11 @@ fn replication_settings(
     if let Some(origin) = args.catalog.as_ref().or(file.catalog.as_ref()) {
         replication.catalog = Some(parse_origin(origin).map_err(ConfigError::Invalid)?);
     }
-    replication.catalog_consumers =
-        secondary_sources(&args.catalog_consumer, &file.catalog_consumer, "catalog-consumer")?;
+    replication.catalog_consumers = secondary_sources(
+        &args.catalog_consumer,
+        &file.catalog_consumer,
+        "catalog-consumer",
+    )?;
     replication.key_source = key_source(args, file, &relative_to_config)?;
     if replication.max_transfers == 0 {
         return Err(ConfigError::Invalid(
@@ -901,7 +906,8 @@ fn secondary_sources(
         }
     } else {
         for text in flags {
-            let (origin, peer) = replication::parse_secondary(text).map_err(|e| invalid(what, e))?;
+            let (origin, peer) =
+                replication::parse_secondary(text).map_err(|e| invalid(what, e))?;
             add_primary(origin, peer);
         }
     }
@@ -921,7 +927,10 @@ fn key_source(
     let api_key_file = args
         .key_source_api_key_file
         .clone()
-        .or(file.key_source_api_key_file.clone().map(&relative_to_config))
+        .or(file
+            .key_source_api_key_file
+            .clone()
+            .map(&relative_to_config))
         .ok_or_else(|| {
             ConfigError::Invalid("--key-source needs --key-source-api-key-file".into())
         })?;
