@@ -1152,6 +1152,90 @@ mod tests {
     }
 
     #[test]
+    fn fleet_settings() {
+        let dir = std::env::temp_dir().join(format!("dnsd-config-fleet-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("primary.key");
+        std::fs::write(&key_file, "secret-api-key\n").unwrap();
+        let key_file = key_file.to_str().unwrap();
+        let settings = Settings::from_args(args(&[
+            "--catalog",
+            "catalog.fleet",
+            "--tsig-key",
+            "hmac-sha256:fleet:c2VjcmV0LXNlY3JldC1zZWNyZXQ=",
+            "--catalog-consumer",
+            "other.catalog=127.0.0.1:5300:fleet",
+            "--catalog-consumer",
+            "other.catalog=127.0.0.2:5300",
+            "--key-source",
+            "https://127.0.0.1:8443/",
+            "--key-source-api-key-file",
+            key_file,
+            "--key-source-ca",
+            "/ca.pem",
+        ]))
+        .unwrap();
+        let r = &settings.replication;
+        assert_eq!(
+            r.catalog,
+            Some(Name::from_text("catalog.fleet.", None).unwrap())
+        );
+        assert_eq!(r.catalog_consumers.len(), 1);
+        assert_eq!(r.catalog_consumers[0].primaries.len(), 2);
+        let source = r.key_source.as_ref().unwrap();
+        assert_eq!(source.url, "https://127.0.0.1:8443");
+        assert_eq!(source.api_key.0, "secret-api-key");
+        assert!(!format!("{source:?}").contains("secret-api-key"));
+        assert_eq!(source.propagation_delay, Duration::from_secs(60));
+
+        for (bad, says) in [
+            (vec!["--key-source", "http://127.0.0.1:8081"], "https"),
+            (vec!["--key-source", "https://h:1/api"], "no path"),
+            (vec!["--key-source", "https://h:1"], "api-key-file"),
+            (
+                vec![
+                    "--key-source",
+                    "https://h:1",
+                    "--key-source-api-key-file",
+                    key_file,
+                ],
+                "key-source-ca",
+            ),
+            (
+                vec!["--catalog-consumer", "c.test=127.0.0.1:53:nokey"],
+                "nokey",
+            ),
+            (vec!["--api-tls-cert", "/c.pem"], "go together"),
+            (
+                vec!["--api-tls-cert", "/c.pem", "--api-tls-key", "/k.pem"],
+                "api-listen",
+            ),
+        ] {
+            let err = Settings::from_args(args(&bad)).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+
+        let path = dir.join("dnsd.toml");
+        std::fs::write(
+            &path,
+            "catalog = \"cat.test\"\napi-listen = \"127.0.0.1:8081\"\napi-key-file = \"primary.key\"\n\
+             api-tls-cert = \"cert.pem\"\napi-tls-key = \"key.pem\"\n\
+             [[zone]]\norigin = \"a.test\"\nfile = \"a.zone\"\ncatalog = true\n\
+             [[catalog-consumer]]\norigin = \"up.cat\"\nprimaries = [\"127.0.0.1:5300\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::from_args(args(&["--config", path.to_str().unwrap()])).unwrap();
+        assert!(settings.zones[0].catalog);
+        let tls = settings.api_tls.unwrap();
+        assert_eq!(tls.cert, dir.join("cert.pem"));
+        assert_eq!(tls.key, dir.join("key.pem"));
+        assert_eq!(
+            settings.replication.catalog_consumers[0].origin.to_string(),
+            "up.cat."
+        );
+    }
+
+    #[test]
     fn bad_values_are_clear_errors() {
         let err = Settings::from_args(args(&["--edns-payload", "100"])).unwrap_err();
         assert!(err.to_string().contains("edns-payload 100"));
