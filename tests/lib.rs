@@ -12,6 +12,7 @@
 //! come from `shared/spec/conformance.md`.
 
 pub mod delv;
+pub mod fleet;
 pub mod http;
 pub mod peers;
 pub mod tls_loopback;

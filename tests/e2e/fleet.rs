@@ -34,40 +34,21 @@
 //! the test process, killed with it too).
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use e2e::http::{Http, request, wait_http};
-use e2e::peers::{Peer, TsigSpec, reserve_addr};
-use e2e::tls_loopback::{TestCa, TlsForwarder};
-use e2e::unbound::Unbound;
-use e2e::{
-    Query, Reply, Server, flag, free_port, rcode, scratch_dir, spawn_reaped, udp_exchange,
-    workspace_bin,
+use e2e::fleet::{
+    Fleet, FleetOptions, POOL, Poolmgr, a_records, a_set, answers_allocation, answers_apex,
+    six_names, stopped_serving, tail,
 };
+use e2e::unbound::Unbound;
+use e2e::{Reply, flag, free_port, rcode};
 use hickory_proto::rr::RecordType;
-use serde_json::{Value, json};
+use serde_json::json;
 
-const POOL: &str = "omani.works";
-const CATALOG: &str = "catalog.fleet.";
-/// The key the dnsd edges transfer with (plain zone data: they sign themselves).
-const FLEET_KEY: &str = "fleet";
-const FLEET_SECRET: &str = "ZmxlZXQtZTJlLWVkZ2UtdHJhbnNmZXItc2VjcmV0LTMy";
-/// The key Knot transfers with, listed in `--allow-transfer-signed`.
-const KNOT_KEY: &str = "knot";
-const KNOT_SECRET: &str = "a25vdC1lMmUtc2lnbmVkLXRyYW5zZmVyLXNlY3JldDMy";
-const PRIMARY_API_KEY: &str = "fleet-primary-api-key-0123456789";
-const EDGE_API_KEY: &str = "fleet-edge-api-key-0123456789";
-const CALLER: &str = "fleet-caller-token-0123456789abcdef";
-const OPERATOR: &str = "fleet-operator-token-0123456789abcdef";
 /// The LUA record's targets: both listen; edge 2 may not check the second.
 const TARGET_SHARED: &str = "127.0.77.1";
 const TARGET_DENIED_ON_EDGE2: &str = "127.0.77.2";
@@ -86,228 +67,6 @@ const BURST: usize = 50;
 
 fn localhost() -> IpAddr {
     IpAddr::V4(Ipv4Addr::LOCALHOST)
-}
-
-fn loopback_addr() -> SocketAddr {
-    SocketAddr::new(localhost(), free_port(localhost()))
-}
-
-/// A secret written to a file only its owner reads (keys never go on command lines
-/// here, as an operator would do it).
-fn secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut f = fs::File::create(&path).expect("create secret file");
-    f.write_all(text.as_bytes()).expect("write secret file");
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod 0600");
-    path
-}
-
-//----------- dnsd nodes ------------------------------------------------------------------------
-
-/// A dnsd that can be killed and started again on the same ports and data.
-struct Node {
-    name: &'static str,
-    server: Option<Server>,
-    dns: SocketAddr,
-    api: SocketAddr,
-    args: Vec<String>,
-}
-
-impl Node {
-    /// A node at `dns` with its API at `api` (plain HTTP unless `args` say TLS).
-    fn new(name: &'static str, dns: SocketAddr, api: SocketAddr, args: Vec<String>) -> Node {
-        Node {
-            name,
-            server: None,
-            dns,
-            api,
-            args,
-        }
-    }
-
-    fn start(&mut self) {
-        assert!(self.server.is_none(), "{} already running", self.name);
-        let server = Server::builder()
-            .port(self.dns.port())
-            .args(self.args.iter().cloned())
-            .probe(".")
-            .start();
-        wait_http(self.api);
-        self.server = Some(server);
-    }
-
-    /// SIGKILL (what dropping a [`Server`] does), no clean-up of any kind.
-    fn kill9(&mut self) {
-        self.server = None;
-    }
-
-    fn log(&self) -> String {
-        self.server
-            .as_ref()
-            .map(|s| s.context())
-            .unwrap_or_else(|| format!("{} is not running", self.name))
-    }
-
-    /// A GET on this node's plain-HTTP API.
-    fn api_get(&self, path: &str) -> Http {
-        request(self.api, "GET", path, &[("X-API-Key", EDGE_API_KEY)], None)
-    }
-}
-
-//----------- poolmgr ---------------------------------------------------------------------------
-
-/// `poolmgr hash-token`: the configuration entry for a bearer token.
-fn token_entry(scope: &str, token: &str) -> String {
-    let mut child = Command::new(workspace_bin("poolmgr", "POOLMGR_BIN"))
-        .args(["hash-token", "--scope", scope])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run poolmgr hash-token");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(token.as_bytes())
-        .expect("write token");
-    let out = child.wait_with_output().expect("poolmgr hash-token");
-    assert!(out.status.success(), "poolmgr hash-token failed");
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string()
-}
-
-/// poolmgr on SQLite, talking to the primary's API through the TLS forwarder, watching
-/// the edges as its fleet.
-struct Poolmgr {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Poolmgr {
-    fn start(api_url: &str, db_dir: &Path, edges: &[SocketAddr], commit_wait: usize) -> Poolmgr {
-        let addr = loopback_addr();
-        let log = db_dir.join("poolmgr.log");
-        let fleet: Vec<String> = edges.iter().map(ToString::to_string).collect();
-        let mut cmd = Command::new(workspace_bin("poolmgr", "POOLMGR_BIN"));
-        cmd.env_clear()
-            .env("POOLMGR_LISTEN", addr.to_string())
-            .env(
-                "PDM_DATABASE_URL",
-                format!("sqlite://{}", db_dir.join("pool.db").display()),
-            )
-            .env("PDM_PDNS_BASE_URL", api_url)
-            .env("PDM_PDNS_API_KEY", PRIMARY_API_KEY)
-            .env("DYNADOT_MANAGED_DOMAINS", POOL)
-            .env("PDM_NAMESERVERS", "ns1.openova.io,ns2.openova.io")
-            .env("PDM_SWEEPER_INTERVAL", "1s")
-            .env("POOLMGR_INLINE_DNS_TIMEOUT", "3s")
-            .env("POOLMGR_OUTBOX_LEASE", "4s")
-            .env("POOLMGR_FLEET_NAMESERVERS", fleet.join(","))
-            .env("POOLMGR_COMMIT_WAIT", commit_wait.to_string())
-            .env("POOLMGR_COMMIT_WAIT_TIMEOUT", "5s")
-            .env(
-                "POOLMGR_AUTH_TOKENS",
-                format!(
-                    "{},{}",
-                    token_entry("caller", CALLER),
-                    token_entry("operator", OPERATOR)
-                ),
-            )
-            .stdout(fs::File::create(&log).expect("poolmgr log"))
-            .stderr(Stdio::null());
-        let child = spawn_reaped(cmd).expect("spawn poolmgr");
-        let mut pm = Poolmgr { child, addr, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = pm.child.try_wait().expect("try_wait") {
-                panic!("poolmgr exited {status}:\n{}", pm.log_text());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
-                && pm.call("GET", "/healthz", None).status == 200
-            {
-                return pm;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "poolmgr did not start within 30 s:\n{}",
-                pm.log_text()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Http {
-        let auth = format!("Bearer {CALLER}");
-        let body = body.map(|b| b.to_string());
-        request(
-            self.addr,
-            method,
-            path,
-            &[("Authorization", auth.as_str())],
-            body.as_deref(),
-        )
-    }
-
-    /// The pool zone's DS fields (`tag alg digest-type hex`) from `/healthz`.
-    fn pool_ds(&self) -> Vec<String> {
-        let health = self.call("GET", "/healthz", None);
-        assert_eq!(health.status, 200, "{}", health.body);
-        let ds = health.json()["ds"][POOL][0]
-            .as_str()
-            .unwrap_or_else(|| panic!("no DS for {POOL} in /healthz: {}", health.body))
-            .to_string();
-        ds.split_whitespace().map(str::to_string).collect()
-    }
-
-    fn reserve(&self, sub: &str) -> Http {
-        self.call(
-            "POST",
-            &format!("/api/v1/pool/{POOL}/reserve"),
-            Some(json!({ "subdomain": sub, "createdBy": "fleet-e2e" })),
-        )
-    }
-
-    fn commit(&self, sub: &str, token: &str, ip: &str) -> Http {
-        self.call(
-            "POST",
-            &format!("/api/v1/pool/{POOL}/commit"),
-            Some(json!({ "subdomain": sub, "reservationToken": token,
-                         "sovereignFQDN": format!("{sub}.{POOL}"), "loadBalancerIP": ip })),
-        )
-    }
-
-    fn release(&self, sub: &str) -> Http {
-        self.call(
-            "DELETE",
-            &format!("/api/v1/pool/{POOL}/release"),
-            Some(json!({ "subdomain": sub })),
-        )
-    }
-
-    /// Reserve and commit `sub` at `ip`: the two HTTP statuses (commit 0 when the
-    /// reserve gave no token).
-    fn allocate(&self, sub: &str, ip: &str) -> (u16, u16) {
-        let r = self.reserve(sub);
-        let token = match r.json().get("reservationToken").and_then(Value::as_str) {
-            Some(t) if r.status == 201 => t.to_string(),
-            _ => return (r.status, 0),
-        };
-        (r.status, self.commit(sub, &token, ip).status)
-    }
-}
-
-impl Drop for Poolmgr {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 //----------- a TCP health-check target -----------------------------------------------------
@@ -363,262 +122,6 @@ fn target_port() -> u16 {
     }
 }
 
-//----------- the fleet -------------------------------------------------------------------------
-
-/// Primary, two edges, Knot and poolmgr, started in that order.
-struct Fleet {
-    // Field order is drop order: poolmgr first, the primary last.
-    poolmgr: Arc<Poolmgr>,
-    knot: Peer,
-    edges: [Node; 2],
-    primary: Node,
-    forwarder: TlsForwarder,
-    _ca: TestCa,
-    dir: PathBuf,
-}
-
-impl Fleet {
-    /// The fleet, up; poolmgr has bootstrapped the pool zone and every node serves it.
-    fn start(tag: &str, commit_wait: usize) -> Fleet {
-        let dir = scratch_dir(&format!("fleet-{tag}"));
-        let ca = TestCa::new();
-        let primary_key = secret_file(&dir, "primary-api.key", PRIMARY_API_KEY);
-        let edge_key = secret_file(&dir, "edge-api.key", EDGE_API_KEY);
-        let fleet_tsig = format!("hmac-sha256:{FLEET_KEY}:{FLEET_SECRET}");
-        let (primary_dns, primary_api) = (loopback_addr(), loopback_addr());
-        let edge_addrs = [
-            (loopback_addr(), loopback_addr()),
-            (loopback_addr(), loopback_addr()),
-        ];
-        let knot_addr = reserve_addr();
-
-        let path = |p: &Path| p.display().to_string();
-        let mut primary_args = vec![
-            "--api-listen".to_string(),
-            primary_api.to_string(),
-            "--api-key-file".into(),
-            path(&primary_key),
-            "--api-tls-cert".into(),
-            path(&ca.cert_pem()),
-            "--api-tls-key".into(),
-            path(&ca.key_pem()),
-            "--data-dir".into(),
-            path(&dir.join("primary")),
-            "--catalog".into(),
-            CATALOG.into(),
-            "--tsig-key".into(),
-            fleet_tsig.clone(),
-            "--tsig-key".into(),
-            format!("hmac-sha256:{KNOT_KEY}:{KNOT_SECRET}"),
-            "--allow-transfer".into(),
-            format!("127.0.0.0/8:{FLEET_KEY}"),
-            "--allow-transfer-signed".into(),
-            format!("127.0.0.0/8:{KNOT_KEY}"),
-        ];
-        for (edge_dns, _) in &edge_addrs {
-            primary_args.push("--also-notify".into());
-            primary_args.push(format!("{edge_dns}:{FLEET_KEY}"));
-        }
-        primary_args.push("--also-notify".into());
-        primary_args.push(format!("{knot_addr}:{KNOT_KEY}"));
-        let mut primary = Node::new("primary", primary_dns, primary_api, primary_args);
-        primary.start();
-        let forwarder = TlsForwarder::start(primary_api, &ca.ca_pem());
-
-        let edges = [0, 1].map(|i| {
-            let (dns, api) = edge_addrs[i];
-            let mut args = vec![
-                "--api-listen".to_string(),
-                api.to_string(),
-                "--api-key-file".into(),
-                path(&edge_key),
-                "--data-dir".into(),
-                path(&dir.join(format!("edge{}", i + 1))),
-                "--tsig-key".into(),
-                fleet_tsig.clone(),
-                "--catalog-consumer".into(),
-                format!("{CATALOG}={primary_dns}:{FLEET_KEY}"),
-                "--key-source".into(),
-                format!("https://{primary_api}"),
-                "--key-source-api-key-file".into(),
-                path(&primary_key),
-                "--key-source-ca".into(),
-                path(&ca.ca_pem()),
-                "--lua-health-interval".into(),
-                "1".into(),
-            ];
-            if i == 1 {
-                args.push("--lua-health-deny".into());
-                args.push(format!("{TARGET_DENIED_ON_EDGE2}/32"));
-            }
-            let mut edge = Node::new(if i == 0 { "edge 1" } else { "edge 2" }, dns, api, args);
-            edge.start();
-            edge
-        });
-        let knot = Peer::knot_catalog_consumer(
-            knot_addr,
-            CATALOG,
-            primary_dns,
-            &TsigSpec::hmac_sha256(KNOT_KEY, KNOT_SECRET),
-        );
-        let poolmgr = Poolmgr::start(
-            &forwarder.url(),
-            &dir,
-            &[edges[0].dns, edges[1].dns],
-            commit_wait,
-        );
-        let fleet = Fleet {
-            poolmgr: Arc::new(poolmgr),
-            knot,
-            edges,
-            primary,
-            forwarder,
-            _ca: ca,
-            dir,
-        };
-        let pool = format!("{POOL}.");
-        for (name, addr) in fleet.nameservers() {
-            fleet.wait_for(&format!("{name} serves the pool zone"), KNOT_ANSWER, || {
-                serves_zone(addr, &pool)
-            });
-        }
-        fleet
-    }
-
-    /// Every node that must serve the pool's zones: name and DNS address.
-    fn nameservers(&self) -> Vec<(&'static str, SocketAddr)> {
-        vec![
-            ("primary", self.primary.dns),
-            ("edge 1", self.edges[0].dns),
-            ("edge 2", self.edges[1].dns),
-            ("knot", self.knot.addr()),
-        ]
-    }
-
-    /// The dnsd edges only.
-    fn dnsd_edges(&self) -> Vec<(&'static str, SocketAddr)> {
-        self.edges.iter().map(|e| (e.name, e.dns)).collect()
-    }
-
-    /// Everything the fleet logged, for failure messages.
-    fn logs(&self) -> String {
-        format!(
-            "--- primary ---\n{}\n--- edge 1 ---\n{}\n--- edge 2 ---\n{}\n--- knot (tail) ---\n{}\n--- poolmgr (tail) ---\n{}",
-            self.primary.log(),
-            self.edges[0].log(),
-            self.edges[1].log(),
-            tail(&self.knot.log(), 40),
-            tail(&self.poolmgr.log_text(), 20)
-        )
-    }
-
-    /// Polls `cond` until it holds, or panics after `within` with every log.
-    #[track_caller]
-    fn wait_for(&self, what: &str, within: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            if cond() {
-                return start.elapsed();
-            }
-            if start.elapsed() > within {
-                panic!("not within {within:?}: {what}\n{}", self.logs());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// A call on the primary's API (through the TLS forwarder).
-    fn primary_api(&self, method: &str, path: &str, body: Option<Value>) -> Http {
-        let body = body.map(|b| b.to_string());
-        request(
-            self.forwarder.addr(),
-            method,
-            path,
-            &[("X-API-Key", PRIMARY_API_KEY)],
-            body.as_deref(),
-        )
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn tail(s: &str, lines: usize) -> String {
-    let v: Vec<&str> = s.lines().collect();
-    v[v.len().saturating_sub(lines)..].join("\n")
-}
-
-//----------- DNS expectations ------------------------------------------------------------------
-
-/// One UDP query with a short timeout; `None` when nothing answers (a node down).
-fn ask(addr: SocketAddr, name: &str, qtype: RecordType) -> Option<Reply> {
-    let q = Query::new(name, qtype).to_bytes();
-    udp_exchange(addr, &q, Duration::from_millis(500)).map(Reply::parse)
-}
-
-/// The node answers authoritatively for `zone`'s apex SOA.
-fn serves_zone(addr: SocketAddr, zone: &str) -> bool {
-    ask(addr, zone, RecordType::SOA).is_some_and(|r| {
-        r.rcode() == rcode::NOERROR
-            && r.has(flag::AA)
-            && r.answer().iter().any(|(n, t, _)| n == zone && t == "SOA")
-    })
-}
-
-/// The six names of PDM's records for a child (`anything.` stands for the wildcard).
-fn six_names(child: &str) -> [String; 6] {
-    ["", "anything.", "console.", "api.", "gitea.", "harbor."].map(|n| format!("{n}{child}."))
-}
-
-/// The node answers every one of the child's six records with `ip`, authoritatively.
-fn answers_allocation(addr: SocketAddr, child: &str, ip: &str) -> bool {
-    six_names(child).iter().all(|name| {
-        ask(addr, name, RecordType::A).is_some_and(|r| {
-            r.rcode() == rcode::NOERROR
-                && r.has(flag::AA)
-                && a_records(&r, name) == [ip.to_string()]
-        })
-    })
-}
-
-/// Cheaper check for bursts: the child's apex A only.
-fn answers_apex(addr: SocketAddr, child: &str, ip: &str) -> bool {
-    let name = format!("{child}.");
-    ask(addr, &name, RecordType::A).is_some_and(|r| {
-        r.rcode() == rcode::NOERROR && r.has(flag::AA) && a_records(&r, &name) == [ip.to_string()]
-    })
-}
-
-/// The child is gone: the pool zone answers NXDOMAIN for its apex (asked without DO;
-/// with DO a compact-denial signer answers NOERROR), and no SOA of the child comes back.
-fn stopped_serving(addr: SocketAddr, child: &str) -> bool {
-    let name = format!("{child}.");
-    ask(addr, &name, RecordType::SOA).is_some_and(|r| {
-        r.rcode() == rcode::NXDOMAIN && !r.answer().iter().any(|(n, t, _)| n == &name && t == "SOA")
-    })
-}
-
-fn a_records(r: &Reply, name: &str) -> Vec<String> {
-    r.answer()
-        .into_iter()
-        .filter(|(n, t, _)| n == name && t == "A")
-        .map(|(_, _, v)| v)
-        .collect()
-}
-
-/// The A addresses a node answers for `name` (empty on no answer or an error).
-fn a_set(addr: SocketAddr, name: &str) -> BTreeSet<String> {
-    ask(addr, name, RecordType::A)
-        .filter(|r| r.rcode() == rcode::NOERROR)
-        .map(|r| a_records(&r, name).into_iter().collect())
-        .unwrap_or_default()
-}
-
 /// Asserts unbound validated `name`/`qtype` (NOERROR, AD, some answer).
 #[track_caller]
 fn assert_validated(unbound: &Unbound, node: &str, name: &str, qtype: RecordType) -> Reply {
@@ -638,7 +141,15 @@ fn assert_validated(unbound: &Unbound, node: &str, name: &str, qtype: RecordType
 /// → gone everywhere.
 #[test]
 fn fleet_commit_answers_everywhere_validates_and_release_removes_it() {
-    let fleet = Fleet::start("lifecycle", 2);
+    let fleet = Fleet::start(
+        "lifecycle",
+        &FleetOptions {
+            commit_wait: 2,
+            knot: true,
+            edge2_health_deny: vec![format!("{TARGET_DENIED_ON_EDGE2}/32")],
+        },
+    );
+    let knot = fleet.knot.as_ref().expect("knot").addr();
     let pm = &fleet.poolmgr;
     let sub = "omantel";
     let child = format!("{sub}.{POOL}");
@@ -663,7 +174,7 @@ fn fleet_commit_answers_everywhere_validates_and_release_removes_it() {
     let took = fleet.wait_for(
         &format!("knot answers the six records of {child}"),
         KNOT_ANSWER,
-        || answers_allocation(fleet.knot.addr(), &child, ip),
+        || answers_allocation(knot, &child, ip),
     );
     eprintln!("fleet: knot answered {child} {took:?} after the commit's 200");
 
@@ -772,8 +283,17 @@ fn fleet_commit_answers_everywhere_validates_and_release_removes_it() {
         );
     }
     fleet.wait_for("knot stops serving the child", KNOT_ANSWER, || {
-        stopped_serving(fleet.knot.addr(), &child)
+        stopped_serving(knot, &child)
     });
+}
+
+/// Bursts: commit waits for one edge (the other may be down), Knot takes part.
+fn burst_options() -> FleetOptions {
+    FleetOptions {
+        commit_wait: 1,
+        knot: true,
+        edge2_health_deny: Vec::new(),
+    }
 }
 
 /// `burst-NN` and the address its records point at.
@@ -852,7 +372,7 @@ fn wait_converged(fleet: &Fleet, which: &[usize], what: &str) {
 #[test]
 fn fleet_edge_killed_during_a_burst_converges_after_restart() {
     // Commit waits for one edge: the other is down for part of the burst.
-    let mut fleet = Fleet::start("edge-kill", 1);
+    let mut fleet = Fleet::start("edge-kill", &burst_options());
     let done = Arc::new(AtomicUsize::new(0));
     let worker = start_burst(fleet.poolmgr.clone(), done.clone());
     wait_done(&fleet, &done, 10);
@@ -898,7 +418,7 @@ fn join_burst(fleet: &Fleet, worker: thread::JoinHandle<Vec<(u16, u16)>>) -> Vec
 /// it acknowledged is lost on any node.
 #[test]
 fn fleet_primary_restarted_mid_burst_loses_no_acknowledged_change() {
-    let mut fleet = Fleet::start("primary-restart", 1);
+    let mut fleet = Fleet::start("primary-restart", &burst_options());
     let done = Arc::new(AtomicUsize::new(0));
     let worker = start_burst(fleet.poolmgr.clone(), done.clone());
     wait_done(&fleet, &done, 15);
