@@ -273,6 +273,11 @@ impl Peer {
         self.addr
     }
 
+    /// The daemon's process id (for resource figures in benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Which implementation this is.
     pub fn vendor(&self) -> Vendor {
         self.vendor
