@@ -1,6 +1,7 @@
 //! criterion micro-benchmarks of dnsd's query pipeline, without sockets:
 //! wire parsing, zone lookup, answer assembly, and the whole
-//! `Responder::answer` (with and without reply templates), over the same
+//! `Responder::answer` (with and without reply templates), and the
+//! response-rate limiter's check of each reply, over the same
 //! generated zone and query mix that `peers.sh` uses (plus one group per
 //! query kind).
 //!
@@ -21,6 +22,7 @@ use dnsd::assemble::{Assembler, ReplyHead};
 use dnsd::dnssec::ReplySignatures;
 use dnsd::dynamic::LuaQuery;
 use dnsd::lookup::{AnyUdp, resolve};
+use dnsd::net::rrl::{Rrl, RrlSettings};
 use dnsd::outcome::Outcome;
 use dnsd::parse::Transport;
 use dnsd::parse::{Parsed, parse_request};
@@ -202,6 +204,31 @@ fn benches(c: &mut Criterion) {
                 let answered =
                     replaying.answer(black_box(p), &catalog, Transport::Udp, peer, &mut buf);
                 black_box(answered);
+            }
+        })
+    });
+    // Response-rate limiting's cost per reply (hardening issue, item 3:
+    // at most 0.1 µs): classifying the replies of the mix and counting
+    // them, with a rate no query here reaches (the common case).
+    let replies: Vec<Vec<u8>> = mix
+        .iter()
+        .map(|p| {
+            let mut out = Vec::new();
+            replaying.answer(p, &catalog, Transport::Udp, peer, &mut out);
+            out
+        })
+        .collect();
+    let rrl = Rrl::new(RrlSettings::with_rate(u32::MAX));
+    let second = rrl.second(std::time::Instant::now());
+    g.throughput(Throughput::Elements(replies.len() as u64));
+    g.bench_function("rrl/mix", |b| {
+        b.iter(|| {
+            for (i, reply) in replies.iter().enumerate() {
+                // A different client network for each reply, as a busy
+                // server sees: every check touches its own bucket.
+                let client =
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + ((i as u32) << 8)));
+                black_box(rrl.check(client, black_box(reply), second));
             }
         })
     });

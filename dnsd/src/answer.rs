@@ -24,6 +24,7 @@
 
 pub mod checks;
 pub mod control;
+pub mod cookies;
 pub mod templates;
 
 use std::cell::RefCell;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use crate::dnssec::{Algorithm, KeyPolicy};
 use crate::lookup::AnyUdp;
+use crate::net::rrl::RrlSettings;
 use crate::wire::Name;
 use crate::wire::tsig::Key;
 use replication::{KeySource, Peer, Replication, SecondarySource, TransferAcl};
@@ -238,6 +239,28 @@ pub struct ServeArgs {
     /// PEM certificate(s) trusted for --key-source's TLS certificate.
     #[arg(long, value_name = "FILE")]
     pub key_source_ca: Option<PathBuf>,
+    /// Response-rate limiting: UDP responses per second per client network
+    /// and response class (Knot's and BIND's RRL); over it, responses are
+    /// dropped or slipped. Default: off.
+    #[arg(long, value_name = "N")]
+    pub rrl_rate: Option<u32>,
+    /// Every Nth response over the rate is sent truncated (TC=1) so real
+    /// clients retry over TCP; 0 drops them all, 1 truncates them all.
+    /// Default: 2.
+    #[arg(long, value_name = "N")]
+    pub rrl_slip: Option<u32>,
+    /// IPv4 clients are counted per network of this prefix length. Default: 24.
+    #[arg(long, value_name = "BITS")]
+    pub rrl_ipv4_prefix: Option<u8>,
+    /// IPv6 clients are counted per network of this prefix length. Default: 56.
+    #[arg(long, value_name = "BITS")]
+    pub rrl_ipv6_prefix: Option<u8>,
+    /// Clients (PREFIX) never rate-limited (repeatable).
+    #[arg(long, value_name = "PREFIX")]
+    pub rrl_whitelist: Vec<String>,
+    /// Buckets in the rate-limit table (8 bytes each). Default: 262144.
+    #[arg(long, value_name = "N")]
+    pub rrl_table_size: Option<usize>,
     /// Seconds a key newly activated on the primary is published on this
     /// edge before the edge signs with it, when another key of the same
     /// role still signs. Default: 60.
@@ -402,6 +425,12 @@ pub struct FileConfig {
     pub key_source_api_key_file: Option<PathBuf>,
     pub key_source_ca: Option<PathBuf>,
     pub key_propagation_delay: Option<u64>,
+    pub rrl_rate: Option<u32>,
+    pub rrl_slip: Option<u32>,
+    pub rrl_ipv4_prefix: Option<u8>,
+    pub rrl_ipv6_prefix: Option<u8>,
+    pub rrl_whitelist: Option<Vec<String>>,
+    pub rrl_table_size: Option<usize>,
 }
 
 /// `[[secondary]]` in the configuration file.
@@ -505,6 +534,8 @@ pub struct Settings {
     pub answer_templates: usize,
     /// Zone transfers, NOTIFY and secondary zones.
     pub replication: Replication,
+    /// Response-rate limiting of UDP answers; `None`: off.
+    pub rrl: Option<RrlSettings>,
 }
 
 /// UDP workers when none are configured: half the CPUs, at least one.
@@ -541,6 +572,7 @@ impl Settings {
             _ => path,
         };
         let replication = replication_settings(&args, &file, relative_to_config)?;
+        let rrl = rrl_settings(&args, &file)?;
         let mut zones: Vec<ZoneSource> = Vec::new();
         for zone in file.zone {
             let origin = parse_origin(&zone.origin).map_err(ConfigError::Invalid)?;
@@ -623,6 +655,7 @@ impl Settings {
             }
         };
         let settings = Settings {
+            rrl,
             replication,
             api_tls,
             listen,
@@ -912,6 +945,49 @@ fn secondary_sources(
         }
     }
     Ok(sources)
+}
+
+/// `--rrl-*`: `None` unless a rate is given (RRL is off by default, as
+/// in Knot, BIND and PowerDNS).
+fn rrl_settings(args: &ServeArgs, file: &FileConfig) -> Result<Option<RrlSettings>, ConfigError> {
+    let Some(rate) = args.rrl_rate.or(file.rrl_rate).filter(|rate| *rate > 0) else {
+        return Ok(None);
+    };
+    let mut rrl = RrlSettings::with_rate(rate);
+    if let Some(slip) = args.rrl_slip.or(file.rrl_slip) {
+        rrl.slip = slip;
+    }
+    if let Some(bits) = args.rrl_ipv4_prefix.or(file.rrl_ipv4_prefix) {
+        if bits > 32 {
+            return Err(ConfigError::Invalid(format!(
+                "rrl-ipv4-prefix {bits} is out of range (0-32)"
+            )));
+        }
+        rrl.ipv4_prefix = bits;
+    }
+    if let Some(bits) = args.rrl_ipv6_prefix.or(file.rrl_ipv6_prefix) {
+        if bits > 128 {
+            return Err(ConfigError::Invalid(format!(
+                "rrl-ipv6-prefix {bits} is out of range (0-128)"
+            )));
+        }
+        rrl.ipv6_prefix = bits;
+    }
+    if let Some(size) = args.rrl_table_size.or(file.rrl_table_size) {
+        if !(1..=1 << 28).contains(&size) {
+            return Err(ConfigError::Invalid(format!(
+                "rrl-table-size {size} is out of range (1-268435456)"
+            )));
+        }
+        rrl.table_size = size;
+    }
+    for text in pick_list(args.rrl_whitelist.clone(), file.rrl_whitelist.clone()) {
+        let prefix = crate::dynamic::rule::Netmask::parse(&text).ok_or_else(|| {
+            ConfigError::Invalid(format!("rrl-whitelist: {text:?} is not an IP prefix"))
+        })?;
+        rrl.whitelist.push(prefix);
+    }
+    Ok(Some(rrl))
 }
 
 /// `--key-source` and its API key, CA and delay; `None` when not given.

@@ -113,6 +113,7 @@ pub struct Metrics {
     health: std::sync::OnceLock<Arc<HealthChecker>>,
     lua_cache: std::sync::OnceLock<Arc<LuaCache>>,
     replication: std::sync::OnceLock<Arc<crate::xfr::Replicator>>,
+    rrl: std::sync::OnceLock<Arc<crate::net::rrl::Rrl>>,
 }
 
 impl Metrics {
@@ -148,6 +149,11 @@ impl Metrics {
     /// Reports zone transfers, NOTIFY and secondary refreshes from now on.
     pub fn set_replication(&self, replicator: Arc<crate::xfr::Replicator>) {
         let _ = self.replication.set(replicator);
+    }
+
+    /// Reports response-rate limiting from now on.
+    pub fn set_rrl(&self, rrl: Arc<crate::net::rrl::Rrl>) {
+        let _ = self.rrl.set(rrl);
     }
 
     /// Counts a successful API change.
@@ -242,6 +248,20 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "dnsd_answer_seconds_count{{transport=\"{label}\"}} {cumulative}"
+            );
+        }
+        if let Some(rrl) = self.rrl.get() {
+            out.push_str("# HELP dnsd_rrl_responses_total UDP responses over the rate limit, by what was done: dropped, or slipped (sent truncated). They are also counted in dnsd_responses_total.\n");
+            out.push_str("# TYPE dnsd_rrl_responses_total counter\n");
+            let _ = writeln!(
+                out,
+                "dnsd_rrl_responses_total{{action=\"dropped\"}} {}",
+                rrl.dropped()
+            );
+            let _ = writeln!(
+                out,
+                "dnsd_rrl_responses_total{{action=\"slipped\"}} {}",
+                rrl.slipped()
             );
         }
         out.push_str("# HELP dnsd_replayed_replies_total Replies replayed from a worker's templates (included in dnsd_queries_total).\n");

@@ -87,6 +87,13 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         .context("starting the GeoIP file watcher")?;
     let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
     let metrics = Arc::new(Metrics::new(Some(signer.clone())));
+    let rrl = settings
+        .rrl
+        .clone()
+        .map(|rrl| Arc::new(crate::net::rrl::Rrl::new(rrl)));
+    if let Some(rrl) = &rrl {
+        metrics.set_rrl(rrl.clone());
+    }
     let replicator = Replicator::new(
         zones.clone(),
         settings.replication.clone(),
@@ -168,7 +175,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         let signals = Signals::install()?;
         replicator.start();
         for sockets in udp_sockets {
-            udp::spawn_workers(sockets, zones.catalog(), &config, &metrics);
+            udp::spawn_workers(sockets, zones.catalog(), &config, &metrics, rrl.as_ref());
         }
         let limits = tcp::TcpLimits {
             idle_timeout: settings.tcp_idle_timeout,

@@ -3,12 +3,14 @@
 //! poolmgr's own settings under new `POOLMGR_` names.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use registrars::{Provider, Secret};
 
+use crate::fleet::FleetSettings;
 use crate::label::split_list;
 
 /// The pools served when neither `DYNADOT_MANAGED_DOMAINS` nor
@@ -137,6 +139,28 @@ pub struct Settings {
     #[arg(long, env = "POOLMGR_OUTBOX_LEASE", default_value = "30s", value_parser = parse_go_duration)]
     pub outbox_lease: Duration,
 
+    /// The fleet's name servers to watch (comma or space separated
+    /// ADDR:PORT, e.g. `10.0.0.2:53,[2001:db8::2]:53`; a bare address
+    /// means port 53). Each is asked over DNS (UDP, TCP when truncated) for
+    /// the pool zones' SOA: `/healthz` then carries a `fleet` report and
+    /// `GET /fleet` answers 503 while any of them lags. Host names are not
+    /// resolved.
+    #[arg(long, env = "POOLMGR_FLEET_NAMESERVERS", value_name = "ADDR:PORT,...", value_parser = parse_nameserver_addrs)]
+    pub fleet_nameservers: Option<NameserverAddrs>,
+
+    /// After a commit's records are written on the primary, wait until this
+    /// many of POOLMGR_FLEET_NAMESERVERS serve them (child SOA serial and
+    /// apex A) before answering 200; 202 when they do not within
+    /// POOLMGR_COMMIT_WAIT_TIMEOUT. 0: no wait. At most the number listed.
+    #[arg(long, env = "POOLMGR_COMMIT_WAIT", value_name = "N", default_value = "0", value_parser = parse_commit_wait)]
+    pub commit_wait: usize,
+
+    /// How long a commit waits for POOLMGR_COMMIT_WAIT name servers (Go
+    /// duration). Keep it plus POOLMGR_INLINE_DNS_TIMEOUT under the
+    /// caller's HTTP timeout (catalyst-api: 15s).
+    #[arg(long, env = "POOLMGR_COMMIT_WAIT_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_go_duration)]
+    pub commit_wait_timeout: Duration,
+
     /// Log format: json (PDM's) or text.
     #[arg(long, env = "POOLMGR_LOG_FORMAT", default_value = "json")]
     pub log_format: String,
@@ -160,6 +184,92 @@ impl Settings {
         self.listen
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], self.port)))
     }
+}
+
+impl Settings {
+    /// The fleet settings, checked against each other: `None` when no name
+    /// servers are listed (and no wait is asked for).
+    pub fn fleet(&self) -> Result<Option<FleetSettings>, FleetConfigError> {
+        let nameservers = self
+            .fleet_nameservers
+            .as_ref()
+            .map(|l| l.0.clone())
+            .unwrap_or_default();
+        if self.commit_wait > nameservers.len() {
+            return Err(FleetConfigError::CommitWaitExceedsNameservers {
+                wait: self.commit_wait,
+                listed: nameservers.len(),
+            });
+        }
+        if self.commit_wait > 0 && self.commit_wait_timeout.is_zero() {
+            return Err(FleetConfigError::ZeroCommitWaitTimeout);
+        }
+        if nameservers.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(FleetSettings {
+            nameservers,
+            commit_wait: self.commit_wait,
+            commit_wait_timeout: self.commit_wait_timeout,
+        }))
+    }
+}
+
+/// Fleet settings that contradict each other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FleetConfigError {
+    /// More name servers to wait for than are listed.
+    #[error(
+        "POOLMGR_COMMIT_WAIT (--commit-wait) is {wait}, but POOLMGR_FLEET_NAMESERVERS \
+         (--fleet-nameservers) lists {listed} name server(s): a commit could never be confirmed"
+    )]
+    CommitWaitExceedsNameservers {
+        /// The wait asked for.
+        wait: usize,
+        /// How many are listed.
+        listed: usize,
+    },
+    /// A wait with no time to wait in.
+    #[error(
+        "POOLMGR_COMMIT_WAIT_TIMEOUT (--commit-wait-timeout) must be more than 0 when POOLMGR_COMMIT_WAIT is set"
+    )]
+    ZeroCommitWaitTimeout,
+}
+
+/// Name-server addresses, de-duplicated, in the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameserverAddrs(pub Vec<SocketAddr>);
+
+/// `ADDR:PORT` or `[V6]:PORT` entries (a bare address means port 53),
+/// comma or space separated.
+fn parse_nameserver_addrs(raw: &str) -> Result<NameserverAddrs, String> {
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for item in raw
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let addr = item
+            .parse::<SocketAddr>()
+            .or_else(|_| item.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+            .map_err(|_| {
+                format!(
+                    "{item:?} is not ADDR:PORT (an IP address and port, e.g. 10.0.0.2:53 or [2001:db8::2]:53; host names are not resolved)"
+                )
+            })?;
+        if addr.port() == 0 {
+            return Err(format!("{item:?}: port 0 is not a port to ask"));
+        }
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    Ok(NameserverAddrs(out))
+}
+
+fn parse_commit_wait(raw: &str) -> Result<usize, String> {
+    raw.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("{raw:?} is not a count of name servers (0 switches the wait off)"))
 }
 
 /// A normalised, de-duplicated list of names.
@@ -317,5 +427,89 @@ mod tests {
         s.managed_domains = Some(NameList(vec!["b.test".into(), "a.test".into()]));
         assert_eq!(s.pools(), ["a.test", "b.test"]);
         assert_eq!(s.reservation_ttl, Duration::from_secs(7200));
+    }
+
+    fn serve(extra: &[&str]) -> Result<Settings, clap::Error> {
+        let mut args = vec![
+            "poolmgr",
+            "--database-url",
+            "sqlite://x",
+            "--pdns-base-url",
+            "http://127.0.0.1:1",
+            "--pdns-api-key",
+            "k",
+        ];
+        args.extend_from_slice(extra);
+        Cli::try_parse_from(args).map(|cli| cli.serve.unwrap())
+    }
+
+    #[test]
+    fn fleet_is_off_unless_name_servers_are_listed() {
+        let s = serve(&[]).unwrap();
+        assert_eq!(s.commit_wait, 0);
+        assert_eq!(s.commit_wait_timeout, Duration::from_secs(5));
+        assert_eq!(s.fleet(), Ok(None));
+        let s = serve(&["--fleet-nameservers", ""]).unwrap();
+        assert_eq!(s.fleet(), Ok(None));
+    }
+
+    #[test]
+    fn fleet_name_servers_parse_and_deduplicate() {
+        let s = serve(&[
+            "--fleet-nameservers",
+            "127.0.0.1:5300, 127.0.0.2 [::1]:5301,127.0.0.1:5300",
+            "--commit-wait",
+            "2",
+            "--commit-wait-timeout",
+            "1500ms",
+        ])
+        .unwrap();
+        let fleet = s.fleet().unwrap().unwrap();
+        let want: Vec<SocketAddr> = ["127.0.0.1:5300", "127.0.0.2:53", "[::1]:5301"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(fleet.nameservers, want);
+        assert_eq!(fleet.commit_wait, 2);
+        assert_eq!(fleet.commit_wait_timeout, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn bad_fleet_settings_are_refused_clearly() {
+        let e = serve(&["--fleet-nameservers", "ns1.example.com:53"]).unwrap_err();
+        assert!(e.to_string().contains("host names are not resolved"), "{e}");
+        let e = serve(&["--fleet-nameservers", "127.0.0.1:0"]).unwrap_err();
+        assert!(e.to_string().contains("port 0"), "{e}");
+        let e = serve(&["--commit-wait=-1"]).unwrap_err();
+        assert!(e.to_string().contains("not a count of name servers"), "{e}");
+        let e = serve(&["--commit-wait-timeout", "5"]).unwrap_err();
+        assert!(e.to_string().contains("missing unit"), "{e}");
+
+        let s = serve(&[
+            "--fleet-nameservers",
+            "127.0.0.1:5300",
+            "--commit-wait",
+            "2",
+        ])
+        .unwrap();
+        let e = s.fleet().unwrap_err();
+        assert_eq!(
+            e,
+            FleetConfigError::CommitWaitExceedsNameservers { wait: 2, listed: 1 }
+        );
+        assert!(e.to_string().contains("POOLMGR_COMMIT_WAIT"), "{e}");
+        // A wait with nothing listed at all.
+        let s = serve(&["--commit-wait", "1"]).unwrap();
+        assert!(s.fleet().is_err());
+        let s = serve(&[
+            "--fleet-nameservers",
+            "127.0.0.1:5300",
+            "--commit-wait",
+            "1",
+            "--commit-wait-timeout",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(s.fleet(), Err(FleetConfigError::ZeroCommitWaitTimeout));
     }
 }

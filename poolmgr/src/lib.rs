@@ -14,6 +14,8 @@
 //! - [`effects`]: the DNS work itself (provision a child zone, publish the
 //!   canonical records, tear down), idempotent, applied by [`outbox`].
 //! - [`dns`]: the PowerDNS-compatible REST client those effects use.
+//! - [`fleet`]: the name servers that must serve what poolmgr wrote: a
+//!   status report per pool, and the optional wait after a commit.
 //! - [`outbox`]: applies pending effects, inline for a request and in the
 //!   background with retries, so that after any crash DNS converges to the
 //!   database; also the sweeper of expired reservations.
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod dns;
 pub mod effects;
+pub mod fleet;
 pub mod label;
 pub mod model;
 pub mod outbox;

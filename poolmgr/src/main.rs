@@ -42,6 +42,11 @@ fn main() -> ExitCode {
         logsink::print_stderr(format_args!("poolmgr: nothing to do (see --help)"));
         return ExitCode::from(2);
     };
+    // Settings that contradict each other are refused like bad flags.
+    if let Err(e) = settings.fleet() {
+        logsink::print_stderr(format_args!("poolmgr: {e}"));
+        return ExitCode::from(2);
+    }
     init_logging(&settings.log_level, &settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

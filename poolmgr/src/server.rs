@@ -13,6 +13,9 @@ use crate::store::Store;
 
 /// How long start-up may spend creating the pool zones (PDM's value).
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(60);
+/// catalyst-api's HTTP timeout towards poolmgr (pdm-api.md §7): a commit
+/// must answer well within it.
+const CALLER_HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the pool zones' DS shown in `/healthz` is refreshed.
 const POOL_DS_REFRESH: Duration = Duration::from_secs(300);
 
@@ -43,7 +46,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     })?;
     let listen = settings.listen_addr();
     let sweep_every = settings.sweeper_interval;
-    let state = AppState::new(store, dns, settings, auth);
+    let fleet = settings.fleet()?;
+    if let Some(fleet) = &fleet {
+        tracing::info!(
+            nameservers = ?fleet.nameservers,
+            commit_wait = fleet.commit_wait,
+            commit_wait_timeout = ?fleet.commit_wait_timeout,
+            "watching the fleet's name servers"
+        );
+        if fleet.commit_wait > 0
+            && fleet.commit_wait_timeout + settings.inline_dns_timeout > CALLER_HTTP_TIMEOUT
+        {
+            tracing::warn!(
+                "POOLMGR_INLINE_DNS_TIMEOUT plus POOLMGR_COMMIT_WAIT_TIMEOUT exceeds catalyst-api's \
+                 {CALLER_HTTP_TIMEOUT:?} HTTP timeout: a slow commit may time out at the caller before its 202"
+            );
+        }
+    }
+    let state = AppState::new(store, dns, settings, auth).with_fleet(fleet);
 
     tokio::time::timeout(BOOTSTRAP_TIMEOUT, bootstrap(&state))
         .await

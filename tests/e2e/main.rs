@@ -51,6 +51,8 @@ mod negative;
 mod opcode;
 /// The real poolmgr driving the real dnsd (pdm-api.md).
 mod poolmgr;
+/// poolmgr watching a fleet of name servers: the fleet report and the commit wait.
+mod poolmgr_fleet;
 /// SIGHUP zone reload.
 mod reload;
 /// Zone transfers, NOTIFY and TSIG between dnsd servers and with kdig.
@@ -61,6 +63,8 @@ mod replication_interop;
 mod replication_peers;
 /// §16 the RFC 8906 §8 matrix, one test per row.
 mod rfc8906;
+/// Response-rate limiting of UDP answers.
+mod rrl;
 /// §10 TCP.
 mod tcp;
 /// §13 zone transfers with the default (no transfers offered).

@@ -26,12 +26,12 @@ use e2e::{
 use hickory_proto::rr::RecordType;
 use serde_json::{Value, json};
 
-const DNS_KEY: &str = "pdns-key-for-poolmgr-tests";
-const CALLER: &str = "caller-token-0123456789abcdef";
-const OPERATOR: &str = "operator-token-0123456789abcdef";
-const POOL: &str = "omani.works";
+pub(crate) const DNS_KEY: &str = "pdns-key-for-poolmgr-tests";
+pub(crate) const CALLER: &str = "caller-token-0123456789abcdef";
+pub(crate) const OPERATOR: &str = "operator-token-0123456789abcdef";
+pub(crate) const POOL: &str = "omani.works";
 
-fn localhost() -> IpAddr {
+pub(crate) fn localhost() -> IpAddr {
     IpAddr::V4(Ipv4Addr::LOCALHOST)
 }
 
@@ -180,7 +180,7 @@ fn token_entry(scope: &str, token: &str) -> String {
 }
 
 /// A database for one test: a SQLite file, or a fresh PostgreSQL database.
-fn database(backend: &str) -> Option<String> {
+pub(crate) fn database(backend: &str) -> Option<String> {
     match backend {
         "sqlite" => Some(format!(
             "sqlite://{}",
@@ -216,20 +216,20 @@ fn database(backend: &str) -> Option<String> {
     }
 }
 
-struct Poolmgr {
+pub(crate) struct Poolmgr {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
 }
 
-struct PoolmgrConfig {
-    database_url: String,
-    pdns: SocketAddr,
-    extra_env: Vec<(String, String)>,
+pub(crate) struct PoolmgrConfig {
+    pub(crate) database_url: String,
+    pub(crate) pdns: SocketAddr,
+    pub(crate) extra_env: Vec<(String, String)>,
 }
 
 impl Poolmgr {
-    fn start(cfg: &PoolmgrConfig) -> Poolmgr {
+    pub(crate) fn start(cfg: &PoolmgrConfig) -> Poolmgr {
         Poolmgr::start_logging_to(cfg, None)
     }
 
@@ -282,11 +282,17 @@ impl Poolmgr {
         }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Http {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Http {
         let auth = token.map(|t| format!("Bearer {t}"));
         let headers: Vec<(&str, &str)> = auth
             .as_deref()
@@ -297,11 +303,11 @@ impl Poolmgr {
         request(self.addr, method, path, &headers, body.as_deref())
     }
 
-    fn get(&self, path: &str, token: Option<&str>) -> Http {
+    pub(crate) fn get(&self, path: &str, token: Option<&str>) -> Http {
         self.call("GET", path, token, None)
     }
 
-    fn reserve(&self, sub: &str) -> Http {
+    pub(crate) fn reserve(&self, sub: &str) -> Http {
         self.call(
             "POST",
             &format!("/api/v1/pool/{POOL}/reserve"),
@@ -310,7 +316,7 @@ impl Poolmgr {
         )
     }
 
-    fn commit(&self, sub: &str, token: &str, ip: &str) -> Http {
+    pub(crate) fn commit(&self, sub: &str, token: &str, ip: &str) -> Http {
         self.call(
             "POST",
             &format!("/api/v1/pool/{POOL}/commit"),
@@ -353,7 +359,7 @@ impl Drop for Poolmgr {
 
 //----------- DNS expectations --------------------------------------------------------------
 
-fn a_records(r: &Reply, name: &str) -> Vec<String> {
+pub(crate) fn a_records(r: &Reply, name: &str) -> Vec<String> {
     r.answer()
         .into_iter()
         .filter(|(n, t, _)| n == name && t == "A")

@@ -10,6 +10,7 @@
 //! as much per query at full load and 12 % more at 20,000 queries/s, so it
 //! was not kept (BENCHMARKS.md, "io_uring").
 
+pub mod rrl;
 pub mod tcp;
 pub mod udp;
 

@@ -2,12 +2,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use socket2::{Protocol, Type};
 use tracing::debug;
 
+use super::rrl::{self, Rrl, Verdict};
 use super::{BindError, new_socket};
 use crate::answer::{AnswerConfig, Responder};
 use crate::metrics::Metrics;
@@ -50,6 +52,7 @@ pub fn spawn_workers(
     catalog: &SharedCatalog,
     config: &AnswerConfig,
     metrics: &Metrics,
+    rrl: Option<&Arc<Rrl>>,
 ) -> Vec<JoinHandle<()>> {
     sockets
         .into_iter()
@@ -58,11 +61,12 @@ pub fn spawn_workers(
             let catalog = catalog.clone();
             let config = config.clone();
             let stats = metrics.worker(Transport::Udp);
+            let rrl = rrl.cloned();
             std::thread::Builder::new()
                 .name(format!("udp-{index}"))
                 .spawn(move || {
                     let responder = Responder::with_stats(config, stats).with_templates();
-                    serve(socket, catalog, responder)
+                    serve(socket, catalog, responder, rrl)
                 })
                 .expect("spawning a thread at startup")
         })
@@ -71,7 +75,12 @@ pub fn spawn_workers(
 
 /// The worker loop: receive a batch, answer each, send the replies as a
 /// batch; forever.
-fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
+fn serve(
+    socket: UdpSocket,
+    catalog: SharedCatalog,
+    mut responder: Responder,
+    rrl: Option<Arc<Rrl>>,
+) {
     let mut cache = arc_swap::Cache::new(catalog);
     let mut batch = Batch::new();
     let fd = socket.as_raw_fd();
@@ -85,6 +94,7 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
             }
         };
         let started = Instant::now();
+        let second = rrl.as_ref().map_or(0, |rrl| rrl.second(started));
         let catalog = cache.load();
         // A lone query would only hash its name twice: its probe comes next.
         if received > 1 {
@@ -101,6 +111,13 @@ fn serve(socket: UdpSocket, catalog: SharedCatalog, mut responder: Responder) {
                 continue;
             };
             if responder.answer(packet, catalog, Transport::Udp, peer, reply) {
+                if let Some(rrl) = &rrl {
+                    match rrl.check(peer, reply, second) {
+                        Verdict::Send => {}
+                        Verdict::Drop => continue,
+                        Verdict::Slip => rrl::truncate(reply),
+                    }
+                }
                 batch.queue_reply(i, replies);
                 replies += 1;
             }

@@ -107,6 +107,12 @@ impl LbIpv4 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address.
+    pub fn addr(&self) -> Ipv4Addr {
+        // Only `parse` builds an LbIpv4, from text that parsed as one.
+        self.0.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
 }
 
 /// The optional IPv6 address of the AAAA records, kept as given.

@@ -1,7 +1,7 @@
 //! The HTTP API: the Go PDM's routes, fields and codes (spec pdm-api.md
 //! §3–§4), bearer-token authentication, `/openapi.json` and `/metrics`.
 //!
-//! Route scopes: `/healthz` is open; the allocation and registrar routes
+//! Route scopes: `/healthz` and `/fleet` are open; the allocation and registrar routes
 //! need a caller token; listings, `/metrics` and `/openapi.json` are
 //! readable with any token, listings only with an operator token.
 
@@ -27,6 +27,7 @@ use serde_json::json;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::dns::PdnsClient;
+use crate::fleet::{Fleet, FleetSettings};
 use crate::outbox::Applier;
 use crate::store::Store;
 use auth::{Auth, Scope};
@@ -54,6 +55,9 @@ pub struct AppState {
     pub pool_ds: Arc<RwLock<BTreeMap<String, Vec<String>>>>,
     /// Wall time (the system clock, or a test's).
     pub clock: SharedClock,
+    /// The name servers watched for `/healthz`, `/fleet` and the commit
+    /// wait; `None` when none are configured.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 impl AppState {
@@ -97,7 +101,14 @@ impl AppState {
             auth: Arc::new(auth),
             http_metrics: Arc::default(),
             pool_ds: Arc::default(),
+            fleet: None,
         }
+    }
+
+    /// The same state watching `fleet` (see [`crate::fleet`]).
+    pub fn with_fleet(mut self, fleet: Option<FleetSettings>) -> AppState {
+        self.fleet = fleet.map(|f| Arc::new(Fleet::new(f)));
+        self
     }
 }
 
@@ -110,7 +121,12 @@ fn route_table() -> Vec<(Option<Scope>, Routes)> {
         .get("/metrics", metrics::render)
         .get("/openapi.json", openapi::document);
     vec![
-        (None, Routes::new().get("/healthz", healthz)),
+        (
+            None,
+            Routes::new()
+                .get("/healthz", healthz)
+                .get("/fleet", fleet_status),
+        ),
         (Some(Scope::Caller), caller),
         (Some(Scope::Operator), pool::operator_routes()),
     ]
@@ -155,6 +171,11 @@ async fn not_found() -> Response {
 /// zones' DS for the operator to publish at the registrar (§10.6). A
 /// failed ping is 503 with a fixed `db` text; the error itself is logged
 /// (the disclosure rule of [`error`]: `/healthz` is open to anyone).
+///
+/// With fleet name servers configured, the body also has a `fleet` report
+/// (see [`crate::fleet::status`]). It never changes the status code: a
+/// lagging edge is not a reason to restart poolmgr. `GET /fleet` is the
+/// probe that fails on it.
 async fn healthz(State(state): State<AppState>) -> Response {
     if let Err(e) = state.store.ping().await {
         tracing::error!(error = %e, "health check: database ping failed");
@@ -171,11 +192,42 @@ async fn healthz(State(state): State<AppState>) -> Response {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    axum::Json(json!({
+    let mut body = json!({
         "status": "ok",
         "managedDomains": *state.pools,
         "registrars": registrars,
         "ds": ds,
-    }))
-    .into_response()
+    });
+    if let Some(fleet) = &state.fleet {
+        let report = fleet
+            .report(&state.dns, &state.pools, state.clock.now())
+            .await;
+        body["fleet"] = report.to_json();
+    }
+    axum::Json(body).into_response()
+}
+
+/// `GET /fleet`: the fleet report alone, 200 when every listed name
+/// server serves every pool zone's current serial, 503 when any lags or
+/// errs (a readiness or alerting probe). Open like `/healthz`, which shows
+/// the same report. 404 `fleet-not-configured` without
+/// `POOLMGR_FLEET_NAMESERVERS`.
+async fn fleet_status(State(state): State<AppState>) -> Response {
+    let Some(fleet) = &state.fleet else {
+        return error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "fleet-not-configured",
+            "no fleet name servers are configured (POOLMGR_FLEET_NAMESERVERS)",
+        )
+        .into_response();
+    };
+    let report = fleet
+        .report(&state.dns, &state.pools, state.clock.now())
+        .await;
+    let status = if report.all_current() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report.to_json())).into_response()
 }

@@ -31,6 +31,24 @@ fn registrar_param() -> Value {
             "schema": { "type": "string", "enum": ["cloudflare", "dynadot", "godaddy", "namecheap", "ovh"] } })
 }
 
+/// `/healthz`'s `fleet` object and `/fleet`'s body (see
+/// [`crate::fleet::status`]).
+fn fleet_schema() -> Value {
+    json!({ "type": "object", "description": "Only with POOLMGR_FLEET_NAMESERVERS. A name server is current when it serves the pool zone's serial on the primary or a newer one (RFC 1982).",
+            "properties": {
+              "status": { "type": "string", "enum": ["current", "lagging"] },
+              "checkedAt": { "type": "string", "format": "date-time" },
+              "lagging": { "type": "integer", "description": "(pool, name server) pairs not current" },
+              "pools": { "type": "object", "additionalProperties": { "type": "object", "properties": {
+                "serial": { "type": "integer", "description": "the primary's serial" },
+                "error": { "type": "string", "description": "why the primary's serial is unknown" },
+                "current": { "type": "integer" }, "total": { "type": "integer" },
+                "nameservers": { "type": "array", "items": { "type": "object", "properties": {
+                  "address": { "type": "string" }, "serial": { "type": "integer" },
+                  "error": { "type": "string", "description": "timeout, REFUSED, SERVFAIL, not authoritative, network: ..." },
+                  "current": { "type": "boolean" } } } } } } } } })
+}
+
 /// The document.
 pub fn spec() -> Value {
     let unauthorized = error_response("missing or unknown bearer token");
@@ -39,7 +57,7 @@ pub fn spec() -> Value {
       "info": {
         "title": "poolmgr",
         "version": env!("CARGO_PKG_VERSION"),
-        "description": "Pool-domain manager, wire-compatible with the Go PDM. Every route but /healthz needs Authorization: Bearer <token> unless authentication is switched off."
+        "description": "Pool-domain manager, wire-compatible with the Go PDM. Every route but /healthz and /fleet needs Authorization: Bearer <token> unless authentication is switched off."
       },
       "components": {
         "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -102,13 +120,18 @@ pub fn spec() -> Value {
           "Health": { "type": "object", "properties": { "status": { "type": "string" },
             "managedDomains": { "type": "array", "items": { "type": "string" } },
             "registrars": { "type": "array", "items": { "type": "string" } },
-            "ds": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } } } }
+            "ds": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } },
+            "fleet": { "$ref": "#/components/schemas/Fleet" } } },
+          "Fleet": fleet_schema()
         }
       },
       "security": [ { "bearer": [] } ],
       "paths": {
         "/healthz": { "get": { "security": [], "summary": "Liveness and database ping",
-          "responses": { "200": json_response("healthy", "Health"), "503": error_response("database unreachable") } } },
+          "responses": { "200": json_response("healthy (a lagging fleet never changes this)", "Health"), "503": error_response("database unreachable") } } },
+        "/fleet": { "get": { "security": [], "summary": "Whether every fleet name server serves every pool zone's current serial",
+          "responses": { "200": json_response("all current", "Fleet"), "503": json_response("some name server lags or errs", "Fleet"),
+            "404": error_response("fleet-not-configured") } } },
         "/api/v1/reserved": { "get": { "summary": "Reserved labels",
           "responses": { "200": { "description": "sorted labels" }, "401": unauthorized } } },
         "/api/v1/pool/{domain}/check": { "get": { "summary": "Availability (always 200 but on database errors)",
@@ -122,7 +145,7 @@ pub fn spec() -> Value {
             "422": error_response("invalid-format, unsupported-pool or reserved"), "401": unauthorized } } },
         "/api/v1/pool/{domain}/commit": { "post": { "summary": "Activate a reservation and publish its records; a retry with the same token re-publishes",
           "parameters": [ domain_param() ], "requestBody": body("CommitRequest"),
-          "responses": { "200": json_response("active", "Allocation"), "202": json_response("active; DNS retried in the background", "Accepted"),
+          "responses": { "200": json_response("active", "Allocation"), "202": json_response("active; DNS retried in the background, or (POOLMGR_COMMIT_WAIT) not yet served by enough name servers", "Accepted"),
             "400": error_response("invalid JSON body"), "403": error_response("token-mismatch"), "404": error_response("not-found"),
             "409": error_response("already-active"), "410": error_response("reservation-expired"),
             "422": error_response("invalid-format, missing-lb-ip, invalid-lb-ip, invalid-fqdn or unsupported-pool"), "401": unauthorized } } },

@@ -270,6 +270,7 @@ async fn commit(
             format!("sovereignFQDN {fqdn:?} is not a domain name"),
         ));
     }
+    let committed_ipv4 = ipv4.addr();
     let op = Op::Commit(Commit {
         token: ReservationToken::parse(&req.reservation_token),
         sovereign_fqdn: Some(fqdn.to_owned()).filter(|s| !s.is_empty()),
@@ -283,7 +284,12 @@ async fn commit(
         .drain(domain, sub, state.settings.inline_dns_timeout)
         .await
     {
-        Ok(()) => Ok((StatusCode::OK, Json(alloc.to_json(false))).into_response()),
+        Ok(()) => match &state.fleet {
+            Some(fleet) if fleet.waits_on_commit() => {
+                Ok(wait_for_fleet(fleet, &state, &alloc, committed_ipv4).await)
+            }
+            _ => Ok((StatusCode::OK, Json(alloc.to_json(false))).into_response()),
+        },
         Err(e) => {
             let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
             body["warning"] =
@@ -293,6 +299,47 @@ async fn commit(
         }
     }
 }
+
+/// The commit's records are on the primary; with `POOLMGR_COMMIT_WAIT=N`
+/// the answer waits until N fleet name servers serve them. 200 when they
+/// do; otherwise 202, PDM's "committed, DNS not done yet" (§3.5), which
+/// callers already treat as success and which a retry with the same token
+/// turns into a re-publish and a new wait (§10.1). Nothing is undone.
+async fn wait_for_fleet(
+    fleet: &crate::fleet::Fleet,
+    state: &AppState,
+    alloc: &Allocation,
+    ipv4: std::net::Ipv4Addr,
+) -> Response {
+    let child = alloc.fqdn();
+    let waited = fleet.wait_for_commit(&state.dns, &child, ipv4).await;
+    let detail = match waited {
+        Ok(report) if report.met() => {
+            tracing::debug!(zone = %child, served_by = ?report.served, waited = ?report.waited, "commit: served by the fleet");
+            return (StatusCode::OK, Json(alloc.to_json(false))).into_response();
+        }
+        Ok(report) => {
+            let lagging: Vec<String> = report
+                .lagging
+                .iter()
+                .map(|(ns, _)| ns.to_string())
+                .collect();
+            tracing::warn!(zone = %child, lagging = ?lagging, summary = %report.summary(), "commit: the fleet did not serve it in time");
+            format!("fleet wait: {}", report.summary())
+        }
+        Err(e) => {
+            tracing::warn!(zone = %child, error = %e, "commit: fleet wait not started");
+            format!("fleet wait: {e}")
+        }
+    };
+    let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
+    body["warning"] = COMMIT_NOT_PROPAGATED.into();
+    body["detail"] = detail.into();
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// The 202 warning when the fleet did not serve a commit in time.
+pub const COMMIT_NOT_PROPAGATED: &str = "row committed and DNS written on the primary, but not yet served by enough name servers; retry commit to wait again";
 
 /// Why queued DNS work is unfinished, for a 202's `detail`: the DNS
 /// server's answer or the time-out, but never a database error's text

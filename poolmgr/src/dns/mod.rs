@@ -25,7 +25,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub use names::{child_fqdn, fqdn, is_strict_subdomain, zone_id};
-use wire::{Cryptokey, ZoneDetail};
+use wire::{Cryptokey, ZoneDetail, ZoneSerial};
 
 /// Where the DNS server's API is.
 #[derive(Clone, Debug)]
@@ -285,6 +285,28 @@ impl PdnsClient {
             )
             .await?;
         Ok(self.expect(&op, answer, &[200, 404])?.status == StatusCode::OK)
+    }
+
+    /// The zone's current SOA serial as the API reports it (`serial` of
+    /// `GET …/zones/{id}`): what the primary serves, and what the fleet's
+    /// name servers are compared with.
+    pub async fn zone_serial(&self, zone: &str) -> Result<u32, DnsError> {
+        let op = format!("read serial of zone {}", fqdn(zone));
+        let answer = self
+            .send(
+                &op,
+                Method::GET,
+                &zone_path(zone),
+                &[("rrsets", "false")],
+                None,
+            )
+            .await?;
+        let answer = self.expect(&op, answer, &[200])?;
+        let zone: ZoneSerial = decode(&op, &answer.body)?;
+        zone.serial.ok_or_else(|| DnsError::Protocol {
+            operation: op,
+            message: "the zone has no serial".into(),
+        })
     }
 
     /// Creates a Native zone with an explicit SOA (MNAME = first name

@@ -39,6 +39,14 @@ pub(super) fn sha256_ds(ds: &str) -> Option<String> {
     (ds.digest_type == DigestType::Sha256.number()).then(|| ds.to_string())
 }
 
+/// `GET …/zones/{id}`, the serial only. PowerDNS and dnsd keep serials
+/// below 2^31 (pdns-api.md); a larger or negative value does not decode.
+#[derive(Debug, Deserialize)]
+pub(super) struct ZoneSerial {
+    #[serde(default)]
+    pub serial: Option<u32>,
+}
+
 /// `GET …/zones/{id}`, the RRsets only.
 #[derive(Debug, Deserialize)]
 pub(super) struct ZoneDetail {
