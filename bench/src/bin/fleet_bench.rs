@@ -366,14 +366,27 @@ fn load(dnsload: &Path, addr: SocketAddr, queries: &Path, seconds: f64) -> anyho
     let out = Command::new(dnsload)
         .args(["-s", &addr.to_string(), "-d"])
         .arg(queries)
-        .args(["-l", &seconds.to_string(), "-q", "64", "-c", "4", "--do"])
+        .args([
+            "-l",
+            &seconds.to_string(),
+            "-q",
+            "64",
+            "-c",
+            "4",
+            "--dnssec",
+        ])
         .output()
         .context("run dnsload")?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .find(|l| l.starts_with("RESULT"))
-        .with_context(|| format!("no RESULT from dnsload: {text}"))?;
+        .with_context(|| {
+            format!(
+                "no RESULT from dnsload: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     let answered = line
         .split_whitespace()
         .find_map(|f| f.strip_prefix("answered="))
