@@ -109,7 +109,7 @@ or_dash() { if [[ -n ${1:-} ]]; then echo "$1"; else echo "–"; fi; }
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 MD="$OUT/fleet.md"
 {
-    echo "- **Command:** \`COUNT=$COUNT MEMBERS=$MEMBERS REPS=$REPS LOAD_SECONDS=$LOAD_SECONDS bench/fleet.sh\` (medians of $REPS runs; loopback; primary API over TLS, TSIG on every transfer)"
+    echo "- **Command:** \`COUNT=$COUNT MEMBERS=$MEMBERS REPS=$REPS LOAD_SECONDS=$LOAD_SECONDS bench/fleet.sh\` (median of $REPS runs; loopback; primary API over TLS, TSIG on every transfer)"
     echo "- **Date:** $START; $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) CPUs; load average before/after $LOAD_BEFORE / $LOAD_AFTER"
     echo "- **Versions:** dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?'); $(knotd -V 2>&1 | head -1)"
     echo
