@@ -73,6 +73,8 @@ pub struct AnswerConfig {
     /// none, NOTIFY and transfers are refused and signed requests fail
     /// with BADKEY.
     pub control: Option<ControlHandle>,
+    /// DNS Cookies (RFC 7873, RFC 9018); `None` ignores COOKIE options.
+    pub cookies: Option<Arc<cookies::Cookies>>,
 }
 
 /// The health checker and GeoIP as LUA records see them, and the cache of
@@ -116,6 +118,7 @@ impl Default for AnswerConfig {
             lua: LuaViews::default(),
             answer_templates: templates::DEFAULT_SLOTS,
             control: None,
+            cookies: None,
         }
     }
 }
@@ -147,6 +150,9 @@ struct Pipeline {
     config: AnswerConfig,
     signatures: ReplySignatures,
     assembler: Assembler,
+    /// The last query returned a valid server cookie (RFC 7873): its
+    /// source address is proven, so rate limiting lets it through.
+    cookie_valid: bool,
 }
 
 /// Where a responder's reply templates live.
@@ -175,6 +181,7 @@ impl Responder {
                 config,
                 signatures: ReplySignatures::default(),
                 assembler: Assembler::default(),
+                cookie_valid: false,
             },
             stats: None,
             templates: TemplateStore::None,
@@ -250,6 +257,12 @@ impl Responder {
         answered.is_some()
     }
 
+    /// Whether the query just answered carried a valid server cookie, which
+    /// proves its source address (response-rate limiting exempts it).
+    pub fn client_proved_address(&self) -> bool {
+        self.pipeline.cookie_valid
+    }
+
     /// Closes a batch of answers for the counters: the time since
     /// `started`, spent answering `answered` queries, goes to the latency
     /// histogram (transports decide what a batch is), and the replies
@@ -272,6 +285,7 @@ impl Responder {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> Option<(RType, Rcode)> {
+        self.pipeline.cookie_valid = false;
         let request = match parse_request(packet) {
             Parsed::Drop => return None,
             Parsed::FormErr {
@@ -422,6 +436,7 @@ fn reply_head<'q>(
                 client_subnet: edns
                     .client_subnet
                     .filter(|_| config.edns_client_subnet && acts_on_options),
+                cookie: None,
             }
         }),
         limit,
@@ -612,6 +627,30 @@ impl Pipeline {
             outcome.dnssec_ok = edns.dnssec_ok();
             outcome.compact_ok = edns.flags.contains(EdnsFlags::CO);
         }
+        // Cookies: the reply's COOKIE option, and BADCOOKIE for a UDP client
+        // that must prove its address first.
+        let verdict = match (
+            &self.config.cookies,
+            request.edns.as_ref(),
+            head.edns.as_mut(),
+        ) {
+            (Some(cookies), Some(edns), Some(reply_edns)) if edns.version == 0 => {
+                match &edns.cookie {
+                    Some(cookie) => {
+                        let checked = cookies.check(cookie, peer, unix_now() as u32);
+                        reply_edns.cookie = Some(checked.reply);
+                        self.cookie_valid = checked.valid;
+                        if cookies.require && !checked.valid && transport == Transport::Udp {
+                            Verdict::Refuse(Rcode::BADCOOKIE)
+                        } else {
+                            verdict
+                        }
+                    }
+                    None => verdict,
+                }
+            }
+            _ => verdict,
+        };
         match verdict {
             // Lookup, which hands names owning LUA records to the dynamic
             // stage (`dynamic::records`): a LUA CNAME continues the walk.

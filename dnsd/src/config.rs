@@ -261,6 +261,19 @@ pub struct ServeArgs {
     /// Buckets in the rate-limit table (8 bytes each). Default: 262144.
     #[arg(long, value_name = "N")]
     pub rrl_table_size: Option<usize>,
+    /// DNS Cookies (RFC 7873, RFC 9018 server cookies). Default: on.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub dns_cookies: Option<OnOff>,
+    /// The server cookie secret: a file with 32 hex digits (16 octets) on
+    /// its first line and, during a rotation, the previous secret on the
+    /// second; re-read on SIGHUP. Give every server of a fleet the same
+    /// file. Default: a random secret per start.
+    #[arg(long, value_name = "FILE")]
+    pub cookie_secret_file: Option<PathBuf>,
+    /// UDP clients that send a cookie must return a valid server cookie;
+    /// otherwise they get BADCOOKIE and a fresh one (RFC 7873 §5.2.3).
+    #[arg(long)]
+    pub require_server_cookie: bool,
     /// Seconds a key newly activated on the primary is published on this
     /// edge before the edge signs with it, when another key of the same
     /// role still signs. Default: 60.
@@ -431,6 +444,10 @@ pub struct FileConfig {
     pub rrl_ipv6_prefix: Option<u8>,
     pub rrl_whitelist: Option<Vec<String>>,
     pub rrl_table_size: Option<usize>,
+    pub dns_cookies: Option<bool>,
+    pub cookie_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub require_server_cookie: bool,
 }
 
 /// `[[secondary]]` in the configuration file.
@@ -536,6 +553,19 @@ pub struct Settings {
     pub replication: Replication,
     /// Response-rate limiting of UDP answers; `None`: off.
     pub rrl: Option<RrlSettings>,
+    /// DNS Cookies.
+    pub cookies: CookieSettings,
+}
+
+/// DNS Cookies: off, or on with the secret's file (none: a random secret)
+/// and whether cookie-aware UDP clients must return a valid server cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieSettings {
+    Off,
+    On {
+        secret_file: Option<PathBuf>,
+        require: bool,
+    },
 }
 
 /// UDP workers when none are configured: half the CPUs, at least one.
@@ -573,6 +603,22 @@ impl Settings {
         };
         let replication = replication_settings(&args, &file, relative_to_config)?;
         let rrl = rrl_settings(&args, &file)?;
+        let cookies = if args
+            .dns_cookies
+            .map(|v| v == OnOff::On)
+            .or(file.dns_cookies)
+            .unwrap_or(true)
+        {
+            CookieSettings::On {
+                secret_file: args
+                    .cookie_secret_file
+                    .clone()
+                    .or(file.cookie_secret_file.clone().map(&relative_to_config)),
+                require: args.require_server_cookie || file.require_server_cookie,
+            }
+        } else {
+            CookieSettings::Off
+        };
         let mut zones: Vec<ZoneSource> = Vec::new();
         for zone in file.zone {
             let origin = parse_origin(&zone.origin).map_err(ConfigError::Invalid)?;
@@ -655,6 +701,7 @@ impl Settings {
             }
         };
         let settings = Settings {
+            cookies,
             rrl,
             replication,
             api_tls,

@@ -13,9 +13,10 @@ use anyhow::Context;
 use tracing::{error, info, warn};
 
 use crate::answer::control::ControlHandle;
+use crate::answer::cookies::{CookieSecrets, Cookies};
 use crate::answer::{AnswerConfig, LuaViews};
 use crate::api::{self, ApiKey, ApiState};
-use crate::config::Settings;
+use crate::config::{CookieSettings, Settings};
 use crate::dnssec::{KeyStore, Signer};
 use crate::dynamic::health::{CheckerSettings, HealthChecker};
 use crate::dynamic::{LuaCache, cache as lua_cache};
@@ -60,6 +61,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()
         },
+        edge_key_delay: replication.key_source.as_ref().map(|k| k.propagation_delay),
     };
     let zones = Arc::new(Registry::open(
         settings.zones.clone(),
@@ -101,6 +103,15 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         signer.clone(),
     );
     metrics.set_replication(replicator.clone());
+    if let Some(source) = &settings.replication.key_source {
+        let keysync = crate::xfr::keysync::KeySync::new(
+            source,
+            KeyStore::new(&settings.data_dir),
+            zones.clone(),
+        )
+        .context("--key-source")?;
+        replicator.set_keysync(keysync);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.workers.clamp(1, 4))
@@ -132,6 +143,23 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     if let Some(cache) = &lua_cache {
         metrics.set_lua_cache(cache.clone());
     }
+    let cookies = match &settings.cookies {
+        CookieSettings::Off => None,
+        CookieSettings::On {
+            secret_file,
+            require,
+        } => {
+            let secrets = match secret_file {
+                Some(file) => CookieSecrets::read(file)?,
+                None => CookieSecrets::random(),
+            };
+            Some(Arc::new(Cookies::new(
+                secrets,
+                secret_file.clone(),
+                *require,
+            )))
+        }
+    };
     let config = AnswerConfig {
         edns_payload: settings.edns_payload,
         any_udp: settings.any_udp,
@@ -147,6 +175,7 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         },
         answer_templates: settings.answer_templates,
         control: Some(ControlHandle(replicator.clone())),
+        cookies: cookies.clone(),
     };
 
     // Bind everything before serving anything, so a bad address fails the start.
@@ -158,12 +187,17 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         udp_sockets.push(sockets);
         info!(%bound, workers = settings.workers, "listening on udp and tcp");
     }
+    let api_tls = settings
+        .api_tls
+        .as_ref()
+        .map(api::tls::acceptor)
+        .transpose()?;
     let api_listener = match settings.api_listen {
         Some(addr) => {
             let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on {addr} (api)"))?;
             listener.set_nonblocking(true)?;
-            info!(%addr, "api listening");
+            info!(%addr, tls = api_tls.is_some(), "api listening");
             Some(listener)
         }
         None => None,
@@ -207,10 +241,10 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             let header_timeout = settings.api_header_timeout;
             tokio::spawn(async move {
                 let app = api::router(state).layer(axum::Extension(health));
-                api::serve::serve(listener, app, header_timeout).await;
+                api::serve::serve(listener, app, header_timeout, api_tls).await;
             });
         }
-        signals.run(&zones, &geo).await
+        signals.run(&zones, &geo, cookies.as_ref()).await
     })
 }
 

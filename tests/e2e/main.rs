@@ -29,8 +29,12 @@ mod check_zone;
 mod class;
 /// Command line: help, bad flags, ports in use, several listeners, IPv6, zone load errors.
 mod cli;
+/// DNS Cookies (RFC 7873, RFC 9018).
+mod cookies;
 /// Online signing checked by unbound and delv.
 mod dnssec;
+/// DNSSEC on every edge: keys fetched over TLS, online signing of secondaries.
+mod edge_dnssec;
 /// §8 EDNS(0) and §9.1 ECS while ECS processing is off.
 mod edns;
 /// The fleet: a dnsd primary, two dnsd edges and Knot consuming its catalog, poolmgr.

@@ -67,7 +67,8 @@ impl Variant {
             return Some(Variant(transport_bit));
         };
         let ecs_echoed = ecs_on && (edns.client_subnet.is_some() || edns.client_subnet_malformed);
-        if edns.version != 0 || edns.nsid || ecs_echoed {
+        // A COOKIE option is answered with a cookie for that client.
+        if edns.version != 0 || edns.nsid || ecs_echoed || edns.cookie.is_some() {
             return None;
         }
         let mut bits = Variant::EDNS | transport_bit;

@@ -14,6 +14,8 @@ mod health;
 pub mod ids;
 pub mod patch;
 pub mod serve;
+/// The API's TLS certificate and key, loaded at start.
+pub mod tls;
 mod view;
 mod zones;
 

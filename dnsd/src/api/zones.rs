@@ -1,5 +1,6 @@
 //! `/api/v1/servers/{server}/zones…`: list, create, read, change, delete.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, unprocessable};
 use super::patch::{CreateZone, RRsetChange, apply_patch, create_zone, request_name, zone_kind};
+use super::serve::Connection;
 use super::view::{self, Detail};
 use super::{ApiState, ids};
 use crate::dnssec::Algorithm;
@@ -535,23 +537,33 @@ async fn cryptokeys(
     Ok(axum::Json(keys).into_response())
 }
 
-/// One key by id (its key tag).
+/// One key by id (its key tag). With `privatekey` (PowerDNS's single-key
+/// GET) only over a private channel ([`Connection::is_private`]: TLS, or
+/// a loopback peer); the route already requires the API key. This is how
+/// edges fetch a signed zone's keys (`xfr::keysync`).
 async fn cryptokey(
     State(state): State<ApiState>,
+    connection: Option<Extension<Connection>>,
     Path((server, id, key_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let view = find(&state, &server, &id)?;
     let tag = key_tag(&key_id)?;
-    let key = view
+    let zone_key = view
         .keys()
-        .and_then(|keys| {
-            keys.keys()
-                .iter()
-                .find(|k| k.key.tag() == tag)
-                .map(view::cryptokey)
-        })
+        .and_then(|keys| keys.keys().iter().find(|k| k.key.tag() == tag).cloned())
         .ok_or(ApiError::NotFound)?;
+    let mut key = view::cryptokey(&zone_key);
+    if shows_private_key(connection.map(|Extension(c)| c)) {
+        key["privatekey"] = Value::String(zone_key.key.to_pdns_private());
+    }
     Ok(axum::Json(key).into_response())
+}
+
+/// Whether a single-key GET on `connection` includes `privatekey`: only
+/// over TLS or from a loopback peer; a request whose connection is
+/// unknown (not served by `api::serve`) never gets it.
+fn shows_private_key(connection: Option<Connection>) -> bool {
+    connection.is_some_and(|c| c.is_private())
 }
 
 fn key_tag(key_id: &str) -> Result<u16, ApiError> {
@@ -747,4 +759,27 @@ async fn metadata_get(
         ZoneView::File { .. } | ZoneView::Secondary { .. } => Vec::new(),
     };
     Ok(axum::Json(json!({"type": "Metadata", "kind": kind, "metadata": values})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_keys_only_over_tls_or_loopback() {
+        let on = |peer: &str, tls: bool| {
+            shows_private_key(Some(Connection {
+                peer: peer.parse().unwrap(),
+                tls,
+            }))
+        };
+        assert!(on("127.0.0.1:40000", false), "loopback, plain");
+        assert!(on("[::1]:40000", false), "loopback v6, plain");
+        assert!(on("[::ffff:127.0.0.2]:40000", false), "mapped loopback");
+        assert!(on("192.0.2.7:40000", true), "remote over TLS");
+        assert!(!on("192.0.2.7:40000", false), "remote, plain HTTP");
+        assert!(!on("[2001:db8::1]:40000", false), "remote v6, plain HTTP");
+        assert!(!on("[::ffff:192.0.2.7]:40000", false), "mapped remote");
+        assert!(!shows_private_key(None), "connection unknown");
+    }
 }

@@ -43,11 +43,14 @@ pub struct ReplyEdns<'q> {
     /// The query's ECS option, echoed with the outcome's scope (RFC 7871
     /// §7.2.1), when ECS processing is on.
     pub client_subnet: Option<ClientSubnet>,
+    /// The COOKIE option (RFC 7873): the client cookie and our server cookie.
+    pub cookie: Option<[u8; 24]>,
 }
 
 impl ReplyEdns<'_> {
     fn wire_len(&self) -> usize {
         11 + self.nsid.map_or(0, |id| 4 + id.len())
+            + self.cookie.map_or(0, |c| 4 + c.len())
             + self
                 .client_subnet
                 .map_or(0, |ecs| 8 + ecs_address_len(ecs.source_prefix))
@@ -209,6 +212,11 @@ fn write_opt(out: &mut Vec<u8>, edns: &ReplyEdns<'_>, rcode: Rcode, set_co: bool
     }
     if let Some(ecs) = edns.client_subnet {
         write_client_subnet(out, ecs, scope);
+    }
+    if let Some(cookie) = &edns.cookie {
+        out.extend_from_slice(&10u16.to_be_bytes());
+        out.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+        out.extend_from_slice(cookie);
     }
     let rdlen = (out.len() - len_at - 2) as u16;
     out[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());

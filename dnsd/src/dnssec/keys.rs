@@ -465,6 +465,18 @@ impl SigningKey {
         out
     }
 
+    /// The private key as PowerDNS's API shows it in `privatekey`: ISC
+    /// `Private-key-format: v1.2` text, no timing lines (the API carries
+    /// the key's state in `active` and `published`).
+    pub fn to_pdns_private(&self) -> String {
+        format!(
+            "Private-key-format: v1.2\nAlgorithm: {} ({})\nPrivateKey: {}\n",
+            self.algorithm.number(),
+            self.algorithm.mnemonic(),
+            BASE64.encode(&self.secret.0)
+        )
+    }
+
     /// The public key as a BIND `.key` file.
     pub fn to_bind_key(&self) -> String {
         format!(

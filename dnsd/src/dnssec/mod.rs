@@ -27,6 +27,8 @@
 //! - [`cache`] holds [`SigCache`], sharded and bounded in bytes, never blocking.
 //! - [`denial`] holds [`succ`], [`TypeBitmap`], [`Denial`], [`nxdomain_reply`].
 //! - [`timestamp`] holds RRSIG and BIND time text.
+//! - [`edge`] decides which fetched keys an edge publishes and signs a
+//!   secondary zone with (pre-publication across a fleet).
 //!
 //! Invariants: nothing here logs or prints private key material (`Debug`
 //! redacts it); nothing on the signing path reads the clock or does I/O —
@@ -34,6 +36,7 @@
 
 pub mod cache;
 pub mod denial;
+pub mod edge;
 pub mod keys;
 pub mod prove;
 pub mod reply_signatures;

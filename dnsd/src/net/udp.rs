@@ -111,7 +111,11 @@ fn serve(
                 continue;
             };
             if responder.answer(packet, catalog, Transport::Udp, peer, reply) {
-                if let Some(rrl) = &rrl {
+                // A client that returned a valid server cookie proved its
+                // address: it cannot be a spoofed victim.
+                if let Some(rrl) = &rrl
+                    && !responder.client_proved_address()
+                {
                     match rrl.check(peer, reply, second) {
                         Verdict::Send => {}
                         Verdict::Drop => continue,

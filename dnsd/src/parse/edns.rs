@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::answer::cookies::ClientCookie;
 use crate::wire::EdnsFlags;
 
 /// Option codes we read.
@@ -31,6 +32,8 @@ pub struct Edns {
     /// path replies FORMERR when ECS processing is on and ignores the option
     /// when it is off (conformance §9.1, §9.4).
     pub client_subnet_malformed: bool,
+    /// The COOKIE option (RFC 7873), when well-formed.
+    pub cookie: Option<ClientCookie>,
 }
 
 impl Edns {
@@ -65,6 +68,7 @@ pub(crate) fn parse_opt(fixed: &[u8], rdata: &[u8]) -> Result<Edns, EdnsError> {
         nsid: false,
         client_subnet: None,
         client_subnet_malformed: false,
+        cookie: None,
     };
     let mut pos = 0;
     while pos < rdata.len() {
@@ -87,9 +91,11 @@ pub(crate) fn parse_opt(fixed: &[u8], rdata: &[u8]) -> Result<Edns, EdnsError> {
             },
             // RFC 7873 §5.2.2: a client cookie alone is 8 octets, with a
             // server cookie 16 to 40; other lengths are FORMERR.
-            code::COOKIE if !(len == 8 || (16..=40).contains(&len)) => {
-                return Err(EdnsError::Malformed(edns));
-            }
+            code::COOKIE => match ClientCookie::parse(value) {
+                Some(cookie) => edns.cookie = Some(cookie),
+                // RFC 7873 §5.2.2: a malformed COOKIE is FORMERR.
+                None => return Err(EdnsError::Malformed(edns)),
+            },
             _ => {}
         }
         pos += 4 + len;

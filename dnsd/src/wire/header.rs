@@ -112,6 +112,8 @@ impl Rcode {
     pub const NOTAUTH: Rcode = Rcode(9);
     /// Extended RCODE 16: header 0, OPT octet 1.
     pub const BADVERS: Rcode = Rcode(16);
+    /// A server cookie is required and the client's is missing or bad (RFC 7873).
+    pub const BADCOOKIE: Rcode = Rcode(23);
 
     /// The four bits that go in the header.
     pub fn header_bits(self) -> u8 {

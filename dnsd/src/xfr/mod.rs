@@ -13,6 +13,8 @@
 //! history     the diffs of a zone, bounded and persisted (IXFR source)
 //! message     records <-> transfer messages (compression, size limits)
 //! stats       counters for /metrics
+//! keysync     edge: fetch a signed zone's keys before its copy is served
+//! keysource   edge: the HTTPS client of the primary's API (keys)
 //! ```
 //!
 //! Zones received as a secondary are kept by the zone registry's
@@ -23,6 +25,10 @@
 pub mod client;
 pub mod diff;
 pub mod history;
+/// The HTTPS client of the primary's API that edges fetch keys from.
+pub mod keysource;
+/// An edge's copies of the primary's DNSSEC keys, synced before a copy is served.
+pub mod keysync;
 pub mod message;
 pub mod notify;
 pub mod primary;

@@ -20,8 +20,8 @@ use super::replicator::Replicator;
 use super::stats::Event;
 use crate::config::replication::SecondarySource;
 use crate::zone::Zone;
-use crate::zones::RefreshState;
 use crate::zones::serial::serial_gt;
+use crate::zones::{RefreshState, SecondaryKeys};
 
 /// Bounds on the SOA timers a primary may set: no tighter loop than a
 /// second, no longer silence than a day between checks.
@@ -185,6 +185,9 @@ async fn refresh_from(
             warn!(zone = %origin, ours, theirs, "primary's serial is older than ours; keeping our copy");
         }
         registry.secondary_refreshed(origin);
+        if let Some(keysync) = replicator.keysync() {
+            keysync.retry_if_failed(origin, &replicator.stats).await;
+        }
         return Ok(());
     }
     let fetched = client::fetch(primary, origin, have, timeout)
@@ -196,8 +199,16 @@ async fn refresh_from(
             Ok(())
         }
         Fetched::Full(records) => {
+            let keys = match replicator.keysync() {
+                Some(sync) => {
+                    let dnskeys = super::keysync::dnskeys_in(origin, &records);
+                    sync.keys_for_copy(origin, dnskeys, &replicator.stats)
+                        .await?
+                }
+                None => SecondaryKeys::Keep,
+            };
             let serial = registry
-                .replace_secondary(origin, records)
+                .replace_secondary_signed(origin, records, keys)
                 .map_err(|e| e.to_string())?;
             replicator.stats.count(origin, Event::AxfrIn);
             info!(zone = %origin, serial, primary = %primary.addr, "secondary zone updated by a full transfer");
@@ -205,8 +216,16 @@ async fn refresh_from(
         }
         Fetched::Incremental(diffs) => {
             let changes = diffs.len();
+            let keys = match replicator.keysync() {
+                Some(sync) => {
+                    let dnskeys = super::keysync::dnskeys_after(origin, copy.as_deref(), &diffs);
+                    sync.keys_for_copy(origin, dnskeys, &replicator.stats)
+                        .await?
+                }
+                None => SecondaryKeys::Keep,
+            };
             let serial = registry
-                .apply_secondary(origin, diffs)
+                .apply_secondary_signed(origin, diffs, keys)
                 .map_err(|e| e.to_string())?;
             replicator.stats.count(origin, Event::IxfrIn);
             info!(zone = %origin, serial, primary = %primary.addr, changes, "secondary zone updated by an incremental transfer");

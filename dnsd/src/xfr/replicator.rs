@@ -38,6 +38,8 @@ pub struct Replicator {
     pub(super) signer: Arc<Signer>,
     pub stats: ReplicationStats,
     pub(super) refreshers: Mutex<HashMap<Name, Refresher>>,
+    /// An edge's key sync (`--key-source`), set once at start.
+    keysync: std::sync::OnceLock<Arc<super::keysync::KeySync>>,
 }
 
 impl Replicator {
@@ -60,7 +62,19 @@ impl Replicator {
             signer,
             stats: ReplicationStats::default(),
             refreshers: Mutex::new(HashMap::new()),
+            keysync: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Makes this server an edge that signs its signed secondary zones
+    /// with keys from `keysync` (once, before [`Replicator::start`]).
+    pub fn set_keysync(&self, keysync: Arc<super::keysync::KeySync>) {
+        let _ = self.keysync.set(keysync);
+    }
+
+    /// The key sync, on an edge.
+    pub(super) fn keysync(&self) -> Option<&Arc<super::keysync::KeySync>> {
+        self.keysync.get()
     }
 
     /// Stops refreshing a secondary zone (deleted through the API).
@@ -68,6 +82,9 @@ impl Replicator {
         let mut refreshers = self.refreshers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = refreshers.remove(&name.to_lowercase()) {
             old.task.abort();
+        }
+        if let Some(keysync) = self.keysync() {
+            keysync.forget(name);
         }
     }
 

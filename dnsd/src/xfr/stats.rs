@@ -29,6 +29,11 @@ pub enum Event {
     IxfrIn,
     /// A refresh (check or transfer) that failed.
     RefreshFailed,
+    /// An edge fetched a zone's keys from its key source (`--key-source`).
+    KeySync,
+    /// An edge could not fetch a zone's keys (key source down, bad
+    /// certificate, bad API key); it keeps signing with the keys it holds.
+    KeySyncFailed,
 }
 
 impl Event {
@@ -45,11 +50,13 @@ impl Event {
             Event::AxfrIn => ("dnsd_transfers_in_total", "type=\"axfr\""),
             Event::IxfrIn => ("dnsd_transfers_in_total", "type=\"ixfr\""),
             Event::RefreshFailed => ("dnsd_refresh_failures_total", ""),
+            Event::KeySync => ("dnsd_key_syncs_total", ""),
+            Event::KeySyncFailed => ("dnsd_key_sync_failures_total", ""),
         }
     }
 }
 
-const HELP: [(&str, &str); 9] = [
+const HELP: [(&str, &str); 11] = [
     (
         "dnsd_transfers_out_total",
         "Zone transfers served, by zone and type.",
@@ -85,6 +92,14 @@ const HELP: [(&str, &str); 9] = [
     (
         "dnsd_refresh_failures_total",
         "Secondary zone refreshes that failed.",
+    ),
+    (
+        "dnsd_key_syncs_total",
+        "DNSSEC key fetches from the key source for signed secondary zones.",
+    ),
+    (
+        "dnsd_key_sync_failures_total",
+        "DNSSEC key fetches from the key source that failed.",
     ),
 ];
 

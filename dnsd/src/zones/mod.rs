@@ -60,7 +60,7 @@ mod view;
 pub use error::ZoneError;
 pub use files::{ZoneLoadError, load_zone};
 pub use keys::{ZoneSigning, key_records};
-pub use registry::{Registry, ReplicationStores, ZoneChange};
+pub use registry::{Registry, ReplicationStores, SecondaryKeys, ZoneChange};
 pub use view::{RefreshState, ZoneView};
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::view::RefreshState;
 use super::view::ZoneView;
 use crate::config::ZoneSource;
 use crate::config::replication::SecondarySource;
-use crate::dnssec::{KeyPolicy, KeyStore};
+use crate::dnssec::{KeyPolicy, KeyStore, ZoneKeys};
 use crate::wire::Name;
 use crate::xfr::Diff;
 use crate::zone::{Catalog, Record, Served, SharedCatalog, Zone};
@@ -46,6 +46,19 @@ pub struct ReplicationStores {
     /// IXFR histories (`DATA-DIR/ixfr`); `None`: memory only.
     pub history_dir: Option<std::path::PathBuf>,
     pub history_limits: crate::xfr::history::Limits,
+    /// `--key-source`: this server signs its signed secondary zones with
+    /// keys fetched from the primary, held back this long after they are
+    /// first published (`dnssec::edge`).
+    pub edge_key_delay: Option<std::time::Duration>,
+}
+
+/// The keys a secondary copy is published with.
+#[derive(Debug, Clone)]
+pub enum SecondaryKeys {
+    /// Those it had (none, unless this server is an edge).
+    Keep,
+    /// These (`None`: served as received, unsigned).
+    Set(Option<Arc<ZoneKeys>>),
 }
 
 /// Which writer owns a served name.
@@ -208,6 +221,13 @@ impl Registry {
             let mut guard = registry.lock();
             let inner = &mut *guard;
             inner.secondaries.replay(&mut inner.histories);
+            if let Some(delay) = replication.edge_key_delay {
+                let now = super::serial::unix_now();
+                let store = &inner.signing.keys;
+                inner
+                    .secondaries
+                    .load_edge_keys(store, delay.as_secs(), now);
+            }
         }
         registry.publish(&mut registry.lock());
         Ok(registry)
@@ -317,10 +337,23 @@ impl Registry {
     /// received; it is checked like a zone file and persisted before it is
     /// served. Returns the new serial.
     pub fn replace_secondary(&self, name: &Name, records: Vec<Record>) -> Result<u32, ZoneError> {
+        self.replace_secondary_signed(name, records, SecondaryKeys::Keep)
+    }
+
+    /// [`Registry::replace_secondary`], the copy published with `keys`.
+    pub fn replace_secondary_signed(
+        &self,
+        name: &Name,
+        records: Vec<Record>,
+        keys: SecondaryKeys,
+    ) -> Result<u32, ZoneError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let key = name.to_lowercase();
         let zone = inner.secondaries.replace(&key, records)?;
+        if let SecondaryKeys::Set(keys) = keys {
+            inner.secondaries.set_keys(&key, keys);
+        }
         let _ = self.publish(inner);
         Ok(zone.serial)
     }
@@ -330,10 +363,23 @@ impl Registry {
     /// history (which persists them) and the copy is served. Returns the
     /// new serial.
     pub fn apply_secondary(&self, name: &Name, diffs: Vec<Diff>) -> Result<u32, ZoneError> {
+        self.apply_secondary_signed(name, diffs, SecondaryKeys::Keep)
+    }
+
+    /// [`Registry::apply_secondary`], the copy published with `keys`.
+    pub fn apply_secondary_signed(
+        &self,
+        name: &Name,
+        diffs: Vec<Diff>,
+        keys: SecondaryKeys,
+    ) -> Result<u32, ZoneError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let key = name.to_lowercase();
         let zone = inner.secondaries.apply(&key, &diffs)?;
+        if let SecondaryKeys::Set(keys) = keys {
+            inner.secondaries.set_keys(&key, keys);
+        }
         inner.hints.insert(key.clone(), ChangeHint::Diffs(diffs));
         let _ = self.publish(inner);
         if inner.secondaries.wants_rewrite(&key) {
@@ -342,6 +388,17 @@ impl Registry {
             inner.secondaries.rewrite(&key, &zone)?;
         }
         Ok(zone.serial)
+    }
+
+    /// Signs the served copy of secondary zone `name` with `keys` from now
+    /// on (an edge's key decision changed without a new copy: a key past
+    /// its propagation delay, or a key sync after a failed one).
+    pub fn set_secondary_keys(&self, name: &Name, keys: Option<Arc<ZoneKeys>>) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if inner.secondaries.set_keys(&name.to_lowercase(), keys) {
+            let _ = self.publish(inner);
+        }
     }
 
     /// Marks secondary zone `name` current as of now (its primary has no
@@ -452,6 +509,10 @@ impl Registry {
                 return Err(secondary_error(&entry.source));
             }
             inner.secondaries.remove(&key)?;
+            // An edge's copies of the zone's keys go with the zone.
+            if let Err(err) = super::keys::remove_all(&inner.signing.keys, &key) {
+                warn!(zone = %key, %err, "secondary zone deleted, but not its key files");
+            }
             let _ = self.publish(inner);
             return Ok(());
         }

@@ -26,6 +26,7 @@ use super::error::ZoneError;
 use super::history::Histories;
 use super::view::{RefreshState, ZoneView};
 use crate::config::replication::{Peer, SecondarySource};
+use crate::dnssec::{KeyStore, ZoneKeys, edge};
 use crate::wire::Name;
 use crate::xfr::Diff;
 use crate::xfr::diff::apply_to_zone;
@@ -38,6 +39,9 @@ pub(super) struct SecondaryEntry {
     pub(super) from_api: bool,
     /// The copy, once one has been received.
     served: Option<Served>,
+    /// The keys an edge signs the copy with (`dnssec::edge`); kept across
+    /// copies until the key sync decides again.
+    keys: Option<Arc<ZoneKeys>>,
     expired: bool,
     pub(super) state: RefreshState,
     /// Diffs applied since the copy on disk was written whole.
@@ -49,6 +53,7 @@ impl SecondaryEntry {
         ZoneView::Secondary {
             source: self.source.clone(),
             zone: self.served.as_ref().map(|s| s.zone.clone()),
+            keys: self.keys.clone(),
             expired: self.expired,
             state: self.state.clone(),
         }
@@ -109,6 +114,7 @@ impl SecondaryZones {
             source,
             from_api,
             served: None,
+            keys: None,
             expired: false,
             state: RefreshState::default(),
             diffs_since_written: 0,
@@ -282,12 +288,62 @@ impl SecondaryZones {
         if let Some(entry) = self.entries.get_mut(key) {
             entry.served = Some(Served {
                 zone: zone.clone(),
-                keys: None,
+                keys: entry.keys.clone(),
                 expired: false,
             });
             entry.expired = false;
         }
         zone
+    }
+
+    /// Sets the keys the copy of `key` is signed with (edge signing), from
+    /// the next publish on; returns whether they changed.
+    pub(super) fn set_keys(&mut self, key: &Name, keys: Option<Arc<ZoneKeys>>) -> bool {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return false;
+        };
+        let same = match (&entry.keys, &keys) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if let Some(served) = &mut entry.served {
+            served.keys = keys.clone();
+        }
+        entry.keys = keys;
+        !same
+    }
+
+    /// At start, on an edge (`--key-source`): each stored copy that
+    /// publishes a DNSKEY RRset is signed with the keys held for it. A
+    /// copy no held key can sign is not served (an unsigned answer under
+    /// a DS is bogus); its refresher transfers it again and syncs the keys.
+    pub(super) fn load_edge_keys(&mut self, store: &KeyStore, delay: u64, now: u64) {
+        for (key, entry) in &mut self.entries {
+            let Some(zone) = entry.zone() else { continue };
+            let dnskeys = edge::apex_dnskeys(zone);
+            if dnskeys.is_empty() {
+                continue;
+            }
+            match edge::decide_stored(store, key, &dnskeys, &[], now, delay) {
+                Ok(edge::Decision {
+                    keys: Some(keys), ..
+                }) => {
+                    entry.keys = Some(keys.clone());
+                    if let Some(served) = &mut entry.served {
+                        served.keys = Some(keys);
+                    }
+                }
+                Ok(_) => {
+                    warn!(zone = %entry.source.origin, "secondary zone: the stored copy is signed but no key is held for it; not served until its keys are synced");
+                    entry.served = None;
+                }
+                Err(err) => {
+                    warn!(zone = %entry.source.origin, %err, "secondary zone: the keys of the stored copy are unreadable; not served until its keys are synced");
+                    entry.served = None;
+                }
+            }
+        }
     }
 
     /// Writes the copy (temp file, fsync, rename, fsync of the folder).

@@ -45,6 +45,8 @@ pub enum ZoneView {
         source: SecondarySource,
         /// The copy, once one was received.
         zone: Option<Arc<Zone>>,
+        /// The keys an edge signs the copy with (`--key-source`).
+        keys: Option<Arc<ZoneKeys>>,
         /// Past the SOA expire time: answered SERVFAIL.
         expired: bool,
         state: RefreshState,
@@ -55,8 +57,9 @@ impl ZoneView {
     /// The zone's keys, when it is signed.
     pub fn keys(&self) -> Option<&Arc<ZoneKeys>> {
         match self {
-            ZoneView::File { keys, .. } | ZoneView::Api { keys, .. } => keys.as_ref(),
-            ZoneView::Secondary { .. } => None,
+            ZoneView::File { keys, .. }
+            | ZoneView::Api { keys, .. }
+            | ZoneView::Secondary { keys, .. } => keys.as_ref(),
         }
     }
 

@@ -155,6 +155,20 @@ fn bind_export_import_round_trip() {
 }
 
 #[test]
+fn pdns_privatekey_is_v1_2_and_imports_back() {
+    let zone = name("example.test.");
+    for alg in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
+        let key = SigningKey::generate(&zone, alg, FLAGS_KSK).unwrap();
+        let text = key.to_pdns_private();
+        assert!(text.starts_with("Private-key-format: v1.2\n"), "{alg:?}");
+        assert!(!text.contains("Created") && !text.contains("Activate"));
+        let (back, timing) = SigningKey::from_bind(&zone, &key.to_bind_key(), &text).unwrap();
+        assert_eq!(back.dnskey_rdata(), key.dnskey_rdata());
+        assert_eq!(timing, KeyTiming::default(), "no timing travels");
+    }
+}
+
+#[test]
 fn bind_import_of_published_examples() {
     let (key, timing) =
         SigningKey::from_bind(&name("example.net."), RFC6605_KEY, RFC6605_PRIVATE).unwrap();
