@@ -12,8 +12,10 @@
 //! come from `shared/spec/conformance.md`.
 
 pub mod delv;
+pub mod fleet;
 pub mod http;
 pub mod peers;
+pub mod tls_loopback;
 pub mod unbound;
 
 use std::collections::BTreeSet;

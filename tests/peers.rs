@@ -190,6 +190,38 @@ impl Peer {
         Setup::primary(addr, vendor, zone, zone_text, tsig, notify).start(false)
     }
 
+    /// Knot at `addr` (from [`reserve_addr`]) consuming the catalog zone `catalog`
+    /// (RFC 9432) from `primary` with `tsig`: Knot's `catalog-role: interpret`, with a
+    /// `catalog-template` that makes every listed member a secondary zone of the same
+    /// primary with the same key, accepting NOTIFY signed with it from 127.0.0.0/8. A
+    /// member leaving the catalog is removed. The catalog zone is the readiness probe.
+    pub fn knot_catalog_consumer(
+        addr: SocketAddr,
+        catalog: &str,
+        primary: SocketAddr,
+        tsig: &TsigSpec,
+    ) -> Peer {
+        let setup = Setup::secondary(addr, Vendor::Knot, catalog, primary, Some(tsig));
+        let dir = scratch_dir("peer-knot-catalog");
+        let cmd = setup.knot_catalog_consumer(&dir);
+        let child = setup.spawn(cmd, &dir);
+        let mut peer = Peer {
+            vendor: Vendor::Knot,
+            role: Role::Secondary,
+            zone: setup.zone.clone(),
+            addr,
+            dir,
+            child,
+        };
+        if let Err(e) = wait_ready(&mut peer) {
+            panic!(
+                "Knot catalog consumer did not start on {addr}: {e}\n--- log ---\n{}",
+                peer.log()
+            );
+        }
+        peer
+    }
+
     /// Replaces a primary's zone with `zone_text` (which must carry a new, higher serial),
     /// makes the daemon load it, and waits until it serves the new serial; the daemon then
     /// sends NOTIFY and answers IXFR with the difference.
@@ -239,6 +271,11 @@ impl Peer {
     /// Where the peer answers (UDP and TCP).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The daemon's process id (for resource figures in benchmarks).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Which implementation this is.
@@ -723,6 +760,45 @@ impl Setup {
             "zone:\n  - domain: {zone}\n    file: \"{d}/{zone}zone\"\n    acl: {acl}\n{zone_extra}",
             zone = self.zone
         ));
+        let path = dir.join("knot.conf");
+        fs::write(&path, conf).expect("write knot.conf");
+        let mut check = Command::new(tool("knotc"));
+        check.arg("-c").arg(&path).arg("conf-check");
+        self.check(check, "knotc conf-check");
+        let mut cmd = Command::new(tool("knotd"));
+        cmd.arg("-c").arg(&path);
+        cmd
+    }
+
+    /// `knot.conf` for [`Peer::knot_catalog_consumer`]: the catalog zone and the
+    /// template its members get. Both keep transferred data in the journal only and
+    /// retry a failed refresh within a second or two, like [`Setup::knot`]'s secondaries.
+    fn knot_catalog_consumer(&self, dir: &Path) -> Command {
+        let d = dir.display();
+        let k = self.tsig.as_ref().expect("a catalog consumer has a key");
+        let primary = self.primary.expect("a catalog consumer has a primary");
+        let secondary_settings = format!(
+            "    storage: \"{d}\"\n    zonefile-sync: -1\n    zonefile-load: none\n    \
+             journal-content: all\n    retry-min-interval: 1\n    retry-max-interval: 2\n    \
+             master: primary\n    acl: notify\n"
+        );
+        let conf = format!(
+            "server:\n  rundir: \"{d}\"\n  pidfile: \"{d}/knot.pid\"\n  listen: {listen}\n\
+             control:\n  listen: \"{d}/knot.sock\"\n\
+             log:\n  - target: stderr\n    any: info\n\
+             database:\n  storage: \"{d}\"\n\
+             key:\n  - id: {key}\n    algorithm: {alg}\n    secret: {secret}\n\
+             remote:\n  - id: primary\n    address: {primary}\n    key: {key}\n\
+             acl:\n  - id: notify\n    address: 127.0.0.0/8\n    action: notify\n    key: {key}\n\
+             template:\n  - id: default\n{secondary_settings}  - id: member\n{secondary_settings}\
+             zone:\n  - domain: {zone}\n    catalog-role: interpret\n    catalog-template: member\n",
+            listen = at_port(self.addr),
+            key = k.name,
+            alg = k.algorithm,
+            secret = k.secret_b64,
+            primary = at_port(primary),
+            zone = self.zone,
+        );
         let path = dir.join("knot.conf");
         fs::write(&path, conf).expect("write knot.conf");
         let mut check = Command::new(tool("knotc"));

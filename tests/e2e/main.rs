@@ -41,6 +41,8 @@ mod dnssec;
 mod edge_dnssec;
 /// §8 EDNS(0) and §9.1 ECS while ECS processing is off.
 mod edns;
+/// The fleet: a dnsd primary, two dnsd edges and Knot consuming its catalog, poolmgr.
+mod fleet;
 /// §1 message and header handling, including malformed input.
 mod header;
 /// Queries encoded by hickory-proto's own message builder.
