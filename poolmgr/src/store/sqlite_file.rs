@@ -28,6 +28,10 @@ pub(super) fn prepare(path_and_query: &str) -> Result<(), StoreError> {
         path: path.to_owned(),
         error,
     };
+    if path_and_query.contains("mode=ro") {
+        // Opened read-only: never created here; SQLite reports a missing file.
+        return narrow(Path::new(path)).map_err(err);
+    }
     match OpenOptions::new()
         .write(true)
         .create_new(true)
