@@ -43,6 +43,11 @@ pub enum Command {
         /// The scope the token gets: caller or operator.
         #[arg(long, default_value = "caller")]
         scope: String,
+        /// The identity the token speaks for (`NAME=scope:hash`): the owner
+        /// of the allocations it reserves. Tokens under one name share
+        /// them (rotation); an unnamed token is its own identity.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -101,18 +106,26 @@ pub struct Settings {
     #[arg(long, env = "POOL_DOMAIN_MANAGER_NS_GLUE_IP")]
     pub ns_glue_ip: Option<std::net::Ipv4Addr>,
 
-    /// Bearer tokens, as `scope:sha256hex` entries (comma separated);
-    /// scope is `caller` or `operator`. See `poolmgr hash-token`.
+    /// Bearer tokens, as `[NAME=]scope:sha256hex` entries (comma
+    /// separated); scope is `caller` or `operator`, NAME the identity that
+    /// owns what the token reserves. See `poolmgr hash-token`.
     #[arg(long, env = "POOLMGR_AUTH_TOKENS", hide_env_values = true)]
     pub auth_tokens: Option<String>,
 
-    /// A file with one `scope:sha256hex` entry per line (# comments).
+    /// A file with one `[NAME=]scope:sha256hex` entry per line (# comments).
     #[arg(long, env = "POOLMGR_AUTH_TOKENS_FILE")]
     pub auth_tokens_file: Option<PathBuf>,
 
     /// Serve without authentication (the Go PDM's behaviour). Off by default.
     #[arg(long, env = "POOLMGR_AUTH_DISABLED", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub auth_disabled: bool,
+
+    /// Accept private loadBalancerIP(v6) addresses at commit (RFC 1918,
+    /// CGNAT 100.64/10, benchmarking 198.18/15, IPv6 ULA): for labs.
+    /// Loopback, unspecified, link-local, multicast and broadcast are
+    /// refused whatever this says.
+    #[arg(long, env = "POOLMGR_ALLOW_PRIVATE_LB_IPS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_lb_ips: bool,
 
     /// Allow set-ns to name hosts other than PDM_NAMESERVERS.
     #[arg(long, env = "POOLMGR_ALLOW_FOREIGN_NAMESERVERS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if let Some(Command::HashToken { scope }) = cli.command {
+    if let Some(Command::HashToken { scope, name }) = cli.command {
         let mut token = String::new();
         if std::io::stdin().read_to_string(&mut token).is_err() {
             logsink::print_stderr(format_args!(
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             ));
             return ExitCode::from(2);
         }
-        return match poolmgr::api::auth::hash_entry(&scope, &token) {
+        return match poolmgr::api::auth::hash_entry(&scope, &token, name.as_deref()) {
             Ok(line) => match logsink::print_stdout(format_args!("{line}")) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {

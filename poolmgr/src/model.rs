@@ -69,8 +69,11 @@ pub struct Allocation {
     pub load_balancer_ip: Option<String>,
     /// The optional IPv6 address for AAAA records.
     pub load_balancer_ipv6: Option<String>,
-    /// While reserved: the caller's proof of ownership for commit.
-    pub reservation_token: Option<String>,
+    /// While reserved: SHA-256 (hex, [`token_hash`]) of the reservation
+    /// token, the caller's proof for commit and renew. The token itself is
+    /// never stored: it is handed out once, in the answer to the reserve
+    /// that issued it.
+    pub reservation_token_hash: Option<String>,
     /// After commit: SHA-256 (hex) of the token used, so that a retried
     /// commit with the same token can be recognised.
     pub committed_token_hash: Option<String>,
@@ -78,6 +81,11 @@ pub struct Allocation {
     pub created_by: String,
     /// The `Idempotency-Key` of the reserve request, if it had one.
     pub idempotency_key: Option<String>,
+    /// The identity of the token that reserved it (see
+    /// [`crate::api::auth::Identity`]); only it, or an operator token, may
+    /// commit, renew or release it. `None`: reserved without
+    /// authentication or before owners were recorded.
+    pub owner: Option<String>,
 }
 
 impl Allocation {
@@ -86,9 +94,9 @@ impl Allocation {
         format!("{}.{}", self.subdomain, self.pool_domain)
     }
 
-    /// The JSON object PDM returns. The reservation token is included only
-    /// when `with_token` (the reserve response), never in listings.
-    pub fn to_json(&self, with_token: bool) -> AllocationJson {
+    /// The JSON object PDM returns to callers: never a reservation token
+    /// (only [`Allocation::to_json_issuing`] has one) nor the owner.
+    pub fn to_json(&self) -> AllocationJson {
         AllocationJson {
             pool_domain: self.pool_domain.clone(),
             subdomain: self.subdomain.clone(),
@@ -103,12 +111,26 @@ impl Allocation {
             sovereign_fqdn: self.sovereign_fqdn.clone(),
             load_balancer_ip: self.load_balancer_ip.clone(),
             load_balancer_ipv6: self.load_balancer_ipv6.clone(),
-            reservation_token: if with_token {
-                self.reservation_token.clone()
-            } else {
-                None
-            },
+            reservation_token: None,
             created_by: Some(self.created_by.clone()).filter(|s| !s.is_empty()),
+            owner: None,
+        }
+    }
+
+    /// The reserve response: the object with the token just issued, the
+    /// one time it is shown.
+    pub fn to_json_issuing(&self, token: &str) -> AllocationJson {
+        AllocationJson {
+            reservation_token: Some(token.to_owned()),
+            ..self.to_json()
+        }
+    }
+
+    /// What operators read (listings): the object with its owner.
+    pub fn to_operator_json(&self) -> AllocationJson {
+        AllocationJson {
+            owner: self.owner.clone(),
+            ..self.to_json()
         }
     }
 }
@@ -144,6 +166,9 @@ pub struct AllocationJson {
     /// Who reserved it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Our extension, in operator reads only: the owning identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// RFC 3339 with whole seconds and `Z`, as PDM writes timestamps.
@@ -180,16 +205,22 @@ mod tests {
             sovereign_fqdn: None,
             load_balancer_ip: None,
             load_balancer_ipv6: None,
-            reservation_token: Some("tok".into()),
+            reservation_token_hash: Some(token_hash("tok")),
             committed_token_hash: None,
             created_by: "catalyst-api".into(),
             idempotency_key: None,
+            owner: Some("catalyst-api".into()),
         };
-        let listed = serde_json::to_value(a.to_json(false)).unwrap();
+        let listed = serde_json::to_value(a.to_json()).unwrap();
         assert!(listed.get("reservationToken").is_none());
+        assert!(listed.get("owner").is_none());
+        assert!(!listed.to_string().contains(&token_hash("tok")));
         assert_eq!(listed["expiresAt"], "1970-01-01T00:10:00Z");
-        let reserved = serde_json::to_value(a.to_json(true)).unwrap();
+        let reserved = serde_json::to_value(a.to_json_issuing("tok")).unwrap();
         assert_eq!(reserved["reservationToken"], "tok");
         assert!(reserved.get("loadBalancerIP").is_none());
+        let operator = serde_json::to_value(a.to_operator_json()).unwrap();
+        assert_eq!(operator["owner"], "catalyst-api");
+        assert!(operator.get("reservationToken").is_none());
     }
 }

@@ -162,8 +162,14 @@ fn poolmgr_bin() -> PathBuf {
 
 /// `poolmgr hash-token`: the configuration line for a token.
 fn token_entry(scope: &str, token: &str) -> String {
+    hash_token(&["--scope", scope], token)
+}
+
+/// `poolmgr hash-token ARGS` with `token` on standard input.
+fn hash_token(args: &[&str], token: &str) -> String {
     let mut child = Command::new(poolmgr_bin())
-        .args(["hash-token", "--scope", scope])
+        .arg("hash-token")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -808,4 +814,130 @@ fn openapi_documents_exactly_the_served_routes() {
             r.body
         );
     }
+}
+
+/// A second caller, configured under a name.
+const OTHER_CALLER: &str = "crossplane-token-0123456789abcdef";
+
+/// Hardening issue #19, end to end: another caller's token can neither
+/// commit nor release a tenant's allocation, so its DNS stays up; an
+/// operator token can. loadBalancerIP must be global unicast, refused
+/// before anything changes. On SQLite the database files are 0600.
+fn tenancy(backend: &str) {
+    let Some(database_url) = database(backend) else {
+        return;
+    };
+    let dns = Dns::start();
+    let other = hash_token(&["--scope", "caller", "--name", "crossplane"], OTHER_CALLER);
+    assert!(other.starts_with("crossplane=caller:"), "{other}");
+    let operator = hash_token(&["--scope", "operator", "--name", "ops"], OPERATOR);
+    let pm = Poolmgr::start(&PoolmgrConfig {
+        database_url: database_url.clone(),
+        pdns: dns.api,
+        extra_env: vec![(
+            "POOLMGR_AUTH_TOKENS".into(),
+            format!("{},{other},{operator}", token_entry("caller", CALLER)),
+        )],
+    });
+    let release_as = |token: &str, sub: &str| {
+        pm.call(
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub={sub}"),
+            Some(token),
+            None,
+        )
+    };
+    let sub = "tenant";
+    let child = format!("{sub}.{POOL}");
+    let r = pm.reserve(sub);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.json()["reservationToken"].as_str().unwrap().to_string();
+
+    // Another caller, even holding the reservation token.
+    let stolen = pm.call(
+        "POST",
+        &format!("/api/v1/pool/{POOL}/commit"),
+        Some(OTHER_CALLER),
+        Some(json!({ "subdomain": sub, "reservationToken": token, "loadBalancerIP": "203.0.113.66" })),
+    );
+    assert_eq!(
+        (stolen.status, stolen.error()),
+        (403, "not-owner".to_string()),
+        "{}",
+        stolen.body
+    );
+
+    // Loopback and the like are refused before the row is touched.
+    for ip in [
+        "127.0.0.1",
+        "0.0.0.0",
+        "169.254.0.1",
+        "224.0.0.1",
+        "10.0.0.1",
+    ] {
+        let c = pm.commit(sub, &token, ip);
+        assert_eq!(
+            (c.status, c.error()),
+            (422, "invalid-lb-ip".to_string()),
+            "{ip}: {}",
+            c.body
+        );
+    }
+    assert_eq!(pm.check(sub)["reason"], "reserved-state");
+
+    let c = pm.commit(sub, &token, "203.0.113.7");
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert!(published(&dns, &child, "203.0.113.7"));
+
+    // The live tenant's DNS survives another caller's release.
+    let r = release_as(OTHER_CALLER, sub);
+    assert_eq!(
+        (r.status, r.error()),
+        (403, "not-owner".to_string()),
+        "{}",
+        r.body
+    );
+    assert!(published(&dns, &child, "203.0.113.7"));
+    assert!(delegated(&dns, &child));
+
+    // Operators see the owner and may release anyone's allocation.
+    let one = pm.get(
+        &format!("/api/v1/pool/{POOL}/allocation/{sub}"),
+        Some(OPERATOR),
+    );
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert!(
+        one.json()["owner"].as_str().unwrap().starts_with("token:"),
+        "{}",
+        one.body
+    );
+    let r = release_as(OPERATOR, sub);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(gone(&dns, &child));
+
+    // The reservation token is nowhere in the log, nor in the database.
+    assert!(!pm.log_text().contains(&token));
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            let meta = std::fs::metadata(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{file} holds the reservation token in plaintext"
+            );
+        }
+    }
+}
+
+#[test]
+fn tenancy_sqlite() {
+    tenancy("sqlite");
+}
+
+#[test]
+fn tenancy_postgres() {
+    tenancy("postgres");
 }

@@ -7,11 +7,27 @@
 //! The store writes a decision under a condition on the row it read (its
 //! incarnation and state); when that write touches nothing, another writer
 //! won, and the store reads again and asks again.
+//!
+//! # Ownership (hardening issue #19)
+//!
+//! An allocation belongs to the [`Actor`] identity that reserved it. Commit,
+//! renew and release by another identity are refused ([`Refusal::NotOwner`])
+//! unless the actor may act on any allocation (an operator token, or
+//! authentication switched off, PDM's behaviour). An allocation without an
+//! owner (reserved without authentication, or before owners were
+//! recorded) is the operators' until a caller proves it holds it: a commit
+//! or renew with its token (or a commit retry with the committed token)
+//! claims it for that caller. Release carries no token, so it never claims.
+//!
+//! Reservation tokens are kept as SHA-256 hashes only; the token is in the
+//! reserve's answer and nowhere else.
 
+mod lb_ip;
 mod names;
 #[cfg(test)]
 mod tests;
 
+pub use lb_ip::{AddressClass, LbIpError, LbIpPolicy, classify};
 pub use names::{IdempotencyKey, Label, LbIpv4, LbIpv6, PoolDomain, ReservationToken};
 
 use subtle::ConstantTimeEq;
@@ -28,6 +44,59 @@ pub struct Request {
     pub label: Label,
     /// What is asked.
     pub op: Op,
+    /// Who asks.
+    pub actor: Actor,
+}
+
+/// Who asks, as authentication established it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The identity that owns what it reserves; `None` without
+    /// authentication.
+    pub identity: Option<String>,
+    /// Operator scope, or no authentication: may act on every allocation.
+    pub acts_on_any: bool,
+}
+
+impl Actor {
+    /// Authentication switched off: acts on anything, owns nothing.
+    pub fn unauthenticated() -> Actor {
+        Actor {
+            identity: None,
+            acts_on_any: true,
+        }
+    }
+
+    /// A caller-scope token speaking for `identity`.
+    pub fn caller(identity: &str) -> Actor {
+        Actor {
+            identity: Some(identity.to_owned()),
+            acts_on_any: false,
+        }
+    }
+
+    /// An operator-scope token speaking for `identity`.
+    pub fn operator(identity: &str) -> Actor {
+        Actor {
+            identity: Some(identity.to_owned()),
+            acts_on_any: true,
+        }
+    }
+
+    /// Whether this actor may commit, renew or release `row` as it stands
+    /// (an ownerless row may still be claimed with its token).
+    fn may_act_on(&self, row: &Allocation) -> bool {
+        self.acts_on_any || (row.owner.is_some() && row.owner == self.identity)
+    }
+
+    /// The owner `row` gets when this actor proves it holds it: a caller
+    /// claims an ownerless row; anything else keeps its owner.
+    fn claim(&self, row: &Allocation) -> Option<String> {
+        match &row.owner {
+            None if !self.acts_on_any => self.identity.clone(),
+            owner => owner.clone(),
+        }
+    }
 }
 
 /// What a request asks.
@@ -111,6 +180,9 @@ pub enum Refusal {
     Expired,
     /// The token is wrong or not a UUID (403).
     TokenMismatch,
+    /// The allocation belongs to another identity, and the actor may not
+    /// act on every allocation (403 `not-owner`).
+    NotOwner,
 }
 
 /// How the row is written.
@@ -154,8 +226,8 @@ pub struct Save {
 pub enum Decision {
     /// Refused; nothing is written.
     Refuse(Refusal),
-    /// Already done (a replayed reserve, a retried release): nothing is
-    /// written or queued; answer with this row.
+    /// Already done (a retried release): nothing is written or queued;
+    /// answer with this row.
     Unchanged(Allocation),
     /// Write, queue, answer.
     Save(Save),
@@ -175,11 +247,12 @@ pub enum Outcome {
 /// Decides `request` on `row` (the current row of its `<label>.<pool>`, if
 /// any) at `now`.
 pub fn decide(row: Option<&Allocation>, request: &Request, now: UnixTime) -> Decision {
+    let actor = &request.actor;
     match &request.op {
         Op::Reserve(r) => reserve(row, request, r, now),
-        Op::Commit(c) => commit(row, c, now),
-        Op::Renew { token, ttl_secs } => renew(row, token.as_ref(), *ttl_secs, now),
-        Op::Release => release(row),
+        Op::Commit(c) => commit(row, actor, c, now),
+        Op::Renew { token, ttl_secs } => renew(row, actor, token.as_ref(), *ttl_secs, now),
+        Op::Release => release(row, actor),
     }
 }
 
@@ -216,10 +289,11 @@ fn same_secret(presented: &str, stored: &str) -> bool {
     presented.as_bytes().ct_eq(stored.as_bytes()).into()
 }
 
-/// Whether `token` is the reservation's token.
+/// Whether `token` is the reservation's token (compared by hash: the
+/// token itself is not kept).
 fn holds_reservation(row: &Allocation, token: Option<&ReservationToken>) -> bool {
-    match (token, row.reservation_token.as_deref()) {
-        (Some(t), Some(stored)) => same_secret(t.expose(), stored),
+    match (token, row.reservation_token_hash.as_deref()) {
+        (Some(t), Some(stored)) => same_secret(&token_hash(t.expose()), stored),
         _ => false,
     }
 }
@@ -239,11 +313,27 @@ fn reserve(row: Option<&Allocation>, request: &Request, r: &Reserve, now: UnixTi
         let live =
             old.state == State::Active || (old.state == State::Reserved && !lapsed(old, now));
         if live {
+            // A replay is the same reservation, asked again by the same
+            // identity with the same key. Its token was handed out once and
+            // is not kept, so the replay issues a fresh one in its place
+            // (the caller replays because it never got the first).
             let same_key = old.state == State::Reserved
                 && r.idempotency_key.is_some()
-                && old.idempotency_key.as_deref() == r.idempotency_key.as_ref().map(|k| k.as_str());
+                && old.idempotency_key.as_deref() == r.idempotency_key.as_ref().map(|k| k.as_str())
+                && old.owner == request.actor.identity;
             return if same_key {
-                Decision::Unchanged(old.clone())
+                let reissued = Allocation {
+                    reservation_token_hash: Some(token_hash(r.token.expose())),
+                    ..old.clone()
+                };
+                Decision::Save(Save {
+                    write: Write::Update {
+                        from: State::Reserved,
+                    },
+                    effects: Vec::new(),
+                    answer: reissued.clone(),
+                    row: reissued,
+                })
             } else {
                 Decision::Refuse(Refusal::Conflict)
             };
@@ -265,10 +355,11 @@ fn reserve(row: Option<&Allocation>, request: &Request, r: &Reserve, now: UnixTi
         sovereign_fqdn: None,
         load_balancer_ip: None,
         load_balancer_ipv6: None,
-        reservation_token: Some(r.token.expose().to_owned()),
+        reservation_token_hash: Some(token_hash(r.token.expose())),
         committed_token_hash: None,
         created_by: r.created_by.clone(),
         idempotency_key: r.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
+        owner: request.actor.identity.clone(),
     };
     effects.push((
         new.incarnation.clone(),
@@ -288,12 +379,27 @@ fn reserve(row: Option<&Allocation>, request: &Request, r: &Reserve, now: UnixTi
     })
 }
 
+/// Whether `actor` is refused `row` for belonging to someone else: a row
+/// with another owner, or an ownerless one when `claimable` is false.
+fn foreign(row: &Allocation, actor: &Actor, claimable: bool) -> bool {
+    !(actor.may_act_on(row) || (claimable && row.owner.is_none()))
+}
+
 /// PDM's commit order (§5): no row → 404, active → 409, expired → 410,
-/// token → 403; plus ours: a retry with the committed token re-publishes.
-fn commit(row: Option<&Allocation>, c: &Commit, now: UnixTime) -> Decision {
+/// token → 403; plus ours: another owner → 403 `not-owner` right after
+/// 404, and a retry with the committed token re-publishes.
+fn commit(row: Option<&Allocation>, actor: &Actor, c: &Commit, now: UnixTime) -> Decision {
     let Some(row) = row else {
         return Decision::Refuse(Refusal::NotFound);
     };
+    if row.state == State::Releasing {
+        return Decision::Refuse(Refusal::NotFound);
+    }
+    // Before any state is told: a non-owner learns no more than /check
+    // says. An ownerless row is claimed below if the token proves it.
+    if foreign(row, actor, true) {
+        return Decision::Refuse(Refusal::NotOwner);
+    }
     // Hashed whether or not it is a UUID, so that a non-UUID token on an
     // active row is 409 like any other wrong one.
     let hash = c.token.as_ref().map(|t| token_hash(t.expose()));
@@ -318,15 +424,16 @@ fn commit(row: Option<&Allocation>, c: &Commit, now: UnixTime) -> Decision {
             }
         }
     }
-    Decision::Save(commit_save(row, c, hash))
+    Decision::Save(commit_save(row, actor, c, hash))
 }
 
-fn commit_save(row: &Allocation, c: &Commit, hash: Option<String>) -> Save {
+fn commit_save(row: &Allocation, actor: &Actor, c: &Commit, hash: Option<String>) -> Save {
     let active = Allocation {
         state: State::Active,
         expires_at: None,
-        reservation_token: None,
+        reservation_token_hash: None,
         committed_token_hash: hash,
+        owner: actor.claim(row),
         sovereign_fqdn: c.sovereign_fqdn.clone(),
         load_balancer_ip: Some(c.ipv4.as_str().to_owned()),
         load_balancer_ipv6: c.ipv6.as_ref().map(|v| v.as_str().to_owned()),
@@ -347,6 +454,7 @@ fn commit_save(row: &Allocation, c: &Commit, hash: Option<String>) -> Save {
 
 fn renew(
     row: Option<&Allocation>,
+    actor: &Actor,
     token: Option<&ReservationToken>,
     ttl_secs: i64,
     now: UnixTime,
@@ -354,6 +462,12 @@ fn renew(
     let Some(row) = row else {
         return Decision::Refuse(Refusal::NotFound);
     };
+    if row.state == State::Releasing {
+        return Decision::Refuse(Refusal::NotFound);
+    }
+    if foreign(row, actor, true) {
+        return Decision::Refuse(Refusal::NotOwner);
+    }
     match row.state {
         State::Releasing => return Decision::Refuse(Refusal::NotFound),
         State::Expiring => return Decision::Refuse(Refusal::Expired),
@@ -368,6 +482,7 @@ fn renew(
     }
     let renewed = Allocation {
         expires_at: Some(now + ttl_secs),
+        owner: actor.claim(row),
         ..row.clone()
     };
     Decision::Save(Save {
@@ -382,11 +497,16 @@ fn renew(
 
 /// Any live state → releasing, teardown queued; the row goes once the
 /// teardown succeeds. A retry on a releasing row answers it again and
-/// lets the queued teardown run (§10.1).
-fn release(row: Option<&Allocation>) -> Decision {
+/// lets the queued teardown run (§10.1). Only the owner or an operator
+/// may release; release has no token, so an ownerless row is the
+/// operators'.
+fn release(row: Option<&Allocation>, actor: &Actor) -> Decision {
     let Some(row) = row else {
         return Decision::Refuse(Refusal::NotFound);
     };
+    if foreign(row, actor, false) {
+        return Decision::Refuse(Refusal::NotOwner);
+    }
     if row.state == State::Releasing {
         return Decision::Unchanged(row.clone());
     }

@@ -3,8 +3,9 @@
 //! the store never re-validate a string.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::lb_ip::{LbIpError, LbIpPolicy};
 use crate::label::{is_valid_label, normalize};
 
 /// A label that may be allocated as to its syntax: trimmed, lower-cased,
@@ -90,17 +91,20 @@ impl fmt::Debug for ReservationToken {
 }
 
 /// The IPv4 address the canonical A records point at, validated before
-/// the row is touched (PDM §10.13), kept as given.
+/// the row is touched (PDM §10.13) against the [`LbIpPolicy`], kept as
+/// given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LbIpv4(String);
 
 impl LbIpv4 {
-    /// `raw` trimmed, when it is an IPv4 address.
-    pub fn parse(raw: &str) -> Option<LbIpv4> {
+    /// `raw` trimmed, when it is an IPv4 address the policy accepts.
+    pub fn parse(raw: &str, policy: LbIpPolicy) -> Result<LbIpv4, LbIpError> {
         let raw = raw.trim();
-        raw.parse::<Ipv4Addr>()
-            .is_ok()
-            .then(|| LbIpv4(raw.to_owned()))
+        let ip = raw
+            .parse::<Ipv4Addr>()
+            .map_err(|_| LbIpError::NotAnAddress("IPv4"))?;
+        policy.check(IpAddr::V4(ip))?;
+        Ok(LbIpv4(raw.to_owned()))
     }
 
     /// The address text.
@@ -115,17 +119,20 @@ impl LbIpv4 {
     }
 }
 
-/// The optional IPv6 address of the AAAA records, kept as given.
+/// The optional IPv6 address of the AAAA records, under the same rules
+/// as [`LbIpv4`], kept as given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LbIpv6(String);
 
 impl LbIpv6 {
-    /// `raw` trimmed, when it is an IPv6 address.
-    pub fn parse(raw: &str) -> Option<LbIpv6> {
+    /// `raw` trimmed, when it is an IPv6 address the policy accepts.
+    pub fn parse(raw: &str, policy: LbIpPolicy) -> Result<LbIpv6, LbIpError> {
         let raw = raw.trim();
-        raw.parse::<Ipv6Addr>()
-            .is_ok()
-            .then(|| LbIpv6(raw.to_owned()))
+        let ip = raw
+            .parse::<Ipv6Addr>()
+            .map_err(|_| LbIpError::NotAnAddress("IPv6"))?;
+        policy.check(IpAddr::V6(ip))?;
+        Ok(LbIpv6(raw.to_owned()))
     }
 
     /// The address text.
@@ -172,11 +179,26 @@ mod tests {
 
     #[test]
     fn addresses_and_keys() {
-        assert!(LbIpv4::parse("300.1.1.1").is_none());
-        assert_eq!(LbIpv4::parse(" 192.0.2.1").unwrap().as_str(), "192.0.2.1");
-        assert!(LbIpv6::parse("nope").is_none());
+        let strict = LbIpPolicy::default();
         assert_eq!(
-            LbIpv6::parse("2001:DB8::1").unwrap().as_str(),
+            LbIpv4::parse("300.1.1.1", strict),
+            Err(LbIpError::NotAnAddress("IPv4"))
+        );
+        assert_eq!(
+            LbIpv4::parse(" 192.0.2.1", strict).unwrap().as_str(),
+            "192.0.2.1"
+        );
+        assert!(LbIpv4::parse("127.0.0.1", strict).is_err());
+        assert!(LbIpv4::parse("10.0.0.1", strict).is_err());
+        let lab = LbIpPolicy {
+            allow_private: true,
+        };
+        assert!(LbIpv4::parse("10.0.0.1", lab).is_ok());
+        assert!(LbIpv6::parse("nope", strict).is_err());
+        assert!(LbIpv6::parse("::1", lab).is_err());
+        assert!(LbIpv6::parse("fd00::1", strict).is_err());
+        assert_eq!(
+            LbIpv6::parse("2001:DB8::1", strict).unwrap().as_str(),
             "2001:DB8::1"
         );
         assert!(IdempotencyKey::parse("  ").is_none());

@@ -8,12 +8,20 @@ const T0: UnixTime = 1_800_000_000;
 const TTL: i64 = 7200;
 const TOKEN: &str = "9b2f0a6e-1c1e-4f7b-8d53-1b1d2a3c4e5f";
 const OTHER: &str = "0d6f3c1a-2b4e-4c8d-9e0f-112233445566";
+/// The identity that reserved the rows below.
+const OWNER: &str = "catalyst-api";
 
+/// `op` asked by [`OWNER`] with a caller token.
 fn request(op: Op) -> Request {
+    request_as(op, Actor::caller(OWNER))
+}
+
+fn request_as(op: Op, actor: Actor) -> Request {
     Request {
         pool: PoolDomain::new("omani.works"),
         label: Label::parse("omantel").unwrap(),
         op,
+        actor,
     }
 }
 
@@ -32,7 +40,7 @@ fn commit_op(token: &str) -> Op {
     Op::Commit(Commit {
         token: ReservationToken::parse(token),
         sovereign_fqdn: Some("omantel.omani.works".into()),
-        ipv4: LbIpv4::parse("203.0.113.7").unwrap(),
+        ipv4: LbIpv4::parse("203.0.113.7", LbIpPolicy::default()).unwrap(),
         ipv6: None,
     })
 }
@@ -56,10 +64,11 @@ fn reserved(key: Option<&str>) -> Allocation {
         sovereign_fqdn: None,
         load_balancer_ip: None,
         load_balancer_ipv6: None,
-        reservation_token: Some(TOKEN.into()),
+        reservation_token_hash: Some(token_hash(TOKEN)),
         committed_token_hash: None,
         created_by: "catalyst-api".into(),
         idempotency_key: key.map(str::to_owned),
+        owner: Some(OWNER.into()),
     }
 }
 
@@ -68,7 +77,7 @@ fn active() -> Allocation {
     Allocation {
         state: State::Active,
         expires_at: None,
-        reservation_token: None,
+        reservation_token_hash: None,
         committed_token_hash: Some(token_hash(TOKEN)),
         load_balancer_ip: Some("192.0.2.1".into()),
         ..reserved(None)
@@ -143,7 +152,9 @@ fn reserve_201_when_no_row() {
     assert_eq!(s.row.state, State::Reserved);
     assert_eq!(s.row.expires_at, Some(T0 + TTL));
     assert_eq!(s.row.reserved_at, T0);
-    assert_eq!(s.row.reservation_token.as_deref(), Some(OTHER));
+    // Kept as its hash only; the API hands the token out once.
+    assert_eq!(s.row.reservation_token_hash, Some(token_hash(OTHER)));
+    assert_eq!(s.row.owner.as_deref(), Some(OWNER));
     assert_eq!(s.row.fqdn(), "omantel.omani.works");
     assert_eq!(s.answer, s.row);
     assert_eq!(kinds(&s), [("inc-new", "provision")]);
@@ -166,12 +177,36 @@ fn reserve_409_conflict_when_active() {
 #[test]
 fn reserve_201_replay_with_the_same_idempotency_key() {
     let row = reserved(Some("k1"));
-    let d = decide(Some(&row), &request(reserve_op(Some("k1"))), T0 + 5);
-    assert_eq!(d, Decision::Unchanged(row.clone()));
+    let s = saved(decide(Some(&row), &request(reserve_op(Some("k1"))), T0 + 5));
+    // The same reservation, with a fresh token in place of the one that
+    // was handed out once and not kept; nothing queued again.
+    assert_eq!(
+        s.write,
+        Write::Update {
+            from: State::Reserved
+        }
+    );
+    assert_eq!(
+        s.row,
+        Allocation {
+            reservation_token_hash: Some(token_hash(OTHER)),
+            ..row.clone()
+        }
+    );
+    assert!(s.effects.is_empty());
     // Another key, or none, is the 409 of any caller.
     for key in [Some("k2"), None] {
         let d = decide(Some(&row), &request(reserve_op(key)), T0 + 5);
         assert_eq!(d, Decision::Refuse(Refusal::Conflict), "{key:?}");
+    }
+    // So is the same key from another identity, operators included.
+    for actor in [Actor::caller("crossplane"), Actor::operator("ops")] {
+        let d = decide(
+            Some(&row),
+            &request_as(reserve_op(Some("k1")), actor.clone()),
+            T0 + 5,
+        );
+        assert_eq!(d, Decision::Refuse(Refusal::Conflict), "{actor:?}");
     }
 }
 
@@ -217,7 +252,7 @@ fn commit_200_moves_reserved_to_active() {
     assert_eq!(s.row.state, State::Active);
     // expiresAt and reservationToken are cleared on commit.
     assert_eq!(s.row.expires_at, None);
-    assert_eq!(s.row.reservation_token, None);
+    assert_eq!(s.row.reservation_token_hash, None);
     assert_eq!(s.row.committed_token_hash, Some(token_hash(TOKEN)));
     assert_eq!(s.row.load_balancer_ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(s.row.sovereign_fqdn.as_deref(), Some("omantel.omani.works"));
@@ -366,4 +401,157 @@ fn release_404_not_found() {
         decide(None, &request(Op::Release), T0),
         Decision::Refuse(Refusal::NotFound)
     );
+}
+
+//----------- ownership (hardening issue #19) -----------------------------------
+
+fn other_caller() -> Actor {
+    Actor::caller("crossplane")
+}
+
+fn ownerless(row: Allocation) -> Allocation {
+    Allocation { owner: None, ..row }
+}
+
+#[test]
+fn reserve_records_the_identity_or_none_without_authentication() {
+    let s = saved(decide(
+        None,
+        &request_as(reserve_op(None), Actor::operator("ops")),
+        T0,
+    ));
+    assert_eq!(s.row.owner.as_deref(), Some("ops"));
+    let s = saved(decide(
+        None,
+        &request_as(reserve_op(None), Actor::unauthenticated()),
+        T0,
+    ));
+    assert_eq!(s.row.owner, None);
+}
+
+#[test]
+fn another_caller_gets_403_not_owner_even_with_the_token() {
+    let ops = [commit_op(TOKEN), renew_op(TOKEN), Op::Release];
+    for row in [reserved(None), active(), in_state(State::Expiring)] {
+        for op in ops.clone() {
+            let d = decide(Some(&row), &request_as(op.clone(), other_caller()), T0 + 1);
+            assert_eq!(
+                d,
+                Decision::Refuse(Refusal::NotOwner),
+                "{:?} {op:?}",
+                row.state
+            );
+        }
+    }
+    // A retried release of a row on its way out is the owner's too.
+    let d = decide(
+        Some(&in_state(State::Releasing)),
+        &request_as(Op::Release, other_caller()),
+        T0,
+    );
+    assert_eq!(d, Decision::Refuse(Refusal::NotOwner));
+}
+
+#[test]
+fn not_owner_comes_after_not_found_and_before_the_state() {
+    let d = decide(None, &request_as(Op::Release, other_caller()), T0);
+    assert_eq!(d, Decision::Refuse(Refusal::NotFound));
+    // A releasing row is no reservation, whoever asks.
+    let d = decide(
+        Some(&in_state(State::Releasing)),
+        &request_as(commit_op(TOKEN), other_caller()),
+        T0,
+    );
+    assert_eq!(d, Decision::Refuse(Refusal::NotFound));
+    // Lapsed or not, wrong token or not: a non-owner learns nothing more.
+    let d = decide(
+        Some(&reserved(None)),
+        &request_as(commit_op(OTHER), other_caller()),
+        T0 + TTL,
+    );
+    assert_eq!(d, Decision::Refuse(Refusal::NotOwner));
+}
+
+#[test]
+fn operators_and_unauthenticated_mode_act_on_any_allocation() {
+    for actor in [Actor::operator("ops"), Actor::unauthenticated()] {
+        let s = saved(decide(
+            Some(&reserved(None)),
+            &request_as(commit_op(TOKEN), actor.clone()),
+            T0 + 1,
+        ));
+        // Acting for the owner does not take the allocation over.
+        assert_eq!(s.row.owner.as_deref(), Some(OWNER), "{actor:?}");
+        let s = saved(decide(
+            Some(&reserved(None)),
+            &request_as(renew_op(TOKEN), actor.clone()),
+            T0 + 1,
+        ));
+        assert_eq!(s.row.owner.as_deref(), Some(OWNER));
+        let s = saved(decide(
+            Some(&active()),
+            &request_as(Op::Release, actor.clone()),
+            T0,
+        ));
+        assert_eq!(s.row.state, State::Releasing);
+        // The token is still checked.
+        let d = decide(
+            Some(&reserved(None)),
+            &request_as(commit_op(OTHER), actor.clone()),
+            T0 + 1,
+        );
+        assert_eq!(d, Decision::Refuse(Refusal::TokenMismatch));
+    }
+}
+
+#[test]
+fn an_ownerless_row_is_claimed_by_the_caller_holding_its_token() {
+    let row = ownerless(reserved(None));
+    let s = saved(decide(
+        Some(&row),
+        &request_as(renew_op(TOKEN), other_caller()),
+        T0 + 1,
+    ));
+    assert_eq!(s.row.owner.as_deref(), Some("crossplane"));
+    let s = saved(decide(
+        Some(&row),
+        &request_as(commit_op(TOKEN), other_caller()),
+        T0 + 1,
+    ));
+    assert_eq!(s.row.owner.as_deref(), Some("crossplane"));
+    // A commit retry with the committed token proves it as well.
+    let s = saved(decide(
+        Some(&ownerless(active())),
+        &request_as(commit_op(TOKEN), other_caller()),
+        T0 + 1,
+    ));
+    assert_eq!(s.row.owner.as_deref(), Some("crossplane"));
+    // Without the token, the usual refusals; nothing is claimed.
+    let d = decide(
+        Some(&row),
+        &request_as(commit_op(OTHER), other_caller()),
+        T0 + 1,
+    );
+    assert_eq!(d, Decision::Refuse(Refusal::TokenMismatch));
+    // An operator acting on it leaves it ownerless.
+    let s = saved(decide(
+        Some(&row),
+        &request_as(commit_op(TOKEN), Actor::operator("ops")),
+        T0 + 1,
+    ));
+    assert_eq!(s.row.owner, None);
+}
+
+#[test]
+fn an_ownerless_row_is_released_by_operators_only() {
+    for row in [ownerless(reserved(None)), ownerless(active())] {
+        let d = decide(Some(&row), &request_as(Op::Release, other_caller()), T0);
+        assert_eq!(d, Decision::Refuse(Refusal::NotOwner));
+        let s = saved(decide(
+            Some(&row),
+            &request_as(Op::Release, Actor::operator("ops")),
+            T0,
+        ));
+        assert_eq!(s.row.state, State::Releasing);
+    }
 }

@@ -57,7 +57,7 @@ pub fn spec() -> Value {
       "info": {
         "title": "poolmgr",
         "version": env!("CARGO_PKG_VERSION"),
-        "description": "Pool-domain manager, wire-compatible with the Go PDM. Every route but /healthz and /fleet needs Authorization: Bearer <token> unless authentication is switched off."
+        "description": "Pool-domain manager, wire-compatible with the Go PDM. Every route but /healthz and /fleet needs Authorization: Bearer <token> unless authentication is switched off. An allocation belongs to the token identity that reserved it: commit, renew and release by another caller identity are 403 not-owner; operator tokens may act on every allocation. loadBalancerIP and loadBalancerIPv6 must be global unicast addresses (422 invalid-lb-ip; private ranges only with POOLMGR_ALLOW_PRIVATE_LB_IPS=true)."
       },
       "components": {
         "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -72,8 +72,9 @@ pub fn spec() -> Value {
             "expiresAt": { "type": "string", "format": "date-time" },
             "sovereignFQDN": { "type": "string" }, "loadBalancerIP": { "type": "string" },
             "loadBalancerIPv6": { "type": "string" },
-            "reservationToken": { "type": "string", "format": "uuid" },
-            "createdBy": { "type": "string" } } },
+            "reservationToken": { "type": "string", "format": "uuid", "description": "only in the reserve response: shown once, stored hashed" },
+            "createdBy": { "type": "string" },
+            "owner": { "type": "string", "description": "operator reads only: the token identity that reserved it (absent: reserved without authentication or before owners were recorded)" } } },
           "Check": { "type": "object", "required": ["available"], "properties": {
             "available": { "type": "boolean" },
             "reason": { "type": "string", "enum": ["invalid-format", "unsupported-pool", "reserved", "reserved-state", "active-state", "unknown-state"] },
@@ -82,8 +83,9 @@ pub fn spec() -> Value {
             "subdomain": { "type": "string" }, "createdBy": { "type": "string" } } },
           "CommitRequest": { "type": "object", "required": ["subdomain", "reservationToken", "loadBalancerIP"], "properties": {
             "subdomain": { "type": "string" }, "reservationToken": { "type": "string", "format": "uuid" },
-            "sovereignFQDN": { "type": "string" }, "loadBalancerIP": { "type": "string", "format": "ipv4" },
-            "loadBalancerIPv6": { "type": "string", "format": "ipv6" } } },
+            "sovereignFQDN": { "type": "string" },
+            "loadBalancerIP": { "type": "string", "format": "ipv4", "description": "global unicast: not loopback, unspecified, link-local, multicast, broadcast or reserved; private ranges (RFC 1918, 100.64/10, 198.18/15) only with POOLMGR_ALLOW_PRIVATE_LB_IPS; documentation ranges accepted" },
+            "loadBalancerIPv6": { "type": "string", "format": "ipv6", "description": "same rules (unique local fc00::/7 is private)" } } },
           "RenewRequest": { "type": "object", "required": ["subdomain", "reservationToken"], "properties": {
             "subdomain": { "type": "string" }, "reservationToken": { "type": "string", "format": "uuid" } } },
           "ReleaseRequest": { "type": "object", "required": ["subdomain"], "properties": {
@@ -138,7 +140,8 @@ pub fn spec() -> Value {
           "parameters": [ domain_param(), { "name": "sub", "in": "query", "required": true, "schema": { "type": "string" } } ],
           "responses": { "200": json_response("decision", "Check"), "401": unauthorized, "500": error_response("database error") } } },
         "/api/v1/pool/{domain}/reserve": { "post": { "summary": "Reserve a subdomain and build its DNSSEC-signed child zone",
-          "parameters": [ domain_param(), { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" } } ],
+          "parameters": [ domain_param(), { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" },
+            "description": "a replay by the same token identity while the reservation lives answers 201 with the same reservation and a fresh reservationToken, which replaces the previous one (tokens are stored hashed, so the first cannot be shown again)" } ],
           "requestBody": body("ReserveRequest"),
           "responses": { "201": json_response("reserved (DNS finishing in the background if it was slow)", "Allocation"),
             "400": error_response("invalid JSON body"), "409": error_response("conflict"),
@@ -146,20 +149,21 @@ pub fn spec() -> Value {
         "/api/v1/pool/{domain}/commit": { "post": { "summary": "Activate a reservation and publish its records; a retry with the same token re-publishes",
           "parameters": [ domain_param() ], "requestBody": body("CommitRequest"),
           "responses": { "200": json_response("active", "Allocation"), "202": json_response("active; DNS retried in the background, or (POOLMGR_COMMIT_WAIT) not yet served by enough name servers", "Accepted"),
-            "400": error_response("invalid JSON body"), "403": error_response("token-mismatch"), "404": error_response("not-found"),
+            "400": error_response("invalid JSON body"), "403": error_response("token-mismatch, or not-owner (another caller identity's allocation)"), "404": error_response("not-found"),
             "409": error_response("already-active"), "410": error_response("reservation-expired"),
             "422": error_response("invalid-format, missing-lb-ip, invalid-lb-ip, invalid-fqdn or unsupported-pool"), "401": unauthorized } } },
         "/api/v1/pool/{domain}/renew": { "post": { "summary": "Extend a reservation by the reservation TTL",
           "parameters": [ domain_param() ], "requestBody": body("RenewRequest"),
-          "responses": { "200": json_response("renewed", "Allocation"), "403": error_response("token-mismatch"),
+          "responses": { "200": json_response("renewed", "Allocation"), "403": error_response("token-mismatch, or not-owner (another caller identity's allocation)"),
             "404": error_response("not-found"), "409": error_response("already-active"), "410": error_response("reservation-expired"), "401": unauthorized } } },
         "/api/v1/pool/{domain}/release": { "delete": { "summary": "Release an allocation and tear down its DNS; idempotent",
           "parameters": [ domain_param(), { "name": "sub", "in": "query", "schema": { "type": "string" },
             "description": "used only when the body does not decode" } ],
           "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReleaseRequest" } } } },
           "responses": { "200": json_response("released", "Released"), "202": json_response("teardown retried in the background", "Accepted"),
+            "403": error_response("not-owner: another caller identity's allocation, or one without an owner (operator tokens only)"),
             "404": error_response("not-found"), "422": error_response("invalid-format or unsupported-pool"), "401": unauthorized } } },
-        "/api/v1/pool/{domain}/list": { "get": { "summary": "Allocations of a pool (operator scope; no tokens shown)",
+        "/api/v1/pool/{domain}/list": { "get": { "summary": "Allocations of a pool, with their owners (operator scope; no tokens shown)",
           "parameters": [ domain_param() ],
           "responses": { "200": json_response("allocations by subdomain", "List"), "403": error_response("operator scope needed"), "401": unauthorized } } },
         "/api/v1/pool/{domain}/allocation/{sub}": { "get": { "summary": "One allocation (operator scope)",

@@ -1,6 +1,12 @@
 //! The pool routes (PDM §3.2–§3.7) and our extensions (§9): renew and an
 //! operator read of one allocation.
 //!
+//! Every state change is made as the request's [`Actor`] (from the
+//! authenticated [`Caller`]): a caller token acts on its own allocations
+//! only (403 `not-owner` otherwise), an operator token on all of them.
+//! Reads of whole allocations (`list`, `allocation`) are operator routes;
+//! callers see others' names only as `/check` shows them.
+//!
 //! Each handler checks its input in PDM's evaluation order, makes one
 //! state change in the store (which queues the DNS work in the same
 //! transaction), then applies that work inline within a time budget. The
@@ -10,18 +16,19 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::{Caller, Scope};
 use super::error::{ApiError, INTERNAL_DETAIL};
 use super::routes::Routes;
 use crate::allocator::{
-    Availability, Commit, IdempotencyKey, Label, LbIpv4, LbIpv6, Op, Outcome, PoolDomain, Refusal,
-    Request, ReservationToken, Reserve, availability,
+    Actor, Availability, Commit, IdempotencyKey, Label, LbIpError, LbIpPolicy, LbIpv4, LbIpv6, Op,
+    Outcome, PoolDomain, Refusal, Request, ReservationToken, Reserve, availability,
 };
 use crate::label::{INVALID_FORMAT_DETAIL, is_reserved, normalize};
 use crate::model::Allocation;
@@ -48,6 +55,8 @@ pub fn operator_routes() -> Routes {
 const RESERVED_DETAIL: &str =
     "this subdomain is reserved for the Sovereign control plane — pick a different name";
 const CONFLICT_DETAIL: &str = "this subdomain is already reserved or active";
+/// The detail of 403 `not-owner`.
+pub const NOT_OWNER_DETAIL: &str = "this allocation belongs to another caller: only the token identity that reserved it, or an operator token, may commit, renew or release it";
 
 fn invalid_format() -> ApiError {
     ApiError::new(
@@ -82,6 +91,24 @@ fn managed_pool(state: &AppState, raw: &str) -> Result<PoolDomain, ApiError> {
 /// The label, or 422 `invalid-format`.
 fn label(raw: &str) -> Result<Label, ApiError> {
     Label::parse(raw).ok_or_else(invalid_format)
+}
+
+/// The allocator's view of who sent the request.
+fn actor(caller: &Caller) -> Actor {
+    match caller {
+        Caller::Unauthenticated => Actor::unauthenticated(),
+        Caller::Token(p) if p.scope == Scope::Operator => Actor::operator(p.identity.as_str()),
+        Caller::Token(p) => Actor::caller(p.identity.as_str()),
+    }
+}
+
+/// 422 `invalid-lb-ip` for `field` = `raw`.
+fn invalid_lb_ip(field: &str, raw: &str, why: LbIpError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-lb-ip",
+        format!("{field} {raw:?} {why}"),
+    )
 }
 
 async fn reserved_list() -> Json<Value> {
@@ -142,6 +169,7 @@ struct ReserveBody {
 
 async fn reserve(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -165,19 +193,30 @@ async fn reserve(
         .and_then(|v| v.to_str().ok())
         .and_then(IdempotencyKey::parse);
     let ttl = state.settings.reservation_ttl.as_secs() as i64;
-    let op = Op::Reserve(Reserve::new(
+    let reserve = Reserve::new(
         created_by,
         idempotency_key,
         ttl,
         state.settings.nameservers.0.clone(),
-    ));
+    );
+    // The token is shown in this answer only; the store keeps its hash.
+    let token = reserve.token.clone();
     let request = Request {
         pool: domain.clone(),
         label: sub.clone(),
-        op,
+        op: Op::Reserve(reserve),
+        actor: actor(&caller),
     };
     let alloc = match state.store.apply(&request, state.clock.now()).await? {
-        Outcome::Saved(a) | Outcome::Unchanged(a) => a,
+        Outcome::Saved(a) => a,
+        // A reserve always writes (a replay issues a fresh token).
+        Outcome::Unchanged(_) => {
+            return Err(ApiError::internal(
+                "internal-error",
+                "reserve: nothing written",
+                &"the allocator answered a reserve without a write",
+            ));
+        }
         Outcome::Refused(why) => return Err(refusal(why)),
     };
     let (domain, sub) = (domain.as_str(), sub.as_str());
@@ -190,7 +229,11 @@ async fn reserve(
     {
         tracing::warn!(pool = %domain, subdomain = %sub, error = %e, "reserve: DNS scaffolding left to the worker");
     }
-    Ok((StatusCode::CREATED, Json(alloc.to_json(true))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(alloc.to_json_issuing(token.expose())),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -228,6 +271,7 @@ fn is_hostname(name: &str) -> bool {
 
 async fn commit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -243,23 +287,18 @@ async fn commit(
     }
     let domain = managed_pool(&state, &domain)?;
     // Checked before the row is touched, so a bad address can never leave
-    // an active row whose records cannot be written (§10.13).
-    let Some(ipv4) = LbIpv4::parse(ipv4) else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-lb-ip",
-            format!("loadBalancerIP {ipv4:?} is not an IPv4 address"),
-        ));
+    // an active row whose records cannot be written (§10.13), nor point a
+    // tenant's name at loopback or a private network (issue #19).
+    let policy = LbIpPolicy {
+        allow_private: state.settings.allow_private_lb_ips,
     };
+    let ipv4 =
+        LbIpv4::parse(ipv4, policy).map_err(|why| invalid_lb_ip("loadBalancerIP", ipv4, why))?;
     let ipv6 = match req.load_balancer_ipv6.trim() {
         "" => None,
-        v6 => Some(LbIpv6::parse(v6).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-lb-ip",
-                format!("loadBalancerIPv6 {v6:?} is not an IPv6 address"),
-            )
-        })?),
+        v6 => Some(
+            LbIpv6::parse(v6, policy).map_err(|why| invalid_lb_ip("loadBalancerIPv6", v6, why))?,
+        ),
     };
     let fqdn = normalize(&req.sovereign_fqdn);
     let fqdn = fqdn.trim_end_matches('.');
@@ -277,7 +316,7 @@ async fn commit(
         ipv4,
         ipv6,
     });
-    let alloc = decided(&state, &domain, &sub, op).await?;
+    let alloc = decided(&state, &caller, &domain, &sub, op).await?;
     let (domain, sub) = (domain.as_str(), sub.as_str());
     match state
         .applier
@@ -288,10 +327,10 @@ async fn commit(
             Some(fleet) if fleet.waits_on_commit() => {
                 Ok(wait_for_fleet(fleet, &state, &alloc, committed_ipv4).await)
             }
-            _ => Ok((StatusCode::OK, Json(alloc.to_json(false))).into_response()),
+            _ => Ok((StatusCode::OK, Json(alloc.to_json())).into_response()),
         },
         Err(e) => {
-            let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
+            let mut body = serde_json::to_value(alloc.to_json()).unwrap_or_default();
             body["warning"] =
                 "row committed but PowerDNS write failed; retry commit to publish DNS".into();
             body["detail"] = format!("powerdns write: {}", drain_detail(&e)).into();
@@ -316,7 +355,7 @@ async fn wait_for_fleet(
     let detail = match waited {
         Ok(report) if report.met() => {
             tracing::debug!(zone = %child, served_by = ?report.served, waited = ?report.waited, "commit: served by the fleet");
-            return (StatusCode::OK, Json(alloc.to_json(false))).into_response();
+            return (StatusCode::OK, Json(alloc.to_json())).into_response();
         }
         Ok(report) => {
             let lagging: Vec<String> = report
@@ -332,7 +371,7 @@ async fn wait_for_fleet(
             format!("fleet wait: {e}")
         }
     };
-    let mut body = serde_json::to_value(alloc.to_json(false)).unwrap_or_default();
+    let mut body = serde_json::to_value(alloc.to_json()).unwrap_or_default();
     body["warning"] = COMMIT_NOT_PROPAGATED.into();
     body["detail"] = detail.into();
     (StatusCode::ACCEPTED, Json(body)).into_response()
@@ -358,6 +397,7 @@ fn drain_detail(e: &DrainError) -> String {
 /// PDM's error for a refusal.
 async fn decided(
     state: &AppState,
+    caller: &Caller,
     domain: &PoolDomain,
     sub: &Label,
     op: Op,
@@ -366,6 +406,7 @@ async fn decided(
         pool: domain.clone(),
         label: sub.clone(),
         op,
+        actor: actor(caller),
     };
     match state.store.apply(&request, state.clock.now()).await? {
         Outcome::Saved(a) | Outcome::Unchanged(a) => Ok(a),
@@ -397,6 +438,7 @@ fn refusal(why: Refusal) -> ApiError {
             "token-mismatch",
             "reservationToken does not match the reservation",
         ),
+        Refusal::NotOwner => ApiError::new(StatusCode::FORBIDDEN, "not-owner", NOT_OWNER_DETAIL),
     }
 }
 
@@ -411,6 +453,7 @@ struct RenewBody {
 
 async fn renew(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -421,9 +464,9 @@ async fn renew(
         token: ReservationToken::parse(&req.reservation_token),
         ttl_secs: state.settings.reservation_ttl.as_secs() as i64,
     };
-    let alloc = decided(&state, &domain, &sub, op).await?;
+    let alloc = decided(&state, &caller, &domain, &sub, op).await?;
     Ok(Json(
-        serde_json::to_value(alloc.to_json(false)).unwrap_or_default(),
+        serde_json::to_value(alloc.to_json()).unwrap_or_default(),
     ))
 }
 
@@ -435,6 +478,7 @@ struct ReleaseBody {
 
 async fn release(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(domain): Path<String>,
     Query(q): Query<CheckQuery>,
     body: Bytes,
@@ -451,6 +495,7 @@ async fn release(
         pool: domain.clone(),
         label: sub.clone(),
         op: Op::Release,
+        actor: actor(&caller),
     };
     let freed = match state.store.apply(&request, state.clock.now()).await? {
         Outcome::Saved(a) | Outcome::Unchanged(a) => a,
@@ -464,7 +509,7 @@ async fn release(
         Outcome::Refused(why) => return Err(refusal(why)),
     };
     let (domain, sub) = (domain.as_str(), sub.as_str());
-    let freed_json = freed.to_json(false);
+    let freed_json = freed.to_json();
     match state
         .applier
         .drain(domain, sub, state.settings.inline_dns_timeout)
@@ -489,7 +534,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let domain = managed_pool(&state, &domain)?;
     let rows = state.store.list(domain.as_str()).await?;
-    let allocations: Vec<_> = rows.iter().map(|a| a.to_json(false)).collect();
+    let allocations: Vec<_> = rows.iter().map(|a| a.to_operator_json()).collect();
     Ok(Json(
         json!({ "poolDomain": domain.as_str(), "allocations": allocations }),
     ))
@@ -503,7 +548,7 @@ async fn allocation(
     let sub = normalize(&sub);
     match state.store.get(domain.as_str(), &sub).await? {
         Some(a) => Ok(Json(
-            serde_json::to_value(a.to_json(false)).unwrap_or_default(),
+            serde_json::to_value(a.to_operator_json()).unwrap_or_default(),
         )),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -13,17 +13,24 @@ use sqlx::{AnyConnection, Row};
 use super::outbox::enqueue;
 use super::{Store, StoreError};
 use crate::allocator::{self, Decision, Op, Outcome, Refusal, Request, Save, Write};
-use crate::model::{Allocation, State, UnixTime};
+use crate::model::{Allocation, State, UnixTime, token_hash};
 
 /// How often a transaction is re-run after losing a race.
 const RACE_RETRIES: usize = 5;
 
 const COLUMNS: &str = "pool_domain, subdomain, state, incarnation, reserved_at, expires_at, \
     sovereign_fqdn, load_balancer_ip, load_balancer_ipv6, reservation_token, \
-    committed_token_hash, created_by, idempotency_key";
+    reservation_token_hash, committed_token_hash, created_by, idempotency_key, owner";
 
 fn allocation_from_row(row: &AnyRow) -> Result<Allocation, StoreError> {
     let state: String = row.try_get("state")?;
+    // A plaintext token in the legacy column (written by a replica still
+    // on the old code during a rolling upgrade) is used by its hash only;
+    // the next write of the row clears it, and every start hashes the
+    // rest (see `migrate::hash_plaintext_tokens`).
+    let legacy: Option<String> = row.try_get("reservation_token")?;
+    let hash: Option<String> = row.try_get("reservation_token_hash")?;
+    let reservation_token_hash = hash.or_else(|| legacy.as_deref().map(token_hash));
     Ok(Allocation {
         pool_domain: row.try_get("pool_domain")?,
         subdomain: row.try_get("subdomain")?,
@@ -35,10 +42,11 @@ fn allocation_from_row(row: &AnyRow) -> Result<Allocation, StoreError> {
         sovereign_fqdn: row.try_get("sovereign_fqdn")?,
         load_balancer_ip: row.try_get("load_balancer_ip")?,
         load_balancer_ipv6: row.try_get("load_balancer_ipv6")?,
-        reservation_token: row.try_get("reservation_token")?,
+        reservation_token_hash,
         committed_token_hash: row.try_get("committed_token_hash")?,
         created_by: row.try_get("created_by")?,
         idempotency_key: row.try_get("idempotency_key")?,
+        owner: row.try_get("owner")?,
     })
 }
 
@@ -58,9 +66,9 @@ async fn read(
 }
 
 /// The columns a decision may change after insertion, bound in this
-/// order by [`bind_changeable`] as `$1`–`$7`.
+/// order by [`bind_changeable`] as `$1`–`$8`.
 const CHANGEABLE: &str = "state, expires_at, sovereign_fqdn, load_balancer_ip, \
-    load_balancer_ipv6, reservation_token, committed_token_hash";
+    load_balancer_ipv6, reservation_token_hash, committed_token_hash, owner";
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
@@ -71,8 +79,9 @@ fn bind_changeable<'q>(q: AnyQuery<'q>, a: &'q Allocation) -> AnyQuery<'q> {
         .bind(a.sovereign_fqdn.as_deref())
         .bind(a.load_balancer_ip.as_deref())
         .bind(a.load_balancer_ipv6.as_deref())
-        .bind(a.reservation_token.as_deref())
+        .bind(a.reservation_token_hash.as_deref())
         .bind(a.committed_token_hash.as_deref())
+        .bind(a.owner.as_deref())
 }
 
 /// Writes `save.row` as `save.write` says; false when the row is no longer
@@ -100,7 +109,7 @@ async fn write(conn: &mut AnyConnection, save: &Save) -> Result<bool, StoreError
             let sql = format!(
                 "INSERT INTO pool_allocations ({CHANGEABLE}, pool_domain, subdomain, incarnation, \
                  reserved_at, created_by, idempotency_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT (pool_domain, subdomain) DO NOTHING"
             );
             let inserted = bind_changeable(sqlx::query(&sql), new)
@@ -120,9 +129,10 @@ async fn write(conn: &mut AnyConnection, save: &Save) -> Result<bool, StoreError
                 .enumerate()
                 .map(|(i, column)| format!("{column} = ${}", i + 1))
                 .collect();
+            // The legacy plaintext column is cleared by every write.
             let sql = format!(
-                "UPDATE pool_allocations SET {} \
-                 WHERE pool_domain = $8 AND subdomain = $9 AND incarnation = $10 AND state = $11",
+                "UPDATE pool_allocations SET {}, reservation_token = NULL \
+                 WHERE pool_domain = $9 AND subdomain = $10 AND incarnation = $11 AND state = $12",
                 sets.join(", ")
             );
             let updated = bind_changeable(sqlx::query(&sql), new)

@@ -12,11 +12,17 @@
 //! as applied, never run again. The old table is left in place, so a
 //! replica still on the old code can open the database during a rolling
 //! upgrade.
+//!
+//! After the migrations, reservation tokens still in plaintext (rows from
+//! before version 3, or written by an old replica since) are hashed in
+//! place ([`hash_plaintext_tokens`]): SQLite has no SHA-256 in SQL, so this
+//! step is Rust, the same on both backends, and runs at every start.
 
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::{AnyConnection, Row};
 
 use super::{Backend, StoreError};
+use crate::model::token_hash;
 
 /// The migrations of `backend`, with sqlx's own locking off: [`run`]
 /// holds the lock across the baseline step too.
@@ -36,7 +42,8 @@ pub(super) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<()
     conn.lock().await?;
     let result: Result<(), StoreError> = async {
         baseline(conn, backend, &migrator).await?;
-        migrator.run_direct(conn).await?;
+        migrator.run_direct(&mut *conn).await?;
+        hash_plaintext_tokens(conn).await?;
         Ok(())
     }
     .await;
@@ -105,6 +112,39 @@ async fn baseline(
             version = m.version,
             "baselined a migration applied by the old scheme"
         );
+    }
+    Ok(())
+}
+
+/// Replaces every plaintext reservation token by its hash. Each row is
+/// updated only if its token is still the one read, so a concurrent write
+/// (which clears the column itself) is never overwritten.
+async fn hash_plaintext_tokens(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT pool_domain, subdomain, reservation_token FROM pool_allocations \
+         WHERE reservation_token IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut hashed = 0u64;
+    for row in &rows {
+        let pool: String = row.try_get(0)?;
+        let sub: String = row.try_get(1)?;
+        let token: String = row.try_get(2)?;
+        hashed += sqlx::query(
+            "UPDATE pool_allocations SET reservation_token_hash = $1, reservation_token = NULL \
+             WHERE pool_domain = $2 AND subdomain = $3 AND reservation_token = $4",
+        )
+        .bind(token_hash(&token))
+        .bind(&pool)
+        .bind(&sub)
+        .bind(&token)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    if hashed > 0 {
+        tracing::info!(rows = hashed, "hashed plaintext reservation tokens");
     }
     Ok(())
 }

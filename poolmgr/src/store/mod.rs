@@ -17,6 +17,7 @@ pub mod byo;
 /// PostgreSQL's advisory lock; old-scheme databases are baselined.
 mod migrate;
 mod outbox;
+mod sqlite_file;
 
 pub use outbox::OutboxEntry;
 
@@ -50,6 +51,14 @@ pub enum StoreError {
     /// A stored value could not be read back (corrupt row).
     #[error("database row: {0}")]
     Corrupt(String),
+    /// The SQLite file could not be created or restricted to its owner.
+    #[error("database file {path}: {error}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
 }
 
 /// A handle on the database; cheap to clone.
@@ -63,7 +72,8 @@ impl Store {
     /// Connects (30 s timeout) and applies pending migrations (see
     /// `store/migrate.rs`).
     ///
-    /// `sqlite://PATH` creates the file if missing and turns on WAL.
+    /// `sqlite://PATH` creates the file if missing, readable by its owner
+    /// only (0600, see [`sqlite_file`]), and turns on WAL.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -71,6 +81,7 @@ impl Store {
             if path.is_empty() {
                 return Err(StoreError::Url("sqlite:// needs a file path".into()));
             }
+            sqlite_file::prepare(path)?;
             let sep = if path.contains('?') { '&' } else { '?' };
             let url = if path.contains("mode=") {
                 format!("sqlite://{path}")

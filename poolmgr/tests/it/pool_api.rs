@@ -20,6 +20,8 @@ use testkit::captured_logs;
 
 const POOL: &str = "omani.works";
 const CALLER: &str = "caller-token-0123456789abcdef";
+/// A second caller, named in the configuration.
+const OTHER_CALLER: &str = "other-caller-token-0123456789abcdef";
 const OPERATOR: &str = "operator-token-0123456789abcdef";
 
 struct Api {
@@ -36,9 +38,14 @@ struct Api {
 
 impl Api {
     async fn start(ttl: &str) -> Api {
+        Api::start_with(ttl, &[], true).await
+    }
+
+    /// With more flags, and with the test tokens or without authentication.
+    async fn start_with(ttl: &str, extra: &[&str], authenticated: bool) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("pool.db").display());
-        let settings = Cli::try_parse_from([
+        let mut args = vec![
             "poolmgr",
             "--database-url",
             &db,
@@ -52,19 +59,23 @@ impl Api {
             ttl,
             "--inline-dns-timeout",
             "1s",
-        ])
-        .unwrap()
-        .serve
-        .unwrap();
-        let auth = Auth::from_settings(
-            Some(&format!(
-                "{},{}",
-                hash_entry("caller", CALLER).unwrap(),
-                hash_entry("operator", OPERATOR).unwrap()
-            )),
-            None,
-        )
-        .unwrap();
+        ];
+        args.extend_from_slice(extra);
+        let settings = Cli::try_parse_from(args).unwrap().serve.unwrap();
+        let auth = if authenticated {
+            Auth::from_settings(
+                Some(&format!(
+                    "{},{},{}",
+                    hash_entry("caller", CALLER, None).unwrap(),
+                    hash_entry("caller", OTHER_CALLER, Some("crossplane")).unwrap(),
+                    hash_entry("operator", OPERATOR, Some("ops")).unwrap()
+                )),
+                None,
+            )
+            .unwrap()
+        } else {
+            Auth::disabled()
+        };
         let store = Store::connect(&db).await.unwrap();
         let dns = PdnsClient::new(PdnsConfig {
             base_url: "http://127.0.0.1:9".into(),
@@ -91,11 +102,21 @@ impl Api {
     }
 
     async fn send(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        self.send_as(CALLER, method, path, body).await
+    }
+
+    async fn send_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(CALLER);
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/json")
@@ -114,6 +135,24 @@ impl Api {
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send("POST", path, Some(&body.to_string())).await
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        self.send_as(token, "POST", path, Some(&body.to_string()))
+            .await
+    }
+
+    /// Reserves `sub` as `token`'s identity: its reservation token.
+    async fn reserve_as(&self, token: &str, sub: &str) -> String {
+        let (s, b) = self
+            .post_as(
+                token,
+                &format!("/api/v1/pool/{POOL}/reserve"),
+                json!({ "subdomain": sub }),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b["reservationToken"].as_str().unwrap().to_string()
     }
 
     async fn check(&self, sub: &str) -> Value {
@@ -515,4 +554,243 @@ async fn database_errors_are_logged_not_sent() {
     let text = health.to_string();
     assert!(!text.contains("closed"), "{text}");
     assert!(captured_logs().contains("health check: database ping failed"));
+}
+
+/// Hardening issue #19: an allocation is its reserver's. Another caller
+/// token is refused commit, renew and release (403 `not-owner`), even
+/// with the reservation token; an operator token may act on it.
+#[tokio::test]
+async fn another_callers_allocation_is_refused_403_not_owner() {
+    let api = Api::start("2h").await;
+    let token = api.reserve_as(CALLER, "omantel").await;
+    let commit =
+        json!({ "subdomain": "omantel", "reservationToken": token, "loadBalancerIP": "192.0.2.1" });
+    let renew = json!({ "subdomain": "omantel", "reservationToken": token });
+    let release = json!({ "subdomain": "omantel" }).to_string();
+    let cases = [
+        api.post_as(
+            OTHER_CALLER,
+            &format!("/api/v1/pool/{POOL}/commit"),
+            commit.clone(),
+        )
+        .await,
+        api.post_as(
+            OTHER_CALLER,
+            &format!("/api/v1/pool/{POOL}/renew"),
+            renew.clone(),
+        )
+        .await,
+        api.send_as(
+            OTHER_CALLER,
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release"),
+            Some(&release),
+        )
+        .await,
+        // The recovery script's form, without a body.
+        api.send_as(
+            OTHER_CALLER,
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub=omantel"),
+            None,
+        )
+        .await,
+    ];
+    for (s, b) in cases {
+        assert_eq!((s, code(&b)), (403, "not-owner"), "{b}");
+        assert!(
+            b["detail"].as_str().unwrap().contains("operator token"),
+            "{b}"
+        );
+    }
+    // Nothing was touched: still the owner's reservation.
+    assert_eq!(api.check("omantel").await["reason"], "reserved-state");
+    let (s, b) = api
+        .post(&format!("/api/v1/pool/{POOL}/commit"), commit)
+        .await;
+    assert_eq!(s, 202, "{b}");
+    // A name nobody holds is 404 for anyone, as before.
+    let (s, b) = api
+        .send_as(
+            OTHER_CALLER,
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub=nobody"),
+            None,
+        )
+        .await;
+    assert_eq!((s, code(&b)), (404, "not-found"));
+    // The other caller's own allocation is its own.
+    api.reserve_as(OTHER_CALLER, "crossplane-one").await;
+    let (s, b) = api
+        .send_as(
+            CALLER,
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub=crossplane-one"),
+            None,
+        )
+        .await;
+    assert_eq!((s, code(&b)), (403, "not-owner"), "{b}");
+
+    // Operators see the owners, and may release anyone's allocation.
+    let (s, list) = api
+        .send_as(OPERATOR, "GET", &format!("/api/v1/pool/{POOL}/list"), None)
+        .await;
+    assert_eq!(s, 200);
+    let owners: Vec<(&str, &str)> = list["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["subdomain"].as_str().unwrap(),
+                a["owner"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let caller_identity = format!(
+        "token:{}",
+        &hash_entry("caller", CALLER, None).unwrap()["caller:".len()..][..16]
+    );
+    assert_eq!(
+        owners,
+        [
+            ("crossplane-one", "crossplane"),
+            ("omantel", caller_identity.as_str())
+        ]
+    );
+    let (s, b) = api
+        .send_as(
+            OPERATOR,
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub=omantel"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(b["freed"]["subdomain"], "omantel");
+    // Callers' answers never carry the owner.
+    assert!(b["freed"].get("owner").is_none());
+}
+
+/// Without authentication (PDM's behaviour) anyone may act on anything.
+#[tokio::test]
+async fn unauthenticated_mode_keeps_pdm_behaviour() {
+    let api = Api::start_with("2h", &[], false).await;
+    let token = api.reserve_as("anyone-at-all-0123456789", "omantel").await;
+    let (s, b) = api
+        .post_as(
+            "someone-else-0123456789",
+            &format!("/api/v1/pool/{POOL}/commit"),
+            json!({ "subdomain": "omantel", "reservationToken": token, "loadBalancerIP": "192.0.2.1" }),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let (s, b) = api
+        .send_as(
+            "a-third-party-0123456789",
+            "DELETE",
+            &format!("/api/v1/pool/{POOL}/release?sub=omantel"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+}
+
+/// Hardening issue #19: `loadBalancerIP` (and `loadBalancerIPv6`) must be
+/// global unicast, checked before the row is touched. Private ranges only
+/// with POOLMGR_ALLOW_PRIVATE_LB_IPS; documentation ranges are accepted.
+#[tokio::test]
+async fn load_balancer_addresses_must_be_global_unicast() {
+    let api = Api::start("2h").await;
+    let token = api.reserve_as(CALLER, "omantel").await;
+    let commit = format!("/api/v1/pool/{POOL}/commit");
+    let body = |v4: &str, v6: &str| {
+        json!({ "subdomain": "omantel", "reservationToken": token,
+                "loadBalancerIP": v4, "loadBalancerIPv6": v6 })
+    };
+    let never = [
+        ("127.0.0.1", "", "loopback"),
+        ("0.0.0.0", "", "unspecified"),
+        ("169.254.10.1", "", "link-local"),
+        ("224.0.0.251", "", "multicast"),
+        ("255.255.255.255", "", "broadcast"),
+        ("192.0.2.1", "::1", "loopback"),
+        ("192.0.2.1", "::", "unspecified"),
+        ("192.0.2.1", "fe80::1", "link-local"),
+        ("192.0.2.1", "ff02::1", "multicast"),
+    ];
+    for (v4, v6, kind) in never {
+        let (s, b) = api.post(&commit, body(v4, v6)).await;
+        assert_eq!((s, code(&b)), (422, "invalid-lb-ip"), "{v4} {v6}: {b}");
+        let detail = b["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(kind) && detail.contains("global unicast"),
+            "{detail}"
+        );
+    }
+    for (v4, v6) in [
+        ("10.1.2.3", ""),
+        ("100.64.0.1", ""),
+        ("192.168.0.1", ""),
+        ("192.0.2.1", "fd00::1"),
+    ] {
+        let (s, b) = api.post(&commit, body(v4, v6)).await;
+        assert_eq!((s, code(&b)), (422, "invalid-lb-ip"), "{v4} {v6}: {b}");
+        assert!(
+            b["detail"]
+                .as_str()
+                .unwrap()
+                .contains("POOLMGR_ALLOW_PRIVATE_LB_IPS"),
+            "{b}"
+        );
+    }
+    // None of these touched the row.
+    assert_eq!(api.check("omantel").await["reason"], "reserved-state");
+    let (s, b) = api.post(&commit, body("203.0.113.7", "2001:db8::7")).await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(b["loadBalancerIPv6"], "2001:db8::7");
+
+    // A lab: private ranges allowed, loopback still not.
+    let lab = Api::start_with("2h", &["--allow-private-lb-ips"], true).await;
+    let token = lab.reserve_as(CALLER, "lab").await;
+    let lab_body = |v4: &str| json!({ "subdomain": "lab", "reservationToken": token, "loadBalancerIP": v4, "loadBalancerIPv6": "fd00::10" });
+    let (s, b) = lab.post(&commit, lab_body("127.0.0.1")).await;
+    assert_eq!((s, code(&b)), (422, "invalid-lb-ip"), "{b}");
+    let (s, b) = lab.post(&commit, lab_body("10.1.2.3")).await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(b["loadBalancerIP"], "10.1.2.3");
+}
+
+/// Hardening issue #19: the reservation token is handed out once and kept
+/// only as its SHA-256; it is nowhere in the database's files.
+#[tokio::test]
+async fn reservation_tokens_are_stored_hashed() {
+    let api = Api::start("2h").await;
+    let token = api.reserve_as(CALLER, "omantel").await;
+    let (plain, hash): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT reservation_token, reservation_token_hash FROM pool_allocations WHERE subdomain = 'omantel'",
+    )
+    .fetch_one(api.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(plain, None);
+    assert_eq!(hash, Some(poolmgr::model::token_hash(&token)));
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(api._dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(bytes.len() > 4096, "the database files were read");
+    let needle = token.as_bytes();
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "the token is stored in plaintext"
+    );
+    // It still commits (compared by its hash).
+    let (s, b) = api
+        .post(
+            &format!("/api/v1/pool/{POOL}/commit"),
+            json!({ "subdomain": "omantel", "reservationToken": token, "loadBalancerIP": "192.0.2.1" }),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
 }

@@ -3,11 +3,11 @@
 
 use crate::common;
 use poolmgr::allocator::{
-    Commit, IdempotencyKey, Label, LbIpv4, Op, Outcome, PoolDomain, Refusal, Request,
-    ReservationToken, Reserve,
+    Actor, Commit, IdempotencyKey, Label, LbIpPolicy, LbIpv4, Op, Outcome, PoolDomain, Refusal,
+    Request, ReservationToken, Reserve,
 };
 use poolmgr::effects::Effect;
-use poolmgr::model::State;
+use poolmgr::model::{State, token_hash};
 use poolmgr::store::Store;
 
 const POOL: &str = "omani.works";
@@ -19,34 +19,46 @@ fn ns() -> Vec<String> {
     NS.iter().map(|s| s.to_string()).collect()
 }
 
-/// Decides and saves `op` on `<sub>.omani.works` at `now`.
+/// The identity the helpers below act as (a caller token).
+const OWNER: &str = "catalyst-api";
+
+/// Decides and saves `op` on `<sub>.omani.works` at `now`, as [`OWNER`].
 async fn apply(store: &Store, sub: &str, op: Op, now: i64) -> Outcome {
+    apply_as(store, sub, op, now, Actor::caller(OWNER)).await
+}
+
+async fn apply_as(store: &Store, sub: &str, op: Op, now: i64, actor: Actor) -> Outcome {
     let request = Request {
         pool: PoolDomain::new(POOL),
         label: Label::parse(sub).unwrap(),
         op,
+        actor,
     };
     store.apply(&request, now).await.unwrap()
 }
 
-async fn reserve_keyed(store: &Store, sub: &str, by: &str, key: Option<&str>, now: i64) -> Outcome {
+/// A reserve's outcome and the token it issued (which the store keeps
+/// only as a hash).
+async fn reserve_keyed(
+    store: &Store,
+    sub: &str,
+    by: &str,
+    key: Option<&str>,
+    now: i64,
+) -> (Outcome, String) {
     let key = key.and_then(IdempotencyKey::parse);
-    apply(
-        store,
-        sub,
-        Op::Reserve(Reserve::new(by, key, TTL, ns())),
-        now,
-    )
-    .await
+    let r = Reserve::new(by, key, TTL, ns());
+    let token = r.token.expose().to_owned();
+    (apply(store, sub, Op::Reserve(r), now).await, token)
 }
 
-async fn reserve(store: &Store, sub: &str, now: i64) -> Outcome {
+async fn reserve(store: &Store, sub: &str, now: i64) -> (Outcome, String) {
     reserve_keyed(store, sub, "catalyst-api", None, now).await
 }
 
-fn token_of(outcome: Outcome) -> String {
+fn token_of((outcome, token): (Outcome, String)) -> String {
     match outcome {
-        Outcome::Saved(a) => a.reservation_token.unwrap(),
+        Outcome::Saved(_) => token,
         other => panic!("expected Saved, got {other:?}"),
     }
 }
@@ -59,7 +71,7 @@ fn req_ip(token: &str, ipv4: &str) -> Commit {
     Commit {
         token: ReservationToken::parse(token),
         sovereign_fqdn: Some("omantel.omani.works".into()),
-        ipv4: LbIpv4::parse(ipv4).unwrap(),
+        ipv4: LbIpv4::parse(ipv4, LbIpPolicy::default()).unwrap(),
         ipv6: None,
     }
 }
@@ -110,23 +122,30 @@ async fn complete_all(store: &Store) {
 
 both_backends! {
     reserve_then_conflict_and_idempotent_replay => |store: Store| async move {
-        let first = reserve(&store, "omantel", T0).await;
+        let (first, issued) = reserve(&store, "omantel", T0).await;
         let Outcome::Saved(a) = first else { panic!("{first:?}") };
         assert_eq!(a.state, State::Reserved);
         assert_eq!(a.expires_at, Some(T0 + TTL));
-        assert!(uuid::Uuid::parse_str(a.reservation_token.as_deref().unwrap()).is_ok());
+        assert!(uuid::Uuid::parse_str(&issued).is_ok());
+        assert_eq!(a.reservation_token_hash, Some(token_hash(&issued)));
         assert_eq!(kinds(&store).await, [("omantel".to_string(), "provision")]);
-        assert_eq!(reserve(&store, "omantel", T0 + 1).await, refused(Refusal::Conflict));
-        // Idempotency-Key: same key replays, another key conflicts.
-        let keyed = reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0).await;
+        assert_eq!(reserve(&store, "omantel", T0 + 1).await.0, refused(Refusal::Conflict));
+        // Idempotency-Key: same key replays (the same reservation, with a
+        // fresh token in place of the first), another key conflicts.
+        let (keyed, first_token) = reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0).await;
         let Outcome::Saved(k) = keyed else { panic!() };
-        let again = reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0 + 5).await;
-        let Outcome::Unchanged(r) = again else { panic!("{again:?}") };
-        assert_eq!(r.reservation_token, k.reservation_token);
+        let (again, second_token) =
+            reserve_keyed(&store, "keyed", "crossplane", Some("k1"), T0 + 5).await;
+        let Outcome::Saved(r) = again else { panic!("{again:?}") };
+        assert_eq!((r.incarnation.as_str(), r.expires_at), (k.incarnation.as_str(), k.expires_at));
+        assert_ne!(first_token, second_token);
         let other = reserve_keyed(&store, "keyed", "crossplane", Some("k2"), T0 + 5).await;
-        assert_eq!(other, refused(Refusal::Conflict));
+        assert_eq!(other.0, refused(Refusal::Conflict));
         // No second provision was queued by the replay.
         assert_eq!(kinds(&store).await.len(), 2);
+        // Only the last token issued commits.
+        assert_eq!(commit(&store, "keyed", req(&first_token), T0 + 6).await, refused(Refusal::TokenMismatch));
+        assert!(matches!(commit(&store, "keyed", req(&second_token), T0 + 6).await, Outcome::Saved(_)));
     };
 
     commit_checks_in_pdm_order => |store: Store| async move {
@@ -140,9 +159,9 @@ both_backends! {
         let Outcome::Saved(a) = commit(&store, "omantel", req(&token), T0 + 10).await else { panic!() };
         assert_eq!(a.state, State::Active);
         assert_eq!(a.expires_at, None);
-        assert_eq!(a.reservation_token, None);
+        assert_eq!(a.reservation_token_hash, None);
         let row = store.get(POOL, "omantel").await.unwrap().unwrap();
-        assert_eq!(row.reservation_token, None);
+        assert_eq!(row.reservation_token_hash, None);
         assert_eq!(row.load_balancer_ip.as_deref(), Some("203.0.113.7"));
         // A retry with the same token re-queues the records (§10.1) ...
         let retry = req_ip(&token, "203.0.113.8");
@@ -199,10 +218,10 @@ both_backends! {
     };
 
     re_reserving_a_lapsed_name_tears_the_old_zone_down_first => |store: Store| async move {
-        let Outcome::Saved(old) = reserve(&store, "omantel", T0).await else { panic!() };
+        let Outcome::Saved(old) = reserve(&store, "omantel", T0).await.0 else { panic!() };
         complete_all(&store).await;
         // Lapsed but not yet swept: reserve replaces it.
-        let Outcome::Saved(new) = reserve(&store, "omantel", T0 + TTL + 1).await else { panic!() };
+        let Outcome::Saved(new) = reserve(&store, "omantel", T0 + TTL + 1).await.0 else { panic!() };
         assert_ne!(old.incarnation, new.incarnation);
         let queue = store.outbox_all().await.unwrap();
         assert_eq!(queue.len(), 2);
@@ -254,7 +273,7 @@ both_backends! {
         for i in 0..16 {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                reserve_keyed(&store, "race", &format!("caller-{i}"), None, T0).await
+                reserve_keyed(&store, "race", &format!("caller-{i}"), None, T0).await.0
             }));
         }
         let mut won = 0;
@@ -267,6 +286,49 @@ both_backends! {
         }
         assert_eq!(won, 1);
         assert_eq!(store.outbox_all().await.unwrap().len(), 1);
+    };
+
+    owners_are_stored_and_enforced => |store: Store| async move {
+        let token = token_of(reserve(&store, "omantel", T0).await);
+        let row = store.get(POOL, "omantel").await.unwrap().unwrap();
+        assert_eq!(row.owner.as_deref(), Some(OWNER));
+        let other = || Actor::caller("crossplane");
+        let op = Op::Commit(req(&token));
+        assert_eq!(apply_as(&store, "omantel", op, T0 + 1, other()).await, refused(Refusal::NotOwner));
+        assert_eq!(apply_as(&store, "omantel", Op::Release, T0 + 1, other()).await, refused(Refusal::NotOwner));
+        assert!(matches!(commit(&store, "omantel", req(&token), T0 + 2).await, Outcome::Saved(_)));
+        assert_eq!(store.get(POOL, "omantel").await.unwrap().unwrap().owner.as_deref(), Some(OWNER));
+        let released = apply_as(&store, "omantel", Op::Release, T0 + 3, Actor::operator("ops")).await;
+        assert!(matches!(released, Outcome::Saved(_)), "{released:?}");
+    };
+
+    plaintext_tokens_left_by_an_old_replica_are_used_by_hash_and_cleared => |store: Store| async move {
+        // As a replica still on the old code writes a reservation during a
+        // rolling upgrade: plaintext token, no hash, no owner.
+        let token = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO pool_allocations (pool_domain, subdomain, state, incarnation, reserved_at, \
+             expires_at, reservation_token, created_by) VALUES ($1, 'legacy', 'reserved', 'i', $2, $3, $4, 'catalyst-api')",
+        )
+        .bind(POOL)
+        .bind(T0)
+        .bind(T0 + TTL)
+        .bind(&token)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let row = store.get(POOL, "legacy").await.unwrap().unwrap();
+        assert_eq!(row.reservation_token_hash, Some(token_hash(&token)));
+        // Ownerless: the caller holding the token claims it by renewing.
+        let renewed = renew(&store, "legacy", &token, T0 + 1).await;
+        assert!(matches!(renewed, Outcome::Saved(_)), "{renewed:?}");
+        let (plain, hash, owner): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT reservation_token, reservation_token_hash, owner FROM pool_allocations WHERE subdomain = 'legacy'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!((plain, hash, owner.as_deref()), (None, Some(token_hash(&token)), Some(OWNER)));
     };
 
     counts_by_pool_and_state => |store: Store| async move {
@@ -355,14 +417,20 @@ async fn old_scheme(url: &str, backend: &str, versions: &[i64]) {
 async fn old_scheme_is_baselined(db: common::TestDb, backend: &str) {
     old_scheme(&db.url, backend, &[1]).await;
     let store = db.store().await;
-    assert_eq!(recorded_migrations(&store).await, [(1, false), (2, true)]);
+    assert_eq!(
+        recorded_migrations(&store).await,
+        [(1, false), (2, true), (3, true)]
+    );
     assert!(store.get(POOL, "kept").await.unwrap().is_some());
     // Version 2 (BYO) ran: its table works.
     assert!(store.byo_get("acme.com").await.unwrap().is_none());
     drop(store);
     // Reopening changes nothing.
     let again = db.store().await;
-    assert_eq!(recorded_migrations(&again).await, [(1, false), (2, true)]);
+    assert_eq!(
+        recorded_migrations(&again).await,
+        [(1, false), (2, true), (3, true)]
+    );
 }
 
 #[tokio::test]
@@ -398,7 +466,7 @@ async fn replicas_starting_together_on_postgres_migrate_once() {
     }
     assert_eq!(
         recorded_migrations(&stores[0]).await,
-        [(1, true), (2, true)]
+        [(1, true), (2, true), (3, true)]
     );
     // One schema: each replica sees the others' writes.
     token_of(reserve(&stores[1], "shared", T0).await);
@@ -411,4 +479,105 @@ async fn bad_database_urls_are_refused_clearly() {
     assert!(err.contains("sqlite://PATH or postgres://"), "{err}");
     let err = Store::connect("sqlite://").await.unwrap_err().to_string();
     assert!(err.contains("file path"), "{err}");
+}
+
+/// Version 3 on a database with plaintext reservation tokens: they are
+/// hashed at the first start (SQLite has no SHA-256 in SQL, so poolmgr does
+/// it after the migrations), the rows are ownerless, and the caller holding
+/// a token claims its reservation by committing.
+async fn plaintext_tokens_are_hashed_at_upgrade(db: common::TestDb, backend: &str) {
+    old_scheme(&db.url, backend, &[1, 2]).await;
+    let token = uuid::Uuid::new_v4().to_string();
+    {
+        let url = match backend {
+            "sqlite" => format!("{}?mode=rwc", db.url),
+            _ => db.url.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO pool_allocations (pool_domain, subdomain, state, incarnation, reserved_at, \
+             expires_at, reservation_token, created_by) VALUES ($1, 'old', 'reserved', 'i', $2, $3, $4, 'catalyst-api')",
+        )
+        .bind(POOL)
+        .bind(T0)
+        .bind(T0 + TTL)
+        .bind(&token)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let store = db.store().await;
+    let (plain, hash, owner): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT reservation_token, reservation_token_hash, owner FROM pool_allocations WHERE subdomain = 'old'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((plain, hash, owner), (None, Some(token_hash(&token)), None));
+    // Ownerless rows are the operators' to release ...
+    assert_eq!(
+        apply_as(
+            &store,
+            "old",
+            Op::Release,
+            T0 + 1,
+            Actor::caller("crossplane")
+        )
+        .await,
+        refused(Refusal::NotOwner)
+    );
+    // ... until the caller with the token claims it.
+    let Outcome::Saved(a) = commit(&store, "old", req(&token), T0 + 1).await else {
+        panic!()
+    };
+    assert_eq!(a.owner.as_deref(), Some(OWNER));
+}
+
+#[tokio::test]
+async fn plaintext_tokens_are_hashed_at_upgrade_sqlite() {
+    plaintext_tokens_are_hashed_at_upgrade(common::TestDb::sqlite(), "sqlite").await;
+}
+
+#[tokio::test]
+async fn plaintext_tokens_are_hashed_at_upgrade_postgres() {
+    let Some(db) = common::TestDb::postgres().await else {
+        return;
+    };
+    plaintext_tokens_are_hashed_at_upgrade(db, "postgres").await;
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Hardening issue #19: the SQLite file and its `-wal` and `-shm` are
+/// created readable by their owner only, whatever the umask lets through;
+/// an existing file readable by others is narrowed at start.
+#[tokio::test]
+async fn the_sqlite_files_are_the_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pool.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    // A write, so that the WAL and its index exist.
+    token_of(reserve(&store, "omantel", T0).await);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        assert!(file.exists(), "{}", file.display());
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    store.pool().close().await;
+    drop(store);
+
+    // A database file made readable by others (a copy, a restore).
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert!(store.get(POOL, "omantel").await.unwrap().is_some());
 }
