@@ -126,7 +126,11 @@ fn converge(count: usize, commit_wait: usize, timeout: Duration) -> anyhow::Resu
     let mut missed = 0;
     for i in 0..count {
         let sub = format!("c{i}");
-        let ip = format!("198.18.{}.{}", i / 250, i % 250 + 1);
+        let ip = format!(
+            "{}.{}",
+            if i < 250 { "198.51.100" } else { "203.0.113" },
+            i % 250 + 1
+        );
         let r = pm.reserve(&sub);
         if r.status != 201 {
             bail!("reserve {sub}: {} {}", r.status, r.body);
@@ -400,7 +404,7 @@ fn cpu(seconds: f64, dnsload: Option<PathBuf>) -> anyhow::Result<()> {
     let fleet = Fleet::start("bench-cpu", &FleetOptions::default());
     let sub = "cpu";
     let child = format!("{sub}.{POOL}");
-    let ip = "198.18.0.1";
+    let ip = "198.51.100.1";
     let (reserve, commit) = fleet.poolmgr.allocate(sub, ip);
     if (reserve, commit) != (201, 200) {
         bail!("allocation failed: reserve {reserve}, commit {commit}");
