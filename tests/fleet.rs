@@ -177,8 +177,8 @@ pub fn token_entry(scope: &str, token: &str) -> String {
         .to_string()
 }
 
-/// poolmgr on SQLite, talking to the primary's API through the TLS forwarder, watching
-/// the edges as its fleet.
+/// poolmgr on SQLite, talking to the primary's API over TLS (trusting the test CA with
+/// `PDM_PDNS_CA_FILE`), watching the edges as its fleet.
 pub struct Poolmgr {
     child: Child,
     addr: SocketAddr,
@@ -186,11 +186,13 @@ pub struct Poolmgr {
 }
 
 impl Poolmgr {
-    /// Starts poolmgr against the API at `api_url` (plain HTTP), with its database and
-    /// log in `db_dir`, `edges` as its fleet nameservers and `POOLMGR_COMMIT_WAIT`; waits
-    /// until `/healthz` answers 200 (the pool zone exists and is signed).
+    /// Starts poolmgr against the API at `api_url` (its certificate checked against
+    /// `ca`), with its database and log in `db_dir`, `edges` as its fleet nameservers
+    /// and `POOLMGR_COMMIT_WAIT`; waits until `/healthz` answers 200 (the pool zone
+    /// exists and is signed).
     pub fn start(
         api_url: &str,
+        ca: &Path,
         db_dir: &Path,
         edges: &[SocketAddr],
         commit_wait: usize,
@@ -206,6 +208,7 @@ impl Poolmgr {
                 format!("sqlite://{}", db_dir.join("pool.db").display()),
             )
             .env("PDM_PDNS_BASE_URL", api_url)
+            .env("PDM_PDNS_CA_FILE", ca)
             .env("PDM_PDNS_API_KEY", PRIMARY_API_KEY)
             .env("DYNADOT_MANAGED_DOMAINS", POOL)
             .env("PDM_NAMESERVERS", "ns1.openova.io,ns2.openova.io")
@@ -436,7 +439,8 @@ impl Fleet {
         let knot = knot_addr
             .map(|addr| Peer::knot_catalog_consumer(addr, CATALOG, primary_dns, &knot_tsig_spec()));
         let poolmgr = Poolmgr::start(
-            &forwarder.url(),
+            &format!("https://{primary_api}"),
+            &ca.ca_pem(),
             &dir,
             &[edges[0].dns, edges[1].dns],
             options.commit_wait,

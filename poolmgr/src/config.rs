@@ -78,6 +78,12 @@ pub struct Settings {
     #[arg(long, env = "PDM_PDNS_SERVER_ID", default_value = "localhost")]
     pub pdns_server_id: String,
 
+    /// PEM certificate(s) trusted for an https PDM_PDNS_BASE_URL instead of
+    /// the public web roots (a primary whose API certificate comes from a
+    /// private CA).
+    #[arg(long, env = "PDM_PDNS_CA_FILE")]
+    pub pdns_ca_file: Option<PathBuf>,
+
     /// Name servers for child apexes and delegations (comma or space separated).
     #[arg(long, env = "PDM_NAMESERVERS", default_value = "ns1.openova.io,ns2.openova.io,ns3.openova.io", value_parser = parse_list)]
     pub nameservers: NameList,

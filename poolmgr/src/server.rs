@@ -43,6 +43,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         base_url: settings.pdns_base_url.clone(),
         api_key: settings.pdns_api_key.clone(),
         server_id: settings.pdns_server_id.clone(),
+        ca_file: settings.pdns_ca_file.clone(),
     })?;
     let listen = settings.listen_addr();
     let sweep_every = settings.sweeper_interval;

@@ -36,6 +36,9 @@ pub struct PdnsConfig {
     pub api_key: Secret,
     /// The `{server_id}` path segment, usually `localhost`.
     pub server_id: String,
+    /// PEM certificates to trust for an `https` base URL instead of the
+    /// public web roots (a fleet's primary with a private CA).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// What went wrong talking to the DNS server. Typed so callers never match
@@ -240,7 +243,27 @@ impl PdnsClient {
         let mut headers = HeaderMap::new();
         headers.insert("X-API-Key", key);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &config.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| invalid(format!("cannot read CA file {}: {e}", path.display())))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|roots| !roots.is_empty())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "CA file {} holds no PEM certificate",
+                        path.display()
+                    ))
+                })?;
+            // Only the given authority: the primary's API key must not go
+            // to a server some public CA vouches for.
+            builder = builder.tls_built_in_root_certs(false);
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             .default_headers(headers)
             .timeout(REQUEST_TIMEOUT)
             // A redirect could carry X-API-Key to another host (reqwest

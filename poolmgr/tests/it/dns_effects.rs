@@ -79,6 +79,7 @@ fn client_for(base_url: &str) -> PdnsClient {
         base_url: base_url.to_string(),
         api_key: KEY.into(),
         server_id: "localhost".into(),
+        ca_file: None,
     })
     .expect("client")
 }
@@ -950,4 +951,32 @@ async fn the_parent_refers_to_the_child_with_its_ds() {
     let r = parent.udp(&format!("www.{CHILD}."), RecordType::A);
     assert_eq!(r.rcode(), rcode::NXDOMAIN, "{}", r.summary());
     assert!(!child.client().zone_exists(CHILD).await.unwrap());
+}
+
+/// `PDM_PDNS_CA_FILE` that cannot be read, or holds no certificate, stops
+/// the client from being built (the start fails with the file named).
+#[test]
+fn a_bad_ca_file_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("poolmgr-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for (file, says) in [
+        (dir.join("missing.pem"), "cannot read CA file"),
+        (not_pem, "holds no PEM certificate"),
+    ] {
+        let err = PdnsClient::new(PdnsConfig {
+            base_url: "https://127.0.0.1:1".into(),
+            api_key: KEY.into(),
+            server_id: "localhost".into(),
+            ca_file: Some(file.clone()),
+        })
+        .err()
+        .expect("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains(says) && text.contains(&*file.to_string_lossy()),
+            "{text}"
+        );
+    }
 }

@@ -81,6 +81,7 @@ impl Api {
             base_url: "http://127.0.0.1:9".into(),
             api_key: Secret::new("k"),
             server_id: "localhost".into(),
+            ca_file: None,
         })
         .unwrap();
         let clock = Arc::new(ManualClock::starting_now());

@@ -190,6 +190,7 @@ async fn harness(opts: Options<'_>) -> Harness {
         base_url: pdns,
         api_key: Secret::new(DNSD_KEY),
         server_id: "localhost".into(),
+        ca_file: None,
     })
     .unwrap();
     let state = AppState::new(store, dns, settings, Auth::disabled());
