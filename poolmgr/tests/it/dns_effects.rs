@@ -965,14 +965,14 @@ fn a_bad_ca_file_is_a_clear_error() {
         (dir.join("missing.pem"), "cannot read CA file"),
         (not_pem, "holds no PEM certificate"),
     ] {
-        let err = PdnsClient::new(PdnsConfig {
+        let Err(err) = PdnsClient::new(PdnsConfig {
             base_url: "https://127.0.0.1:1".into(),
             api_key: KEY.into(),
             server_id: "localhost".into(),
             ca_file: Some(file.clone()),
-        })
-        .err()
-        .expect("refused");
+        }) else {
+            panic!("{} accepted", file.display());
+        };
         let text = err.to_string();
         assert!(
             text.contains(says) && text.contains(&*file.to_string_lossy()),
