@@ -114,7 +114,9 @@ fn in_chain(node: &Node) -> bool {
 impl RangeChain {
     /// The chain of `zone`: sorts its names once (n log n).
     pub fn build(zone: &Arc<Zone>) -> RangeChain {
-        let mut entries: Vec<(Box<[u8]>, Arc<[u8]>)> = zone
+        // (canonical key, lowercase wire name) of each owner.
+        type Owner = (Box<[u8]>, Arc<[u8]>);
+        let mut entries: Vec<Owner> = zone
             .nodes
             .iter()
             .filter(|(_, node)| in_chain(node))
