@@ -1159,6 +1159,30 @@ mod tests {
     }
 
     #[test]
+    fn negative_signature_budget() {
+        let settings = Settings::from_args(args(&[])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 1000);
+        let settings = Settings::from_args(args(&["--negative-signatures-per-zone", "0"])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 0, "0: no cap");
+        let dir = std::env::temp_dir().join(format!("dnsd-config-neg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(&path, "negative-signatures-per-zone = 50\n").unwrap();
+        let config = path.to_str().unwrap();
+        let settings = Settings::from_args(args(&["--config", config])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 50);
+        let settings = Settings::from_args(args(&[
+            "--config",
+            config,
+            "--negative-signatures-per-zone",
+            "7",
+        ]))
+        .unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 7, "the flag wins");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn lua_settings() {
         let settings = Settings::from_args(args(&[])).unwrap();
         assert!(settings.edns_client_subnet, "ECS is on by default");

@@ -13,8 +13,9 @@
 //! Lock-free on the answer path: a zone's state is a few atomics, found
 //! through an [`ArcSwap`] of the table; the lock is taken only to add a
 //! zone seen for the first time. The chain a zone falls back to is built on
-//! a thread of its own, once per zone version; until it is ready, answers
-//! stay compact (correct, just not cheaper).
+//! a thread of its own, once per zone version and flood, and dropped when
+//! the flood is over; until it is ready, answers stay compact (correct,
+//! just not cheaper).
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -123,6 +124,9 @@ impl ZoneFlood {
     fn settle_from(&self, second: u32, count: u32, now: u32, budget: u32) {
         let quiet = now.wrapping_sub(second) > 1 || count <= budget;
         if quiet && self.fallback.swap(false, AcqRel) {
+            // The chain is only for floods: the next one builds it again
+            // (off the answer path), and a zone since deleted keeps none.
+            self.chain.store(None);
             tracing::info!(
                 zone = %self.zone,
                 "random-subdomain flood over; compact denial again"

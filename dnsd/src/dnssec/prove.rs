@@ -103,8 +103,9 @@ fn over_budget(
 /// NSECs (RFC 4035 §3.1.3.2): the one covering the name and the one
 /// covering the wildcard at its closest encloser (one NSEC when that is the
 /// same). RCODE NXDOMAIN, never CO: this is not a compact answer. False,
-/// with the outcome untouched, when the chain cannot prove it (it would
-/// have to be for another version of the zone).
+/// with the outcome untouched, when the chain cannot prove it (the name or
+/// its wildcard owns an NSEC, which lookup rules out) or the NSECs do not
+/// fit in the outcome.
 fn prove_from_ranges<'z>(
     out: &mut Outcome<'z>,
     zone: &'z Arc<Zone>,
