@@ -44,8 +44,9 @@ pub fn prove<'z>(out: &mut Outcome<'z>, qname: &[u8], signer: &Signer, now: u64)
         Missing::EmptyNonTerminal => Denial::EmptyNonTerminal,
         Missing::Delegation => Denial::InsecureDelegation,
     };
-    let mut rdata = Vec::with_capacity(64);
-    denial.nsec_rdata(owner, &mut rdata);
+    let Some(rdata) = denial.nsec_rdata_inline(owner) else {
+        return;
+    };
     if let Missing::Name(zone) = proof.missing {
         if let Some(flood) = over_budget(out, signer, owner, &rdata, proof.ttl, now)
             && let Some(chain) = flood.chain_for(zone)
@@ -60,10 +61,7 @@ pub fn prove<'z>(out: &mut Outcome<'z>, qname: &[u8], signer: &Signer, now: u64)
         out.rcode = reply.rcode;
         out.set_co = reply.set_co;
     }
-    let mut stored: NsecRdata = ArrayVec::new();
-    if stored.try_extend_from_slice(&rdata).is_ok() {
-        out.push_nsec(proof.owner, stored, proof.ttl);
-    }
+    out.push_nsec(proof.owner, rdata, proof.ttl);
 }
 
 /// The zone's flood state when the compact NSEC `rdata` of the missing

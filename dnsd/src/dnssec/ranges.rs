@@ -29,7 +29,7 @@ use std::sync::{Arc, Weak};
 
 use arrayvec::ArrayVec;
 
-use super::denial::{TypeBitmap, nsec_rdata};
+use super::denial::{TypeBitmap, nsec_rdata_inline};
 use crate::lookup::answered_types;
 use crate::outcome::NsecRdata;
 use crate::wire::RType;
@@ -186,11 +186,7 @@ impl RangeChain {
                 bitmap.insert(rtype);
             }
         }
-        let mut rdata = Vec::with_capacity(96);
-        nsec_rdata(self.next(i), &bitmap, &mut rdata);
-        let mut stored = NsecRdata::new();
-        stored.try_extend_from_slice(&rdata).ok()?;
-        Some(stored)
+        nsec_rdata_inline(self.next(i), &bitmap)
     }
 }
 
