@@ -39,9 +39,9 @@ ZONE="$WORK/bench.zone"
 # consecutive queries land all over the zone's ranges.
 missing() { # PREFIX COUNT
     awk -v p="$1" -v n="$2" -v o="$ORIGIN" 'BEGIN {
-        for (i = 1; i <= n; i++) printf "%s%x.%s A\n", p, (i * 2654435761) % 4294967296, o }'
+        for (i = 1; i <= n; i++) printf "%x%s.%s A\n", (i * 2654435761) % 4294967296, p, o }'
 }
-missing rep 1000 >"$WORK/repeated.txt"
+missing -rep 1000 >"$WORK/repeated.txt"
 
 declare -A PORT=([capped]=15321 [uncapped]=15322)
 declare -A SPID=()
@@ -87,7 +87,7 @@ RUN=0
 # A query file of names never asked before.
 fresh() {
     RUN=$((RUN + 1))
-    missing "u$RUN-" "$UNIQUE" >"$WORK/unique.txt"
+    missing "-u$RUN" "$UNIQUE" >"$WORK/unique.txt"
     echo "$WORK/unique.txt"
 }
 
