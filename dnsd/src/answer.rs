@@ -692,12 +692,15 @@ impl Pipeline {
             Verdict::Refuse(rcode) => outcome.rcode = rcode,
         }
 
-        // Denial: the NSEC a negative signed answer owes.
-        dnssec::prove(&mut outcome, qname);
+        // Denial: the NSEC a negative signed answer owes (a proof is owed
+        // only with DO=1, so only then is the clock read).
+        let signed_at = outcome.dnssec_ok.then(unix_now);
+        if let Some(now) = signed_at {
+            dnssec::prove(&mut outcome, qname, &self.config.signer, now);
+        }
 
         // Signing: RRSIGs for every RRset of a signed zone, when DO=1. A
         // signature that cannot be made fails the reply, never sends it unsigned.
-        let signed_at = outcome.dnssec_ok.then(unix_now);
         let mut signing_failed = false;
         self.signatures.clear();
         if let Some(now) = signed_at

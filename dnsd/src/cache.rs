@@ -216,6 +216,24 @@ impl<E: ClockEntry> ClockCache<E> {
         found
     }
 
+    /// Like [`ClockCache::get`], but counts nothing and leaves the entry's
+    /// reference bit alone: for a caller that only asks whether a later
+    /// `get` would hit. A busy shard reads as absent.
+    pub(crate) fn peek<T>(
+        &self,
+        hash: u64,
+        key: &E::Key<'_>,
+        read: impl FnOnce(&E) -> Option<T>,
+    ) -> Option<T> {
+        let shard = self.shard(hash).try_lock().ok()?;
+        let &at = shard.index.get(&hash)?;
+        let slot = shard.slots[at as usize].as_ref()?;
+        if !slot.entry.matches(key) {
+            return None;
+        }
+        read(&slot.entry)
+    }
+
     /// Stores `entry`. Skipped when it alone exceeds a shard's budget or
     /// the shard is busy (counted as contended).
     pub(crate) fn insert(&self, entry: E) {

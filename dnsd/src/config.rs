@@ -135,6 +135,12 @@ pub struct ServeArgs {
     /// Memory for cached signatures, in MiB. Default: 64.
     #[arg(long, value_name = "MIB")]
     pub signature_cache_mb: Option<usize>,
+    /// Fresh compact-denial signatures a signed zone may make per second
+    /// (random-subdomain floods); past it, missing names are proven with
+    /// NSEC ranges over the zone's real names until a second stays under
+    /// it. 0: no cap. Default: 1000.
+    #[arg(long, value_name = "N")]
+    pub negative_signatures_per_zone: Option<u32>,
     /// Log format. Default: human.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -408,6 +414,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub dnssec_split: bool,
     pub signature_cache_mb: Option<usize>,
+    pub negative_signatures_per_zone: Option<u32>,
     /// MaxMind DB files; relative paths are relative to this file.
     pub geoip: Option<Vec<PathBuf>>,
     pub edns_client_subnet: Option<bool>,
@@ -535,6 +542,8 @@ pub struct Settings {
     /// Keys generated for signed zones.
     pub key_policy: KeyPolicy,
     pub signature_cache_bytes: usize,
+    /// Fresh negative signatures per signed zone per second; 0: no cap.
+    pub negative_signatures_per_zone: u32,
     /// GeoIP databases for LUA records, in lookup order.
     pub geoip: Vec<PathBuf>,
     /// EDNS Client Subnet processing.
@@ -761,6 +770,10 @@ impl Settings {
                 .or(file.signature_cache_mb)
                 .unwrap_or(64)
                 << 20,
+            negative_signatures_per_zone: args
+                .negative_signatures_per_zone
+                .or(file.negative_signatures_per_zone)
+                .unwrap_or(crate::dnssec::DEFAULT_NEGATIVE_SIGNATURES_PER_ZONE),
             geoip,
             edns_client_subnet: args
                 .edns_client_subnet
@@ -1190,6 +1203,30 @@ mod tests {
         std::fs::write(&path, "bogus-key = 1\n").unwrap();
         let err = Settings::from_args(args(&["--config", config])).unwrap_err();
         assert!(err.to_string().contains("bogus-key"), "{err}");
+    }
+
+    #[test]
+    fn negative_signature_budget() {
+        let settings = Settings::from_args(args(&[])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 1000);
+        let settings = Settings::from_args(args(&["--negative-signatures-per-zone", "0"])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 0, "0: no cap");
+        let dir = std::env::temp_dir().join(format!("dnsd-config-neg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(&path, "negative-signatures-per-zone = 50\n").unwrap();
+        let config = path.to_str().unwrap();
+        let settings = Settings::from_args(args(&["--config", config])).unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 50);
+        let settings = Settings::from_args(args(&[
+            "--config",
+            config,
+            "--negative-signatures-per-zone",
+            "7",
+        ]))
+        .unwrap();
+        assert_eq!(settings.negative_signatures_per_zone, 7, "the flag wins");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -403,7 +403,62 @@ impl Metrics {
                     "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
                 );
             }
+            render_negative_budget(&signer.negatives, &mut out);
         }
         out
+    }
+}
+
+/// The per-zone budget of fresh negative signatures: what each signed zone
+/// signed within it, answered from NSEC ranges past it, and whether it is
+/// in fallback now (zones appear once they first denied a name).
+fn render_negative_budget(budget: &crate::dnssec::NegativeBudget, out: &mut String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let zones = budget.stats(now);
+    let _ = writeln!(
+        out,
+        "# HELP dnsd_negative_signature_budget Fresh negative signatures allowed per signed zone per second (0: no cap).\n\
+         # TYPE dnsd_negative_signature_budget gauge\ndnsd_negative_signature_budget {}",
+        budget.per_second()
+    );
+    type Field = fn(&crate::dnssec::FloodStats) -> u64;
+    let series: [(&str, &str, &str, Field); 4] = [
+        (
+            "dnsd_negative_signatures_fresh_total",
+            "Compact NSECs of missing names signed fresh within the zone's budget.",
+            "counter",
+            |z| z.fresh_signatures,
+        ),
+        (
+            "dnsd_denial_range_answers_total",
+            "Missing names proven with NSEC ranges over the real names (past the budget).",
+            "counter",
+            |z| z.range_answers,
+        ),
+        (
+            "dnsd_denial_fallback_episodes_total",
+            "Times the zone went past its budget into range denial.",
+            "counter",
+            |z| z.episodes,
+        ),
+        (
+            "dnsd_denial_fallback_active",
+            "1 while the zone proves missing names with NSEC ranges.",
+            "gauge",
+            |z| u64::from(z.active),
+        ),
+    ];
+    for (name, help, kind, field) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for zone in &zones {
+            let label = zone
+                .zone
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"");
+            let _ = writeln!(out, "{name}{{zone=\"{label}\"}} {}", field(zone));
+        }
     }
 }

@@ -7,12 +7,14 @@
 //! allocates": the outcome owns them (`Outcome::dynamic`), allocated only
 //! when a LUA record answers.
 
+use std::sync::Arc;
+
 use arrayvec::ArrayVec;
 
 use crate::dnssec::ZoneKeys;
 use crate::wire::name::MAX_NAME_LEN;
 use crate::wire::{Class, RType, Rcode};
-use crate::zone::RRset;
+use crate::zone::{RRset, Zone};
 
 /// Which section an entry goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +121,11 @@ pub const HINFO_8482: &[u8] = b"\x07RFC8482\x00";
 /// What a negative answer lacks, as lookup found it; the denial stage
 /// turns it into a compact NSEC (RFC 9824).
 #[derive(Clone, Debug)]
-pub enum Missing {
-    /// The name does not exist (also the target of an in-zone CNAME).
-    Name,
+pub enum Missing<'z> {
+    /// The name does not exist (also the target of an in-zone CNAME) in
+    /// this zone, whose real names the denial stage may fall back to
+    /// proving it with (`dnssec::ranges`).
+    Name(&'z Arc<Zone>),
     /// The name exists without the type: these are the types it has,
     /// including those its LUA records produce.
     Types(ArrayVec<RType, 64>),
@@ -138,7 +142,7 @@ pub enum Missing {
 pub struct Proof<'z> {
     /// Who owns the NSEC (the name that lacks something).
     pub owner: Owner<'z>,
-    pub missing: Missing,
+    pub missing: Missing<'z>,
     /// The zone's negative TTL.
     pub ttl: u32,
 }

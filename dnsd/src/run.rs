@@ -104,7 +104,10 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         })
         .transpose()
         .context("starting the GeoIP file watcher")?;
-    let signer = Arc::new(Signer::new(settings.signature_cache_bytes));
+    let signer = Arc::new(Signer::with_negative_budget(
+        settings.signature_cache_bytes,
+        settings.negative_signatures_per_zone,
+    ));
     let metrics = Arc::new(Metrics::new(Some(signer.clone())));
     let rrl = settings
         .rrl

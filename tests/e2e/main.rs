@@ -55,6 +55,9 @@ mod isolation;
 mod lua;
 /// §6 negative answers (RFC 2308).
 mod negative;
+/// Random-subdomain floods: the budget of fresh negative signatures and
+/// the NSEC-range fallback, checked by unbound and delv.
+mod nxflood;
 /// §2 opcodes other than QUERY.
 mod opcode;
 /// The real poolmgr driving the real dnsd (pdm-api.md).

@@ -166,6 +166,19 @@ impl SigCache {
         })
     }
 
+    /// True when [`SigCache::get`] would find a usable signature for `key`
+    /// at `now`; counts nothing (the denial stage asks before it decides
+    /// how to prove a missing name).
+    pub fn contains(&self, key: &SigKey<'_>, now: u64) -> bool {
+        let mut buf = [0u8; MAX_NAME_LEN];
+        let (hash, owner) = self.locate(key, &mut buf);
+        self.clock
+            .peek(hash, &(*key, owner), |e| {
+                (!e.window.needs_refresh(now)).then_some(())
+            })
+            .is_some()
+    }
+
     /// Stores `rrsig` (signed with `window`) under `key`. Skipped when the
     /// shard is busy or the entry alone exceeds a shard's budget.
     pub fn insert(&self, key: &SigKey<'_>, rrsig: Arc<[u8]>, window: Window) {

@@ -17,6 +17,7 @@
 
 use arrayvec::ArrayVec;
 
+use crate::outcome::NsecRdata;
 use crate::wire::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
 use crate::wire::{RType, Rcode};
 
@@ -198,15 +199,32 @@ impl TypeBitmap {
     /// Appends the wire encoding: for each non-empty window, its number,
     /// the length of its bitmap up to the last non-zero octet, and the bitmap.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        for (window, bits) in std::iter::once((0u8, &self.window0))
-            .chain(self.high.iter().map(|(w, bits)| (*w, bits)))
-        {
-            if let Some(last) = bits.iter().rposition(|&b| b != 0) {
-                out.push(window);
-                out.push(last as u8 + 1);
-                out.extend_from_slice(&bits[..=last]);
-            }
+        for (window, bits) in self.windows() {
+            out.push(window);
+            out.push(bits.len() as u8);
+            out.extend_from_slice(bits);
         }
+    }
+
+    /// [`TypeBitmap::encode`] into a fixed-capacity buffer; `None` when it
+    /// does not fit (the buffer is then partly written).
+    pub fn encode_inline<const N: usize>(&self, out: &mut ArrayVec<u8, N>) -> Option<()> {
+        for (window, bits) in self.windows() {
+            out.try_extend_from_slice(&[window, bits.len() as u8])
+                .ok()?;
+            out.try_extend_from_slice(bits).ok()?;
+        }
+        Some(())
+    }
+
+    /// The non-empty windows: number and bitmap up to its last non-zero octet.
+    fn windows(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        std::iter::once((0u8, &self.window0))
+            .chain(self.high.iter().map(|(w, bits)| (*w, bits)))
+            .filter_map(|(window, bits)| {
+                let last = bits.iter().rposition(|&b| b != 0)?;
+                Some((window, &bits[..=last]))
+            })
     }
 
     /// Reads a wire type bitmap; `None` when malformed (windows out of
@@ -296,12 +314,26 @@ impl Denial<'_> {
     pub fn nsec_rdata(&self, owner: &[u8], out: &mut Vec<u8>) {
         nsec_rdata(&self.next_name(owner), &self.bitmap(), out);
     }
+
+    /// [`Denial::nsec_rdata`] without allocation.
+    pub fn nsec_rdata_inline(&self, owner: &[u8]) -> Option<NsecRdata> {
+        nsec_rdata_inline(&self.next_name(owner), &self.bitmap())
+    }
 }
 
 /// Appends NSEC RDATA (RFC 4034 §4.1): next name (uncompressed) and bitmap.
 pub fn nsec_rdata(next: &[u8], types: &TypeBitmap, out: &mut Vec<u8>) {
     out.extend_from_slice(next);
     types.encode(out);
+}
+
+/// [`nsec_rdata`] without allocation, as an answer carries it; `None` when
+/// it exceeds [`NsecRdata`]'s capacity (a bitmap of many windows).
+pub fn nsec_rdata_inline(next: &[u8], types: &TypeBitmap) -> Option<NsecRdata> {
+    let mut out = NsecRdata::new();
+    out.try_extend_from_slice(next).ok()?;
+    types.encode_inline(&mut out)?;
+    Some(out)
 }
 
 /// TTL of a compact NSEC, and of the SOA in a negative answer:

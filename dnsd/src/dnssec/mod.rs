@@ -27,6 +27,9 @@
 //! - [`cache`] holds [`SigCache`], sharded and bounded in bytes, never blocking.
 //! - [`denial`] holds [`succ`], [`TypeBitmap`], [`Denial`], [`nxdomain_reply`].
 //! - [`timestamp`] holds RRSIG and BIND time text.
+//! - [`flood`] holds [`NegativeBudget`], the per-zone cap on fresh
+//!   negative signatures per second; [`ranges`] the fallback past it, NSEC
+//!   ranges over a zone's real names ([`RangeChain`]).
 //! - [`edge`] decides which fetched keys an edge publishes and signs a
 //!   secondary zone with (pre-publication across a fleet).
 //!
@@ -37,8 +40,10 @@
 pub mod cache;
 pub mod denial;
 pub mod edge;
+pub mod flood;
 pub mod keys;
 pub mod prove;
+pub mod ranges;
 pub mod reply_signatures;
 pub mod sign;
 pub mod store;
@@ -52,8 +57,10 @@ use std::sync::Arc;
 
 pub use cache::{CacheStats, SigCache};
 pub use denial::{Denial, TypeBitmap, nxdomain_reply, succ, succ_delegation};
+pub use flood::{DEFAULT_NEGATIVE_SIGNATURES_PER_ZONE, FloodStats, NegativeBudget};
 pub use keys::{Algorithm, DigestType, KeyRole, SigningKey};
 pub use prove::prove;
+pub use ranges::RangeChain;
 pub use reply_signatures::ReplySignatures;
 pub use sign::{Scratch, SigPolicy, SignError, Window, sign_rrset, verify_rrsig};
 pub use store::{KeyPolicy, KeyStore, KeyStoreError, ZoneKeys};
@@ -101,19 +108,28 @@ where
     Ok(())
 }
 
-/// Online signing shared by every worker: one signature cache and the
-/// signing policy. Workers bring their own [`Scratch`].
+/// Online signing shared by every worker: one signature cache, the
+/// signing policy and the per-zone budget of fresh negative signatures.
+/// Workers bring their own [`Scratch`].
 #[derive(Debug)]
 pub struct Signer {
     pub cache: SigCache,
     pub policy: SigPolicy,
+    pub negatives: NegativeBudget,
 }
 
 impl Signer {
-    /// A signer whose cache holds at most `cache_bytes` of signatures.
+    /// A signer whose cache holds at most `cache_bytes` of signatures, with
+    /// the default budget of fresh negative signatures per zone.
     /// Signatures are refreshed when less than a third of their validity
     /// remains (issue 7; the spec's 7 days is a looser bound).
     pub fn new(cache_bytes: usize) -> Signer {
+        Signer::with_negative_budget(cache_bytes, DEFAULT_NEGATIVE_SIGNATURES_PER_ZONE)
+    }
+
+    /// [`Signer::new`] with `per_second` fresh negative signatures per zone
+    /// (0: no cap, always compact denial).
+    pub fn with_negative_budget(cache_bytes: usize, per_second: u32) -> Signer {
         let defaults = SigPolicy::default();
         let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 4);
         Signer {
@@ -122,6 +138,7 @@ impl Signer {
                 refresh: defaults.validity / 3,
                 ..defaults
             },
+            negatives: NegativeBudget::new(per_second),
         }
     }
 

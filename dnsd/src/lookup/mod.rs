@@ -93,7 +93,7 @@ pub fn resolve<'z>(
             Step::NxDomain => {
                 out.rcode = Rcode::NXDOMAIN;
                 add_negative(zone, out);
-                owe_proof(out, current, Missing::Name, zone.negative_ttl);
+                owe_proof(out, current, Missing::Name(&served.zone), zone.negative_ttl);
                 return;
             }
             Step::Dname(node, prefix_len) => {
@@ -279,6 +279,13 @@ fn owe_nodata_proof<'z>(
         owe_proof(out, owner, Missing::EmptyNonTerminal, ttl);
         return;
     }
+    owe_proof(out, owner, Missing::Types(answered_types(node)), ttl);
+}
+
+/// The types a query at `node` is answered with (what an NSEC owned by it
+/// lists besides RRSIG and NSEC): its RRsets except the stored-only ones
+/// (LUA, ALIAS), plus the types its LUA records produce.
+pub(crate) fn answered_types(node: &Node) -> ArrayVec<RType, 64> {
     let mut types: ArrayVec<RType, 64> = ArrayVec::new();
     for set in node.rrsets.iter().filter(|set| !set.rtype.is_stored_only()) {
         let _ = types.try_push(set.rtype);
@@ -288,12 +295,12 @@ fn owe_nodata_proof<'z>(
             let _ = types.try_push(rtype);
         }
     }
-    owe_proof(out, owner, Missing::Types(types), ttl);
+    types
 }
 
 /// Records the denial the answer owes when the query has DO and the zone
 /// is signed; the denial stage makes the NSEC.
-fn owe_proof<'z>(out: &mut Outcome<'z>, owner: Owner<'z>, missing: Missing, ttl: u32) {
+fn owe_proof<'z>(out: &mut Outcome<'z>, owner: Owner<'z>, missing: Missing<'z>, ttl: u32) {
     if out.signer.is_some() {
         out.proof = Some(Proof {
             owner,
