@@ -18,7 +18,9 @@
 # slow, but the same on a busy machine as on a quiet one, so a small
 # user-space difference shows where CPU time is lost in the noise.
 # AB_DNSSEC=1 signs the zone online (the same keys for both builds) and
-# sends every query with DO=1.
+# sends every query with DO=1. AB_NEW_ARGS adds flags to the NEW build's
+# command line only: `bench/ab.sh D D` with AB_NEW_ARGS="--rrl-rate N"
+# measures what turning a feature on costs in one build.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +54,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 # One run of BUILD; prints "answered user_us_per_q sys_us_per_q".
 run() {
     local dnsd=$1 pid line answered bu bs au as tick
+    shift
     taskset -c 0 "$dnsd" --listen "127.0.0.1:$PORT" --zone "$ORIGIN=$ZONE" "${SIGN[@]}" \
-        --workers 1 --log-level warn 2>"$WORK/dnsd.log" &
+        --workers 1 --log-level warn "$@" 2>"$WORK/dnsd.log" &
     pid=$!
     bench_wait_ready dnsd "$PORT" "$QUERIES"
     sleep 0.2
@@ -73,11 +76,12 @@ run() {
 # after start-up to the end of the load.
 instructions() {
     local dnsd=$1 pid out line answered total
+    shift
     out="$WORK/callgrind.out"
     rm -f "$out"*
     valgrind --tool=callgrind --callgrind-out-file="$out" "$dnsd" \
         --listen "127.0.0.1:$PORT" --zone "$ORIGIN=$ZONE" "${SIGN[@]}" --workers 1 \
-        --log-level warn 2>"$WORK/valgrind.log" &
+        --log-level warn "$@" 2>"$WORK/valgrind.log" &
     pid=$!
     bench_wait_ready dnsd "$PORT" "$QUERIES"
     callgrind_control -z "$pid" >/dev/null 2>&1
@@ -98,8 +102,9 @@ if [[ ${AB_MODE:-cpu} == instructions ]]; then
     printf 'rep build answered instructions/q\n'
     for rep in $(seq 1 "$REPS"); do
         for build in old new; do
-            [[ $build == old ]] && bin=$OLD || bin=$NEW
-            read -r n ir < <(instructions "$bin")
+            extra=()
+            [[ $build == old ]] && bin=$OLD || { bin=$NEW; read -ra extra <<<"${AB_NEW_ARGS:-}"; }
+            read -r n ir < <(instructions "$bin" "${extra[@]}")
             printf '%s %s %s %s\n' "$rep" "$build" "$n" "$ir"
             if [[ $build == old ]]; then old_ir+=("$ir"); else new_ir+=("$ir"); fi
         done
@@ -113,8 +118,9 @@ declare -a old_user=() old_sys=() new_user=() new_sys=()
 printf 'rep build answered user_us/q sys_us/q\n'
 for rep in $(seq 1 "$REPS"); do
     for build in old new; do
-        [[ $build == old ]] && bin=$OLD || bin=$NEW
-        read -r n u s < <(run "$bin")
+        extra=()
+        [[ $build == old ]] && bin=$OLD || { bin=$NEW; read -ra extra <<<"${AB_NEW_ARGS:-}"; }
+        read -r n u s < <(run "$bin" "${extra[@]}")
         printf '%s %s %s %s %s\n' "$rep" "$build" "$n" "$u" "$s"
         if [[ $build == old ]]; then old_user+=("$u") old_sys+=("$s"); else new_user+=("$u") new_sys+=("$s"); fi
     done

@@ -264,7 +264,8 @@ pub struct ServeArgs {
     /// Clients (PREFIX) never rate-limited (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub rrl_whitelist: Vec<String>,
-    /// Buckets in the rate-limit table (8 bytes each). Default: 262144.
+    /// Buckets in the rate-limit table (8 bytes each; rounded up to a power
+    /// of two). Default: 262144.
     #[arg(long, value_name = "N")]
     pub rrl_table_size: Option<usize>,
     /// DNS Cookies (RFC 7873, RFC 9018 server cookies). Default: on.

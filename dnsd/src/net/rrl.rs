@@ -104,7 +104,8 @@ impl std::fmt::Debug for Rrl {
 
 impl Rrl {
     pub fn new(settings: RrlSettings) -> Rrl {
-        let size = settings.table_size.max(1);
+        // A power of two, so a bucket is found with a mask, not a division.
+        let size = settings.table_size.max(1).next_power_of_two();
         Rrl {
             table: (0..size).map(|_| AtomicU64::new(0)).collect(),
             seed: fastrand::u64(..) | 1,
@@ -132,7 +133,7 @@ impl Rrl {
             return Verdict::Send;
         };
         let key = mix(mix(name_hash, self.network(peer)), class as u64);
-        let slot = &self.table[(key % self.table.len() as u64) as usize];
+        let slot = &self.table[(key & (self.table.len() as u64 - 1)) as usize];
         let rate = u64::from(self.settings.rate);
         let mut current = slot.load(Relaxed);
         loop {
@@ -226,20 +227,23 @@ fn classify(reply: &[u8], seed: u64) -> Option<(Class, u64)> {
         return None;
     }
     let rcode = reply[3] & 0x0f;
-    let qname_end = skip_name(reply, 12)?;
+    // The question's name is never compressed: hashing it finds its end.
+    let (qname_hash, qname_end) = hash_name_at(reply, 12, seed)?;
     let qtype = u16::from_be_bytes([*reply.get(qname_end)?, *reply.get(qname_end + 1)?]);
     let answers = u16::from_be_bytes([reply[6], reply[7]]);
     match rcode {
         RCODE_NOERROR if answers > 0 || !says_no_such_name(reply, qname_end + 4) => {
-            let hash = hash_name(reply, 12, seed)?;
-            Some((Class::Answer, mix(hash, u64::from(qtype))))
+            Some((Class::Answer, mix(qname_hash, u64::from(qtype))))
         }
         RCODE_NOERROR | RCODE_NXDOMAIN => {
             // All names missing from one zone count together: the zone is
             // the owner of the SOA in the authority section.
             let zone = skip_records(reply, qname_end + 4, answers)
                 .and_then(|authority| authority_soa_owner(reply, authority));
-            let hash = hash_name(reply, zone.unwrap_or(12), seed)?;
+            let hash = match zone {
+                Some(at) => hash_name_at(reply, at, seed)?.0,
+                None => qname_hash,
+            };
             Some((Class::Nxdomain, hash))
         }
         _ => Some((Class::Error, seed)),
@@ -259,15 +263,24 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
-/// The seeded hash of the name at `at`, lower-cased, pointers followed.
-fn hash_name(msg: &[u8], mut at: usize, seed: u64) -> Option<u64> {
+/// The ASCII case bit of every octet. Setting it makes the hash ignore
+/// case (`WWW` counts as `www`, so 0x20 spelling cannot escape a limit) at
+/// the price of also folding a few non-letters together (`@` with `` ` ``),
+/// which only ever shares a bucket.
+const CASE_BITS: u64 = 0x2020_2020_2020_2020;
+
+/// The seeded hash of the name at `at`, case folded, pointers followed;
+/// and the offset just past the name where it started.
+fn hash_name_at(msg: &[u8], mut at: usize, seed: u64) -> Option<(u64, usize)> {
     let mut hash = seed;
     let mut jumps = 0;
+    let mut end = None;
     loop {
         let len = *msg.get(at)?;
         match len {
-            0 => return Some(hash),
+            0 => return Some((hash, end.unwrap_or(at + 1))),
             l if l & 0xc0 == 0xc0 => {
+                end.get_or_insert(at + 2);
                 jumps += 1;
                 if jumps > 16 {
                     return None;
@@ -277,12 +290,16 @@ fn hash_name(msg: &[u8], mut at: usize, seed: u64) -> Option<u64> {
             l if l < 64 => {
                 let label = msg.get(at + 1..at + 1 + usize::from(l))?;
                 hash = mix(hash, u64::from(l));
-                for chunk in label.chunks(8) {
+                let mut words = label.chunks_exact(8);
+                for word in &mut words {
+                    let word: [u8; 8] = word.try_into().ok()?;
+                    hash = mix(hash, u64::from_le_bytes(word) | CASE_BITS);
+                }
+                let rest = words.remainder();
+                if !rest.is_empty() {
                     let mut word = [0u8; 8];
-                    for (w, b) in word.iter_mut().zip(chunk) {
-                        *w = b.to_ascii_lowercase();
-                    }
-                    hash = mix(hash, u64::from_le_bytes(word));
+                    word[..rest.len()].copy_from_slice(rest);
+                    hash = mix(hash, u64::from_le_bytes(word) | CASE_BITS);
                 }
                 at += 1 + usize::from(l);
             }
