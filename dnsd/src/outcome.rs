@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 
-use crate::dnssec::ZoneKeys;
+use crate::dnssec::store::ZoneKeys;
 use crate::wire::name::MAX_NAME_LEN;
 use crate::wire::{Class, RType, Rcode};
 use crate::zone::{RRset, Zone};

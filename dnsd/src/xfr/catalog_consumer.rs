@@ -16,32 +16,17 @@
 //! first transfers of new members share a few slots
 //! ([`INITIAL_TRANSFERS`]), so a primary's transfer limit is not flooded.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use tracing::{info, warn};
 
+#[cfg(doc)]
+use super::replicator::INITIAL_TRANSFERS;
 use super::replicator::Replicator;
 use crate::config::replication::SecondarySource;
 use crate::wire::Name;
 use crate::zones::catalog_zone::read_members;
-
-/// First transfers of new secondary zones running at once (a primary
-/// serves 10 by default, `--max-transfers`).
-pub const INITIAL_TRANSFERS: usize = 8;
-
-/// What a consumed catalog last did, for `/metrics` and to skip work.
-#[derive(Debug, Default, Clone)]
-pub struct ConsumerState {
-    /// The catalog serial whose member list was last read.
-    serial: Option<u32>,
-    /// Members served from it.
-    members: usize,
-}
-
-/// Consumed catalogs by lower-case name.
-pub type ConsumerStates = std::sync::Mutex<HashMap<Name, ConsumerState>>;
 
 impl Replicator {
     /// Called by a secondary zone's refresher after each successful

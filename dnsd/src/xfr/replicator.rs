@@ -19,6 +19,24 @@ use crate::wire::tsig::Keyring;
 use crate::wire::{Name, Rcode};
 use crate::zones::Registry;
 
+/// First transfers of new secondary zones running at once (a primary
+/// serves 10 by default, `--max-transfers`): a catalog adding thousands of
+/// members must not flood its primary.
+pub const INITIAL_TRANSFERS: usize = 8;
+
+/// What a consumed catalog last did, for `/metrics` and to skip work
+/// (`catalog_consumer.rs`).
+#[derive(Debug, Default, Clone)]
+pub struct ConsumerState {
+    /// The catalog serial whose member list was last read.
+    pub(super) serial: Option<u32>,
+    /// Members served from it.
+    pub(super) members: usize,
+}
+
+/// Consumed catalogs by lower-case name.
+pub type ConsumerStates = Mutex<HashMap<Name, ConsumerState>>;
+
 /// A running secondary zone's refresher: how to wake it and stop it.
 pub(super) struct Refresher {
     /// The zone and its primaries, which NOTIFY is checked against.
@@ -44,7 +62,7 @@ pub struct Replicator {
     /// a catalog adding thousands of members must not flood its primary.
     pub(super) initial_transfers: Arc<Semaphore>,
     /// Consumed catalog zones (`catalog_consumer.rs`).
-    pub(super) catalogs: super::catalog_consumer::ConsumerStates,
+    pub(super) catalogs: ConsumerStates,
 }
 
 impl Replicator {
@@ -68,7 +86,7 @@ impl Replicator {
             stats: ReplicationStats::default(),
             refreshers: Mutex::new(HashMap::new()),
             keysync: std::sync::OnceLock::new(),
-            initial_transfers: Arc::new(Semaphore::new(super::catalog_consumer::INITIAL_TRANSFERS)),
+            initial_transfers: Arc::new(Semaphore::new(INITIAL_TRANSFERS)),
             catalogs: Default::default(),
         })
     }
