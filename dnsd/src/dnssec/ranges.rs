@@ -47,7 +47,7 @@ pub type CanonicalKey = ArrayVec<u8, MAX_KEY_LEN>;
 /// (RFC 4034 §6.1) of the lowercase wire name `wire`: labels from the
 /// root, each label's octets with 0x00 escaped as 0x00 0xFF and closed by
 /// 0x00 0x00, so a label sorts before any longer label it starts and a name
-/// before its descendants (the encoding of `xfr::diff::canonical_key`).
+/// before its descendants. `xfr::diff::canonical_key` is this, allocated.
 /// Malformed wire (never in a zone) gives the key of what parses.
 pub fn canonical_key_into(wire: &[u8], out: &mut CanonicalKey) {
     out.clear();

@@ -274,43 +274,15 @@ fn sort_canonical<T>(items: &mut [T], key: impl Fn(&T) -> &[u8]) {
 }
 
 /// A byte string whose plain order is the canonical order (RFC 4034 §6.1)
-/// of the lowercase wire name `wire`: labels from the root, each label's
-/// octets with 0x00 escaped as 0x00 0xFF and closed by 0x00 0x00, so a
-/// label sorts before any longer label it starts, and a name before its
-/// descendants. Malformed wire (never in a zone) gives a key of what
-/// parses.
+/// of the lowercase wire name `wire` (see
+/// [`crate::dnssec::ranges::canonical_key_into`], which builds it).
 pub fn canonical_key(wire: &[u8]) -> Vec<u8> {
-    let mut starts = [0u8; 128];
-    let mut count = 0;
-    let mut pos = 0;
-    while let Some(&len) = wire.get(pos) {
-        if len == 0 || count == starts.len() || pos + 1 + len as usize > wire.len() {
-            break;
-        }
-        starts[count] = pos as u8;
-        count += 1;
-        pos += 1 + len as usize;
-    }
-    let mut out = Vec::with_capacity(wire.len() + 2 * count);
-    for &start in starts[..count].iter().rev() {
-        let start = start as usize;
-        let len = wire[start] as usize;
-        for &b in &wire[start + 1..start + 1 + len] {
-            if b == 0 {
-                out.extend_from_slice(&[0, 0xFF]);
-            } else {
-                out.push(b);
-            }
-        }
-        out.extend_from_slice(&[0, 0]);
-    }
-    out
+    let mut key = crate::dnssec::ranges::CanonicalKey::new();
+    crate::dnssec::ranges::canonical_key_into(wire, &mut key);
+    key.to_vec()
 }
 
-/// Compares two lowercase wire names in canonical order (RFC 4034 §6.1).
-pub fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
-    canonical_key(a).cmp(&canonical_key(b))
-}
+pub use crate::dnssec::ranges::canonical_cmp;
 
 /// Why a diff does not apply.
 #[derive(Debug, thiserror::Error)]

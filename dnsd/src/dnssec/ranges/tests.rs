@@ -207,21 +207,7 @@ fn bitmaps_say_what_online_answers_say() {
 }
 
 #[test]
-fn canonical_keys_match_the_transfer_order() {
-    for text in [
-        "example.test.",
-        r"\000.example.test.",
-        r"a\000b.example.test.",
-        "*.example.test.",
-        "a.b.c.example.test.",
-        r"\255.example.test.",
-        ".",
-    ] {
-        let w = wire(text);
-        let mut key = CanonicalKey::new();
-        canonical_key_into(&w, &mut key);
-        assert_eq!(&key[..], &crate::xfr::diff::canonical_key(&w)[..], "{text}");
-    }
+fn canonical_order() {
     let less = |a: &str, b: &str| canonical_cmp(&wire(a), &wire(b)) == Ordering::Less;
     assert!(less("example.test.", r"\000.example.test."));
     assert!(less(r"\000.example.test.", "*.example.test."));
