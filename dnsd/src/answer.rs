@@ -740,4 +740,4 @@ impl Pipeline {
 #[cfg(test)]
 mod replay_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

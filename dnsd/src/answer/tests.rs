@@ -28,7 +28,7 @@ fn catalog(signed: bool) -> Catalog {
 
 /// A catalog with `zone` as `example.test`, signed with one ECDSA key when
 /// `signed`.
-pub(super) fn catalog_from(zone: &str, signed: bool) -> Catalog {
+pub(crate) fn catalog_from(zone: &str, signed: bool) -> Catalog {
     let origin = Name::from_text("example.test.", None).unwrap();
     let records = load::parse_str(&origin, zone, Path::new("test.zone")).unwrap();
     let keys = signed.then(|| {

@@ -1,16 +1,12 @@
 //! RRL over replies the real answer pipeline writes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::Path;
-use std::sync::Arc;
 
 use super::*;
 use crate::answer::{AnswerConfig, Responder};
-use crate::dnssec::keys::{FLAGS_KSK, KeyState};
-use crate::dnssec::{Algorithm, SigningKey, ZoneKeys};
 use crate::parse::Transport;
 use crate::wire::{Name, RType};
-use crate::zone::{Catalog, Served, build_zone, load};
+use crate::zone::Catalog;
 
 const ZONE: &str = "
 $TTL 300
@@ -22,23 +18,7 @@ alias  CNAME gone
 ";
 
 fn catalog(signed: bool) -> Catalog {
-    let origin = Name::from_text("example.test.", None).unwrap();
-    let records = load::parse_str(&origin, ZONE, Path::new("test.zone")).unwrap();
-    let keys = signed.then(|| {
-        let key = SigningKey::generate(&origin, Algorithm::EcdsaP256Sha256, FLAGS_KSK).unwrap();
-        let on = KeyState {
-            published: true,
-            active: true,
-        };
-        Arc::new(ZoneKeys::new(&origin, vec![(Arc::new(key), on)]))
-    });
-    let mut catalog = Catalog::new();
-    catalog.insert_served(Served {
-        zone: Arc::new(build_zone(&origin, records).unwrap()),
-        keys,
-        expired: false,
-    });
-    catalog
+    crate::answer::tests::catalog_from(ZONE, signed)
 }
 
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
