@@ -668,6 +668,7 @@ impl Pipeline {
                     health: &*self.config.lua.health,
                     geo: &*self.config.lua.geo,
                     cache: self.config.lua.cache.as_deref(),
+                    zones: Some(catalog),
                 };
                 lookup::resolve(
                     catalog,

@@ -11,6 +11,13 @@ use crate::zones::load_zone;
 /// whether it is servable (exit 0) or why not (exit 1, errors on stderr).
 pub fn check_zone(origin: &str, file: PathBuf) -> anyhow::Result<ExitCode> {
     let origin = origin_from_arg(origin).map_err(anyhow::Error::msg)?;
+    // Every LUA record that cannot answer is an error here, as with
+    // --lua-strict: the point of check-zone is to find them.
+    crate::dynamic::LuaSettings {
+        strict: true,
+        ..Default::default()
+    }
+    .apply();
     let source = ZoneSource {
         origin,
         file,

@@ -177,6 +177,28 @@ pub struct ServeArgs {
     /// state changes); 0 disables it. Default: 65536.
     #[arg(long, value_name = "N")]
     pub lua_cache_entries: Option<usize>,
+    /// Lua VM instructions one embedded LUA-record evaluation may run
+    /// (PowerDNS's `lua-records-exec-limit`); past it the name answers
+    /// SERVFAIL. 0: no limit. Default: 1000.
+    #[arg(long, value_name = "N")]
+    pub lua_exec_limit: Option<u32>,
+    /// Megabytes of memory each answering thread's Lua state may hold;
+    /// past it the script answers SERVFAIL. Default: 16.
+    #[arg(long, value_name = "MB")]
+    pub lua_memory_limit: Option<usize>,
+    /// Keep embedded LUA-record globals per thread between queries
+    /// (PowerDNS's `enable-lua-records=shared`); default: fresh globals for
+    /// every query.
+    #[arg(long)]
+    pub lua_records_shared: bool,
+    /// A LUA record that does not compile refuses its zone (at load and
+    /// reload) instead of loading and answering SERVFAIL at its name.
+    #[arg(long)]
+    pub lua_strict: bool,
+    /// Join a LUA record's character-strings with a space after each
+    /// (PowerDNS ≤ 4.9, `lua-records-insert-whitespace=yes`). Default: off.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub lua_records_insert_whitespace: Option<OnOff>,
     /// Replies each UDP worker, and each TCP runtime thread, keeps as
     /// templates for repeated questions (static answers only; dropped when
     /// a zone changes); 0 disables them. Default: 8192.
@@ -424,6 +446,13 @@ pub struct FileConfig {
     pub lua_health_allow: Option<Vec<String>>,
     pub lua_health_deny: Option<Vec<String>>,
     pub lua_cache_entries: Option<usize>,
+    pub lua_exec_limit: Option<u32>,
+    pub lua_memory_limit: Option<usize>,
+    #[serde(default)]
+    pub lua_records_shared: bool,
+    #[serde(default)]
+    pub lua_strict: bool,
+    pub lua_records_insert_whitespace: Option<bool>,
     pub answer_templates: Option<usize>,
     pub tsig_key: Option<Vec<String>>,
     /// Key files; relative paths are relative to this file.
@@ -557,6 +586,8 @@ pub struct Settings {
     pub lua_health_targets: TargetPolicy,
     /// Entries in the LUA answer cache; 0: no cache.
     pub lua_cache_entries: usize,
+    /// The embedded engine's limits and modes, chunk joining, strictness.
+    pub lua: crate::dynamic::LuaSettings,
     /// Reply templates per UDP worker and per TCP runtime thread; 0: none.
     pub answer_templates: usize,
     /// Zone transfers, NOTIFY and secondary zones.
@@ -613,6 +644,7 @@ impl Settings {
         };
         let replication = replication_settings(&args, &file, relative_to_config)?;
         let rrl = rrl_settings(&args, &file)?;
+        let lua = lua_settings(&args, &file)?;
         let cookies = if args
             .dns_cookies
             .map(|v| v == OnOff::On)
@@ -800,6 +832,7 @@ impl Settings {
                 .lua_cache_entries
                 .or(file.lua_cache_entries)
                 .unwrap_or(crate::dynamic::cache::DEFAULT_ENTRIES),
+            lua,
             answer_templates: args
                 .answer_templates
                 .or(file.answer_templates)
@@ -1057,6 +1090,40 @@ fn secondary_sources(
 
 /// `--rrl-*`: `None` unless a rate is given (RRL is off by default, as
 /// in Knot, BIND and PowerDNS).
+/// The LUA-record engine settings (flags over the file over PowerDNS's
+/// defaults).
+fn lua_settings(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<crate::dynamic::LuaSettings, ConfigError> {
+    let defaults = crate::dynamic::LuaSettings::default();
+    let memory_mb = args.lua_memory_limit.or(file.lua_memory_limit);
+    if memory_mb == Some(0) {
+        return Err(ConfigError::Invalid(
+            "lua-memory-limit must be at least 1 (megabyte)".into(),
+        ));
+    }
+    let insert = args
+        .lua_records_insert_whitespace
+        .map(|v| v == OnOff::On)
+        .or(file.lua_records_insert_whitespace)
+        .unwrap_or(false);
+    Ok(crate::dynamic::LuaSettings {
+        exec_limit: args
+            .lua_exec_limit
+            .or(file.lua_exec_limit)
+            .unwrap_or(defaults.exec_limit),
+        memory_limit: memory_mb.map_or(defaults.memory_limit, |mb| mb.saturating_mul(1 << 20)),
+        shared: args.lua_records_shared || file.lua_records_shared,
+        strict: args.lua_strict || file.lua_strict,
+        whitespace: if insert {
+            crate::dynamic::Whitespace::Insert
+        } else {
+            crate::dynamic::Whitespace::Join
+        },
+    })
+}
+
 fn rrl_settings(args: &ServeArgs, file: &FileConfig) -> Result<Option<RrlSettings>, ConfigError> {
     let Some(rate) = args.rrl_rate.or(file.rrl_rate).filter(|rate| *rate > 0) else {
         return Ok(None);

@@ -33,6 +33,8 @@ use signals::Signals;
 /// served, so a bad address or an unreadable store fails the start.
 pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     raise_file_limit(&settings);
+    // Before any zone loads: LUA records compile under these settings.
+    settings.lua.apply();
     // API zones live in the data directory; it is opened when the API is
     // on, or when an earlier run left zones there (they keep being served).
     let store = if settings.api_listen.is_some() || Store::exists_in(&settings.data_dir) {

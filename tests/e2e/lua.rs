@@ -1270,42 +1270,65 @@ fn c9_1_ecs_off_ignores_option() {
 
 //=========== §1.2 zone load refusal, check-zone =================================================
 
-/// §1.2: a `;` script or an expression outside the subset refuses the zone at load:
-/// REFUSED for that zone, other zones served; `check-zone` reports file:line.
+/// §1.2 (issue 18): a `;` script runs (embedded engine); a record that
+/// cannot answer (a Lua syntax error, a call to `os.execute`) answers
+/// SERVFAIL at its name while the rest of its zone serves, as in PowerDNS;
+/// `check-zone` reports a syntax error with file:line and fails;
+/// `--lua-strict` refuses the zone instead.
 #[test]
-fn s1_2_out_of_subset_refuses_zone() {
+fn s1_2_records_that_cannot_answer_fail_only_at_their_name() {
     let s = Server::builder()
         .zone("example.org", zone("lua.zone"))
-        .zone("script.test", zone("lua-bad-script.zone"))
+        .zone("script.test", zone("lua-script.zone"))
         .zone("call.test", zone("lua-bad-call.zone"))
+        .zone("syntax.test", zone("lua-bad-syntax.zone"))
         .args(geo_args())
         .start();
-    for name in [
-        "script.test.",
-        "script.script.test.",
-        "call.test.",
-        "exec.call.test.",
-    ] {
-        let r = ask(&s, name, RecordType::A);
-        assert_eq!(r.rcode(), rcode::REFUSED, "{name}\n{}", r.summary());
+    expect_answer(
+        &ask(&s, "script.script.test.", RecordType::A),
+        "A",
+        &["192.0.2.1"],
+    );
+    expect_answer(
+        &ask(&s, "good.syntax.test.", RecordType::A),
+        "A",
+        &["192.0.2.2"],
+    );
+    for name in ["exec.call.test.", "broken.syntax.test."] {
+        expect_servfail(&ask(&s, name, RecordType::A));
+    }
+    for zone_ns in ["ns1.call.test.", "ns1.syntax.test."] {
+        expect_answer(&ask(&s, zone_ns, RecordType::A), "A", &["192.0.2.53"]);
     }
     expect_answer(
         &ask(&s, "all.example.org.", RecordType::A),
         "A",
         &["1.2.3.4", "4.3.2.1"],
     );
-    for (file, origin) in [
-        ("lua-bad-script.zone", "script.test"),
-        ("lua-bad-call.zone", "call.test"),
-    ] {
-        let path = zone(file);
-        let (out, t) = check_zone(origin, &path);
-        assert_exit(&out, false);
-        assert!(
-            t.contains(&format!("{}:5:", path.display())) || t.contains(&format!("{file}:5:")),
-            "{file}: expected `{file}:5: …`:\n{t}"
-        );
-    }
+
+    let strict = Server::builder()
+        .zone("example.org", zone("lua.zone"))
+        .zone("syntax.test", zone("lua-bad-syntax.zone"))
+        .args(geo_args())
+        .args(["--lua-strict"])
+        .start();
+    let r = ask(&strict, "good.syntax.test.", RecordType::A);
+    assert_eq!(r.rcode(), rcode::REFUSED, "{}", r.summary());
+    expect_answer(
+        &ask(&strict, "all.example.org.", RecordType::A),
+        "A",
+        &["1.2.3.4", "4.3.2.1"],
+    );
+
+    let path = zone("lua-bad-syntax.zone");
+    let (out, t) = check_zone("syntax.test", &path);
+    assert_exit(&out, false);
+    assert!(
+        t.contains("lua-bad-syntax.zone:5:") && t.contains("Lua syntax error"),
+        "expected `lua-bad-syntax.zone:5: … Lua syntax error`:\n{t}"
+    );
+    let (out, t) = check_zone("script.test", &zone("lua-script.zone"));
+    assert!(out.status.success(), "{t}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ApiError, unprocessable};
-use crate::dynamic::{Whitespace, compile_rdata};
+use crate::dynamic::{compile_rdata, settings};
 use crate::wire::{Name, RType};
 use crate::zone::load::{MAX_TTL, validate};
 use crate::zones::model::{
@@ -164,13 +164,13 @@ pub fn check_record(
     let wire = parse_content(rtype, content, origin)
         .map_err(|e| format!("Record {name}/{shown} '{content}': Parsing record content: {e}"))?;
     if rtype == RType::LUA {
-        match compile_rdata(&wire, Whitespace::default()) {
+        match compile_rdata(&wire, settings::whitespace()) {
             Ok(rule) => {
                 for warning in &rule.warnings {
                     tracing::warn!("LUA record {name}: {warning}");
                 }
             }
-            Err(e) if e.outside_subset => {
+            Err(e) if e.does_not_compile => {
                 return Err(format!("Record {name}/{shown} '{content}': {e}"));
             }
             // In the subset but wrong: stored, and answers SERVFAIL (as PowerDNS).

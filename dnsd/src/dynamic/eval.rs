@@ -35,8 +35,19 @@ pub struct Ecs {
     pub source_prefix: u8,
 }
 
+/// The served zone data a script may read: `include()` and `dblookup()`.
+pub trait ZoneData {
+    /// The code of each `LUA LUA` record at `name` (chunks joined), for
+    /// `include()`.
+    fn lua_code(&self, name: &Name) -> Vec<String>;
+
+    /// The static records of `rtype` at `name`, in presentation format,
+    /// from whichever served zone holds `name` (`dblookup()`).
+    fn lookup(&self, name: &Name, rtype: RType) -> Vec<String>;
+}
+
 /// What a LUA record sees of the query.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct QueryContext<'a> {
     /// The query name (for a wildcard, the name asked, not `*.…`).
     pub qname: &'a Name,
@@ -48,7 +59,21 @@ pub struct QueryContext<'a> {
     pub who: IpAddr,
     /// The ECS option, when present and ECS processing is on.
     pub ecs: Option<Ecs>,
+    /// The served zones, for the embedded engine's `include()` and
+    /// `dblookup()`; `None` where there are none (tests, `check-zone`).
+    pub data: Option<&'a dyn ZoneData>,
     bestwho: IpAddr,
+}
+
+impl std::fmt::Debug for QueryContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryContext")
+            .field("qname", &self.qname)
+            .field("zone", &self.zone)
+            .field("who", &self.who)
+            .field("ecs", &self.ecs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> QueryContext<'a> {
@@ -72,8 +97,15 @@ impl<'a> QueryContext<'a> {
             zone,
             who,
             ecs,
+            data: None,
             bestwho,
         }
+    }
+
+    /// The context with the served zones readable.
+    pub fn with_data(mut self, data: &'a dyn ZoneData) -> Self {
+        self.data = Some(data);
+        self
     }
 
     /// The address every geo, hash, netmask and view function uses.
@@ -265,6 +297,16 @@ pub enum EvalError {
     /// The expression returns a boolean (only via [`evaluate_rule`]).
     #[error("the expression returns a boolean, not record data")]
     NotRecordData,
+    /// An embedded script failed (a Lua error, a bad argument to a
+    /// function, a result that is not record data).
+    #[error("script: {0}")]
+    Script(String),
+    /// An embedded script ran past `--lua-exec-limit` instructions.
+    #[error("the script exceeded its instruction limit")]
+    ExecLimit,
+    /// An embedded script ran out of Lua memory (`--lua-memory-limit`).
+    #[error("the script exceeded the Lua memory limit")]
+    MemoryLimit,
 }
 
 /// What the answer path does with a LUA record's result (spec §11).
@@ -524,6 +566,11 @@ pub fn evaluate_rule(
             let v = geo.locate(who).continent.map(|c| c.to_string());
             Value::Bool(matches_any(cs, v.as_deref()))
         }
+        Rule::Region(rs) => {
+            let v = geo.locate(who).region.map(|c| c.to_string());
+            Value::Bool(matches_any(rs, v.as_deref()))
+        }
+        Rule::Script(script) => super::embedded::run(script, q, health, geo, rng)?,
         Rule::AsNum(ns) => {
             let v = geo.locate(who).asn.map(|n| n.to_string());
             Value::Bool(matches_any(ns, v.as_deref()))
@@ -620,6 +667,43 @@ fn cpp_default(v: f64) -> String {
     } else {
         text
     }
+}
+
+/// `GeoIPQueryAttribute.Location`.
+pub const GEO_LOCATION: i64 = 7;
+
+/// `geoiplookup(ip, attr)`: the attribute of PowerDNS's
+/// `GeoIPQueryAttribute` (ASn 0, City 1, Continent 2, Country 3, Country2
+/// 4, Name 5, Region 6, Location 7), lower case, `unknown` when the
+/// databases do not have it (City and Name are not loaded by dnsd).
+pub fn geo_attribute(loc: &geo::Location, attr: i64) -> String {
+    let code = |c: Option<geo::Code>| c.map(|c| c.to_ascii_lowercase().to_string());
+    let value = match attr {
+        0 => loc.asn.map(|n| n.to_string()),
+        2 => code(loc.continent),
+        3 | 4 => code(loc.country),
+        6 => code(loc.region),
+        GEO_LOCATION => loc
+            .pdns_point()
+            .map(|p| format!("{:.6} {:.6}", p.lat, p.lon)),
+        _ => None,
+    };
+    value.unwrap_or_else(|| "unknown".to_string())
+}
+
+/// `latlonMagic()`'s address: the first four labels of the query name,
+/// reversed (`4.3.2.1.geo.example.` → 1.2.3.4).
+pub fn magic_address(qname: &Name) -> Option<IpAddr> {
+    let labels: Vec<&[u8]> = qname.labels().take(4).collect();
+    if labels.len() < 4 {
+        return None;
+    }
+    let text: Vec<&str> = labels
+        .iter()
+        .rev()
+        .map(|l| std::str::from_utf8(l).unwrap_or("-"))
+        .collect();
+    text.join(".").parse().ok()
 }
 
 fn code_or_dashes(c: Option<geo::Code>) -> String {

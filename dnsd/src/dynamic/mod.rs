@@ -14,23 +14,28 @@
 //! bit for bit.
 
 pub mod cache;
+pub mod embedded;
 pub mod eval;
 pub mod hash;
 pub mod health;
 pub mod records;
 pub mod rule;
+pub mod settings;
+pub mod stats;
 pub mod syntax;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use cache::LuaCache;
 pub use eval::{
     AllUp, Answer, CheckKey, CheckKind, Draw, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
-    Outcome, QueryContext, Value, evaluate, evaluate_deferred, evaluate_rule, evaluate_with,
+    Outcome, QueryContext, Value, ZoneData, evaluate, evaluate_deferred, evaluate_rule,
+    evaluate_with,
 };
 pub use records::LuaQuery;
 pub use rule::{
     Cacheability, CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata,
 };
+pub use settings::LuaSettings;
 pub use syntax::Whitespace;

@@ -21,12 +21,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{CacheKey, Generations, LuaCache, Produced};
+use super::rule::{Rule, rdata_code};
+use super::{settings, stats};
 use crate::dynamic::{
     self, AllUp, Draw, Ecs, EvalError, GeoView, Health, HealthView, LuaRule, NoGeo, QueryContext,
 };
 use crate::outcome::{Data, Outcome, Owner, Section, SynthName};
 use crate::wire::{Name, RType, rdata};
-use crate::zone::{Node, RRset, Zone};
+use crate::zone::{Catalog, Node, RRset, Zone};
 
 /// What LUA records see of the query, and the views they consult.
 #[derive(Clone, Copy)]
@@ -41,6 +43,9 @@ pub struct LuaQuery<'a> {
     pub geo: &'a dyn GeoView,
     /// Results of earlier evaluations; `None`: evaluate every time.
     pub cache: Option<&'a LuaCache>,
+    /// The served zones, for scripts' `dblookup()` (`include()` reads the
+    /// record's own zone); `None`: only that zone.
+    pub zones: Option<&'a Catalog>,
 }
 
 impl LuaQuery<'static> {
@@ -53,6 +58,7 @@ impl LuaQuery<'static> {
             health: &AllUp,
             geo: &NoGeo,
             cache: None,
+            zones: None,
         }
     }
 }
@@ -140,7 +146,7 @@ pub(crate) fn answer_any<'z>(
         .lua
         .iter()
         .map(|l| l.produced)
-        .filter(|&t| t != RType::RRSIG)
+        .filter(|&t| t != RType::RRSIG && t != RType::LUA)
         .collect();
     types.sort();
     types.dedup();
@@ -192,6 +198,7 @@ struct Context<'a> {
     zone: &'a Name,
     lua: LuaQuery<'a>,
     ttl: u32,
+    data: ScriptData<'a>,
 }
 
 impl<'a> Context<'a> {
@@ -203,19 +210,28 @@ impl<'a> Context<'a> {
             zone: &zone.origin,
             lua: *lua,
             ttl,
+            data: ScriptData {
+                zone,
+                zones: lua.zones,
+            },
         })
     }
 
     /// Runs every LUA record at `node` that produces `rtype` and returns
     /// the RDATA, duplicates removed; `None` when no record produces it.
     fn produce(&self, node: &Node, rtype: RType) -> Result<Option<Vec<Box<[u8]>>>, ()> {
+        // `LUA LUA` records are code for `include()`, never answers.
+        if rtype == RType::LUA {
+            return Ok(None);
+        }
         let q = QueryContext::new(
             &self.qname,
             self.owner,
             self.zone,
             self.lua.client,
             self.lua.ecs,
-        );
+        )
+        .with_data(&self.data);
         let mut found = None;
         for record in node.lua.iter().filter(|l| l.produced == rtype) {
             let records: &mut Vec<Box<[u8]>> = found.get_or_insert_with(Vec::new);
@@ -292,6 +308,47 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The served data a script reads: the record's zone for `include()`, the
+/// zone that holds a name for `dblookup()`.
+struct ScriptData<'a> {
+    zone: &'a Zone,
+    zones: Option<&'a Catalog>,
+}
+
+impl dynamic::ZoneData for ScriptData<'_> {
+    fn lua_code(&self, name: &Name) -> Vec<String> {
+        let Some(set) = self
+            .zone
+            .node(name.to_lowercase().as_wire())
+            .and_then(|node| node.rrset(RType::LUA))
+        else {
+            return Vec::new();
+        };
+        set.rdatas
+            .iter()
+            .filter_map(|r| rdata_code(r, settings::whitespace()).ok())
+            .filter(|(produced, _)| *produced == RType::LUA)
+            .map(|(_, code)| code)
+            .collect()
+    }
+
+    fn lookup(&self, name: &Name, rtype: RType) -> Vec<String> {
+        let lower = name.to_lowercase();
+        let zone: &Zone = match self.zones.and_then(|c| c.find(lower.as_wire(), false)) {
+            Some((served, _)) => &served.zone,
+            None if lower.is_subdomain_of(&self.zone.origin) => self.zone,
+            None => return Vec::new(),
+        };
+        let Some(set) = zone.node(lower.as_wire()).and_then(|n| n.rrset(rtype)) else {
+            return Vec::new();
+        };
+        set.rdatas
+            .iter()
+            .filter_map(|r| rdata::to_text(rtype, r).ok())
+            .collect()
+    }
+}
+
 /// Evaluates `rule` and parses its results as RDATA of the produced type,
 /// duplicates removed. With `defer`, a `random` selector's pick is left to
 /// the caller ([`Produced::OneOf`], see [`dynamic::evaluate_deferred`]). The
@@ -311,6 +368,10 @@ fn evaluate_parsed(
     } else {
         dynamic::evaluate_with(rule, q, health, geo, rng).map(Draw::All)
     };
+    stats::count(
+        matches!(rule.rule, Rule::Script(_)),
+        evaluated.as_ref().err(),
+    );
     let answers = match evaluated {
         Ok(Draw::All(answers)) => answers,
         Ok(Draw::OneOf(cands)) => return (one_of(rtype, &cands, rng), true),

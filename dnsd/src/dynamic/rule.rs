@@ -20,6 +20,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::embedded::Script;
 use super::hash::chash_points;
 use super::syntax::{self, Expr, ExprKind, Field, Whitespace};
 use crate::wire::rtype::RType;
@@ -104,17 +105,20 @@ impl Cacheability {
     }
 }
 
-/// Why a LUA record was refused at load.
+/// Why a LUA record cannot answer. Either way the record loads and answers
+/// SERVFAIL at its name, as in PowerDNS (unless `--lua-strict`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
     /// 1-based column in the joined code (0: the record as a whole).
     pub col: usize,
     /// What is wrong.
     pub reason: String,
-    /// True for constructs outside the supported subset, which are refused
-    /// when the zone loads; false for errors PowerDNS reports at query time,
-    /// where the record loads and answers SERVFAIL.
-    pub outside_subset: bool,
+    /// True when the code cannot be compiled at all (a Lua syntax error,
+    /// malformed RDATA): the API refuses such a record (422). False for
+    /// code that compiles but is certain to fail at query time (a wrong
+    /// argument to a known function), which PowerDNS stores and fails per
+    /// query.
+    pub does_not_compile: bool,
 }
 
 impl fmt::Display for CompileError {
@@ -134,7 +138,7 @@ impl From<syntax::SyntaxError> for CompileError {
         CompileError {
             col: e.col,
             reason: e.reason,
-            outside_subset: true,
+            does_not_compile: true,
         }
     }
 }
@@ -146,17 +150,18 @@ fn refuse<T>(col: usize, reason: impl Into<String>) -> Result<T, CompileError> {
     Err(CompileError {
         col,
         reason: reason.into(),
-        outside_subset: false,
+        does_not_compile: false,
     })
 }
 
-/// A construct outside the supported subset (other Lua, unknown or
-/// unsupported functions, malformed RDATA): refused at load (issue 6).
+/// A construct outside the native subset (other Lua, functions only a Lua
+/// runtime offers), or RDATA that holds no code: the native compiler gives
+/// up, and [`compile`] hands the code to the embedded engine.
 fn outside<T>(col: usize, reason: impl Into<String>) -> Result<T, CompileError> {
     Err(CompileError {
         col,
         reason: reason.into(),
-        outside_subset: true,
+        does_not_compile: true,
     })
 }
 
@@ -430,6 +435,8 @@ pub enum Rule {
     Country(Vec<String>),
     /// `continent(…)`: boolean.
     Continent(Vec<String>),
+    /// `region(…)`: boolean (the subdivision code).
+    Region(Vec<String>),
     /// `asnum(n | {n,…})`: boolean.
     AsNum(Vec<String>),
     /// `netmask({masks})`: boolean.
@@ -462,6 +469,9 @@ pub enum Rule {
     CreateForward,
     /// `createForward6()`.
     CreateForward6,
+    /// Code outside the native subset, run by the embedded Lua engine
+    /// ([`super::embedded`]).
+    Script(Arc<Script>),
     /// `filterForward(addr, newNMG{…} [, fallback])`.
     FilterForward {
         /// The address.
@@ -479,7 +489,11 @@ impl Rule {
     pub fn is_boolean(&self) -> bool {
         matches!(
             self,
-            Rule::Country(_) | Rule::Continent(_) | Rule::AsNum(_) | Rule::Netmask(_)
+            Rule::Country(_)
+                | Rule::Continent(_)
+                | Rule::Region(_)
+                | Rule::AsNum(_)
+                | Rule::Netmask(_)
         )
     }
 
@@ -496,6 +510,8 @@ impl Rule {
             Rule::PickRandomSample { items, .. } => items.len() > 1,
             Rule::PickWRandom(w) => w.items.len() > 1,
             Rule::View(rules) => rules.iter().any(|r| r.values.len() > 1),
+            // A script may do anything (math.random, shared globals).
+            Rule::Script(_) => true,
             _ => false,
         }
     }
@@ -538,8 +554,10 @@ impl Rule {
             | Rule::View(_)
             | Rule::Country(_)
             | Rule::Continent(_)
+            | Rule::Region(_)
             | Rule::AsNum(_)
             | Rule::Netmask(_)
+            | Rule::Script(_)
             | Rule::CountryCode
             | Rule::ContinentCode
             | Rule::RegionCode
@@ -556,7 +574,8 @@ impl Rule {
             | Rule::CreateReverse { .. }
             | Rule::CreateReverse6 { .. }
             | Rule::CreateForward
-            | Rule::CreateForward6 => true,
+            | Rule::CreateForward6
+            | Rule::Script(_) => true,
             Rule::FilterForward { addr, .. } => !matches!(addr, ForwardSource::Literal(_)),
             _ => false,
         }
@@ -568,15 +587,53 @@ impl Rule {
 /// A top-level boolean function (`country('us')`) is refused: PowerDNS cannot
 /// turn a boolean into record data either (SERVFAIL), and `and`/`or`/`if`
 /// are outside the subset. Use [`compile_expr`] to compile one anyway.
+///
+/// Code the native compiler cannot express (a `;`-script, operators, a
+/// function only a Lua runtime offers) goes to the embedded engine, as does
+/// the code of a `LUA LUA` record (run by `include()`, never answered).
 pub fn compile(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
+    if produced == RType::LUA {
+        return embedded(code, produced, Script::included(code));
+    }
+    if code.starts_with(';') {
+        return embedded(code, produced, Script::record(code));
+    }
+    match compile_native(code, produced) {
+        Err(e) if e.does_not_compile => embedded(code, produced, Script::record(code)),
+        native => native,
+    }
+}
+
+/// The embedded engine's rule for `code`, or why its syntax is wrong.
+fn embedded(
+    code: &str,
+    produced: RType,
+    script: Result<Script, String>,
+) -> Result<LuaRule, CompileError> {
+    let script = script.map_err(|reason| CompileError {
+        col: 0,
+        reason: format!("Lua syntax error, {reason}"),
+        does_not_compile: true,
+    })?;
+    let rule = Rule::Script(Arc::new(script));
+    Ok(LuaRule {
+        produced,
+        code: code.to_string(),
+        cache: Cacheability::of(&rule),
+        rule,
+        warnings: Vec::new(),
+    })
+}
+
+/// [`compile`] for the native subset only.
+fn compile_native(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
     let expr = syntax::parse(code)?;
     let mut c = Compiler::default();
     let rule = c.rule(&expr)?;
     if rule.is_boolean() {
         return refuse(
             expr.col,
-            "this function returns a boolean, which is not record data; boolean logic \
-             (and/or/if) is outside the supported expression subset",
+            "this function returns a boolean, which is not record data",
         );
     }
     if matches!(produced, RType::A | RType::AAAA) {
@@ -603,11 +660,17 @@ pub fn compile_expr(code: &str) -> Result<(Rule, Vec<String>), CompileError> {
 /// Compiles LUA RDATA (2-octet produced type, then character-strings),
 /// joining the chunks per `mode` (§1.1).
 pub fn compile_rdata(rdata: &[u8], mode: Whitespace) -> Result<LuaRule, CompileError> {
+    let (produced, code) = rdata_code(rdata, mode)?;
+    compile(&code, produced)
+}
+
+/// The produced type and the code (chunks joined per `mode`) of LUA RDATA.
+pub fn rdata_code(rdata: &[u8], mode: Whitespace) -> Result<(RType, String), CompileError> {
     if rdata.len() < 3 {
         return outside(0, "RDATA too short: no produced type and code");
     }
     let produced = RType(u16::from_be_bytes([rdata[0], rdata[1]]));
-    if produced == RType::LUA || produced == RType::RRSIG || produced.is_meta() {
+    if produced == RType::RRSIG || produced.is_meta() {
         return outside(
             0,
             format!("a LUA record cannot produce type {}", produced.0),
@@ -623,8 +686,10 @@ pub fn compile_rdata(rdata: &[u8], mode: Whitespace) -> Result<LuaRule, CompileE
         chunks.push(&tail[..len]);
         rest = &tail[len..];
     }
-    let code = syntax::join_chunks(&syntax::presentation(&chunks), mode);
-    compile(&code, produced)
+    Ok((
+        produced,
+        syntax::join_chunks(&syntax::presentation(&chunks), mode),
+    ))
 }
 
 /// An address of the wrong family in an A/AAAA record can only give SERVFAIL
@@ -864,7 +929,7 @@ impl Compiler {
                 fn_arity(name, args, 1, 1, col)?;
                 Rule::View(self.view(&args[0])?)
             }
-            "country" | "continent" | "asnum" => {
+            "country" | "continent" | "region" | "asnum" => {
                 fn_arity(name, args, 1, 1, col)?;
                 let values = match &args[0].kind {
                     ExprKind::Table(_) => self.list(&args[0], "list", false)?,
@@ -873,6 +938,7 @@ impl Compiler {
                 match name {
                     "country" => Rule::Country(values),
                     "continent" => Rule::Continent(values),
+                    "region" => Rule::Region(values),
                     _ => Rule::AsNum(values),
                 }
             }
@@ -968,21 +1034,17 @@ impl Compiler {
                 );
             }
             "pickfirst" => {
-                return outside(
+                return refuse(
                     col,
                     "pickfirst is a selector, not a function: use {selector='pickfirst'}",
                 );
             }
             "include" | "dblookup" | "resolve" | "newCA" | "newCAFromRaw" | "newDN" | "pdnslog"
-            | "geoiplookup" | "region" | "latlonMagic" => {
-                return outside(
-                    col,
-                    format!(
-                        "{name}() is not supported by dnsd (it needs an embedded Lua runtime, database access, or data dnsd does not load)"
-                    ),
-                );
+            | "geoiplookup" | "latlonMagic" => {
+                return outside(col, format!("{name}() needs the embedded engine"));
             }
-            _ => return outside(col, format!("unknown function {name}()")),
+            // Not in PowerDNS's environment either: certain to fail.
+            _ => return refuse(col, format!("unknown function {name}()")),
         };
         Ok(rule)
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::record::Record;
 use super::tree::{LuaRecord, Node, NodeMap, RRset, Zone};
-use crate::dynamic::{Whitespace, compile_rdata};
+use crate::dynamic::{compile_rdata, settings};
 use crate::wire::{Name, RType};
 
 /// Why records cannot become a zone.
@@ -217,7 +217,7 @@ fn compile_lua(node: &Node) -> Vec<LuaRecord> {
         .filter(|rdata| rdata.len() >= 2)
         .map(|rdata| LuaRecord {
             produced: RType(u16::from_be_bytes([rdata[0], rdata[1]])),
-            rule: compile_rdata(rdata, Whitespace::default()).map(Arc::new),
+            rule: compile_rdata(rdata, settings::whitespace()).map(Arc::new),
         })
         .collect()
 }

@@ -601,7 +601,10 @@ fn check_touched(zone: &Zone, diffs: &[Diff]) -> Result<(), ZoneError> {
         }
     }
     let mut errors = load::validate(&zone.origin, &records);
-    errors.extend(load::check_lua(&records));
+    errors.extend(load::check_lua(
+        &records,
+        crate::dynamic::settings::strict(),
+    ));
     if errors.is_empty() {
         Ok(())
     } else {

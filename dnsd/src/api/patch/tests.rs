@@ -302,12 +302,25 @@ fn extend_and_prune() {
 #[test]
 fn lua_content_must_compile() {
     let z = zone();
+    // Scripts compile (embedded engine); a wrong call is stored and fails
+    // per query, as in PowerDNS.
+    for content in [
+        "A \";if continent('EU') then return '192.0.2.1' end return '192.0.2.2'\"",
+        "A \"nosuchfunction()\"",
+    ] {
+        apply_patch(
+            &z,
+            &changes(json!([replace("geo.example.org.", "LUA", &[content])])),
+            NOW,
+        )
+        .unwrap_or_else(|e| panic!("{content}: {e:?}"));
+    }
     let err = apply_patch(
         &z,
         &changes(json!([replace(
             "geo.example.org.",
             "LUA",
-            &["A \"nosuchfunction()\""]
+            &["A \";return (\""]
         )])),
         NOW,
     )

@@ -419,6 +419,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             health,
             geo: &NoGeo,
             cache: Some(cache),
+            zones: None,
         };
         let mut out = Outcome::default();
         run_with(catalog, qname, RType::A, &lua, &mut out);
@@ -544,6 +545,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             health,
             geo: &NoGeo,
             cache: Some(cache),
+            zones: None,
         };
         let mut seen = std::collections::BTreeMap::new();
         for _ in 0..n {
@@ -631,6 +633,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             health,
             geo: &NoGeo,
             cache: Some(cache),
+            zones: None,
         };
         let mut out = Outcome::default();
         run_with(c, qname, RType::A, &lua, &mut out);

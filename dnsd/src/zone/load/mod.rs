@@ -23,7 +23,7 @@ pub use parser::{MAX_ERRORS, MAX_INCLUDE_DEPTH};
 pub use read::{MAX_LINE, read_zone_text};
 pub use validate::{MAX_TTL, dedup, validate};
 
-use crate::dynamic::{Whitespace, compile_rdata};
+use crate::dynamic::{compile_rdata, settings};
 use crate::wire::{Name, RType};
 use crate::zone::Record;
 
@@ -41,7 +41,7 @@ pub fn check_records(origin: &Name, records: Vec<Record>) -> Result<Vec<Record>,
     let mut records = dedup(records);
     clamp_ttls(&mut records);
     let mut errors = validate(origin, &records);
-    errors.extend(check_lua(&records));
+    errors.extend(check_lua(&records, settings::strict()));
     if errors.is_empty() {
         Ok(records)
     } else {
@@ -49,30 +49,28 @@ pub fn check_records(origin: &Name, records: Vec<Record>) -> Result<Vec<Record>,
     }
 }
 
-/// Compiles every LUA record (lua-records.md §1.2, §2): one outside the
-/// supported subset (other Lua, unknown functions) is refused with its
-/// reason, so the operator learns at deploy time; one that is in the
-/// subset but wrong loads and answers SERVFAIL, as in PowerDNS. Compile warnings are logged here, once
-/// per load, with `file:line`.
-pub fn check_lua(records: &[Record]) -> Vec<LoadError> {
+/// Compiles every LUA record (lua-records.md §1.2, §2). One that cannot
+/// answer (a Lua syntax error, a wrong argument to a known function) loads,
+/// is logged with `file:line`, and answers SERVFAIL at its name, as in
+/// PowerDNS, so one record does not take its zone down; with `--lua-strict`
+/// (and in `check-zone`) it is an error of the zone instead. Compile
+/// warnings are logged here, once per load.
+pub fn check_lua(records: &[Record], strict: bool) -> Vec<LoadError> {
     let mut errors = Vec::new();
     for record in records.iter().filter(|r| r.rtype == RType::LUA) {
         let at = record
             .location
             .as_ref()
             .map_or_else(|| record.owner.to_string(), |l| l.to_string());
-        match compile_rdata(&record.rdata, Whitespace::default()) {
+        match compile_rdata(&record.rdata, settings::whitespace()) {
             Ok(rule) => {
                 for warning in &rule.warnings {
                     tracing::warn!("{at}: LUA record at {}: {warning}", record.owner);
                 }
             }
-            Err(err) if err.outside_subset => {
+            Err(err) if strict => {
                 errors.push(LoadError::new(record.location.clone(), err.to_string()))
             }
-            // Within the subset but wrong (arity, a bad address, a boolean
-            // result): PowerDNS loads the record and fails its queries, and
-            // so does dnsd, so one bad record does not take the zone down.
             Err(err) => tracing::warn!(
                 "{at}: LUA record at {} will answer SERVFAIL: {err}",
                 record.owner

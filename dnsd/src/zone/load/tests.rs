@@ -538,13 +538,26 @@ fn large_zone_loads_in_linear_time() {
 }
 
 #[test]
-fn lua_records_that_do_not_compile_are_refused_with_file_and_line() {
+fn lua_records_that_cannot_answer_load_unless_strict() {
     let records = parse_ok(
         "$TTL 60\n@ SOA ns1 h 1 2 3 4 5\nok LUA A \"'192.0.2.1'\"\n\
-         bad LUA A \"nosuchfunction(1)\"\nscript LUA A \";return '192.0.2.1'\"\n",
+         bad LUA A \"nosuchfunction(1)\"\nscript LUA A \";return '192.0.2.1'\"\n\
+         broken LUA A \";return (\"\nnative LUA A \"pickrandom({})\"\n",
     );
-    let errors: Vec<String> = check_lua(&records).iter().map(|e| e.to_string()).collect();
-    assert_eq!(errors.len(), 2, "{errors:?}");
+    // As PowerDNS: the zone loads, the records answer SERVFAIL.
+    assert!(check_lua(&records, false).is_empty());
+    // --lua-strict and check-zone: every one of them, with file:line.
+    let errors: Vec<String> = check_lua(&records, true)
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(errors[0].starts_with("zone.db:4: LUA record"), "{errors:?}");
-    assert!(errors[1].starts_with("zone.db:5: LUA record"), "{errors:?}");
+    assert!(
+        errors[0].contains("unknown function nosuchfunction()"),
+        "{errors:?}"
+    );
+    assert!(errors[1].starts_with("zone.db:6: LUA record"), "{errors:?}");
+    assert!(errors[1].contains("Lua syntax error, line 1"), "{errors:?}");
+    assert!(errors[2].starts_with("zone.db:7: LUA record"), "{errors:?}");
 }

@@ -1,0 +1,195 @@
+//! One sandboxed Lua state per answering thread, built once and reused:
+//! no lock on the answer path and no state built per query.
+//!
+//! The state holds only Lua's base, string, table and math libraries, and
+//! scripts never see its globals: each runs with an environment whose
+//! misses fall through to a *base* table holding PowerDNS's LUA functions,
+//! the safe base functions, read-only views of `string`, `table` and `math`,
+//! and (through the base's own `__index`) the per-query variables. Nothing
+//! of `os`, `io`, `package`, `debug`, `load*`, `require`, `dofile`,
+//! `getfenv`/`setfenv`, `collectgarbage`, `rawset` or `string.dump` is
+//! reachable, and neither is a coroutine (a hook does not follow one).
+//!
+//! Per query a fresh environment table (PowerDNS's default: no global
+//! outlives its query); with `--lua-records-shared` one environment per
+//! thread, so globals persist as in PowerDNS's shared mode. Compiled chunks
+//! are cached per thread by their code.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+
+use super::frame;
+use super::functions;
+use crate::dynamic::settings;
+
+/// Most compiled chunks kept per thread; past it the cache starts over
+/// (a reload that changed many records leaves old code behind).
+const MAX_CACHED_CHUNKS: usize = 4096;
+
+/// Builds the base environment from the real globals, which scripts never
+/// see. `limit_hit` tells the `pcall` wrappers to re-raise the instruction
+/// limit rather than let a script swallow it.
+const SETUP: &str = r#"
+local limit_hit = ...
+local real_pcall, real_xpcall, error, setmetatable = pcall, xpcall, error, setmetatable
+local function rethrow(ok, ...)
+  if not ok and limit_hit() then error((...), 0) end
+  return ok, ...
+end
+local function read_only(t)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error('this table is read-only', 2) end,
+    __metatable = false,
+  })
+end
+string.dump = nil
+getmetatable('').__metatable = false
+return {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  select = select, tonumber = tonumber, tostring = tostring, type = type,
+  unpack = unpack, rawequal = rawequal, rawget = rawget,
+  setmetatable = setmetatable, getmetatable = getmetatable, _VERSION = _VERSION,
+  pcall = function(...) return rethrow(real_pcall(...)) end,
+  xpcall = function(f, h) return rethrow(real_xpcall(f, h)) end,
+  string = read_only(string), table = read_only(table), math = read_only(math),
+}
+"#;
+
+/// The thread's state.
+pub(crate) struct Engine {
+    pub lua: Lua,
+    /// `{__index = base}`: the metatable of every script environment.
+    env_meta: Table,
+    /// The environment of shared mode.
+    shared_env: Table,
+    chunks: RefCell<HashMap<Arc<str>, Function>>,
+}
+
+thread_local! {
+    static ENGINE: OnceCell<Result<Engine, String>> = const { OnceCell::new() };
+}
+
+impl Engine {
+    fn new() -> mlua::Result<Engine> {
+        let lua = Lua::new_with(
+            StdLib::STRING | StdLib::TABLE | StdLib::MATH,
+            LuaOptions::new(),
+        )?;
+        lua.set_memory_limit(settings::memory_limit())?;
+        let limit_hit =
+            lua.create_function(|_, ()| Ok(frame::with(|f| f.limit_hit.get()).unwrap_or(false)))?;
+        let base: Table = lua.load(SETUP).set_name("=sandbox").call(limit_hit)?;
+        functions::install(&lua, &base)?;
+        let vars = lua.create_table()?;
+        vars.raw_set(
+            "__index",
+            lua.create_function(|lua, (_, key): (Table, Value)| match key {
+                Value::String(s) => functions::variable(lua, &s.to_str()?),
+                _ => Ok(Value::Nil),
+            })?,
+        )?;
+        base.set_metatable(Some(vars))?;
+        let env_meta = lua.create_table()?;
+        env_meta.raw_set("__index", base)?;
+        env_meta.raw_set("__metatable", false)?;
+        let shared_env = lua.create_table()?;
+        shared_env.set_metatable(Some(env_meta.clone()))?;
+        Ok(Engine {
+            lua,
+            env_meta,
+            shared_env,
+            chunks: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// The environment for one evaluation.
+    pub fn environment(&self, shared: bool) -> mlua::Result<Table> {
+        if shared {
+            return Ok(self.shared_env.clone());
+        }
+        let env = self.lua.create_table()?;
+        env.set_metatable(Some(self.env_meta.clone()))?;
+        Ok(env)
+    }
+
+    /// Arms the instruction limit for one evaluation (`lua_sethook` resets
+    /// the count, so each evaluation gets the whole budget).
+    pub fn arm_limit(&self, limit: u32) -> mlua::Result<()> {
+        if limit == 0 {
+            self.lua.remove_hook();
+            return Ok(());
+        }
+        self.lua.set_hook(
+            HookTriggers::new().every_nth_instruction(limit),
+            |_, _| -> mlua::Result<VmState> {
+                frame::with(|f| f.limit_hit.set(true));
+                Err(mlua::Error::runtime(
+                    "the script exceeded its instruction limit",
+                ))
+            },
+        )
+    }
+}
+
+/// Runs `f` with this thread's engine, building it on first use.
+pub(crate) fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> Result<R, String> {
+    ENGINE.with(
+        |cell| match cell.get_or_init(|| Engine::new().map_err(|e| e.to_string())) {
+            Ok(engine) => Ok(f(engine)),
+            Err(e) => Err(e.clone()),
+        },
+    )
+}
+
+/// The compiled chunk for `code`, from this thread's cache.
+pub(crate) fn chunk(lua: &Lua, code: &str) -> mlua::Result<Function> {
+    ENGINE.with(|cell| {
+        let Some(Ok(engine)) = cell.get() else {
+            return lua.load(code).into_function();
+        };
+        if let Some(f) = engine.chunks.borrow().get(code) {
+            return Ok(f.clone());
+        }
+        let f = lua.load(code).set_name("=LUA record").into_function()?;
+        let mut chunks = engine.chunks.borrow_mut();
+        if chunks.len() >= MAX_CACHED_CHUNKS {
+            chunks.clear();
+        }
+        chunks.insert(Arc::from(code), f.clone());
+        Ok(f)
+    })
+}
+
+/// The state's memory after a failed evaluation: a script that hit the
+/// memory limit leaves garbage behind, collected before the next query.
+pub(crate) fn collect(engine: &Engine) {
+    let _ = engine.lua.gc_collect();
+}
+
+/// Whether a chunk's syntax is valid, without running it (load-time check).
+pub(crate) fn check_syntax(code: &str) -> Result<(), String> {
+    thread_local! {
+        static CHECKER: Lua = Lua::new_with(StdLib::NONE, LuaOptions::new()).expect("a bare Lua state");
+    }
+    CHECKER.with(|lua| {
+        lua.load(code)
+            .set_name("=LUA record")
+            .into_function()
+            .map(drop)
+            .map_err(|e| {
+                let message = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    other => other.to_string(),
+                };
+                // "LUA record:3: unexpected symbol" → "line 3: unexpected symbol"
+                match message.strip_prefix("LUA record:") {
+                    Some(rest) => format!("line {rest}"),
+                    None => message,
+                }
+            })
+    })
+}
