@@ -71,8 +71,8 @@ fn located(lat: f64, lon: f64) -> GeoRecord {
     }
 }
 
-/// The spec §17 data (PowerDNS's geoip regression fixture), plus two loopback
-/// health-check targets placed near 1.1.1.0/24 and 1.2.3.0/24 for the `pickclosest`
+/// The spec §17 data (PowerDNS's geoip regression fixture), two European networks
+/// (one IPv6), plus two loopback health-check targets placed near 1.1.1.0/24 and 1.2.3.0/24 for the `pickclosest`
 /// selector. 17.1.0.0/16 is deliberately absent.
 fn geo_db_bytes() -> Vec<u8> {
     let net = |s: &str| -> IpNet { s.parse().expect("network") };
@@ -100,6 +100,21 @@ fn geo_db_bytes() -> Vec<u8> {
         .expect("insert");
     w.insert(net("203.0.113.0/24"), &located(0.0, -160.0))
         .expect("insert");
+    // Europe, absent from PowerDNS's fixture, for the `continent('EU')` examples of
+    // PowerDNS's LUA-records documentation (lua_docs) and an IPv6 subnet with geo data
+    // for the differential test (lua_pdns).
+    for (network, cc, lat, lon, asn) in [
+        ("5.5.5.0/24", "NL", 52.37, 4.89, 1136),
+        ("2001:db8:e0::/48", "DE", 52.52, 13.4, 3320),
+    ] {
+        let mut eu = located(lat, lon);
+        eu.country = Some(Iso {
+            iso_code: cc.into(),
+        });
+        eu.continent = Some(Code { code: "EU".into() });
+        eu.autonomous_system_number = Some(asn);
+        w.insert(net(network), &eu).expect("insert");
+    }
     w.insert(net("127.0.43.1/32"), &located(1.0, 1.0))
         .expect("insert");
     w.insert(net("127.0.43.2/32"), &located(47.9, -122.3))
@@ -108,7 +123,7 @@ fn geo_db_bytes() -> Vec<u8> {
 }
 
 /// The fixture MMDB, written once per test process.
-fn geo_db() -> &'static Path {
+pub(crate) fn geo_db() -> &'static Path {
     static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
         let path = scratch_dir("geoip").join("fixture-city.mmdb");
@@ -119,7 +134,7 @@ fn geo_db() -> &'static Path {
 
 //----------- servers ---------------------------------------------------------------------------
 
-fn geo_args() -> Vec<String> {
+pub(crate) fn geo_args() -> Vec<String> {
     vec!["--geoip".into(), geo_db().display().to_string()]
 }
 
@@ -209,18 +224,23 @@ fn wait_for_rounds(s: &Server, api: SocketAddr, rounds: u64) {
 }
 
 /// A port free on every loopback address a health test binds (see the zone comment).
-fn health_port() -> u16 {
+pub(crate) fn health_port() -> u16 {
+    port_free_on(&[
+        "127.0.41.1",
+        "127.0.43.1",
+        "127.0.44.1",
+        "127.0.45.1",
+        "127.0.46.1",
+    ])
+}
+
+/// A port free for TCP on every one of `ips` (loopback addresses tests listen on).
+pub(crate) fn port_free_on(ips: &[&str]) -> u16 {
     loop {
         let port = free_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let ok = [
-            "127.0.41.1",
-            "127.0.43.1",
-            "127.0.44.1",
-            "127.0.45.1",
-            "127.0.46.1",
-        ]
-        .iter()
-        .all(|ip| TcpListener::bind((ip.parse::<Ipv4Addr>().unwrap(), port)).is_ok());
+        let ok = ips
+            .iter()
+            .all(|ip| TcpListener::bind((ip.parse::<Ipv4Addr>().unwrap(), port)).is_ok());
         if ok {
             return port;
         }
@@ -231,7 +251,7 @@ fn health_port() -> u16 {
 
 /// ECS option data (RFC 7871 §6) for `addr/source`, address masked and cut to
 /// ceil(source/8) octets, SCOPE 0.
-fn ecs(addr: &str, source: u8) -> Vec<u8> {
+pub(crate) fn ecs(addr: &str, source: u8) -> Vec<u8> {
     let ip: IpAddr = addr.parse().expect("ECS address");
     let (family, mut bytes): (u16, Vec<u8>) = match ip {
         IpAddr::V4(a) => (1, a.octets().to_vec()),
@@ -254,12 +274,12 @@ fn ecs_raw(family: u16, source: u8, scope: u8, addr: &[u8]) -> Vec<u8> {
     v
 }
 
-fn q_ecs(name: &str, t: RecordType, ecs_data: Vec<u8>) -> Query {
+pub(crate) fn q_ecs(name: &str, t: RecordType, ecs_data: Vec<u8>) -> Query {
     Query::new(name, t).edns_with(|o| o.options.push((8, ecs_data)))
 }
 
 /// The reply's ECS option data, if any.
-fn reply_ecs(r: &Reply) -> Option<Vec<u8>> {
+pub(crate) fn reply_ecs(r: &Reply) -> Option<Vec<u8>> {
     r.opt
         .as_ref()?
         .options
@@ -269,7 +289,7 @@ fn reply_ecs(r: &Reply) -> Option<Vec<u8>> {
 }
 
 /// RDATA text of the answer records of type `t`, sorted (see `e2e::rdata_text`).
-fn data(r: &Reply, t: &str) -> Vec<String> {
+pub(crate) fn data(r: &Reply, t: &str) -> Vec<String> {
     let mut v: Vec<String> = r
         .answer()
         .into_iter()
@@ -280,12 +300,12 @@ fn data(r: &Reply, t: &str) -> Vec<String> {
     v
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
 #[track_caller]
-fn expect_answer(r: &Reply, t: &str, want: &[&str]) {
+pub(crate) fn expect_answer(r: &Reply, t: &str, want: &[&str]) {
     assert_eq!(r.rcode(), rcode::NOERROR, "RCODE\n{}", r.summary());
     let mut want: Vec<String> = want.iter().map(|s| s.to_ascii_lowercase()).collect();
     want.sort();
@@ -293,7 +313,7 @@ fn expect_answer(r: &Reply, t: &str, want: &[&str]) {
 }
 
 #[track_caller]
-fn expect_nodata(r: &Reply) {
+pub(crate) fn expect_nodata(r: &Reply) {
     assert_eq!(r.rcode(), rcode::NOERROR, "RCODE\n{}", r.summary());
     assert!(r.msg.answers.is_empty(), "empty answer\n{}", r.summary());
     assert!(
@@ -304,21 +324,21 @@ fn expect_nodata(r: &Reply) {
 }
 
 #[track_caller]
-fn expect_servfail(r: &Reply) {
+pub(crate) fn expect_servfail(r: &Reply) {
     assert_eq!(r.rcode(), rcode::SERVFAIL, "RCODE\n{}", r.summary());
     assert!(r.msg.answers.is_empty(), "empty answer\n{}", r.summary());
 }
 
-fn ask(s: &Server, name: &str, t: RecordType) -> Reply {
+pub(crate) fn ask(s: &Server, name: &str, t: RecordType) -> Reply {
     s.udp(&Query::new(name, t))
 }
 
-fn ask_ecs(s: &Server, name: &str, t: RecordType, addr: &str, source: u8) -> Reply {
+pub(crate) fn ask_ecs(s: &Server, name: &str, t: RecordType, addr: &str, source: u8) -> Reply {
     s.udp(&q_ecs(name, t, ecs(addr, source)))
 }
 
 /// The A answer as a set (empty on any other outcome).
-fn a_set(s: &Server, name: &str) -> BTreeSet<String> {
+pub(crate) fn a_set(s: &Server, name: &str) -> BTreeSet<String> {
     let r = ask(s, name, RecordType::A);
     if r.rcode() != rcode::NOERROR {
         return BTreeSet::new();
@@ -328,7 +348,7 @@ fn a_set(s: &Server, name: &str) -> BTreeSet<String> {
 
 /// Polls `name` until its A set equals `want`; returns how long that took.
 #[track_caller]
-fn wait_for_set(s: &Server, name: &str, want: &[&str], within: Duration) -> Duration {
+pub(crate) fn wait_for_set(s: &Server, name: &str, want: &[&str], within: Duration) -> Duration {
     let want = set(want);
     let start = Instant::now();
     let mut last = BTreeSet::new();
@@ -355,7 +375,7 @@ struct HttpReply {
 }
 
 /// A TCP (or tiny HTTP/1.1) listener that can be stopped and started again.
-struct Target {
+pub(crate) struct Target {
     addr: SocketAddr,
     http: Option<Arc<Mutex<HttpReply>>>,
     requests: Arc<Mutex<Vec<String>>>,
@@ -364,13 +384,13 @@ struct Target {
 }
 
 impl Target {
-    fn tcp(ip: &str, port: u16) -> Target {
+    pub(crate) fn tcp(ip: &str, port: u16) -> Target {
         let mut t = Target::new(ip, port, None);
         t.start();
         t
     }
 
-    fn http(ip: &str, port: u16, status: u16, body: &str) -> Target {
+    pub(crate) fn http(ip: &str, port: u16, status: u16, body: &str) -> Target {
         let reply = HttpReply {
             status,
             body: body.into(),
@@ -390,7 +410,16 @@ impl Target {
         }
     }
 
-    fn set_status(&self, status: u16) {
+    pub(crate) fn set_body(&self, body: &str) {
+        self.http
+            .as_ref()
+            .expect("HTTP target")
+            .lock()
+            .unwrap()
+            .body = body.into();
+    }
+
+    pub(crate) fn set_status(&self, status: u16) {
         self.http
             .as_ref()
             .expect("HTTP target")
@@ -403,7 +432,7 @@ impl Target {
         self.requests.lock().unwrap().clone()
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         assert!(self.thread.is_none(), "{} already started", self.addr);
         let deadline = Instant::now() + Duration::from_secs(5);
         let listener = loop {
@@ -433,7 +462,7 @@ impl Target {
     }
 
     /// Close the listener: connections are refused from now on.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             t.join().expect("listener thread");
@@ -461,7 +490,8 @@ fn serve_http(mut conn: TcpStream, reply: &Mutex<HttpReply>, requests: &Mutex<Ve
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
     requests.lock().unwrap().push(head);
-    let HttpReply { status, body } = if path.ends_with("/missing") {
+    // `/missing` and `/404` (the PowerDNS docs' ifurlextup example) are always 404.
+    let HttpReply { status, body } = if path.ends_with("/missing") || path.ends_with("/404") {
         HttpReply {
             status: 404,
             body: "not found".into(),
@@ -478,7 +508,7 @@ fn serve_http(mut conn: TcpStream, reply: &Mutex<HttpReply>, requests: &Mutex<Ve
 }
 
 /// Failover bound: interval 1 s + default timeout 2 s + 1.5 s margin (§6.3, §6.5).
-const SWITCH: Duration = Duration::from_millis(4500);
+pub(crate) const SWITCH: Duration = Duration::from_millis(4500);
 
 //=========== §10 hashing: exact known pairs ====================================================
 

@@ -53,6 +53,10 @@ mod interop_kdig;
 mod isolation;
 /// LUA records (lua-records.md).
 mod lua;
+/// The examples of PowerDNS's LUA-records documentation.
+mod lua_docs;
+/// dnsd and PowerDNS (pdns-server + geoip backend) answering one LUA zone alike.
+mod lua_pdns;
 /// §6 negative answers (RFC 2308).
 mod negative;
 /// Random-subdomain floods: the budget of fresh negative signatures and

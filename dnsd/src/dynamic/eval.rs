@@ -658,7 +658,19 @@ fn cpp_default(v: f64) -> String {
     }
     let exp = v.abs().log10().floor() as i32;
     if !(-5..6).contains(&exp) {
-        return format!("{v:e}");
+        // `%e` with five decimals, trailing zeros dropped, and a signed exponent of at
+        // least two digits: 1.27898e-12, 1e+06 (a second this small is a float error
+        // of a whole-minute location).
+        let text = format!("{v:.5e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mantissa
+        };
+        let exponent: i32 = exponent.parse().unwrap_or(0);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs());
     }
     let decimals = (5 - exp).max(0) as usize;
     let text = format!("{v:.decimals$}");
@@ -1059,6 +1071,10 @@ mod loc_tests {
         assert_eq!(cpp_default(0.0), "0");
         assert_eq!(cpp_default(59.9999999), "60");
         assert_eq!(cpp_default(1.5), "1.5");
+        // Exponent form as PowerDNS 4.7.3 prints 13.4° E (52.52/13.4 in the fixture).
+        assert_eq!(cpp_default(1.2789769243681803e-12), "1.27898e-12");
+        assert_eq!(cpp_default(2.5e-7), "2.5e-07");
+        assert_eq!(cpp_default(1234567.0), "1.23457e+06");
     }
 
     #[test]
