@@ -30,6 +30,11 @@ pub(crate) fn parse(
 
 pub(crate) fn print(r: &mut Reader<'_>, out: &mut String) -> Result<(), RdataError> {
     let rtype = RType(r.u16()?);
+    // The text form refuses these; wire RDATA (the generic `\#` form, a
+    // transfer) must not carry what the text form cannot print back.
+    if rtype.is_meta() {
+        return Err(r.fault("a LUA record cannot produce a meta type"));
+    }
     if r.is_empty() {
         return Err(r.fault("no code"));
     }

@@ -316,6 +316,13 @@ fn lua_records() {
         r#"LUA produced type "BOGUS" is not valid"#
     );
     assert_eq!(err(RType::LUA, "A"), "missing LUA code");
+    // `LUA LUA` (code for include()) is a record like any other.
+    check(RType::LUA, r#"LUA "x=1""#, "ff7a 0378 3d31", r#"LUA "x=1""#);
+    // Fuzz regression (zonefile, crash-49fefcee): the generic form carried
+    // a meta produced type (TYPE129) the text form refuses, so the record
+    // printed as text that did not parse back.
+    assert!(parse_str(RType::LUA, r"\# 5 0081020044", &Name::root()).is_err());
+    assert!(parse_str(RType::LUA, "TYPE129 \"x\"", &Name::root()).is_err());
 }
 
 const FOO_EXAMPLE_COM: &str = "03666f6f 076578616d706c65 03636f6d 00";
