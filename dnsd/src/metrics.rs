@@ -316,6 +316,7 @@ impl Metrics {
         if let Some(health) = self.health.get() {
             health.render_metrics(&mut out);
         }
+        render_lua_engines(&mut out);
         if let Some(cache) = self.lua_cache.get() {
             let stats = cache.stats();
             let series = [
@@ -459,6 +460,40 @@ fn render_negative_budget(budget: &crate::dnssec::NegativeBudget, out: &mut Stri
                 .replace('\\', "\\\\")
                 .replace('"', "\\\"");
             let _ = writeln!(out, "{name}{{zone=\"{label}\"}} {}", field(zone));
+        }
+    }
+}
+
+/// LUA-record evaluations per engine (native compiler, embedded Lua):
+/// how many ran, failed (SERVFAIL) and hit the instruction or memory limit.
+fn render_lua_engines(out: &mut String) {
+    use crate::dynamic::stats::{EMBEDDED, EngineStats, NATIVE};
+    type Field = fn(&EngineStats) -> u64;
+    let series: [(&str, &str, Field); 3] = [
+        (
+            "dnsd_lua_evaluations_total",
+            "LUA records evaluated, per engine (cached results not counted).",
+            |s| s.evaluations,
+        ),
+        (
+            "dnsd_lua_errors_total",
+            "LUA evaluations that failed (SERVFAIL), per engine.",
+            |s| s.errors,
+        ),
+        (
+            "dnsd_lua_limit_hits_total",
+            "LUA evaluations stopped by the instruction or memory limit, per engine.",
+            |s| s.limit_hits,
+        ),
+    ];
+    let engines = [
+        ("native", NATIVE.snapshot()),
+        ("embedded", EMBEDDED.snapshot()),
+    ];
+    for (name, help, field) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (engine, stats) in &engines {
+            let _ = writeln!(out, "{name}{{engine=\"{engine}\"}} {}", field(stats));
         }
     }
 }

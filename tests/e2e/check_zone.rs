@@ -92,3 +92,10 @@ fn check_zone_missing_file() {
         "the message names the file:\n{t}"
     );
 }
+
+/// Every LUA record that cannot answer is listed, with the other errors of
+/// the file (issue 18: check-zone used to stop at the first LUA one).
+#[test]
+fn check_zone_lists_every_lua_error() {
+    assert_errors("lua-many-errors.zone", &[&[5], &[6], &[8], &[9], &[10]]);
+}

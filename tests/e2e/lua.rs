@@ -699,6 +699,27 @@ fn s1_1_chunk_joining_default_no_whitespace() {
     );
 }
 
+/// §1.1 `--lua-records-insert-whitespace on` (PowerDNS ≤ 4.9): every string
+/// is followed by a space before the code is run.
+#[test]
+fn s1_1_chunk_joining_insert_whitespace() {
+    let s = Server::builder()
+        .zone("example.org", zone("lua.zone"))
+        .args(geo_args())
+        .args(["--lua-records-insert-whitespace", "on"])
+        .start();
+    expect_answer(
+        &ask(&s, "whitespace.example.org.", RecordType::TXT),
+        "TXT",
+        &["\"foo   bar\""],
+    );
+    expect_answer(
+        &ask(&s, "joined.example.org.", RecordType::A),
+        "A",
+        &["192.0.2.1", "192.0.2.2"],
+    );
+}
+
 /// §8 `view`: first matching rule; no match or a malformed rule is SERVFAIL.
 #[test]
 fn s8_view() {

@@ -173,7 +173,7 @@ pub fn check_record(
             Err(e) if e.does_not_compile => {
                 return Err(format!("Record {name}/{shown} '{content}': {e}"));
             }
-            // In the subset but wrong: stored, and answers SERVFAIL (as PowerDNS).
+            // Compiles but certain to fail: stored, and answers SERVFAIL (as PowerDNS).
             Err(e) => tracing::warn!("LUA record {name} will answer SERVFAIL: {e}"),
         }
         return Ok(StoredRecord {

@@ -1,9 +1,16 @@
 //! LUA records (PowerDNS-compatible), compiled at load and evaluated per
-//! query without a Lua interpreter. See `shared/spec/lua-records.md`.
+//! query. See `shared/spec/lua-records.md`.
+//!
+//! Two engines, chosen per record at load: expressions of the native subset
+//! are compiled to a typed [`Rule`] and evaluated as a tree walk (the fast
+//! path); everything else (`;`-scripts, operators, `include()`, …) runs in
+//! the sandboxed Lua of [`embedded`], whose PowerDNS functions call back
+//! into the same evaluator, so both engines answer alike.
 //!
 //! ```text
 //! RDATA --syntax::join_chunks--> code --syntax::parse--> Expr
-//!       --rule::compile--> LuaRule (typed, options resolved, refused with a reason)
+//!       --rule::compile--> LuaRule (native Rule, or Rule::Script for the
+//!                          embedded engine, or why it cannot answer)
 //! query: eval::evaluate(&LuaRule, &QueryContext, &dyn HealthView, &dyn GeoView)
 //!       -> Result<Vec<Answer>, EvalError> -> Outcome (answer / NODATA / SERVFAIL)
 //! ```

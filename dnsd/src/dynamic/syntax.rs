@@ -1,10 +1,12 @@
-//! LUA record code → AST, for the expression subset of lua-records spec §2.
+//! LUA record code → AST, for the natively compiled expression subset of
+//! lua-records spec §2.
 //!
 //! Two steps: [`join_chunks`] turns the record's character-strings into code
 //! exactly as PowerDNS's `getCode` does (§1.1, both whitespace modes), then
 //! [`parse`] reads one expression. Anything outside the subset (a `;`-script,
-//! operators, method calls, `os.execute(...)` …) is refused with the column
-//! and the reason; nothing here runs code.
+//! operators, method calls, `os.execute(...)` …) is a [`SyntaxError`] with
+//! the column and the reason, and `rule::compile` hands such code to the
+//! embedded Lua engine; nothing here runs code.
 //!
 //! Grammar (§2, plus Lua's call sugar `f{…}` and `f'…'`, which real zones use
 //! as in `newNMG{'192.0.2.0/24'}`, and a leading `-` on number literals):
@@ -156,9 +158,7 @@ pub fn parse(code: &str) -> Result<Expr, SyntaxError> {
     if code.trim_start().starts_with(';') {
         return Err(SyntaxError {
             col: 0,
-            reason: "';' scripts (Lua chunks) are not supported: dnsd runs no Lua interpreter; \
-                     use a single expression"
-                .into(),
+            reason: "';' scripts (Lua chunks) are for the embedded engine".into(),
         });
     }
     let tokens = lex(code)?;

@@ -31,9 +31,9 @@ pub struct RRset {
 pub struct LuaRecord {
     /// The type the record produces.
     pub produced: RType,
-    /// The compiled rule, or why the code does not compile. Zone files and
-    /// the API refuse such records; one that still arrives (an older store)
-    /// is served as SERVFAIL, as PowerDNS does.
+    /// The compiled rule, or why the record cannot answer: it is served as
+    /// SERVFAIL, as PowerDNS does (`--lua-strict` refuses the zone instead,
+    /// and the API refuses code that does not compile).
     pub rule: Result<Arc<LuaRule>, CompileError>,
 }
 

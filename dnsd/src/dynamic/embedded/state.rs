@@ -80,6 +80,12 @@ impl Engine {
             LuaOptions::new(),
         )?;
         lua.set_memory_limit(settings::memory_limit())?;
+        // Lua's own string.rep appends one copy at a time, uncounted by the
+        // instruction limit: a million copies cost milliseconds before the
+        // memory limit stops them. This one refuses an oversized result up
+        // front and copies in one go.
+        let string: Table = lua.globals().get("string")?;
+        string.raw_set("rep", lua.create_function(string_rep)?)?;
         let limit_hit =
             lua.create_function(|_, ()| Ok(frame::with(|f| f.limit_hit.get()).unwrap_or(false)))?;
         let base: Table = lua.load(SETUP).set_name("=sandbox").call(limit_hit)?;
@@ -143,6 +149,39 @@ pub(crate) fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> Result<R, String> 
             Err(e) => Err(e.clone()),
         },
     )
+}
+
+/// `string.rep(s, n [, sep])`, bounded by the state's memory limit.
+fn string_rep(
+    lua: &Lua,
+    (s, n, sep): (mlua::LuaString, f64, Option<mlua::LuaString>),
+) -> mlua::Result<mlua::LuaString> {
+    let count = if n.is_nan() || n < 1.0 { 0 } else { n as u64 };
+    let s = s.as_bytes();
+    let sep = sep.as_ref().map(|s| s.as_bytes());
+    let sep_len = sep.as_ref().map_or(0, |s| s.len()) as u64;
+    let total = (s.len() as u64 + sep_len)
+        .saturating_mul(count)
+        .saturating_sub(sep_len);
+    if total > settings::memory_limit() as u64 {
+        return Err(mlua::Error::MemoryError(format!(
+            "string.rep: a result of {total} bytes is over the memory limit"
+        )));
+    }
+    let out = match sep {
+        None => s.repeat(count as usize),
+        Some(sep) => {
+            let mut unit = sep.to_vec();
+            unit.extend_from_slice(&s);
+            let mut out = s.to_vec();
+            out.extend(unit.repeat(count.saturating_sub(1) as usize));
+            if count == 0 {
+                out.clear();
+            }
+            out
+        }
+    };
+    lua.create_string(out)
 }
 
 /// The compiled chunk for `code`, from this thread's cache.

@@ -168,6 +168,13 @@ fn limits_answer_servfail_and_leave_the_state_usable() {
         fails(";local s = string.rep('x', 1e9) return s"),
         EvalError::MemoryLimit
     );
+    // Distinct strings (Lua interns equal ones): the state's memory limit.
+    assert_eq!(
+        fails(";local t = {} for i = 1, 100 do t[i] = string.rep('x', 1e6) .. i end return 'x'"),
+        EvalError::MemoryLimit
+    );
+    assert_eq!(one("string.rep('ab', 3, '-')"), "ab-ab-ab");
+    assert_eq!(one("string.rep('ab', 0) .. '|'"), "|");
     assert!(matches!(
         fails(";local function f(n) return f(n + 1) + 1 end return f(1)"),
         EvalError::ExecLimit | EvalError::Script(_)

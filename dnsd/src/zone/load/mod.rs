@@ -31,7 +31,21 @@ use crate::zone::Record;
 /// Identical duplicate records are dropped silently.
 pub fn load_file(origin: &Name, path: &Path) -> Result<Vec<Record>, LoadErrors> {
     let text = read_zone_text(path).map_err(|e| LoadErrors(vec![LoadError::new(None, e)]))?;
-    check_records(origin, parse_str(origin, &text, path)?)
+    let mut parser = parser::Parser::new(Includes::Read);
+    parser.parse_file_text(origin, &text, path);
+    if parser.errors.is_empty() {
+        return check_records(origin, parser.records);
+    }
+    // The records that did parse still have their LUA errors reported, so
+    // one run of check-zone lists everything wrong in the file.
+    let mut errors = parser.errors;
+    errors.extend(check_lua(&parser.records, settings::strict()));
+    errors.sort_by_key(|e| {
+        e.location
+            .as_ref()
+            .map(|l| (l.file.as_path().to_path_buf(), l.line))
+    });
+    Err(LoadErrors(errors))
 }
 
 /// Checks records that make up a whole zone, wherever they came from (a
