@@ -361,17 +361,6 @@ const KNOWN: &[Known] = &[
     ),
     ("2001.db8.6.5.4.3.2.1.fwd6", None, "as 2001-db8--1.fwd6"),
     ("0--1.fwd6", None, "as 2001-db8--1.fwd6"),
-    // Disagreements reported to the lead, not yet resolved:
-    (
-        "latlonloc",
-        None,
-        "PowerDNS prints a zero seconds field as -0 (\"0 0 -0 S 0 0 -0 W\"); dnsd prints 0",
-    ),
-    (
-        "loc",
-        None,
-        "LUA LOC \"latlonloc()\": PowerDNS answers the LOC record; dnsd SERVFAILs",
-    ),
 ];
 
 fn known(rel: &str, client: Client) -> Option<&'static str> {

@@ -642,7 +642,15 @@ fn loc_text(lat: f64, lon: f64) -> String {
         let min = ((a - deg) * 60.0).trunc();
         let sec = ((a - deg) * 60.0 - min) * 60.0;
         let hemi = if v > 0.0 { pos } else { neg };
-        format!("{} {} {} {hemi}", deg as u32, min as u32, cpp_default(sec))
+        // PowerDNS negates a southern or western value before splitting it,
+        // so an exact 0 (which counts as S/W) leaves a negative-zero
+        // seconds field that C++ prints as "-0".
+        let sec = if v == 0.0 {
+            "-0".to_string()
+        } else {
+            cpp_default(sec)
+        };
+        format!("{} {} {sec} {hemi}", deg as u32, min as u32)
     };
     format!(
         "{} {} 0.00m 1.00m 10000.00m 10.00m",
@@ -1085,7 +1093,7 @@ mod loc_tests {
         );
         assert_eq!(
             loc_text(0.0, 0.0),
-            "0 0 0 S 0 0 0 W 0.00m 1.00m 10000.00m 10.00m"
+            "0 0 -0 S 0 0 -0 W 0.00m 1.00m 10000.00m 10.00m"
         );
     }
 }

@@ -22,6 +22,7 @@ mod error;
 mod fingerprints;
 mod generic;
 mod lexer;
+mod loc;
 mod lua;
 mod mx;
 mod names;
@@ -70,6 +71,7 @@ fn codec(rtype: RType) -> Option<(ParseFn, PrintFn)> {
         RType::SSHFP => (fingerprints::parse_sshfp, fingerprints::print_sshfp),
         RType::SVCB | RType::HTTPS => (svcb::parse, svcb::print),
         RType::LUA => (lua::parse, lua::print),
+        RType::LOC => (loc::parse, loc::print),
         _ => return None,
     })
 }

@@ -565,3 +565,47 @@ fn rdata_longer_than_65535_is_refused() {
         Err(RdataError::TooLong(_))
     ));
 }
+
+#[test]
+fn loc_records() {
+    // RFC 1876's example (size 30m; precisions default).
+    check(
+        RType::LOC,
+        "42 21 54 N 71 06 18 W -24m 30m",
+        "00 33 16 13 89172dd0 70be15f0 00988d20",
+        "42 21 54.000 N 71 6 18.000 W -24.00m 30.00m 10000.00m 10.00m",
+    );
+    // What PowerDNS's latlonloc() prints, including a float error in
+    // exponent form for whole-minute positions.
+    check(
+        RType::LOC,
+        "47 54 46.8 N 122 18 15.12 W 0.00m 1.00m 10000.00m 10.00m",
+        "00 12 16 13 8a47f090 65c1a130 00989680",
+        "47 54 46.800 N 122 18 15.120 W 0.00m 1.00m 10000.00m 10.00m",
+    );
+    let tiny = parse(
+        RType::LOC,
+        "1 0 1.27898e-12 N 1 0 0 E 0.00m 1.00m 10000.00m 10.00m",
+    );
+    // Read as PowerDNS reads it: 1.278 s (the exponent is ignored).
+    assert_eq!(
+        to_text(RType::LOC, &tiny).unwrap(),
+        "1 0 1.278 N 1 0 0.000 E 0.00m 1.00m 10000.00m 10.00m"
+    );
+    for bad in [
+        "91 0 0 N 0 0 0 E 0m",
+        "90 1 0 N 0 0 0 E 0m",
+        "0 60 0 N 0 0 0 E 0m",
+        "0 0 0 X 0 0 0 E 0m",
+        "0 0 0 N 0 0 0 E",
+        "0 0 0 N 181 0 0 E 0m",
+        "0 0 0 N 0 0 0 E 0m 1m 1m 1m 1m",
+        "0 0 0 N 0 0 0 E -100001m",
+        "0 0 -0 S 0 0 0 W 0m",
+    ] {
+        assert!(parse_str(RType::LOC, bad, &Name::root()).is_err(), "{bad}");
+    }
+    // Wire that is not version 0, or a size octet that is not base·10^exp.
+    assert!(check_wire(RType::LOC, &h("01 12 16 13 8a47f090 65c1a130 00989680")).is_err());
+    assert!(check_wire(RType::LOC, &h("00 a2 16 13 8a47f090 65c1a130 00989680")).is_err());
+}
