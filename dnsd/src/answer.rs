@@ -34,6 +34,7 @@ use std::time::Instant;
 
 use crate::assemble::{Assembler, ReplyEdns, ReplyHead};
 use crate::dnssec::{self, ReplySignatures, Signer};
+use crate::dynamic::eval::RequestFacts;
 use crate::dynamic::{AllUp, Ecs, GeoView, HealthView, LuaCache, LuaQuery, NoGeo};
 use crate::lookup::{self, AnyUdp};
 use crate::metrics::WorkerStats;
@@ -669,6 +670,13 @@ impl Pipeline {
                     geo: &*self.config.lua.geo,
                     cache: self.config.lua.cache.as_deref(),
                     zones: Some(catalog),
+                    request: RequestFacts {
+                        id: request.id,
+                        flags: request.flags.0,
+                        tcp: transport == Transport::Tcp,
+                        dnssec_ok: request.edns.as_ref().is_some_and(|e| e.dnssec_ok()),
+                        edns_size: request.edns.as_ref().map_or(0, |e| e.payload),
+                    },
                 };
                 lookup::resolve(
                     catalog,

@@ -46,6 +46,22 @@ pub trait ZoneData {
     fn lookup(&self, name: &Name, rtype: RType) -> Vec<String>;
 }
 
+/// What PowerDNS shows scripts of the request itself: `dh` (its header),
+/// `tcp`, `dnssecOK` and `ednsPKTSize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// Message ID.
+    pub id: u16,
+    /// The header's flags word as received.
+    pub flags: u16,
+    /// Received over TCP.
+    pub tcp: bool,
+    /// EDNS DO bit.
+    pub dnssec_ok: bool,
+    /// The EDNS UDP payload size, 0 without EDNS.
+    pub edns_size: u16,
+}
+
 /// What a LUA record sees of the query.
 #[derive(Clone)]
 pub struct QueryContext<'a> {
@@ -62,6 +78,8 @@ pub struct QueryContext<'a> {
     /// The served zones, for the embedded engine's `include()` and
     /// `dblookup()`; `None` where there are none (tests, `check-zone`).
     pub data: Option<&'a dyn ZoneData>,
+    /// The request's header and transport facts.
+    pub request: RequestFacts,
     bestwho: IpAddr,
 }
 
@@ -98,8 +116,15 @@ impl<'a> QueryContext<'a> {
             who,
             ecs,
             data: None,
+            request: RequestFacts::default(),
             bestwho,
         }
+    }
+
+    /// The context with the request's facts.
+    pub fn with_request(mut self, request: RequestFacts) -> Self {
+        self.request = request;
+        self
     }
 
     /// The context with the served zones readable.

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{CacheKey, Generations, LuaCache, Produced};
+use super::eval::RequestFacts;
 use super::rule::{Rule, rdata_code};
 use super::{settings, stats};
 use crate::dynamic::{
@@ -46,6 +47,8 @@ pub struct LuaQuery<'a> {
     /// The served zones, for scripts' `dblookup()` (`include()` reads the
     /// record's own zone); `None`: only that zone.
     pub zones: Option<&'a Catalog>,
+    /// The request's header and transport, for scripts (`dh`, `tcp`, …).
+    pub request: RequestFacts,
 }
 
 impl LuaQuery<'static> {
@@ -59,6 +62,7 @@ impl LuaQuery<'static> {
             geo: &NoGeo,
             cache: None,
             zones: None,
+            request: RequestFacts::default(),
         }
     }
 }
@@ -231,7 +235,8 @@ impl<'a> Context<'a> {
             self.lua.client,
             self.lua.ecs,
         )
-        .with_data(&self.data);
+        .with_data(&self.data)
+        .with_request(self.lua.request);
         let mut found = None;
         for record in node.lua.iter().filter(|l| l.produced == rtype) {
             let records: &mut Vec<Box<[u8]>> = found.get_or_insert_with(Vec::new);

@@ -127,6 +127,13 @@ pub(crate) fn variable(lua: &Lua, key: &str) -> mlua::Result<Value> {
             },
             "qname" => Value::UserData(lua.create_userdata(DnsName(q.qname.clone()))?),
             "zone" => Value::UserData(lua.create_userdata(DnsName(q.zone.clone()))?),
+            "dh" => Value::UserData(lua.create_userdata(objects::DnsHeader {
+                id: q.request.id,
+                flags: q.request.flags,
+            })?),
+            "tcp" => Value::Boolean(q.request.tcp),
+            "dnssecOK" => Value::Boolean(q.request.dnssec_ok),
+            "ednsPKTSize" => Value::Integer(i64::from(q.request.edns_size)),
             // A stable number per zone: dnsd has no backend ids.
             "zoneid" => Value::Integer(i64::from(burtle_ci(q.zone.as_wire(), 0) >> 1)),
             _ => Value::Nil,

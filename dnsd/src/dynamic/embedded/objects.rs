@@ -269,6 +269,30 @@ impl UserData for DnsName {
     }
 }
 
+/// The query's header (`dh`), read-only.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DnsHeader {
+    pub id: u16,
+    pub flags: u16,
+}
+
+impl UserData for DnsHeader {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("getID", |_, this, ()| Ok(this.id));
+        for (name, bit) in [
+            ("getQR", 0x8000u16),
+            ("getAA", 0x0400),
+            ("getTC", 0x0200),
+            ("getRD", 0x0100),
+            ("getRA", 0x0080),
+            ("getAD", 0x0020),
+            ("getCD", 0x0010),
+        ] {
+            m.add_method(name, move |_, this, ()| Ok(this.flags & bit != 0));
+        }
+    }
+}
+
 /// A string or number as text (`tostring` without metamethods).
 pub(crate) fn mlua_text(v: &Value) -> mlua::Result<String> {
     match v {

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::dynamic::eval::{AllUp, Health, NoGeo, ZoneData, evaluate_rule};
+use crate::dynamic::eval::{AllUp, Health, NoGeo, RequestFacts, ZoneData, evaluate_rule};
 use crate::dynamic::rule::{Rule, compile, compile_expr};
 use crate::dynamic::tests::{FakeGeo, FakeHealth, Q, UP, rng};
 use crate::wire::{Name, RType};
@@ -121,6 +121,25 @@ fn query_variables_and_objects() {
     assert_eq!(texts("tostring(ecswho == nil)", &no_ecs), ["true"]);
     let magic = Q::new("4.3.2.1.geo.example.org.");
     assert_eq!(texts("latlonMagic()", &magic), ["47.913000 -122.304200"]);
+
+    // The request itself: dh, tcp, dnssecOK, ednsPKTSize.
+    let facts = RequestFacts {
+        id: 4242,
+        flags: 0x0110, // RD, CD
+        tcp: true,
+        dnssec_ok: true,
+        edns_size: 1232,
+    };
+    let ctx = q.ctx().with_request(facts);
+    let run = |code: &str| run_in(FRESH, &script(code), &ctx, &AllUp, &NoGeo, &mut rng());
+    assert_eq!(
+        run(
+            "string.format('%d %s %s %s %s %d', dh:getID(), tostring(dh:getRD()), tostring(dh:getCD()), tostring(dh:getTC()), tostring(tcp and dnssecOK), ednsPKTSize)"
+        ),
+        Ok(NativeValue::Texts(vec![
+            "4242 true true false true 1232".into()
+        ]))
+    );
 }
 
 #[test]

@@ -420,6 +420,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             geo: &NoGeo,
             cache: Some(cache),
             zones: None,
+            request: Default::default(),
         };
         let mut out = Outcome::default();
         run_with(catalog, qname, RType::A, &lua, &mut out);
@@ -546,6 +547,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             geo: &NoGeo,
             cache: Some(cache),
             zones: None,
+            request: Default::default(),
         };
         let mut seen = std::collections::BTreeMap::new();
         for _ in 0..n {
@@ -634,6 +636,7 @@ close    LUA   A "pickclosest({'192.0.2.1', '192.0.2.2'})"
             geo: &NoGeo,
             cache: Some(cache),
             zones: None,
+            request: Default::default(),
         };
         let mut out = Outcome::default();
         run_with(c, qname, RType::A, &lua, &mut out);
