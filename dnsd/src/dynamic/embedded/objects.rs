@@ -112,6 +112,46 @@ impl Netmask {
     }
 }
 
+/// A `ComboAddressSet` (`newCAS()`): addresses, ports aside.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AddressSet(pub std::collections::HashSet<IpAddr>);
+
+impl AddressSet {
+    /// PowerDNS logs an entry that is not an address and goes on; so does
+    /// this (the entries before and after it are added).
+    fn add_text(&mut self, text: &str) {
+        match ComboAddress::parse(text) {
+            Some(a) => {
+                self.0.insert(a.addr);
+            }
+            None => tracing::warn!(target: "dnsd::lua", "newCAS add: '{text}' is not an address"),
+        }
+    }
+}
+
+impl UserData for AddressSet {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        // add(address | 'text' | {'text', …})
+        m.add_method_mut("add", |_, this, v: Value| {
+            match &v {
+                Value::UserData(ud) => {
+                    this.0.insert(ud.borrow::<ComboAddress>()?.addr);
+                }
+                Value::Table(t) => {
+                    for entry in t.sequence_values::<Value>() {
+                        this.add_text(&mlua_text(&entry?)?);
+                    }
+                }
+                other => this.add_text(&mlua_text(other)?),
+            }
+            Ok(())
+        });
+        m.add_method("check", |_, this, v: Value| {
+            Ok(this.0.contains(&address_arg(&v)?))
+        });
+    }
+}
+
 /// A `Netmask` (`ecswho`, `newNetmask`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LuaNetmask(pub Netmask);
