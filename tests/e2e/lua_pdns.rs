@@ -356,6 +356,10 @@ fn questions() -> Vec<(String, RecordType)> {
         ("s-exec-limit", A),
         ("s-sandbox", TXT),
         ("s-global", TXT),
+        ("s-cas", TXT),
+        ("s-labels", TXT),
+        ("s-print", TXT),
+        ("rand-pdnsrandom", TXT),
         ("s-cont", AAAA),
         ("s-include", TXT),
     ];
