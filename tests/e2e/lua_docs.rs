@@ -40,6 +40,8 @@ const LISTEN_IPS: &[&str] = &[
     "127.0.54.2",
     "127.0.55.1",
     "127.0.55.2",
+    "127.0.57.1",
+    "127.0.57.3",
 ];
 
 /// A dnsd serving the docs zones with `18080` replaced by `port`, health checks every
@@ -603,4 +605,211 @@ fn functions_client_variables_bestwho() {
     );
     let r = s.udp(&Query::new("view.v4.example.com.", RecordType::A));
     expect_answer(&r, "A", &["192.0.2.1"]);
+}
+
+//=========== scripts (the embedded engine) =====================================================
+
+/// Clients in each kind of network of the fixture MMDB: Europe (IPv4 and IPv6), North
+/// America, Oceania, unknown, and none (no ECS: 127.0.0.1).
+const EU: &[(&str, u8)] = &[("5.5.5.0", 24), ("2001:db8:e0::", 48)];
+const NOT_EU: &[Option<(&str, u8)>] = &[
+    None,
+    Some(("1.2.3.0", 24)),
+    Some(("1.1.1.0", 24)),
+    Some(("17.1.0.0", 16)),
+];
+
+fn ask_as(s: &Server, name: &str, t: RecordType, client: Option<(&str, u8)>) -> e2e::Reply {
+    match client {
+        Some((addr, source)) => ask_ecs(s, name, t, addr, source),
+        None => ask(s, name, t),
+    }
+}
+
+/// The one TXT string of `name`'s answer for `client`, unquoted.
+#[track_caller]
+fn txt(s: &Server, name: &str, client: Option<(&str, u8)>) -> String {
+    let r = ask_as(s, name, RecordType::TXT, client);
+    let got = data(&r, "TXT");
+    assert!(
+        r.rcode() == rcode::NOERROR && got.len() == 1,
+        "{name} for {client:?}\n{}",
+        r.summary()
+    );
+    got[0].trim_matches('"').to_string()
+}
+
+/// index.rst "Examples", the "more complex code" script: `countryCode('US')` is a call
+/// with an argument PowerDNS's `countryCode()` does not take (4.7.3 answers SERVFAIL,
+/// "requires at most 0 parameter(s)"), so the record answers SERVFAIL for every client,
+/// and the rest of the zone still answers.
+#[test]
+fn index_examples_script_country_code_takes_no_argument() {
+    let s = shared();
+    let clients = NOT_EU.iter().copied().chain(EU.iter().map(|&c| Some(c)));
+    for client in clients {
+        let r = ask_as(s, "www-cc.example.com.", RecordType::A, client);
+        assert_eq!(r.rcode(), rcode::SERVFAIL, "{client:?}\n{}", r.summary());
+    }
+    expect_answer(
+        &ask(s, "all.example.com.", RecordType::A),
+        "A",
+        &["192.0.2.1", "192.0.2.2"],
+    );
+}
+
+/// index.rst "More powerful example": `www` is a script CNAME to `west` for clients in
+/// Europe and to `usa` for everyone else; the CNAME is chased into the ifurlup records
+/// (nothing listens for this server, so each answers from its first set).
+#[test]
+fn index_more_powerful_example_continent_cname() {
+    let s = shared();
+    for &(addr, source) in EU {
+        let r = ask_ecs(s, "www-geo.example.com.", RecordType::A, addr, source);
+        expect_answer(&r, "CNAME", &["west.example.com."]);
+        let a = data(&r, "A");
+        assert!(
+            a.len() == 1 && ["127.0.52.1", "127.0.52.2"].contains(&a[0].as_str()),
+            "{addr}/{source}\n{}",
+            r.summary()
+        );
+    }
+    for &client in NOT_EU {
+        let r = ask_as(s, "www-geo.example.com.", RecordType::A, client);
+        expect_answer(&r, "CNAME", &["usa.example.com."]);
+        expect_answer(&r, "A", &["127.0.52.3"]);
+    }
+    // Asked for the CNAME itself.
+    expect_answer(
+        &ask_ecs(s, "www-geo.example.com.", RecordType::CNAME, "5.5.5.0", 24),
+        "CNAME",
+        &["west.example.com."],
+    );
+}
+
+/// index.rst "Advanced topics": the settings and address lists live in a `LUA LUA`
+/// record that `usa` and `west` `include('config')`; they answer exactly as the
+/// written-out records of "More powerful example" do, as the checks change.
+#[test]
+fn index_advanced_topics_include_config() {
+    let (s, port) = docs_server_with_port();
+    let page = "<html>Programming in Lua (first edition)</html>";
+    let t1 = Target::http("127.0.52.1", port, 200, page);
+    let _t2 = Target::http("127.0.52.2", port, 200, page);
+    let t3 = Target::http("127.0.52.3", port, 200, page);
+    wait_for_union(
+        &s,
+        "west-inc.example.com.",
+        None,
+        &["127.0.52.1", "127.0.52.2"],
+    );
+    wait_for_union(&s, "usa-inc.example.com.", None, &["127.0.52.3"]);
+    one_of_each_time(
+        &s,
+        "west-inc.example.com.",
+        None,
+        &["127.0.52.1", "127.0.52.2"],
+    );
+    // settings' stringmatch: a 200 without the string is down, and usa falls back to
+    // its second list.
+    t3.set_body("<html>it works</html>");
+    wait_for_union(
+        &s,
+        "usa-inc.example.com.",
+        None,
+        &["127.0.52.1", "127.0.52.2"],
+    );
+    t1.set_status(503);
+    wait_for_union(&s, "usa-inc.example.com.", None, &["127.0.52.2"]);
+    wait_for_union(&s, "west-inc.example.com.", None, &["127.0.52.2"]);
+    // The written-out records agree.
+    wait_for_union(&s, "usa.example.com.", None, &["127.0.52.2"]);
+    wait_for_union(&s, "west.example.com.", None, &["127.0.52.2"]);
+}
+
+/// functions.rst `dblookup` (4.9.0): the example's `ifurlup` over three lists read from
+/// the zone's own A records (www1 has two, www2 and www3 one each).
+#[test]
+fn functions_dblookup_feeds_ifurlup() {
+    let (s, port) = docs_server_with_port();
+    let mut first = Target::http("127.0.57.1", port, 200, "ok");
+    let _second = Target::http("127.0.57.3", port, 200, "ok");
+    // 127.0.57.2 and 127.0.57.4 never listen.
+    wait_for_union(&s, "dbl.example.com.", None, &["127.0.57.1"]);
+    first.stop();
+    wait_for_union(&s, "dbl.example.com.", None, &["127.0.57.3"]);
+}
+
+/// functions.rst "Client variables" and "Query variables": `who` is the resolver,
+/// `bestwho` the ECS network (or `who`), `ecswho` the ECS netmask (or nil); `qname` and
+/// `zone` are names.
+#[test]
+fn functions_client_and_query_variables_in_scripts() {
+    let s = shared();
+    let vars = "vars.example.com.";
+    assert_eq!(txt(s, vars, None), "127.0.0.1 127.0.0.1 no-ecs");
+    assert_eq!(
+        txt(s, vars, Some(("1.2.3.77", 24))),
+        "127.0.0.1 1.2.3.0 1.2.3.0/24"
+    );
+    assert_eq!(
+        txt(s, vars, Some(("2001:db8:e0:1::", 64))),
+        "127.0.0.1 2001:db8:e0:1:: 2001:db8:e0:1::/64"
+    );
+    assert_eq!(
+        txt(s, "qvars.example.com.", None),
+        "qvars.example.com. example.com."
+    );
+}
+
+/// reference/comboaddress.rst, netmask.rst and dnsname.rst: each page's example, its
+/// printed results returned as TXT.
+#[test]
+fn reference_object_examples() {
+    let s = shared();
+    // newCAS: '::1/128' is no address (PowerDNS logs it and adds the rest).
+    assert_eq!(txt(s, "ref-cas.example.com.", None), "found! true false");
+    assert_eq!(
+        txt(s, "ref-cas.example.com.", Some(("10.11.12.13", 32))),
+        "found! true true"
+    );
+    assert_eq!(txt(s, "ref-netmask.example.com.", None), "true true false");
+    assert_eq!(
+        txt(s, "ref-netmask.example.com.", Some(("192.0.2.0", 24))),
+        "true true true"
+    );
+    assert_eq!(
+        txt(s, "ref-nmg.example.com.", None),
+        "intercepting 127.0.0.1"
+    );
+    assert_eq!(
+        txt(s, "ref-nmg.example.com.", Some(("130.161.7.0", 24))),
+        "intercepting 130.161.7.0"
+    );
+    assert_eq!(
+        txt(s, "ref-nmg.example.com.", Some(("1.2.3.0", 24))),
+        "passing"
+    );
+    assert_eq!(txt(s, "ref-dn.example.com.", None), "3 17 it is");
+    assert_eq!(txt(s, "ref-rel.example.com.", None), "bb.a.");
+}
+
+/// The `and`/`or` idiom: an expression that picks one of two answers by a predicate.
+#[test]
+fn scripts_and_or_idiom() {
+    let s = shared();
+    for &(addr, source) in EU {
+        expect_answer(
+            &ask_ecs(s, "andor.example.com.", RecordType::A, addr, source),
+            "A",
+            &["192.0.2.31"],
+        );
+    }
+    for &client in NOT_EU {
+        expect_answer(
+            &ask_as(s, "andor.example.com.", RecordType::A, client),
+            "A",
+            &["192.0.2.32"],
+        );
+    }
 }

@@ -30,7 +30,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use e2e::{
-    Query, RecordType, Reply, Server, free_port, scratch_dir, spawn_reaped, udp_exchange, zone,
+    Query, RecordType, Reply, Server, free_port, rcode, scratch_dir, spawn_reaped, udp_exchange,
+    zone,
 };
 
 use crate::lua::{Target, ecs, geo_args, geo_db, port_free_on, q_ecs, reply_ecs};
@@ -82,7 +83,9 @@ struct Pdns {
 }
 
 impl Pdns {
-    fn start(bin: &Path, origin: &str, zone_file: &Path, mmdb: &Path) -> Pdns {
+    /// `lua` is the `enable-lua-records` value: `yes` (a fresh Lua state per query)
+    /// or `shared` (one per thread).
+    fn start(bin: &Path, origin: &str, zone_file: &Path, mmdb: &Path, lua: &str) -> Pdns {
         let dir = scratch_dir("pdns-lua");
         let d = dir.display();
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -103,7 +106,7 @@ impl Pdns {
             "launch=bind,geoip\nbind-config={d}/named.conf\n\
              geoip-database-files=mmdb:{mmdb}\ngeoip-zones-file={d}/geo.yaml\n\
              local-address={addr}\nquery-local-address=127.0.0.1\n\
-             enable-lua-records=yes\nedns-subnet-processing=yes\n\
+             enable-lua-records={lua}\nedns-subnet-processing=yes\n\
              lua-health-checks-interval=1\n\
              guardian=no\ndaemon=no\ndisable-syslog=yes\nloglevel=4\nsocket-dir={d}\n\
              webserver=no\napi=no\nsecurity-poll-suffix=\n\
@@ -293,6 +296,72 @@ fn questions() -> Vec<(String, RecordType)> {
         ("down-hashed", A),
         ("url-all", A),
         ("url-match", A),
+        // scripts
+        ("s-cont", A),
+        ("s-country", A),
+        ("s-region", TXT),
+        ("s-asnum", A),
+        ("s-netmask", A),
+        ("s-andor", A),
+        ("s-andor-txt", TXT),
+        ("s-not", TXT),
+        ("s-format", TXT),
+        ("s-sub-gsub", TXT),
+        ("s-tostring", TXT),
+        ("s-math", TXT),
+        ("s-number", TXT),
+        ("s-number-big", TXT),
+        ("s-number-int", TXT),
+        ("s-select", A),
+        ("s-multi", A),
+        ("s-table", A),
+        ("s-table-count", TXT),
+        ("s-loop", A),
+        ("s-while", TXT),
+        ("s-pairs", TXT),
+        ("s-include", A),
+        ("s-include-up", A),
+        ("s-include-twice", TXT),
+        ("s-include-none", TXT),
+        ("s-dblookup", A),
+        ("s-who", TXT),
+        ("s-bestwho", TXT),
+        ("s-ecswho", TXT),
+        ("s-newca", TXT),
+        ("s-truncate", TXT),
+        ("s-raw", TXT),
+        ("s-qname", TXT),
+        ("a.b.s-wild", TXT),
+        ("s-zone", TXT),
+        ("s-newdn", TXT),
+        ("s-nmg", A),
+        ("s-netmask-obj", TXT),
+        ("s-pdns-const", TXT),
+        ("s-native", A),
+        ("s-native-combo", A),
+        ("s-view", A),
+        ("s-cname", CNAME),
+        ("s-docs-cc", A),
+        ("s-docs-www", CNAME),
+        ("s-empty", A),
+        ("s-nil", A),
+        ("s-bool", A),
+        ("s-nested", A),
+        ("s-error", A),
+        ("s-nil-call", A),
+        ("s-nil-index", TXT),
+        ("s-syntax", A),
+        ("s-pcall", TXT),
+        ("s-recursion", A),
+        ("s-exec-limit", A),
+        ("s-sandbox", TXT),
+        ("s-global", TXT),
+        ("s-cas", TXT),
+        ("s-labels", TXT),
+        ("s-print", TXT),
+        ("rand-pdnsrandom", TXT),
+        ("s-cont", AAAA),
+        ("s-include", TXT),
     ];
     let v6 = |ip: &str| {
         let a: std::net::Ipv6Addr = ip.parse().expect("IPv6");
@@ -361,6 +430,24 @@ const KNOWN: &[Known] = &[
     ),
     ("2001.db8.6.5.4.3.2.1.fwd6", None, "as 2001-db8--1.fwd6"),
     ("0--1.fwd6", None, "as 2001-db8--1.fwd6"),
+    // Scripts (the embedded engine):
+    (
+        "s-dblookup",
+        None,
+        "dblookup() is PowerDNS 4.9+ (functions.rst); 4.7.3 has no such global (SERVFAIL)",
+    ),
+    (
+        "s-exec-limit",
+        None,
+        "spec §14: PowerDNS ≤4.8 does not enforce lua-records-exec-limit (4.7.3 runs the \
+         100000-iteration loop, and spins forever on `while true do end`); dnsd stops at \
+         1000 instructions, as 5.0+ does",
+    ),
+    (
+        "s-sandbox",
+        None,
+        "issue #18: dnsd's sandbox has no os, io or require; PowerDNS opens every Lua library",
+    ),
 ];
 
 fn known(rel: &str, client: Client) -> Option<&'static str> {
@@ -377,6 +464,7 @@ const SETTLED: &[(&str, &[&str])] = &[
     ("down-all", &["127.0.56.3", "127.0.56.4"]),
     ("url-all", &["127.0.56.5"]),
     ("url-match", &["127.0.56.5"]),
+    ("s-include-up", &["127.0.56.1", "127.0.56.2"]),
 ];
 
 /// TCP listeners on 127.0.56.1-2 and 127.0.43.1-2, HTTP on 127.0.56.5 (body `pong`) and
@@ -440,7 +528,7 @@ fn dnsd_and_powerdns_answer_alike() {
         .zone("diff.test", &file)
         .args(args)
         .start();
-    let pdns = Pdns::start(&bin, "diff.test", &file, geo_db());
+    let pdns = Pdns::start(&bin, "diff.test", &file, geo_db(), "yes");
     let ask_dnsd = |q: &Query| dnsd.udp(q);
     let ask_pdns = |q: &Query| pdns.ask(q);
     if let Err(e) = settle(&ask_dnsd, &ask_pdns) {
@@ -483,10 +571,70 @@ fn dnsd_and_powerdns_answer_alike() {
         "known differences no longer seen (drop them from KNOWN): {gone:?}"
     );
     assert!(compared > 1000, "only {compared} comparisons");
+    // `while true do end`: dnsd stops it at the instruction limit and answers SERVFAIL
+    // at once, and the thread answers the next query.
+    let started = Instant::now();
+    let r = dnsd.udp(&Query::new("s-forever.diff.test.", RecordType::A));
+    assert_eq!(r.rcode(), rcode::SERVFAIL, "{}", r.summary());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "s-forever took {:?}",
+        started.elapsed()
+    );
+    let r = dnsd.udp(&Query::new("s-loop.diff.test.", RecordType::A));
+    assert_eq!(r.answer().len(), 1, "{}", r.summary());
     assert!(
         differences.is_empty(),
         "{} of {compared} answers differ:\n{}",
         differences.len(),
         differences.join("\n")
     );
+}
+
+/// Shared mode (`--lua-records-shared`, PowerDNS's `enable-lua-records=shared`): globals
+/// outlive their query, per answering thread. With one UDP thread on each side (dnsd
+/// `--workers 1`, PowerDNS one receiver and one distributor) a counter is deterministic,
+/// and both servers count alike.
+#[test]
+fn shared_mode_keeps_globals_alike() {
+    let Some(bin) = pdns_installed() else {
+        eprintln!(
+            "SKIPPED lua_pdns shared mode: pdns_server or its geoip backend is not installed"
+        );
+        return;
+    };
+    let dir = scratch_dir("lua-shared");
+    let file = dir.join("shared.test.zone");
+    fs::write(
+        &file,
+        "$TTL 3600\n\
+         @ IN SOA ns1.shared.test. hostmaster.shared.test. 1 7200 3600 1209600 300\n\
+         @ IN NS ns1\n\
+         ns1 IN A 192.0.2.53\n\
+         count IN LUA TXT \";counter = (counter or 0) + 1 return tostring(counter)\"\n\
+         peek IN LUA TXT \";return tostring(counter)\"\n",
+    )
+    .expect("write zone");
+    let dnsd = Server::builder()
+        .zone("shared.test", &file)
+        .args(["--lua-records-shared", "--workers", "1"])
+        .start();
+    let pdns = Pdns::start(&bin, "shared.test", &file, geo_db(), "shared");
+    let txt = |r: Reply| -> Vec<String> { r.answer().into_iter().map(|(_, _, d)| d).collect() };
+    let count = Query::new("count.shared.test.", RecordType::TXT);
+    let peek = Query::new("peek.shared.test.", RecordType::TXT);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..5 {
+        ours.extend(txt(dnsd.udp(&count)));
+        theirs.extend(txt(pdns.ask(&count)));
+    }
+    ours.extend(txt(dnsd.udp(&peek)));
+    theirs.extend(txt(pdns.ask(&peek)));
+    let want: Vec<String> = ["1", "2", "3", "4", "5", "5"]
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    assert_eq!(theirs, want, "PowerDNS in shared mode\n{}", pdns.log());
+    assert_eq!(ours, want, "dnsd in shared mode\n{}", dnsd.context());
 }

@@ -689,29 +689,43 @@ fn cpp_default(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let exp = v.abs().log10().floor() as i32;
-    if !(-5..6).contains(&exp) {
-        // `%e` with five decimals, trailing zeros dropped, and a signed exponent of at
-        // least two digits: 1.27898e-12, 1e+06 (a second this small is a float error
-        // of a whole-minute location).
-        let text = format!("{v:.5e}");
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let mantissa = if mantissa.contains('.') {
-            mantissa.trim_end_matches('0').trim_end_matches('.')
+    format_g(v, 6)
+}
+
+/// `v` as C's `%.<precision>g` prints it: `precision` significant digits,
+/// trailing zeros dropped, exponent form (`1.27898e-12`, `1e+14`) when the
+/// exponent is below −4 or at least `precision`. Lua 5.1 prints numbers with
+/// `%.14g`, C++ streams with `%g` (precision 6).
+pub(crate) fn format_g(v: f64, precision: i32) -> String {
+    if v.is_nan() {
+        return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if v.is_infinite() {
+        return if v < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let precision = precision.max(1);
+    // The exponent after rounding to `precision` digits (9.9999995 at
+    // precision 6 is 10, exponent 1), as %e would print it.
+    let digits = (precision - 1) as usize;
+    let sci = format!("{v:.digits$e}");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exponent.parse().unwrap_or(0);
+    let trim = |t: &str| -> String {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
         } else {
-            mantissa
-        };
-        let exponent: i32 = exponent.parse().unwrap_or(0);
-        let sign = if exponent < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs());
+            t.to_string()
+        }
+    };
+    if exp < -4 || exp >= precision {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{}e{sign}{:02}", trim(mantissa), exp.unsigned_abs());
     }
-    let decimals = (5 - exp).max(0) as usize;
-    let text = format!("{v:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
+    let decimals = (precision - 1 - exp).max(0) as usize;
+    trim(&format!("{v:.decimals$}"))
 }
 
 /// `GeoIPQueryAttribute.Location`.
@@ -1108,6 +1122,22 @@ mod loc_tests {
         assert_eq!(cpp_default(1.2789769243681803e-12), "1.27898e-12");
         assert_eq!(cpp_default(2.5e-7), "2.5e-07");
         assert_eq!(cpp_default(1234567.0), "1.23457e+06");
+        // Rounding that carries into a new digit moves to exponent form.
+        assert_eq!(cpp_default(999999.5), "1e+06");
+    }
+
+    #[test]
+    fn format_g_is_c_printf() {
+        use super::format_g;
+        assert_eq!(format_g(1.0 / 3.0, 14), "0.33333333333333");
+        assert_eq!(format_g(100.0, 14), "100");
+        assert_eq!(format_g(1e14, 14), "1e+14");
+        assert_eq!(format_g(99999999999999.0, 14), "99999999999999");
+        assert_eq!(format_g(0.0001, 14), "0.0001");
+        assert_eq!(format_g(0.00001234, 14), "1.234e-05");
+        assert_eq!(format_g(-0.0, 14), "-0");
+        assert_eq!(format_g(f64::INFINITY, 14), "inf");
+        assert_eq!(format_g(-1.5e300, 3), "-1.5e+300");
     }
 
     #[test]

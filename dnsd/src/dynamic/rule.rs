@@ -1039,8 +1039,14 @@ impl Compiler {
                     "pickfirst is a selector, not a function: use {selector='pickfirst'}",
                 );
             }
-            "include" | "dblookup" | "resolve" | "newCA" | "newCAFromRaw" | "newDN" | "pdnslog"
-            | "geoiplookup" | "latlonMagic" => {
+            // PowerDNS's own functions and the Lua base functions its
+            // environment offers (`tostring(pdnsrandom(3))` is a whole
+            // record): the embedded engine has them.
+            "include" | "dblookup" | "resolve" | "newCA" | "newCAFromRaw" | "newCAS" | "newDN"
+            | "newNetmask" | "pdnslog" | "pdnsrandom" | "print" | "geoiplookup" | "latlonMagic"
+            | "tostring" | "tonumber" | "type" | "select" | "unpack" | "assert" | "error"
+            | "pcall" | "xpcall" | "next" | "ipairs" | "pairs" | "rawequal" | "rawget"
+            | "setmetatable" | "getmetatable" => {
                 return outside(col, format!("{name}() needs the embedded engine"));
             }
             // Not in PowerDNS's environment either: certain to fail.

@@ -19,7 +19,7 @@ use mlua::{Lua, MultiValue, Table, Value};
 
 use super::frame::{self, Frame};
 use super::objects::{
-    self, ComboAddress, DnsName, LuaNetmask, NetmaskGroup, mlua_text, parse_name,
+    self, AddressSet, ComboAddress, DnsName, LuaNetmask, NetmaskGroup, mlua_text, parse_name,
 };
 use super::render;
 use crate::dynamic::eval::{self, Value as NativeValue};
@@ -100,6 +100,38 @@ pub(crate) fn install(lua: &Lua, base: &Table) -> mlua::Result<()> {
     install_geo(lua, base)?;
     base.raw_set("GeoIPQueryAttribute", geoip_attributes(lua)?)?;
     base.raw_set("pdns", pdns_constants(lua)?)?;
+    // Lua's `print`, which PowerDNS leaves to scripts (its docs' examples
+    // call it), goes to the log: dnsd has no stdout to write to.
+    base.raw_set(
+        "print",
+        lua.create_function(|_, args: MultiValue| {
+            let parts: Vec<String> = args
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.to_string_lossy(),
+                    Value::Integer(i) => i.to_string(),
+                    Value::Number(n) => eval::format_g(*n, 14),
+                    Value::Boolean(b) => b.to_string(),
+                    other => other.type_name().to_string(),
+                })
+                .collect();
+            tracing::info!(target: "dnsd::lua", "{}", parts.join("\t"));
+            Ok(())
+        })?,
+    )?;
+    // `pdnsrandom([n])`: below `n` when given, else any 32-bit number.
+    base.raw_set(
+        "pdnsrandom",
+        lua.create_function(|_, upper: Option<u32>| {
+            in_frame(|f| {
+                let mut rng = f.rng.borrow_mut();
+                match upper {
+                    Some(n) if n > 0 => rng.u32(..n),
+                    _ => rng.u32(..),
+                }
+            })
+        })?,
+    )?;
     base.raw_set(
         "pdnslog",
         lua.create_function(|_, (msg, _level): (String, Option<i64>)| {
@@ -195,6 +227,10 @@ fn install_objects(lua: &Lua, base: &Table) -> mlua::Result<()> {
         lua.create_function(|_, (raw, port): (mlua::LuaString, Option<u16>)| {
             Ok(objects::from_raw(&raw.as_bytes(), port))
         })?,
+    )?;
+    base.raw_set(
+        "newCAS",
+        lua.create_function(|_, ()| Ok(AddressSet::default()))?,
     )?;
     base.raw_set(
         "newDN",

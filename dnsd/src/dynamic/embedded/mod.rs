@@ -134,7 +134,7 @@ fn texts(value: Value) -> Result<NativeValue, EvalError> {
     let text = |v: &Value| -> Result<String, EvalError> {
         match v {
             Value::String(s) => Ok(s.to_string_lossy()),
-            Value::Integer(i) => Ok(i.to_string()),
+            Value::Integer(i) => Ok(lua_number_text(*i as f64)),
             Value::Number(n) => Ok(lua_number_text(*n)),
             other => Err(EvalError::Script(format!(
                 "the script returned a {}, not record data",
@@ -155,13 +155,10 @@ fn texts(value: Value) -> Result<NativeValue, EvalError> {
     }
 }
 
-/// A number as Lua 5.1's `tostring` prints it (`%.14g`).
+/// A number as PowerDNS reads it from Lua (`lua_tolstring`, which prints
+/// `%.14g`: `1/3` is `0.33333333333333`, `1e15` is `1e+15`).
 fn lua_number_text(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    super::eval::format_g(n, 14)
 }
 
 fn is_memory_error(e: &mlua::Error) -> bool {

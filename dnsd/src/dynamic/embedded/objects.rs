@@ -53,6 +53,14 @@ impl UserData for ComboAddress {
             m.add_method(name, |_, this, ()| Ok(this.with_port()));
         }
         m.add_method("getPort", |_, this, ()| Ok(this.port));
+        m.add_method("getRaw", |lua, this, ()| match this.addr {
+            IpAddr::V4(a) => lua.create_string(a.octets()),
+            IpAddr::V6(a) => lua.create_string(a.octets()),
+        });
+        // PowerDNS compares the addresses only, ports aside.
+        m.add_method("equal", |_, this, other: AnyUserData| {
+            Ok(other.borrow::<ComboAddress>()?.addr == this.addr)
+        });
         m.add_method("isIPv4", |_, this, ()| Ok(this.addr.is_ipv4()));
         m.add_method("isIPv6", |_, this, ()| Ok(this.addr.is_ipv6()));
         m.add_method("isMappedIPv4", |_, this, ()| {
@@ -104,6 +112,46 @@ impl Netmask {
     }
 }
 
+/// A `ComboAddressSet` (`newCAS()`): addresses, ports aside.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AddressSet(pub std::collections::HashSet<IpAddr>);
+
+impl AddressSet {
+    /// PowerDNS logs an entry that is not an address and goes on; so does
+    /// this (the entries before and after it are added).
+    fn add_text(&mut self, text: &str) {
+        match ComboAddress::parse(text) {
+            Some(a) => {
+                self.0.insert(a.addr);
+            }
+            None => tracing::warn!(target: "dnsd::lua", "newCAS add: '{text}' is not an address"),
+        }
+    }
+}
+
+impl UserData for AddressSet {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        // add(address | 'text' | {'text', …})
+        m.add_method_mut("add", |_, this, v: Value| {
+            match &v {
+                Value::UserData(ud) => {
+                    this.0.insert(ud.borrow::<ComboAddress>()?.addr);
+                }
+                Value::Table(t) => {
+                    for entry in t.sequence_values::<Value>() {
+                        this.add_text(&mlua_text(&entry?)?);
+                    }
+                }
+                other => this.add_text(&mlua_text(other)?),
+            }
+            Ok(())
+        });
+        m.add_method("check", |_, this, v: Value| {
+            Ok(this.0.contains(&address_arg(&v)?))
+        });
+    }
+}
+
 /// A `Netmask` (`ecswho`, `newNetmask`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LuaNetmask(pub Netmask);
@@ -131,8 +179,10 @@ impl UserData for LuaNetmask {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("toString", |_, this, ()| Ok(this.0.text()));
         m.add_method("getBits", |_, this, ()| Ok(this.0.len));
+        // PowerDNS clears the host bits when it builds a Netmask, so both
+        // give the network address.
         m.add_method("getNetwork", |_, this, ()| {
-            Ok(ComboAddress::new(this.0.addr))
+            Ok(ComboAddress::new(this.0.network()))
         });
         m.add_method("getMaskedNetwork", |_, this, ()| {
             Ok(ComboAddress::new(this.0.network()))
@@ -153,22 +203,59 @@ impl UserData for LuaNetmask {
 
 /// A `NetmaskGroup` (`newNMG`).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct NetmaskGroup(pub Vec<Netmask>);
+pub(crate) struct NetmaskGroup(pub Vec<GroupEntry>);
+
+/// One mask of a group; written `!mask`, an exclusion.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GroupEntry {
+    pub mask: Netmask,
+    pub excluded: bool,
+}
+
+impl GroupEntry {
+    fn parse(text: &str) -> mlua::Result<GroupEntry> {
+        let (excluded, mask) = match text.trim().strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        Ok(GroupEntry {
+            mask: netmask_arg(mask.trim())?,
+            excluded,
+        })
+    }
+
+    fn text(&self) -> String {
+        let bang = if self.excluded { "!" } else { "" };
+        format!("{bang}{}", self.mask.text())
+    }
+}
 
 impl NetmaskGroup {
-    /// `newNMG()` or `newNMG({'192.0.2.0/24', …})`.
+    /// `newNMG()` or `newNMG({'192.0.2.0/24', '!192.0.2.1', …})`.
     pub fn from_masks(masks: Option<Vec<String>>) -> mlua::Result<NetmaskGroup> {
         let masks = masks.unwrap_or_default();
         Ok(NetmaskGroup(
             masks
                 .iter()
-                .map(|m| netmask_arg(m))
+                .map(|m| GroupEntry::parse(m))
                 .collect::<mlua::Result<_>>()?,
         ))
     }
 
+    /// PowerDNS's rule (a longest-prefix tree): the most specific mask
+    /// holding `ip` decides, so `!192.0.2.1` inside `192.0.2.0/24` excludes
+    /// that one address; of two equal masks the later one counts, as the
+    /// later insert overwrites the earlier.
+    fn matches(&self, ip: IpAddr) -> bool {
+        self.0
+            .iter()
+            .filter(|e| e.mask.contains(ip))
+            .max_by_key(|e| e.mask.len)
+            .is_some_and(|e| !e.excluded)
+    }
+
     fn text(&self) -> String {
-        let masks: Vec<String> = self.0.iter().map(Netmask::text).collect();
+        let masks: Vec<String> = self.0.iter().map(GroupEntry::text).collect();
         masks.join(", ")
     }
 }
@@ -176,19 +263,18 @@ impl NetmaskGroup {
 impl UserData for NetmaskGroup {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method_mut("addMask", |_, this, mask: String| {
-            this.0.push(netmask_arg(&mask)?);
+            this.0.push(GroupEntry::parse(&mask)?);
             Ok(())
         });
         m.add_method_mut("addMasks", |_, this, masks: mlua::Table| {
-            for pair in masks.pairs::<Value, Value>() {
-                let (k, _) = pair?;
-                this.0.push(netmask_arg(&mlua_text(&k)?)?);
+            // A list: the masks are the values, in order.
+            for mask in masks.sequence_values::<Value>() {
+                this.0.push(GroupEntry::parse(&mlua_text(&mask?)?)?);
             }
             Ok(())
         });
         m.add_method("match", |_, this, v: Value| {
-            let a = address_arg(&v)?;
-            Ok(this.0.iter().any(|n| n.contains(a)))
+            Ok(this.matches(address_arg(&v)?))
         });
         m.add_method("size", |_, this, ()| Ok(this.0.len()));
         m.add_method_mut("clear", |_, this, ()| {
@@ -239,7 +325,24 @@ impl UserData for DnsName {
             })
         });
         m.add_method("countLabels", |_, this, ()| Ok(this.0.label_count()));
-        m.add_method("wirelength", |_, this, ()| Ok(this.0.wire_len()));
+        for name in ["wireLength", "wirelength"] {
+            m.add_method(name, |_, this, ()| Ok(this.0.wire_len()));
+        }
+        m.add_method("getRawLabels", |lua, this, ()| {
+            let labels = this
+                .0
+                .labels()
+                .map(|l| lua.create_string(l))
+                .collect::<mlua::Result<Vec<_>>>()?;
+            lua.create_sequence_from(labels)
+        });
+        // Canonical order (RFC 4034 §6.1): true when this name sorts first.
+        m.add_method("canonCompare", |_, this, v: Value| {
+            Ok(this.0 < name_arg(&v)?)
+        });
+        m.add_method("makeRelative", |_, this, v: Value| {
+            Ok(DnsName(relative(&this.0, &name_arg(&v)?)))
+        });
         m.add_method("hash", |_, this, ()| Ok(burtle_ci(this.0.as_wire(), 0)));
         m.add_method("isPartOf", |_, this, v: Value| {
             Ok(this.0.is_subdomain_of(&name_arg(&v)?))
@@ -293,6 +396,17 @@ impl UserData for DnsHeader {
     }
 }
 
+/// `name:makeRelative(zone)`: the labels of `name` left of `zone` (printed,
+/// as PowerDNS prints them, with a final dot: `bb.a.`); `name` itself when it
+/// is not under `zone`, the root when it is `zone`.
+fn relative(name: &Name, zone: &Name) -> Name {
+    if !name.is_subdomain_of(zone) {
+        return name.clone();
+    }
+    let keep = name.label_count() - zone.label_count();
+    Name::from_labels(name.labels().take(keep)).unwrap_or_else(|_| Name::root())
+}
+
 /// A string or number as text (`tostring` without metamethods).
 pub(crate) fn mlua_text(v: &Value) -> mlua::Result<String> {
     match v {
@@ -312,6 +426,8 @@ pub(crate) fn mlua_text(v: &Value) -> mlua::Result<String> {
 pub(crate) fn as_native_text(ud: &AnyUserData) -> Option<String> {
     let quoted = |s: String| format!("'{s}'");
     if let Ok(g) = ud.borrow::<NetmaskGroup>() {
+        // An exclusion (`'!…'`) is beyond the native newNMG, which then
+        // refuses the call: an argument error, as for any bad mask.
         let masks: Vec<String> = g.0.iter().map(|m| quoted(m.text())).collect();
         return Some(format!("newNMG({{{}}})", masks.join(",")));
     }
