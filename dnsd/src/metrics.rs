@@ -316,6 +316,9 @@ impl Metrics {
         if let Some(health) = self.health.get() {
             health.render_metrics(&mut out);
         }
+        if let Some(resolver) = crate::dynamic::resolver::installed() {
+            resolver.render_metrics(&mut out);
+        }
         if let Some(cache) = self.lua_cache.get() {
             let stats = cache.stats();
             let series = [
