@@ -14,17 +14,18 @@
 //! one too, refreshed in the background); a miss asks the task and waits at
 //! most `--lua-resolve-wait` (default [`DEFAULT_WAIT`]), then fails the
 //! evaluation (SERVFAIL); the next query after the answer arrives gets it.
-//! A dead or slow resolver therefore costs one bound per name now and then
-//! (a failure is remembered for [`table::FAIL_HOLD`]), never a worker.
+//! Once a wait runs out, misses stop waiting until the resolver answers
+//! again, and a failure is remembered for [`table::FAIL_HOLD`]: a dead or
+//! slow resolver costs one bound, not a worker.
 //!
 //! Why 10 ms by default: a resolver on the same host or network answers a
 //! cached name in well under a millisecond, so the first query for a name
 //! usually gets its answer; a name the resolver must itself look up takes
 //! tens to hundreds of milliseconds, more than any bound a UDP worker can
 //! afford, and the client's retry (after about a second) finds it cached.
-//! 10 ms leaves room for a busy resolver while keeping the worst case, a
-//! worker parked once per name per [`table::FAIL_HOLD`], under 1% of
-//! its time.
+//! 10 ms leaves room for a busy resolver, and costs little in the worst
+//! case: a resolver that stops answering parks each waiting worker once,
+//! for 10 ms, before misses stop waiting.
 
 mod client;
 pub mod table;
@@ -120,7 +121,10 @@ impl Resolver {
                 if start && !self.request(key.clone(), now) {
                     return Err(ResolveError::Busy);
                 }
-                waiter.wait_until(deadline);
+                if !waiter.wait_until(deadline) {
+                    self.table.gave_up();
+                    return Err(ResolveError::TimedOut(self.table.wait()));
+                }
                 match self.table.read(&key, Instant::now()) {
                     Read::Hit(answers) | Read::Stale { answers, .. } => Ok(answers),
                     Read::Failed(reason) => Err(ResolveError::Failed(reason)),

@@ -20,12 +20,15 @@
 //! **The wait.** A query that finds a pending lookup waits only until the
 //! lookup's start plus the wait bound, whoever started it. So however many
 //! queries ask for a name the resolver does not answer, together they wait
-//! one bound, and after it each fails at once.
+//! one bound, and after it each fails at once. And once a wait has run out,
+//! the resolver counts as *behind*: until its next answer arrives, misses
+//! start their lookup but do not wait at all. A dead resolver therefore
+//! costs one bound in all, not one per name asked.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -163,7 +166,8 @@ pub enum Read {
         deadline: Instant,
         start: bool,
     },
-    /// The key's lookup has been pending longer than the wait bound.
+    /// The key's lookup has been pending longer than the wait bound (or
+    /// the resolver is behind).
     TimedOut,
     /// The last lookup failed recently.
     Failed(Arc<str>),
@@ -194,6 +198,8 @@ pub struct Table {
     in_flight: AtomicUsize,
     max_in_flight: usize,
     wait: Duration,
+    /// A wait ran out and no answer has arrived since: misses do not wait.
+    behind: AtomicBool,
     pub counters: Counters,
 }
 
@@ -209,8 +215,21 @@ impl Table {
             in_flight: AtomicUsize::new(0),
             max_in_flight: max_in_flight.max(1),
             wait,
+            behind: AtomicBool::new(false),
             counters: Counters::default(),
         }
+    }
+
+    /// A query waited the whole bound in vain: counted, and until the next
+    /// answer arrives no query waits.
+    pub fn gave_up(&self) {
+        self.counters.timeouts.fetch_add(1, Relaxed);
+        self.behind.store(true, Relaxed);
+    }
+
+    /// True while the resolver is behind (see [`gave_up`](Self::gave_up)).
+    pub fn is_behind(&self) -> bool {
+        self.behind.load(Relaxed)
     }
 
     /// The wait bound.
@@ -268,7 +287,7 @@ impl Table {
             Some(Slot::Failed { until, reason }) if now < *until => Read::Failed(reason.clone()),
             Some(Slot::Pending { started, waiter }) if now < *started + LOOKUP_LOST_AFTER => {
                 let deadline = *started + self.wait;
-                if now < deadline {
+                if now < deadline && !self.is_behind() {
                     Read::Wait {
                         waiter: waiter.clone(),
                         deadline,
@@ -309,9 +328,14 @@ impl Table {
                 waiter: waiter.clone(),
             },
         );
+        let wait = if self.is_behind() {
+            Duration::ZERO
+        } else {
+            self.wait
+        };
         Read::Wait {
             waiter,
-            deadline: now + self.wait,
+            deadline: now + wait,
             start: true,
         }
     }
@@ -343,11 +367,14 @@ impl Table {
             _ => None,
         };
         let new = match (outcome, old) {
-            (Outcome::Answer { answers, ttl }, _) => Slot::Known {
-                answers,
-                expires: now + ttl,
-                refresh: Refresh::Idle,
-            },
+            (Outcome::Answer { answers, ttl }, _) => {
+                self.behind.store(false, Relaxed);
+                Slot::Known {
+                    answers,
+                    expires: now + ttl,
+                    refresh: Refresh::Idle,
+                }
+            }
             (
                 Outcome::Failed(_),
                 Some(Slot::Known {

@@ -259,3 +259,27 @@ fn waiting_ends_at_the_deadline_or_when_the_lookup_finishes() {
         "{waited:?}"
     );
 }
+
+#[test]
+fn after_a_wait_runs_out_misses_do_not_wait_until_an_answer_arrives() {
+    let table = Table::new(64, 8, WAIT);
+    let t0 = Instant::now();
+    assert!(
+        matches!(table.read(&key("a.example"), t0), Read::Wait { deadline, .. } if deadline == t0 + WAIT)
+    );
+    table.gave_up();
+    assert!(table.is_behind());
+    // A new name still starts its lookup, with no wait.
+    assert!(matches!(
+        table.read(&key("b.example"), t0),
+        Read::Wait { start: true, deadline, .. } if deadline == t0
+    ));
+    // And a query joining a pending lookup fails at once.
+    assert!(matches!(table.read(&key("a.example"), t0), Read::TimedOut));
+    // The next answer puts waiting back.
+    table.complete(&key("b.example"), answer("192.0.2.1", 10), t0);
+    assert!(!table.is_behind());
+    assert!(
+        matches!(table.read(&key("c.example"), t0), Read::Wait { deadline, .. } if deadline == t0 + WAIT)
+    );
+}
