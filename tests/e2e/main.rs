@@ -57,6 +57,8 @@ mod lua;
 mod lua_docs;
 /// dnsd and PowerDNS (pdns-server + geoip backend) answering one LUA zone alike.
 mod lua_pdns;
+/// `resolve()` in LUA records through `--lua-resolver`.
+mod lua_resolve;
 /// §6 negative answers (RFC 2308).
 mod negative;
 /// Random-subdomain floods: the budget of fresh negative signatures and
