@@ -199,6 +199,15 @@ pub struct ServeArgs {
     /// (PowerDNS ≤ 4.9, `lua-records-insert-whitespace=yes`). Default: off.
     #[arg(long, value_enum, value_name = "on|off")]
     pub lua_records_insert_whitespace: Option<OnOff>,
+    /// The resolver LUA records' `resolve()` asks (recursion desired),
+    /// ADDR:PORT. Default: none (`resolve()` answers SERVFAIL).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub lua_resolver: Option<SocketAddr>,
+    /// Milliseconds a query waits for a `resolve()` lookup not in the cache
+    /// before answering SERVFAIL (the next query gets the answer); at most
+    /// 1000. Default: 10.
+    #[arg(long, value_name = "MS")]
+    pub lua_resolve_wait: Option<u64>,
     /// Replies each UDP worker, and each TCP runtime thread, keeps as
     /// templates for repeated questions (static answers only; dropped when
     /// a zone changes); 0 disables them. Default: 8192.
@@ -453,6 +462,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub lua_strict: bool,
     pub lua_records_insert_whitespace: Option<bool>,
+    pub lua_resolver: Option<SocketAddr>,
+    pub lua_resolve_wait: Option<u64>,
     pub answer_templates: Option<usize>,
     pub tsig_key: Option<Vec<String>>,
     /// Key files; relative paths are relative to this file.
@@ -588,6 +599,8 @@ pub struct Settings {
     pub lua_cache_entries: usize,
     /// The embedded engine's limits and modes, chunk joining, strictness.
     pub lua: crate::dynamic::LuaSettings,
+    /// `resolve()`'s resolver and wait bound; `None`: no resolver.
+    pub lua_resolver: Option<crate::dynamic::resolver::ResolverSettings>,
     /// Reply templates per UDP worker and per TCP runtime thread; 0: none.
     pub answer_templates: usize,
     /// Zone transfers, NOTIFY and secondary zones.
@@ -645,6 +658,7 @@ impl Settings {
         let replication = replication_settings(&args, &file, relative_to_config)?;
         let rrl = rrl_settings(&args, &file)?;
         let lua = lua_settings(&args, &file)?;
+        let lua_resolver = lua_resolver_settings(&args, &file)?;
         let cookies = if args
             .dns_cookies
             .map(|v| v == OnOff::On)
@@ -833,6 +847,7 @@ impl Settings {
                 .or(file.lua_cache_entries)
                 .unwrap_or(crate::dynamic::cache::DEFAULT_ENTRIES),
             lua,
+            lua_resolver,
             answer_templates: args
                 .answer_templates
                 .or(file.answer_templates)
@@ -1090,6 +1105,36 @@ fn secondary_sources(
 
 /// `--rrl-*`: `None` unless a rate is given (RRL is off by default, as
 /// in Knot, BIND and PowerDNS).
+/// `--lua-resolver` and `--lua-resolve-wait` (flags over the file).
+fn lua_resolver_settings(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<Option<crate::dynamic::resolver::ResolverSettings>, ConfigError> {
+    use crate::dynamic::resolver::{DEFAULT_WAIT, MAX_WAIT, ResolverSettings};
+    let wait_ms = args.lua_resolve_wait.or(file.lua_resolve_wait);
+    let Some(addr) = args.lua_resolver.or(file.lua_resolver) else {
+        if wait_ms.is_some() {
+            return Err(ConfigError::Invalid(
+                "lua-resolve-wait needs lua-resolver".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if addr.port() == 0 || addr.ip().is_unspecified() {
+        return Err(ConfigError::Invalid(format!(
+            "lua-resolver {addr}: needs an address and a port to send queries to"
+        )));
+    }
+    let wait = wait_ms.map_or(DEFAULT_WAIT, std::time::Duration::from_millis);
+    if wait > MAX_WAIT {
+        return Err(ConfigError::Invalid(format!(
+            "lua-resolve-wait must be at most {} (milliseconds): longer stalls an answering thread",
+            MAX_WAIT.as_millis()
+        )));
+    }
+    Ok(Some(ResolverSettings { addr, wait }))
+}
+
 /// The LUA-record engine settings (flags over the file over PowerDNS's
 /// defaults).
 fn lua_settings(
@@ -1294,6 +1339,63 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(settings.negative_signatures_per_zone, 7, "the flag wins");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn lua_resolver() {
+        use crate::dynamic::resolver::{DEFAULT_WAIT, ResolverSettings};
+        let settings = Settings::from_args(args(&[])).unwrap();
+        assert_eq!(settings.lua_resolver, None, "no resolver by default");
+        let settings = Settings::from_args(args(&["--lua-resolver", "127.0.0.1:5300"])).unwrap();
+        assert_eq!(
+            settings.lua_resolver,
+            Some(ResolverSettings {
+                addr: "127.0.0.1:5300".parse().unwrap(),
+                wait: DEFAULT_WAIT,
+            })
+        );
+        let settings = Settings::from_args(args(&[
+            "--lua-resolver",
+            "[::1]:53",
+            "--lua-resolve-wait",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(settings.lua_resolver.unwrap().wait, Duration::ZERO);
+        for (bad, says) in [
+            (&["--lua-resolve-wait", "5"][..], "needs lua-resolver"),
+            (&["--lua-resolver", "127.0.0.1:0"][..], "a port"),
+            (&["--lua-resolver", "0.0.0.0:53"][..], "an address"),
+            (
+                &[
+                    "--lua-resolver",
+                    "127.0.0.1:53",
+                    "--lua-resolve-wait",
+                    "1001",
+                ][..],
+                "at most 1000",
+            ),
+        ] {
+            let err = Settings::from_args(args(bad)).unwrap_err();
+            assert!(err.to_string().contains(says), "{bad:?}: {err}");
+        }
+        let dir = std::env::temp_dir().join(format!("dnsd-config-resolver-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dnsd.toml");
+        std::fs::write(
+            &path,
+            "lua-resolver = \"127.0.0.2:53\"\nlua-resolve-wait = 25\n",
+        )
+        .unwrap();
+        let settings = Settings::from_args(args(&["--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(
+            settings.lua_resolver,
+            Some(ResolverSettings {
+                addr: "127.0.0.2:53".parse().unwrap(),
+                wait: Duration::from_millis(25),
+            })
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -317,6 +317,9 @@ impl Metrics {
             health.render_metrics(&mut out);
         }
         render_lua_engines(&mut out);
+        if let Some(resolver) = crate::dynamic::resolver::installed() {
+            resolver.render_metrics(&mut out);
+        }
         if let Some(cache) = self.lua_cache.get() {
             let stats = cache.stats();
             let series = [

@@ -154,6 +154,14 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     )
     .context("starting the LUA health checker")?;
     metrics.set_health(health.clone());
+    // resolve() in LUA records asks this resolver from a background task.
+    if let Some(resolver) = settings.lua_resolver {
+        info!(addr = %resolver.addr, wait_ms = resolver.wait.as_millis() as u64, "LUA resolve() through a resolver");
+        crate::dynamic::resolver::install(crate::dynamic::resolver::Resolver::start(
+            resolver,
+            runtime.handle(),
+        ));
+    }
     // Entries live shorter than the expire delay, so every check still in
     // use is asked about (and kept) by a re-evaluation (lua_cache.rs).
     let lua_cache = (settings.lua_cache_entries > 0).then(|| {

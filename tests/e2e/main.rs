@@ -57,6 +57,8 @@ mod lua;
 mod lua_docs;
 /// dnsd and PowerDNS (pdns-server + geoip backend) answering one LUA zone alike.
 mod lua_pdns;
+/// `resolve()` in LUA records through `--lua-resolver`.
+mod lua_resolve;
 /// Hostile embedded-Lua scripts: the sandbox, the limits, latency of other names.
 mod lua_sandbox;
 /// §6 negative answers (RFC 2308).

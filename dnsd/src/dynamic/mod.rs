@@ -26,6 +26,7 @@ pub mod eval;
 pub mod hash;
 pub mod health;
 pub mod records;
+pub mod resolver;
 pub mod rule;
 pub mod settings;
 pub mod stats;

@@ -55,6 +55,22 @@ pub const MAX_MESSAGE_LEN: usize = 65535;
 /// sections are not read, so the ARCOUNT that still counts the TSIG RR
 /// does no harm.
 pub fn read_message(message: &[u8]) -> Result<ReadMessage, MessageError> {
+    read_through_answers(message).map(|(read, _)| read)
+}
+
+/// Reads a reply's answer and authority sections (a resolver's reply: the
+/// authority section carries the SOA that says how long a negative answer
+/// may be cached, RFC 2308 §5). The additional section is not read.
+pub fn read_reply(message: &[u8]) -> Result<(ReadMessage, Vec<Record>), MessageError> {
+    let (read, pos) = read_through_answers(message)?;
+    let header = &message[..HEADER_LEN];
+    let nscount = u16::from_be_bytes([header[8], header[9]]);
+    let (authority, _) = read_records(message, pos, nscount)?;
+    Ok((read, authority))
+}
+
+/// The header, question and answer section, and where the answers end.
+fn read_through_answers(message: &[u8]) -> Result<(ReadMessage, usize), MessageError> {
     let header = message
         .get(..HEADER_LEN)
         .ok_or(MessageError::Malformed("shorter than a header"))?;
@@ -77,10 +93,30 @@ pub fn read_message(message: &[u8]) -> Result<ReadMessage, MessageError> {
         }
     }
 
-    // A hostile ANCOUNT must not reserve more than the octets can hold.
+    let (answers, pos) = read_records(message, pos, ancount)?;
+
+    let read = ReadMessage {
+        id,
+        rcode: Rcode(u16::from(header[3] & 0x0F)),
+        tc: flags.contains(Flags::TC),
+        aa: flags.contains(Flags::AA),
+        question,
+        answers,
+    };
+    Ok((read, pos))
+}
+
+/// Reads `count` records from `pos`; returns them and where they end.
+fn read_records(
+    message: &[u8],
+    mut pos: usize,
+    count: u16,
+) -> Result<(Vec<Record>, usize), MessageError> {
+    let mut scratch = Vec::with_capacity(MAX_NAME_LEN);
+    // A hostile count must not reserve more than the octets can hold.
     let fits = (message.len() - pos.min(message.len())) / (1 + RR_FIXED_LEN);
-    let mut answers = Vec::with_capacity(usize::from(ancount).min(fits));
-    for _ in 0..ancount {
+    let mut records = Vec::with_capacity(usize::from(count).min(fits));
+    for _ in 0..count {
         scratch.clear();
         pos = read_name(message, pos, &mut scratch)?;
         let owner = owned_name(&scratch)?;
@@ -97,7 +133,7 @@ pub fn read_message(message: &[u8]) -> Result<ReadMessage, MessageError> {
             return Err(MessageError::Malformed("RDATA runs past the message"));
         }
         let rdata = read_rdata(message, start, end, rtype)?;
-        answers.push(Record {
+        records.push(Record {
             owner,
             rtype,
             class,
@@ -108,14 +144,7 @@ pub fn read_message(message: &[u8]) -> Result<ReadMessage, MessageError> {
         pos = end;
     }
 
-    Ok(ReadMessage {
-        id,
-        rcode: Rcode(u16::from(header[3] & 0x0F)),
-        tc: flags.contains(Flags::TC),
-        aa: flags.contains(Flags::AA),
-        question,
-        answers,
-    })
+    Ok((records, pos))
 }
 
 fn read_u16(message: &[u8], pos: usize) -> Result<u16, MessageError> {

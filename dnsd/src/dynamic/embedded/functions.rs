@@ -8,7 +8,7 @@
 //! `eval::evaluate_rule`, against the same health checker and GeoIP as a
 //! native record. So `ifportup` behaves the same whichever engine runs it.
 //! The functions only a Lua runtime can offer (`include`, `dblookup`,
-//! `newCA`, `geoiplookup`, …) are written here.
+//! `newCA`, `geoiplookup`, …) are written here; `resolve` in resolve.rs.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -98,6 +98,7 @@ pub(crate) fn install(lua: &Lua, base: &Table) -> mlua::Result<()> {
     install_objects(lua, base)?;
     install_data(lua, base)?;
     install_geo(lua, base)?;
+    super::resolve::install(lua, base)?;
     base.raw_set("GeoIPQueryAttribute", geoip_attributes(lua)?)?;
     base.raw_set("pdns", pdns_constants(lua)?)?;
     // Lua's `print`, which PowerDNS leaves to scripts (its docs' examples

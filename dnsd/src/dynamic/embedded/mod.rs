@@ -18,6 +18,7 @@ mod frame;
 mod functions;
 mod objects;
 mod render;
+mod resolve;
 mod state;
 
 #[cfg(test)]
@@ -136,6 +137,10 @@ fn texts(value: Value) -> Result<NativeValue, EvalError> {
             Value::String(s) => Ok(s.to_string_lossy()),
             Value::Integer(i) => Ok(lua_number_text(*i as f64)),
             Value::Number(n) => Ok(lua_number_text(*n)),
+            // A record from resolve() stands for its RDATA.
+            Value::UserData(ud) if resolve::record_text(ud).is_some() => {
+                Ok(resolve::record_text(ud).unwrap_or_default())
+            }
             other => Err(EvalError::Script(format!(
                 "the script returned a {}, not record data",
                 other.type_name()

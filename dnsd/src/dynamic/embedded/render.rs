@@ -44,7 +44,9 @@ fn value(out: &mut String, v: &Value, depth: usize) -> Result<(), String> {
         Value::Number(n) => number(out, *n)?,
         Value::String(s) => string(out, &s.as_bytes()),
         Value::Table(t) => table(out, t, depth)?,
-        Value::UserData(ud) => match objects::as_native_text(ud) {
+        Value::UserData(ud) => match objects::as_native_text(ud)
+            .or_else(|| super::resolve::record_text(ud).map(|text| quoted(&text)))
+        {
             Some(text) => out.push_str(&text),
             None => return Err("this object cannot be passed here".into()),
         },
@@ -63,6 +65,13 @@ fn number(out: &mut String, n: f64) -> Result<(), String> {
         let _ = write!(out, "{n}");
     }
     Ok(())
+}
+
+/// `text` as a single-quoted literal.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    string(&mut out, text.as_bytes());
+    out
 }
 
 /// A single-quoted literal; bytes outside printable ASCII as `\ddd`.
