@@ -12,13 +12,16 @@
 
 use std::sync::Arc;
 
-use dnsd::wire::tsig::{Algorithm, Key, Keyring, RequestSigner, ResponseSigner, Verified, verify_request};
+use dnsd::wire::tsig::{
+    Algorithm, Key, Keyring, RequestSigner, ResponseSigner, Verified, verify_request,
+};
 use libfuzzer_sys::fuzz_target;
 
 const NOW: u64 = 1_700_000_000;
 
 /// `example. SOA IN`, ID 0x1234.
-const QUERY: &[u8] = b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x00\x00\x06\x00\x01";
+const QUERY: &[u8] =
+    b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x00\x00\x06\x00\x01";
 
 fuzz_target!(|data: &[u8]| {
     let key = Arc::new(Key::new(
@@ -62,7 +65,10 @@ fuzz_target!(|data: &[u8]| {
         let mut first = QUERY.to_vec();
         first[2] = 0x84;
         server.sign(&mut first, NOW);
-        assert!(client.verify(&first, NOW).is_ok(), "a genuine reply must verify");
+        assert!(
+            client.verify(&first, NOW).is_ok(),
+            "a genuine reply must verify"
+        );
         let _ = client.verify(data, NOW);
         let mut last = data.to_vec();
         server.sign(&mut last, NOW);
