@@ -80,13 +80,18 @@ printf '%s\n' "script.$ORIGIN A" "andor.$ORIGIN A" "fmt.$ORIGIN A" >"$WORK/q-emi
 
 # Health-check targets and the failover probe.
 cat >"$WORK/tool.py" <<'PY'
-import random, socket, struct, sys, time
+import os, random, signal, socket, struct, sys, time
 
-def listen(addr, port):
+def listen(addr, port, ready=None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
     s.listen(128)
+    if ready:
+        # When the target came up, for `since` (written whole, then renamed).
+        with open(ready + ".tmp", "w") as f:
+            f.write("%.6f" % time.time())
+        os.rename(ready + ".tmp", ready)
     while True:
         c, _ = s.accept()
         c.close()
@@ -117,24 +122,50 @@ def ask(port, name):
         pos += 10 + ln
     return out
 
-def wait(port, name, want, limit):
-    """Seconds until the A set of NAME equals WANT (polling every 10 ms), or -1."""
+def wait(port, name, want, limit, t0=None):
+    """Seconds from T0 (default: now) until the A set of NAME equals WANT
+    (polling every 10 ms), or -1 after LIMIT seconds."""
     want = set(want.split(","))
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < float(limit):
+    t0 = time.time() if t0 is None else t0
+    while time.time() - t0 < float(limit):
         if ask(port, name) == want:
-            return time.monotonic() - t0
+            return time.time() - t0
         time.sleep(0.01)
     return -1
 
+def down(port, name, want, limit, pid):
+    """Stops the listener PID, then times until the answer is WANT: the clock
+    starts at the kill, not when this process started (Python's start-up
+    under load takes longer than most failovers)."""
+    t0 = time.time()
+    os.kill(int(pid), signal.SIGTERM)
+    return wait(port, name, want, limit, t0)
+
+def since(port, name, want, limit, ready):
+    """Times from the moment the listener wrote READY until the answer is
+    WANT."""
+    start = time.time()
+    while not os.path.exists(ready):
+        if time.time() - start > float(limit):
+            return -1
+        time.sleep(0.001)
+    with open(ready) as f:
+        t0 = float(f.read())
+    return wait(port, name, want, limit, t0)
+
 if sys.argv[1] == "listen":
-    listen(sys.argv[2], sys.argv[3])
+    listen(*sys.argv[2:5])
 elif sys.argv[1] == "wait":
     print("%.3f" % wait(*sys.argv[2:6]))
+elif sys.argv[1] == "down":
+    print("%.3f" % down(*sys.argv[2:7]))
+elif sys.argv[1] == "since":
+    print("%.3f" % since(*sys.argv[2:7]))
 PY
 declare -A TPID=()
+# start_target ADDR [READY-FILE]
 start_target() {
-    python3 "$WORK/tool.py" listen "$1" "$TPORT" 2>>"$WORK/listen.log" &
+    python3 "$WORK/tool.py" listen "$1" "$TPORT" ${2:+"$2"} 2>>"$WORK/listen.log" &
     TPID[$1]=$!
     PIDS+=("$!")
 }
@@ -265,8 +296,8 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 # Failover, default Lua mode of each server: both targets up and answered;
-# stop 127.0.62.2; time until the answer is 127.0.62.1 alone; start it again
-# and wait until it is back. `fail` is the native record, `efail` the same
+# stop 127.0.62.2; time from the kill until the answer is 127.0.62.1 alone;
+# start it again and time from its bind until it is back. `fail` is the native record, `efail` the same
 # ifportup called from an embedded script.
 FCSV="$OUT/lua-failover.csv"
 echo "record,server,rep,down_s,up_s" >"$FCSV"
@@ -277,10 +308,12 @@ for rep in $(seq 1 "$FREPS"); do
             [[ $w != -1* ]] || { bench_log "$s: $rec.$ORIGIN never had both targets"; exit 1; }
             # A random phase against the checker's rounds.
             sleep "0.$((RANDOM % 10))"
+            # Timed from the kill and from the restarted listener's bind.
+            down=$(python3 "$WORK/tool.py" down "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1 15 "${TPID[127.0.62.2]}")
             stop_target 127.0.62.2
-            down=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1 15)
-            start_target 127.0.62.2
-            up=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15)
+            rm -f "$WORK/ready"
+            start_target 127.0.62.2 "$WORK/ready"
+            up=$(python3 "$WORK/tool.py" since "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15 "$WORK/ready")
             echo "$rec,$s,$rep,$down,$up" >>"$FCSV"
             tail -1 "$FCSV" >&2
         done
