@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # LUA records benchmark: dnsd versus PowerDNS Authoritative (bind + geoip
-# backends, enable-lua-records=yes) serving the same zone, each server one
-# worker on CPU 0, target/release/dnsload on CPU 1, on loopback.
+# backends) serving the same zone, each server one worker on CPU 0,
+# target/release/dnsload on CPU 1, on loopback.
 #
 #   bench/lua.sh [--quick]
 #
-# The zone has ifportup over TCP listeners this script starts on 127.0.61.x,
-# pickwhashed, and pickclosest against the e2e fixture MMDB (written by the
-# e2e `write_fixture_mmdb` helper; dnsd gets it with --geoip, PowerDNS through
-# its geoip backend). Both run health checks every second.
+# Four servers run side by side: dnsd (default: fresh Lua globals per query),
+# dnsd --lua-records-shared, PowerDNS enable-lua-records=yes (a new Lua state
+# per query) and PowerDNS enable-lua-records=shared (one state per thread).
+# The zone has natively compiled records (ifportup over TCP listeners this
+# script starts on 127.0.61.x, pickwhashed, pickclosest against the e2e
+# fixture MMDB, written by the e2e `write_fixture_mmdb` helper; dnsd gets it
+# with --geoip, PowerDNS through its geoip backend) and records only the
+# embedded Lua engine runs (a `;`-script with `if continent()`, an
+# `and`/`or` expression, a script with `local` and `string.*`). All run
+# health checks every second.
 #
-# Figures: LUA queries/s and server CPU per LUA answer (per function and a
-# mix), dnsd's CPU per static answer in the same run, and failover time (stop
-# one ifportup target's listener, poll until it leaves the answers). Writes
-# target/bench/lua.csv and the LUA section of BENCHMARKS.md (between the lua
-# markers). Stops everything it started.
+# Figures, interleaved in one run: queries/s and server CPU (user and
+# system) per answer for each record kind and server, dnsd's CPU per static
+# answer, and failover time of a native and an embedded ifportup (stop one
+# target's listener, poll until it leaves the answers). Writes
+# target/bench/lua.csv, lua-failover.csv and the LUA section of
+# BENCHMARKS.md (between the lua markers). Stops everything it started.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_start lua "$@"
-if ((QUICK)); then DURATION=2 REPS=2 FREPS=2; else DURATION=5 REPS=3 FREPS=5; fi
+if ((QUICK)); then DURATION=2 REPS=2 FREPS=2; else DURATION=5 REPS=5 FREPS=5; fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 INTERVAL=1
 
 bench_install_peers
@@ -58,19 +66,32 @@ up       60 IN LUA A "ifportup($TPORT, {'127.0.61.1', '127.0.61.2', '127.0.61.3'
 wh       60 IN LUA A "pickwhashed({{15, '192.0.2.1'}, {50, '192.0.2.2'}, {35, '192.0.2.3'}})"
 geo      60 IN LUA A "pickclosest({'1.1.1.2', '1.2.3.4', '192.0.2.1'})"
 fail     60 IN LUA A "ifportup($TPORT, {'127.0.62.1', '127.0.62.2'}, {selector='all'})"
+; Outside the native subset: the embedded Lua engine runs these.
+script   60 IN LUA A ";if continent('EU') then return ifportup($TPORT, {'127.0.61.1', '127.0.61.2'}) end return ifportup($TPORT, {'127.0.61.3'})"
+andor    60 IN LUA A "country('us') and '192.0.2.1' or '192.0.2.2'"
+fmt      60 IN LUA A ";local label = string.match(qname:toString(), '^(%a+)') return string.format('192.0.2.%d', string.len(label) * 10)"
+efail    60 IN LUA A ";local targets = {'127.0.62.1', '127.0.62.2'} return ifportup($TPORT, targets, {selector='all'})"
 ZONE
-for f in up wh geo static; do echo "$f.$ORIGIN A" >"$WORK/q-$f.txt"; done
+NATIVE=(up wh geo)
+EMBEDDED=(script andor fmt)
+for f in "${NATIVE[@]}" "${EMBEDDED[@]}" static; do echo "$f.$ORIGIN A" >"$WORK/q-$f.txt"; done
 printf '%s\n' "up.$ORIGIN A" "wh.$ORIGIN A" "geo.$ORIGIN A" >"$WORK/q-mix.txt"
+printf '%s\n' "script.$ORIGIN A" "andor.$ORIGIN A" "fmt.$ORIGIN A" >"$WORK/q-emix.txt"
 
 # Health-check targets and the failover probe.
 cat >"$WORK/tool.py" <<'PY'
-import random, socket, struct, sys, time
+import os, random, signal, socket, struct, sys, time
 
-def listen(addr, port):
+def listen(addr, port, ready=None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
     s.listen(128)
+    if ready:
+        # When the target came up, for `since` (written whole, then renamed).
+        with open(ready + ".tmp", "w") as f:
+            f.write("%.6f" % time.time())
+        os.rename(ready + ".tmp", ready)
     while True:
         c, _ = s.accept()
         c.close()
@@ -101,24 +122,50 @@ def ask(port, name):
         pos += 10 + ln
     return out
 
-def wait(port, name, want, limit):
-    """Seconds until the A set of NAME equals WANT (polling every 10 ms), or -1."""
+def wait(port, name, want, limit, t0=None):
+    """Seconds from T0 (default: now) until the A set of NAME equals WANT
+    (polling every 10 ms), or -1 after LIMIT seconds."""
     want = set(want.split(","))
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < float(limit):
+    t0 = time.time() if t0 is None else t0
+    while time.time() - t0 < float(limit):
         if ask(port, name) == want:
-            return time.monotonic() - t0
+            return time.time() - t0
         time.sleep(0.01)
     return -1
 
+def down(port, name, want, limit, pid):
+    """Stops the listener PID, then times until the answer is WANT: the clock
+    starts at the kill, not when this process started (Python's start-up
+    under load takes longer than most failovers)."""
+    t0 = time.time()
+    os.kill(int(pid), signal.SIGTERM)
+    return wait(port, name, want, limit, t0)
+
+def since(port, name, want, limit, ready):
+    """Times from the moment the listener wrote READY until the answer is
+    WANT."""
+    start = time.time()
+    while not os.path.exists(ready):
+        if time.time() - start > float(limit):
+            return -1
+        time.sleep(0.001)
+    with open(ready) as f:
+        t0 = float(f.read())
+    return wait(port, name, want, limit, t0)
+
 if sys.argv[1] == "listen":
-    listen(sys.argv[2], sys.argv[3])
+    listen(*sys.argv[2:5])
 elif sys.argv[1] == "wait":
     print("%.3f" % wait(*sys.argv[2:6]))
+elif sys.argv[1] == "down":
+    print("%.3f" % down(*sys.argv[2:7]))
+elif sys.argv[1] == "since":
+    print("%.3f" % since(*sys.argv[2:7]))
 PY
 declare -A TPID=()
+# start_target ADDR [READY-FILE]
 start_target() {
-    python3 "$WORK/tool.py" listen "$1" "$TPORT" 2>>"$WORK/listen.log" &
+    python3 "$WORK/tool.py" listen "$1" "$TPORT" ${2:+"$2"} 2>>"$WORK/listen.log" &
     TPID[$1]=$!
     PIDS+=("$!")
 }
@@ -128,52 +175,83 @@ stop_target() {
 }
 for a in 127.0.61.1 127.0.61.2 127.0.61.3 127.0.62.1 127.0.62.2; do start_target "$a"; done
 
-declare -A PORT=([dnsd]=15331 [pdns]=15332)
+# Servers: dnsd and PowerDNS, each in its default Lua mode and in shared mode.
+SERVERS=(dnsd dnsd-shared pdns pdns-shared)
+declare -A PORT=([dnsd]=15331 [pdns]=15332 [dnsd-shared]=15333 [pdns-shared]=15334)
 declare -A SPID=()
-taskset -c 0 "$DNSD" --listen "127.0.0.1:${PORT[dnsd]}" --zone "$ORIGIN=$ZONE" --workers 1 \
-    --geoip "$WORK/fixture.mmdb" --lua-health-interval "$INTERVAL" --log-level warn \
-    2>"$WORK/dnsd.log" &
-SPID[dnsd]=$!
-mkdir -p "$WORK/pdns"
-echo "zone \"$ORIGIN\" { type master; file \"$ZONE\"; };" >"$WORK/pdns/named.conf"
-echo "domains: []" >"$WORK/pdns/geo.yaml"
-# PowerDNS as packaged (packet and query caches on; LUA answers are never
-# packet-cached), one receiver and one distributor thread, geoip backend only
-# for the LUA geo functions.
-cat >"$WORK/pdns/pdns.conf" <<CONF
+# start_dnsd NAME [EXTRA FLAG...]
+start_dnsd() {
+    local name=$1
+    shift
+    taskset -c 0 "$DNSD" --listen "127.0.0.1:${PORT[$name]}" --zone "$ORIGIN=$ZONE" --workers 1 \
+        --geoip "$WORK/fixture.mmdb" --lua-health-interval "$INTERVAL" --log-level warn "$@" \
+        2>"$WORK/$name.log" &
+    SPID[$name]=$!
+    PIDS+=("$!")
+}
+# start_pdns NAME ENABLE-LUA-RECORDS
+start_pdns() {
+    local name=$1 mode=$2 dir="$WORK/$1"
+    mkdir -p "$dir"
+    echo "zone \"$ORIGIN\" { type master; file \"$ZONE\"; };" >"$dir/named.conf"
+    echo "domains: []" >"$dir/geo.yaml"
+    # PowerDNS as packaged (packet and query caches on; LUA answers are never
+    # packet-cached), one receiver and one distributor thread, geoip backend
+    # only for the LUA geo functions.
+    cat >"$dir/pdns.conf" <<CONF
 launch=bind,geoip
-bind-config=$WORK/pdns/named.conf
+bind-config=$dir/named.conf
 geoip-database-files=mmdb:$WORK/fixture.mmdb
-geoip-zones-file=$WORK/pdns/geo.yaml
-local-address=127.0.0.1:${PORT[pdns]}
+geoip-zones-file=$dir/geo.yaml
+local-address=127.0.0.1:${PORT[$name]}
 receiver-threads=1
 distributor-threads=1
-enable-lua-records=yes
+enable-lua-records=$mode
 edns-subnet-processing=yes
 lua-health-checks-interval=$INTERVAL
 guardian=no
 daemon=no
 disable-syslog=yes
 loglevel=3
-socket-dir=$WORK/pdns
+socket-dir=$dir
 webserver=no
 api=no
 CONF
-taskset -c 0 pdns_server --config-dir="$WORK/pdns" 2>"$WORK/pdns/stderr.log" &
-SPID[pdns]=$!
-PIDS+=("${SPID[@]}")
-for s in dnsd pdns; do
-    bench_wait_ready "$s" "${PORT[$s]}" "$WORK/q-static.txt" || exit 1
+    taskset -c 0 pdns_server --config-dir="$dir" 2>"$WORK/$name.log" &
+    SPID[$name]=$!
+    PIDS+=("$!")
+}
+start_dnsd dnsd
+start_dnsd dnsd-shared --lua-records-shared
+start_pdns pdns yes
+start_pdns pdns-shared shared
+for s in "${SERVERS[@]}"; do
+    bench_wait_ready "$s" "${PORT[$s]}" "$WORK/q-static.txt" || { cat "$WORK/$s.log" >&2; exit 1; }
 done
 
-# Every LUA name must answer NOERROR with data on both servers, or the
-# figures would be measuring errors.
-for s in dnsd pdns; do
-    for f in up wh geo; do
-        got=$(dig +short @127.0.0.1 -p "${PORT[$s]}" "$f.$ORIGIN" A 2>/dev/null | head -1)
-        [[ -n $got ]] || { bench_log "$s: $f.$ORIGIN has no answer"; cat "$WORK/dnsd.log" >&2; exit 1; }
+# Every LUA name must answer NOERROR with data on every server, or the
+# figures would be measuring errors; the embedded records' answers do not
+# depend on randomness or health (all their targets are up), so dnsd's must
+# equal PowerDNS's.
+answer() { dig +short +tries=2 +time=2 @127.0.0.1 -p "${PORT[$1]}" "$2.$ORIGIN" A 2>/dev/null | sort | paste -sd' '; }
+for s in "${SERVERS[@]}"; do
+    for f in "${NATIVE[@]}" "${EMBEDDED[@]}"; do
+        got=$(answer "$s" "$f")
+        [[ -n $got ]] || { bench_log "$s: $f.$ORIGIN has no answer"; cat "$WORK/$s.log" >&2; exit 1; }
     done
 done
+declare -A EXPECT=([script]=127.0.61.3 [andor]=192.0.2.2 [fmt]=192.0.2.30)
+for f in "${EMBEDDED[@]}"; do
+    for s in "${SERVERS[@]}"; do
+        got=$(answer "$s" "$f")
+        [[ $got == "${EXPECT[$f]}" ]] || {
+            bench_log "$s: $f.$ORIGIN answered '$got', expected '${EXPECT[$f]}'"
+            cat "$WORK/$s.log" >&2
+            exit 1
+        }
+    done
+done
+bench_log "every server answers every LUA name; the embedded records agree: script ${EXPECT[script]}, andor ${EXPECT[andor]}, fmt ${EXPECT[fmt]}"
 
 HZ=$(getconf CLK_TCK)
 CSV="$OUT/lua.csv"
@@ -202,64 +280,124 @@ run() {
 
 bench_log "warm-up"
 for s in dnsd pdns; do run mix "$s" ""; done
+for s in "${SERVERS[@]}"; do run emix "$s" ""; done
+# Native records on dnsd and PowerDNS in their default modes (the figures
+# recorded since issue 6); embedded-engine records on all four servers.
 for rep in $(seq 1 "$REPS"); do
-    for sc in mix up wh geo static; do
-        run "$sc" dnsd "$rep"
-        [[ $sc == static ]] || run "$sc" pdns "$rep"
+    bench_log "rep $rep of $REPS"
+    for sc in mix up wh geo static emix "${EMBEDDED[@]}"; do
+        case $sc in
+            static) servers=(dnsd) ;;
+            mix | up | wh | geo) servers=(dnsd pdns) ;;
+            *) servers=("${SERVERS[@]}") ;;
+        esac
+        for s in "${servers[@]}"; do run "$sc" "$s" "$rep"; done
     done
 done
 
-# Failover: both targets up and answered; stop 127.0.62.2; time until the
-# answer is 127.0.62.1 alone; start it again and wait until it is back.
+# Failover, default Lua mode of each server: both targets up and answered;
+# stop 127.0.62.2; time from the kill until the answer is 127.0.62.1 alone;
+# start it again and time from its bind until it is back. `fail` is the native record, `efail` the same
+# ifportup called from an embedded script.
 FCSV="$OUT/lua-failover.csv"
-echo "server,rep,down_s,up_s" >"$FCSV"
+echo "record,server,rep,down_s,up_s" >"$FCSV"
 for rep in $(seq 1 "$FREPS"); do
-    for s in dnsd pdns; do
-        w=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1,127.0.62.2 15)
-        [[ $w != -1* ]] || { bench_log "$s: fail.$ORIGIN never had both targets"; exit 1; }
-        # A random phase against the checker's rounds.
-        sleep "0.$((RANDOM % 10))"
-        stop_target 127.0.62.2
-        down=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1 15)
-        start_target 127.0.62.2
-        up=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "fail.$ORIGIN" 127.0.62.1,127.0.62.2 15)
-        echo "$s,$rep,$down,$up" >>"$FCSV"
-        tail -1 "$FCSV" >&2
+    for rec in fail efail; do
+        for s in dnsd pdns; do
+            w=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15)
+            [[ $w != -1* ]] || { bench_log "$s: $rec.$ORIGIN never had both targets"; exit 1; }
+            # A random phase against the checker's rounds.
+            sleep "0.$((RANDOM % 10))"
+            # Timed from the kill and from the restarted listener's bind.
+            down=$(python3 "$WORK/tool.py" down "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1 15 "${TPID[127.0.62.2]}")
+            stop_target 127.0.62.2
+            rm -f "$WORK/ready"
+            start_target 127.0.62.2 "$WORK/ready"
+            up=$(python3 "$WORK/tool.py" since "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15 "$WORK/ready")
+            echo "$rec,$s,$rep,$down,$up" >>"$FCSV"
+            tail -1 "$FCSV" >&2
+        done
     done
 done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { sort -g | awk '{v[NR]=$1} END { if (NR==0) {print ""; exit} m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.3f", m }'; }
-col() { awk -F, -v sc="$1" -v sv="$2" -v c="$3" '$1==sc && $2==sv {print $c}' "$CSV" | median; }
-fcol() { awk -F, -v sv="$1" -v c="$2" '$1==sv {print $c}' "$FCSV" | median; }
-fmax() { awk -F, -v sv="$1" -v c="$2" '$1==sv { if ($c > m) m = $c } END { printf "%.3f", m }' "$FCSV"; }
+col() { awk -F, -v sc="$1" -v sv="$2" -v c="$3" '$1==sc && $2==sv && $3!="" {print $c}' "$CSV" | median; }
+qps() { col "$1" "$2" 4 | xargs printf '%.0f'; }
+fcol() { awk -F, -v r="$1" -v sv="$2" -v c="$3" '$1==r && $2==sv {print $c}' "$FCSV" | median; }
+fmax() { awk -F, -v r="$1" -v sv="$2" -v c="$3" '$1==r && $2==sv { if ($c > m) m = $c } END { printf "%.3f", m }' "$FCSV"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "" || b == "") print "-"; else printf "%.2f", a / b }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.3f", a - b }'; }
+# verdict VALUE OP LIMIT: "met" or "**missed**" (OP: le or ge).
+verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { if (v == "" || v == "-") { print "not measured"; exit }
+    ok = (op == "le") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "**missed**" }'; }
 CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 PDNS_VERSION=$( (pdns_server --version 2>&1 || true) | sed -n 's/.*Authoritative Server \([^ ]*\).*/\1/p' | head -1)
+DOC="$ROOT/BENCHMARKS.md"
+# The native figure of the run before this one, to show a regression.
+PREV_RATIO=$(sed -n 's/^- dnsd CPU per LUA answer ÷ dnsd CPU per static answer: \*\*\([0-9.]*\)\*\*.*/\1/p' "$DOC" 2>/dev/null | head -1)
 DQ=$(col mix dnsd 4) PQ=$(col mix pdns 4) DC=$(col mix dnsd 5) DS=$(col static dnsd 5) PC=$(col mix pdns 5)
+DSU=$(col static dnsd 6)
+declare -A LABEL=([dnsd]="dnsd" [dnsd-shared]="dnsd \`--lua-records-shared\`" [pdns]="PowerDNS \`yes\`" [pdns-shared]="PowerDNS \`shared\`")
+EU=$(minus "$(col emix dnsd 6)" "$DSU") ESU=$(minus "$(col emix dnsd-shared 6)" "$DSU")
+VS_SHARED=$(ratio "$(col emix pdns-shared 5)" "$(col emix dnsd 5)")
+VS_SHARED_S=$(ratio "$(col emix pdns-shared 5)" "$(col emix dnsd-shared 5)")
+VS_DEFAULT=$(ratio "$(col emix pdns 5)" "$(col emix dnsd 5)")
+NATIVE_RATIO=$(ratio "$DC" "$DS")
+FD=$(fcol efail dnsd 4) FP=$(fcol efail pdns 4)
 {
     echo "<!-- lua results: generated by bench/lua.sh -->"
     echo "## LUA records: dnsd versus PowerDNS"
     echo
     echo "- Command: \`bench/lua.sh${1:+ $1}\` ($DURATION s per run, $REPS reps, interleaved, after one warm-up run each; medians)"
-    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $CPU_MODEL, $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree), PowerDNS $PDNS_VERSION (bind + geoip backends, \`enable-lua-records=yes\`, packaged caches; LUA answers are never packet-cached)."
-    echo "- Pinned: each server one worker on CPU 0 (PowerDNS: one receiver, one distributor thread), \`dnsload\` (UDP, no EDNS, 200 outstanding) on CPU 1. Health checks every ${INTERVAL} s in both."
-    echo "- Zone: \`up\` = \`ifportup($TPORT, {3 addresses})\` over TCP listeners on 127.0.61.x; \`wh\` = \`pickwhashed\` over 3 weights; \`geo\` = \`pickclosest\` over 3 addresses against the e2e fixture MMDB (dnsd \`--geoip\`, PowerDNS \`geoip-database-files\`); \`mix\` cycles the three; \`static\` is a plain A record. No ECS in the queries (dnsload sends none), so bestwho is 127.0.0.1 for every function."
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $CPU_MODEL, $(nproc) CPUs; load average at the start $LOAD_BEFORE, at the end $LOAD_AFTER"
+    echo "- dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree), PowerDNS $PDNS_VERSION (bind + geoip backends, packaged caches; LUA answers are never packet-cached)."
+    echo "- Pinned: each server one worker on CPU 0 (PowerDNS: one receiver, one distributor thread), \`dnsload\` (UDP, no EDNS, 200 outstanding) on CPU 1. Health checks every ${INTERVAL} s in every server. CPU = the server's user + system time (/proc) ÷ answers; the total is the scheduler's exact runtime, the user/system split is the kernel's per-tick attribution (a sample: a few ticks per run for dnsd's static user time, so that figure is the noisiest)."
+    echo "- Four servers: dnsd (default: fresh Lua globals per query, one Lua state per thread), dnsd \`--lua-records-shared\`, PowerDNS \`enable-lua-records=yes\` (its default: a new Lua state per query) and PowerDNS \`enable-lua-records=shared\` (one state per thread). Native records are measured on the two default modes."
+    echo "- Zone, natively compiled: \`up\` = \`ifportup($TPORT, {3 addresses})\` over TCP listeners on 127.0.61.x; \`wh\` = \`pickwhashed\` over 3 weights; \`geo\` = \`pickclosest\` over 3 addresses against the e2e fixture MMDB (dnsd \`--geoip\`, PowerDNS \`geoip-database-files\`); \`mix\` cycles the three; \`static\` is a plain A record. No ECS in the queries (dnsload sends none), so bestwho is 127.0.0.1 for every function."
+    echo "- Zone, embedded Lua engine: \`script\` = \`;if continent('EU') then return ifportup($TPORT, {2 addresses}) end return ifportup($TPORT, {'127.0.61.3'})\`; \`andor\` = \`country('us') and '192.0.2.1' or '192.0.2.2'\`; \`fmt\` = \`;local label = string.match(qname:toString(), '^(%a+)') return string.format('192.0.2.%d', string.len(label) * 10)\`; \`emix\` cycles the three. Before measuring, every server answered each of them with the same address (${EXPECT[script]}, ${EXPECT[andor]}, ${EXPECT[fmt]})."
     echo
-    echo "| query | dnsd q/s | dnsd CPU µs/answer | PowerDNS q/s | PowerDNS CPU µs/answer | q/s ratio | CPU ratio |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "**Native records** (dnsd's compiled subset; PowerDNS \`enable-lua-records=yes\`)"
+    echo
+    echo "| query | dnsd q/s | dnsd CPU µs/answer | dnsd user µs | PowerDNS q/s | PowerDNS CPU µs/answer | q/s ratio | CPU ratio |"
+    echo "|---|---|---|---|---|---|---|---|"
     for sc in mix up wh geo; do
-        echo "| $sc | $(col "$sc" dnsd 4 | xargs printf '%.0f') | $(col "$sc" dnsd 5) | $(col "$sc" pdns 4 | xargs printf '%.0f') | $(col "$sc" pdns 5) | $(ratio "$(col "$sc" dnsd 4)" "$(col "$sc" pdns 4)")× | $(ratio "$(col "$sc" pdns 5)" "$(col "$sc" dnsd 5)")× |"
+        echo "| $sc | $(qps "$sc" dnsd) | $(col "$sc" dnsd 5) | $(col "$sc" dnsd 6) | $(qps "$sc" pdns) | $(col "$sc" pdns 5) | $(ratio "$(col "$sc" dnsd 4)" "$(col "$sc" pdns 4)")× | $(ratio "$(col "$sc" pdns 5)" "$(col "$sc" dnsd 5)")× |"
     done
-    echo "| static (dnsd) | $(col static dnsd 4 | xargs printf '%.0f') | $DS | – | – | – | – |"
+    echo "| static (dnsd) | $(qps static dnsd) | $DS | $DSU | – | – | – | – |"
     echo
     echo "- dnsd LUA q/s ÷ PowerDNS LUA q/s (mix): **$(ratio "$DQ" "$PQ")** (target ≥ 30). PowerDNS CPU per LUA answer ÷ dnsd's: $(ratio "$PC" "$DC")."
-    echo "- dnsd CPU per LUA answer ÷ dnsd CPU per static answer: **$(ratio "$DC" "$DS")** (target ≤ 1.25); per function: up $(ratio "$(col up dnsd 5)" "$DS"), wh $(ratio "$(col wh dnsd 5)" "$DS"), geo $(ratio "$(col geo dnsd 5)" "$DS")."
+    echo "- dnsd CPU per LUA answer ÷ dnsd CPU per static answer: **$NATIVE_RATIO** (target ≤ 1.25: $(verdict "$NATIVE_RATIO" le 1.25); the run before this one: ${PREV_RATIO:-none recorded}); per function: up $(ratio "$(col up dnsd 5)" "$DS"), wh $(ratio "$(col wh dnsd 5)" "$DS"), geo $(ratio "$(col geo dnsd 5)" "$DS"). User CPU above static: mix $(minus "$(col mix dnsd 6)" "$DSU") µs."
+    echo
+    echo "**Embedded Lua engine** (the same records on every server; \"user above static\" = the server's user CPU per answer minus dnsd's per static answer)"
+    echo
+    echo "| query | server | q/s | CPU µs/answer | user µs | system µs | user above static µs |"
+    echo "|---|---|---|---|---|---|---|"
+    for sc in emix "${EMBEDDED[@]}"; do
+        for s in "${SERVERS[@]}"; do
+            echo "| $sc | ${LABEL[$s]} | $(qps "$sc" "$s") | $(col "$sc" "$s" 5) | $(col "$sc" "$s" 6) | $(col "$sc" "$s" 7) | $(minus "$(col "$sc" "$s" 6)" "$DSU") |"
+        done
+    done
+    echo
+    echo "- User CPU of an embedded answer above a static one (emix): dnsd **$EU µs**, with \`--lua-records-shared\` $ESU µs (target ≤ 3 µs: $(verdict "$EU" le 3)); per record (dnsd): script $(minus "$(col script dnsd 6)" "$DSU"), andor $(minus "$(col andor dnsd 6)" "$DSU"), fmt $(minus "$(col fmt dnsd 6)" "$DSU") µs."
+    echo "- PowerDNS \`shared\` CPU per embedded answer ÷ dnsd's (emix, total CPU): **${VS_SHARED}×** (target ≥ 3×: $(verdict "$VS_SHARED" ge 3)); against dnsd \`--lua-records-shared\`: ${VS_SHARED_S}×."
+    echo "- PowerDNS \`yes\` (default) CPU per embedded answer ÷ dnsd's (emix, total CPU): **${VS_DEFAULT}×** (target ≥ 50×: $(verdict "$VS_DEFAULT" ge 50)). q/s, emix: dnsd $(qps emix dnsd), PowerDNS \`shared\` $(qps emix pdns-shared), PowerDNS \`yes\` $(qps emix pdns)."
+    echo "- The kernel's share (system time, the UDP receive and send) is about the same per answer in every server, so it bounds the total-CPU ratios; the user-space ratio, emix, PowerDNS \`shared\` ÷ dnsd: $(ratio "$(col emix pdns-shared 6)" "$(col emix dnsd 6)")×; PowerDNS \`yes\` ÷ dnsd: $(ratio "$(col emix pdns 6)" "$(col emix dnsd 6)")×."
     echo "- Answers: every run's answers were NOERROR: $(awk -F, 'NR>1 && $3!="" && $9!=$10 {bad++} END {print bad ? "**no** (" bad " runs had other RCODEs, see lua.csv)" : "yes"}' "$CSV"); lost: $(awk -F, 'NR>1 && $3!="" {s+=$8} END {print s+0}' "$CSV")."
-    echo "- Failover (\`ifportup\`, selector \`all\`, 2 targets; the listener of one is stopped, so connects are refused; polled every 10 ms, $FREPS reps): dnsd median **$(fcol dnsd 3) s**, max $(fmax dnsd 3) s; PowerDNS median $(fcol pdns 3) s, max $(fmax pdns 3) s (target ≤ interval + timeout + 1 s = $((INTERVAL + 2 + 1)) s). Back after restart: dnsd median $(fcol dnsd 4) s, PowerDNS median $(fcol pdns 4) s. A target that times out instead of refusing adds up to the 2 s check timeout."
+    echo
+    echo "**Failover** (\`ifportup\`, selector \`all\`, 2 targets, each server in its default Lua mode; the listener of one target is stopped, so connects are refused; polled every 10 ms, $FREPS reps; \`fail\` is the native record, \`efail\` = \`;local targets = {2 addresses} return ifportup($TPORT, targets, {selector='all'})\` on the embedded engine)"
+    echo
+    echo "| record | server | down: median s | down: max s | back after restart: median s |"
+    echo "|---|---|---|---|---|"
+    for rec in fail efail; do
+        for s in dnsd pdns; do
+            echo "| $rec | ${LABEL[$s]} | $(fcol "$rec" "$s" 4) | $(fmax "$rec" "$s" 4) | $(fcol "$rec" "$s" 5) |"
+        done
+    done
+    echo
+    echo "- Embedded \`ifportup\` failover, dnsd median **$FD s** vs PowerDNS $FP s (target: no slower than PowerDNS: $(verdict "$(minus "$FD" "$FP")" le 0); both ≤ interval + timeout + 1 s = $((INTERVAL + 2 + 1)) s: $(verdict "$(fmax efail dnsd 4)" le $((INTERVAL + 3)))). A target that times out instead of refusing adds up to the 2 s check timeout."
     echo "<!-- end lua results -->"
 } >"$WORK/section.md"
-DOC="$ROOT/BENCHMARKS.md"
 if grep -q '<!-- lua results' "$DOC"; then
     awk -v f="$WORK/section.md" '
         /<!-- lua results/ { while ((getline l < f) > 0) print l; skip = 1; next }

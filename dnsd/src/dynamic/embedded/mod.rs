@@ -105,7 +105,6 @@ pub fn run_in(
         let env = engine.environment(mode.shared).map_err(script_error)?;
         let chunk = state::chunk(&engine.lua, &script.chunk).map_err(script_error)?;
         chunk.set_environment(env.clone()).map_err(script_error)?;
-        engine.arm_limit(mode.exec_limit).map_err(script_error)?;
         let frame = frame::Frame {
             q,
             health,
@@ -115,8 +114,12 @@ pub fn run_in(
             env,
             limit_hit: Cell::new(false),
         };
-        let result = frame::enter(&frame, || chunk.call::<Value>(()));
-        engine.lua.remove_hook();
+        let result = frame::enter(&frame, || {
+            engine.begin(mode.exec_limit)?;
+            let result = chunk.call::<Value>(());
+            engine.end();
+            result
+        });
         match result {
             Ok(value) => texts(value),
             Err(_) if frame.limit_hit.get() => Err(EvalError::ExecLimit),

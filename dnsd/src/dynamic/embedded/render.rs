@@ -20,18 +20,26 @@ use super::objects;
 const MAX_DEPTH: usize = crate::dynamic::syntax::MAX_DEPTH;
 
 /// `name(arg, …)` as native expression text.
+#[cfg(test)]
 pub(crate) fn call(name: &str, args: &[Value]) -> Result<String, String> {
     let mut out = String::with_capacity(64);
+    call_into(&mut out, name, args)?;
+    Ok(out)
+}
+
+/// `name(arg, …)` as native expression text, appended to `out` (a buffer
+/// the caller reuses: most calls then allocate nothing).
+pub(crate) fn call_into(out: &mut String, name: &str, args: &[Value]) -> Result<(), String> {
     out.push_str(name);
     out.push('(');
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        value(&mut out, arg, 0)?;
+        value(out, arg, 0)?;
     }
     out.push(')');
-    Ok(out)
+    Ok(())
 }
 
 fn value(out: &mut String, v: &Value, depth: usize) -> Result<(), String> {

@@ -14,12 +14,21 @@
 //! outlives its query); with `--lua-records-shared` one environment per
 //! thread, so globals persist as in PowerDNS's shared mode. Compiled chunks
 //! are cached per thread by their code.
+//!
+//! Per-query cost (issue 18 item 7, measured with perf): with a memory limit
+//! set, mlua runs every allocating call (a table, a string, a userdata) as a
+//! protected call that allocates two C closures, and `Lua::set_hook`
+//! allocates and registers its Rust callback. So the memory limit is armed
+//! only while a script runs ([`Engine::begin`]/[`Engine::end`]), when every
+//! allocation is the script's, and the instruction hook is registered once
+//! per state and re-armed per evaluation with the raw `lua_sethook`.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::os::raw::c_int;
 use std::sync::Arc;
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState, ffi};
+use rustc_hash::FxHashMap;
 
 use super::frame;
 use super::functions;
@@ -66,7 +75,21 @@ pub(crate) struct Engine {
     env_meta: Table,
     /// The environment of shared mode.
     shared_env: Table,
-    chunks: RefCell<HashMap<Arc<str>, Function>>,
+    /// Compiled chunks by their code (FxHash: the keys are zone content,
+    /// and SipHash of a chunk cost more than the rest of the lookup).
+    chunks: RefCell<FxHashMap<Arc<str>, Function>>,
+    /// `--lua-memory-limit` in bytes, armed while a script runs.
+    memory_limit: usize,
+    /// The state's main thread, which runs every chunk, and mlua's hook
+    /// trampoline registered for it: re-armed per evaluation with the raw
+    /// `lua_sethook`, which only sets the count.
+    raw: RawHook,
+}
+
+/// What [`Engine::begin`] needs to re-arm the instruction hook.
+struct RawHook {
+    state: *mut ffi::lua_State,
+    hook: unsafe extern "C-unwind" fn(*mut ffi::lua_State, *mut ffi::lua_Debug),
 }
 
 thread_local! {
@@ -79,13 +102,13 @@ impl Engine {
             StdLib::STRING | StdLib::TABLE | StdLib::MATH,
             LuaOptions::new(),
         )?;
-        lua.set_memory_limit(settings::memory_limit())?;
         // Lua's own string.rep appends one copy at a time, uncounted by the
         // instruction limit: a million copies cost milliseconds before the
         // memory limit stops them. This one refuses an oversized result up
         // front and copies in one go.
         let string: Table = lua.globals().get("string")?;
         string.raw_set("rep", lua.create_function(string_rep)?)?;
+        let raw = RawHook::register(&lua)?;
         let limit_hit =
             lua.create_function(|_, ()| Ok(frame::with(|f| f.limit_hit.get()).unwrap_or(false)))?;
         let base: Table = lua.load(SETUP).set_name("=sandbox").call(limit_hit)?;
@@ -108,8 +131,31 @@ impl Engine {
             lua,
             env_meta,
             shared_env,
-            chunks: RefCell::new(HashMap::new()),
+            chunks: RefCell::new(FxHashMap::default()),
+            memory_limit: settings::memory_limit(),
+            raw,
         })
+    }
+
+    /// Before a script runs: its memory limit on, its instruction budget
+    /// armed (`lua_sethook` resets the count, so each evaluation gets the
+    /// whole budget; 0: no limit).
+    pub fn begin(&self, exec_limit: u32) -> mlua::Result<()> {
+        self.lua.set_memory_limit(self.memory_limit)?;
+        if exec_limit == 0 {
+            self.lua.remove_hook();
+        } else {
+            self.raw.arm(exec_limit);
+        }
+        Ok(())
+    }
+
+    /// After a script ran (also after it failed): no instruction hook, and
+    /// no memory limit for the engine's own allocations (see the module
+    /// doc: they would each be a protected call).
+    pub fn end(&self) {
+        self.lua.remove_hook();
+        let _ = self.lua.set_memory_limit(0);
     }
 
     /// The environment for one evaluation.
@@ -121,23 +167,46 @@ impl Engine {
         env.set_metatable(Some(self.env_meta.clone()))?;
         Ok(env)
     }
+}
 
-    /// Arms the instruction limit for one evaluation (`lua_sethook` resets
-    /// the count, so each evaluation gets the whole budget).
-    pub fn arm_limit(&self, limit: u32) -> mlua::Result<()> {
-        if limit == 0 {
-            self.lua.remove_hook();
-            return Ok(());
-        }
-        self.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(limit),
+impl RawHook {
+    /// Registers the limit's callback for `lua`'s main thread (the one
+    /// `Function::call` runs chunks on) and keeps mlua's trampoline, then
+    /// disarms it until an evaluation arms it.
+    fn register(lua: &Lua) -> mlua::Result<RawHook> {
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(1),
             |_, _| -> mlua::Result<VmState> {
                 frame::with(|f| f.limit_hit.set(true));
                 Err(mlua::Error::runtime(
                     "the script exceeded its instruction limit",
                 ))
             },
-        )
+        )?;
+        let mut state: *mut ffi::lua_State = std::ptr::null_mut();
+        // SAFETY: the closure only records the pointer of the state it is
+        // called with, the main thread of `lua` (exec_raw runs it there).
+        unsafe { lua.exec_raw::<()>((), |s| state = s)? };
+        // SAFETY: `state` is `lua`'s live main thread; reading its hook
+        // does not touch the stack.
+        let hook = unsafe { ffi::lua_gethook(state) };
+        lua.remove_hook();
+        match hook {
+            Some(hook) => Ok(RawHook { state, hook }),
+            None => Err(mlua::Error::runtime("no instruction hook was installed")),
+        }
+    }
+
+    /// Arms the hook to fire after `limit` instructions. mlua's
+    /// `remove_hook` clears only the C hook; the callback stays registered
+    /// for the thread, so the trampoline finds it again.
+    fn arm(&self, limit: u32) {
+        let count = c_int::try_from(limit).unwrap_or(c_int::MAX);
+        // SAFETY: `state` is the main thread of the engine's `Lua`, which
+        // lives as long as `self` (both are fields of the same `Engine`,
+        // used on one thread); `lua_sethook` only stores the hook, mask
+        // and count.
+        unsafe { ffi::lua_sethook(self.state, Some(self.hook), ffi::LUA_MASKCOUNT, count) };
     }
 }
 

@@ -331,6 +331,36 @@ fn limits_answer_servfail_and_leave_the_state_usable() {
 }
 
 #[test]
+fn each_evaluation_gets_its_own_modes_limits() {
+    // The hook is registered once per state and re-armed per evaluation;
+    // the memory limit is on only while a script runs. A tight budget, then
+    // the default, then a script past the memory limit, in turn: each
+    // evaluation sees its own limits and none leaks into the next.
+    let q = Q::new("www.example.org.");
+    let sum = ";local n = 0 for i = 1, 100 do n = n + i end return tostring(n)";
+    let tight = Mode {
+        exec_limit: 50,
+        ..FRESH
+    };
+    for _ in 0..2 {
+        assert_eq!(eval_in(tight, sum, &q), Err(EvalError::ExecLimit));
+        assert_eq!(
+            eval_in(FRESH, sum, &q),
+            Ok(NativeValue::Texts(vec!["5050".into()]))
+        );
+        assert_eq!(
+            eval_in(FRESH, ";return tostring(#string.rep('x', 1e9))", &q),
+            Err(EvalError::MemoryLimit)
+        );
+        // A bridged function called from a script runs under the limits too.
+        assert_eq!(
+            eval_in(tight, ";while true do pickrandom({'192.0.2.1'}) end", &q),
+            Err(EvalError::ExecLimit)
+        );
+    }
+}
+
+#[test]
 fn globals_are_fresh_per_query_unless_shared() {
     let q = Q::new("www.example.org.");
     let code = ";counter_for_test = (counter_for_test or 0) + 1 return tostring(counter_for_test)";
