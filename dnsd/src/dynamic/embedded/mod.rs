@@ -120,6 +120,9 @@ pub fn run_in(
             engine.end();
             result
         });
+        if !mode.shared {
+            engine.recycle(&frame.env).map_err(script_error)?;
+        }
         match result {
             Ok(value) => texts(value),
             Err(_) if frame.limit_hit.get() => Err(EvalError::ExecLimit),

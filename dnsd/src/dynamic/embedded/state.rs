@@ -75,6 +75,10 @@ pub(crate) struct Engine {
     env_meta: Table,
     /// The environment of shared mode.
     shared_env: Table,
+    /// The environment of the next default-mode evaluation: reused while
+    /// scripts leave it empty (most set no global), replaced once one did,
+    /// so no global outlives its query.
+    fresh_env: RefCell<Table>,
     /// Compiled chunks by their code (FxHash: the keys are zone content,
     /// and SipHash of a chunk cost more than the rest of the lookup).
     chunks: RefCell<FxHashMap<Arc<str>, Function>>,
@@ -127,10 +131,13 @@ impl Engine {
         env_meta.raw_set("__metatable", false)?;
         let shared_env = lua.create_table()?;
         shared_env.set_metatable(Some(env_meta.clone()))?;
+        let fresh_env = lua.create_table()?;
+        fresh_env.set_metatable(Some(env_meta.clone()))?;
         Ok(Engine {
             lua,
             env_meta,
             shared_env,
+            fresh_env: RefCell::new(fresh_env),
             chunks: RefCell::new(FxHashMap::default()),
             memory_limit: settings::memory_limit(),
             raw,
@@ -163,9 +170,19 @@ impl Engine {
         if shared {
             return Ok(self.shared_env.clone());
         }
-        let env = self.lua.create_table()?;
-        env.set_metatable(Some(self.env_meta.clone()))?;
-        Ok(env)
+        Ok(self.fresh_env.borrow().clone())
+    }
+
+    /// After a default-mode evaluation: the environment it ran in is kept
+    /// for the next one only if the script set no global in it.
+    pub fn recycle(&self, env: &Table) -> mlua::Result<()> {
+        if env.is_empty() {
+            return Ok(());
+        }
+        let next = self.lua.create_table()?;
+        next.set_metatable(Some(self.env_meta.clone()))?;
+        *self.fresh_env.borrow_mut() = next;
+        Ok(())
     }
 }
 
