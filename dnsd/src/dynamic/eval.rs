@@ -438,7 +438,7 @@ pub fn evaluate_deferred(
 
 /// Result texts as answers of `produced`: for A and AAAA each must be an
 /// address of that family (§7.1.3: anything else is unparsable RDATA).
-fn record_data(produced: RType, texts: Vec<String>) -> Result<Vec<Answer>, EvalError> {
+pub(crate) fn record_data(produced: RType, texts: Vec<String>) -> Result<Vec<Answer>, EvalError> {
     let family = match produced {
         RType::A => Some(true),
         RType::AAAA => Some(false),
@@ -595,7 +595,12 @@ pub fn evaluate_rule(
             let v = geo.locate(who).region.map(|c| c.to_string());
             Value::Bool(matches_any(rs, v.as_deref()))
         }
-        Rule::Script(script) => super::embedded::run(script, q, health, geo, rng)?,
+        // Scripts are run by the embedded engine (`engine::evaluate_rule`).
+        Rule::Script(_) => {
+            return Err(EvalError::Script(
+                "a script reached the native evaluator".into(),
+            ));
+        }
         Rule::AsNum(ns) => {
             let v = geo.locate(who).asn.map(|n| n.to_string());
             Value::Bool(matches_any(ns, v.as_deref()))

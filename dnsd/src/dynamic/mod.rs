@@ -22,6 +22,7 @@
 
 pub mod cache;
 pub mod embedded;
+pub mod engine;
 pub mod eval;
 pub mod hash;
 pub mod health;
@@ -36,14 +37,14 @@ pub mod syntax;
 pub(crate) mod tests;
 
 pub use cache::LuaCache;
+pub use engine::{
+    compile, compile_rdata, evaluate, evaluate_deferred, evaluate_rule, evaluate_with,
+};
 pub use eval::{
     AllUp, Answer, CheckKey, CheckKind, Draw, Ecs, EvalError, GeoView, Health, HealthView, NoGeo,
-    Outcome, QueryContext, Value, ZoneData, evaluate, evaluate_deferred, evaluate_rule,
-    evaluate_with,
+    Outcome, QueryContext, Value, ZoneData,
 };
 pub use records::LuaQuery;
-pub use rule::{
-    Cacheability, CheckOptions, CompileError, LuaRule, Rule, Selector, compile, compile_rdata,
-};
+pub use rule::{Cacheability, CheckOptions, CompileError, LuaRule, Rule, Selector};
 pub use settings::LuaSettings;
 pub use syntax::Whitespace;

@@ -20,7 +20,6 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::embedded::Script;
 use super::hash::chash_points;
 use super::syntax::{self, Expr, ExprKind, Field, Whitespace};
 use crate::wire::rtype::RType;
@@ -369,6 +368,14 @@ pub enum ForwardSource {
     Forward6,
 }
 
+/// One record's code for the embedded engine (built and run there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    /// The Lua chunk: `return <code>` for an expression, the code after the
+    /// `;` for a script, the code itself for an included (`LUA LUA`) record.
+    pub chunk: String,
+}
+
 /// A compiled expression. Lists are in written order; addresses are parsed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rule {
@@ -582,51 +589,12 @@ impl Rule {
     }
 }
 
-/// Compiles the code of a record that produces `produced`.
-///
-/// A top-level boolean function (`country('us')`) is refused: PowerDNS cannot
-/// turn a boolean into record data either (SERVFAIL), and `and`/`or`/`if`
-/// are outside the subset. Use [`compile_expr`] to compile one anyway.
-///
-/// Code the native compiler cannot express (a `;`-script, operators, a
-/// function only a Lua runtime offers) goes to the embedded engine, as does
-/// the code of a `LUA LUA` record (run by `include()`, never answered).
-pub fn compile(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
-    if produced == RType::LUA {
-        return embedded(code, produced, Script::included(code));
-    }
-    if code.starts_with(';') {
-        return embedded(code, produced, Script::record(code));
-    }
-    match compile_native(code, produced) {
-        Err(e) if e.does_not_compile => embedded(code, produced, Script::record(code)),
-        native => native,
-    }
-}
-
-/// The embedded engine's rule for `code`, or why its syntax is wrong.
-fn embedded(
-    code: &str,
-    produced: RType,
-    script: Result<Script, String>,
-) -> Result<LuaRule, CompileError> {
-    let script = script.map_err(|reason| CompileError {
-        col: 0,
-        reason: format!("Lua syntax error, {reason}"),
-        does_not_compile: true,
-    })?;
-    let rule = Rule::Script(Arc::new(script));
-    Ok(LuaRule {
-        produced,
-        code: code.to_string(),
-        cache: Cacheability::of(&rule),
-        rule,
-        warnings: Vec::new(),
-    })
-}
-
-/// [`compile`] for the native subset only.
-fn compile_native(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
+/// Compiles the code of a record that produces `produced` with the native
+/// compiler. A top-level boolean function (`country('us')`) is refused:
+/// PowerDNS cannot turn a boolean into record data either (SERVFAIL). Code
+/// outside the subset is an error with `does_not_compile` set, which
+/// `engine::compile` hands to the embedded engine.
+pub fn compile_native(code: &str, produced: RType) -> Result<LuaRule, CompileError> {
     let expr = syntax::parse(code)?;
     let mut c = Compiler::default();
     let rule = c.rule(&expr)?;
@@ -655,13 +623,6 @@ pub fn compile_expr(code: &str) -> Result<(Rule, Vec<String>), CompileError> {
     let mut c = Compiler::default();
     let rule = c.rule(&expr)?;
     Ok((rule, c.warnings))
-}
-
-/// Compiles LUA RDATA (2-octet produced type, then character-strings),
-/// joining the chunks per `mode` (§1.1).
-pub fn compile_rdata(rdata: &[u8], mode: Whitespace) -> Result<LuaRule, CompileError> {
-    let (produced, code) = rdata_code(rdata, mode)?;
-    compile(&code, produced)
 }
 
 /// The produced type and the code (chunks joined per `mode`) of LUA RDATA.

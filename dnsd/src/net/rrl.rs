@@ -133,7 +133,7 @@ impl Rrl {
             return Verdict::Send;
         };
         let key = mix(mix(name_hash, self.network(peer)), class as u64);
-        let slot = &self.table[(key & (self.table.len() as u64 - 1)) as usize];
+        let slot = &self.table[self.slot_of(key)];
         let rate = u64::from(self.settings.rate);
         let mut current = slot.load(Relaxed);
         loop {
@@ -162,6 +162,14 @@ impl Rrl {
             self.dropped.fetch_add(1, Relaxed);
             Verdict::Drop
         }
+    }
+
+    /// The table slot of a bucket key. The key's low bits alone are not
+    /// enough: `mix` leaves a difference in a network's high bits out of
+    /// them a good part of the time, so neighbouring networks (two /56s,
+    /// two /24s) would share a bucket. A finaliser spreads every bit first.
+    fn slot_of(&self, key: u64) -> usize {
+        (finalize(key) & (self.table.len() as u64 - 1)) as usize
     }
 
     /// The client's network, as a number (address bits beyond the prefix
@@ -210,7 +218,16 @@ pub fn truncate(reply: &mut Vec<u8>) {
     reply[6..12].fill(0);
 }
 
-/// FxHash's step: cheap, and good enough once seeded.
+/// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit.
+fn finalize(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
+}
+
+/// FxHash's step: cheap, and good enough once seeded and finalised.
 fn mix(hash: u64, word: u64) -> u64 {
     (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
 }

@@ -30,13 +30,7 @@ use mlua::Value;
 
 use super::eval::{EvalError, GeoView, HealthView, QueryContext, Value as NativeValue};
 
-/// One record's code for the embedded engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Script {
-    /// The Lua chunk: `return <code>` for an expression, the code after the
-    /// `;` for a script, the code itself for an included (`LUA LUA`) record.
-    pub chunk: String,
-}
+pub use super::rule::Script;
 
 impl Script {
     /// A record's code as PowerDNS runs it (`;` starts a script, anything

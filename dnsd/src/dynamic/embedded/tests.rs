@@ -5,8 +5,9 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::dynamic::compile;
 use crate::dynamic::eval::{AllUp, Health, NoGeo, RequestFacts, ZoneData, evaluate_rule};
-use crate::dynamic::rule::{Rule, compile, compile_expr};
+use crate::dynamic::rule::{Rule, compile_expr};
 use crate::dynamic::tests::{FakeGeo, FakeHealth, Q, UP, rng};
 use crate::wire::{Name, RType};
 

@@ -125,6 +125,38 @@ fn slip_zero_never_answers_and_whitelist_always_does() {
     }
 }
 
+/// Neighbouring networks land in different buckets (a weak mix once put
+/// two /56s differing in one bit in the same bucket for 1 seed in 32).
+#[test]
+fn neighbouring_networks_do_not_share_buckets() {
+    let plain = catalog(false);
+    let www = reply(&plain, "www.example.test.", RType::A, false);
+    let Some((class, name_hash)) = super::classify(&www, 12345) else {
+        panic!("not a reply")
+    };
+    for seed_round in 0..8u64 {
+        let rrl = Rrl::new(RrlSettings::with_rate(1));
+        let mut slots = std::collections::HashSet::new();
+        for i in 0..256u32 {
+            let v4 = IpAddr::V4(Ipv4Addr::from(0xc000_0000 | (i << 8)));
+            let v6: IpAddr =
+                Ipv6Addr::from(0x2001_0db8_0000_0000_u128 << 64 | u128::from(i) << 72).into();
+            for peer in [v4, v6] {
+                let key = super::mix(
+                    super::mix(name_hash ^ seed_round, rrl.network(peer)),
+                    class as u64,
+                );
+                slots.insert(rrl.slot_of(key));
+            }
+        }
+        assert!(
+            slots.len() >= 508,
+            "round {seed_round}: {} distinct slots of 512",
+            slots.len()
+        );
+    }
+}
+
 #[test]
 fn ipv6_clients_count_per_prefix() {
     let plain = catalog(false);
