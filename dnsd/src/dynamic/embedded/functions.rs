@@ -297,7 +297,7 @@ fn install_data(lua: &Lua, base: &Table) -> mlua::Result<()> {
                 (codes, f.env.clone())
             })?;
             for code in codes {
-                let chunk = super::state::chunk(lua, &code)?;
+                let chunk = super::chunks::chunk(lua, &code)?;
                 chunk.set_environment(env.clone())?;
                 chunk.call::<()>(())?;
             }

@@ -14,6 +14,7 @@
 //! answers SERVFAIL at the record's name and leaves the thread's state
 //! usable for the next query.
 
+mod chunks;
 mod frame;
 mod functions;
 mod objects;
@@ -97,7 +98,7 @@ pub fn run_in(
 ) -> Result<NativeValue, EvalError> {
     let outcome = state::with_engine(|engine| {
         let env = engine.environment(mode.shared).map_err(script_error)?;
-        let chunk = state::chunk(&engine.lua, &script.chunk).map_err(script_error)?;
+        let chunk = chunks::chunk(&engine.lua, &script.chunk).map_err(script_error)?;
         chunk.set_environment(env.clone()).map_err(script_error)?;
         let frame = frame::Frame {
             q,

@@ -13,7 +13,7 @@
 //! Per query a fresh environment table (PowerDNS's default: no global
 //! outlives its query); with `--lua-records-shared` one environment per
 //! thread, so globals persist as in PowerDNS's shared mode. Compiled chunks
-//! are cached per thread by their code.
+//! are cached per thread by their code (`chunks.rs`).
 //!
 //! Per-query cost (issue 18 item 7, measured with perf): with a memory limit
 //! set, mlua runs every allocating call (a table, a string, a userdata) as a
@@ -25,18 +25,12 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::os::raw::c_int;
-use std::sync::Arc;
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState, ffi};
-use rustc_hash::FxHashMap;
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState, ffi};
 
 use super::frame;
 use super::functions;
 use crate::dynamic::settings;
-
-/// Most compiled chunks kept per thread; past it the cache starts over
-/// (a reload that changed many records leaves old code behind).
-const MAX_CACHED_CHUNKS: usize = 4096;
 
 /// Builds the base environment from the real globals, which scripts never
 /// see. `limit_hit` tells the `pcall` wrappers to re-raise the instruction
@@ -79,9 +73,6 @@ pub(crate) struct Engine {
     /// scripts leave it empty (most set no global), replaced once one did,
     /// so no global outlives its query.
     fresh_env: RefCell<Table>,
-    /// Compiled chunks by their code (FxHash: the keys are zone content,
-    /// and SipHash of a chunk cost more than the rest of the lookup).
-    chunks: RefCell<FxHashMap<Arc<str>, Function>>,
     /// `--lua-memory-limit` in bytes, armed while a script runs.
     memory_limit: usize,
     /// The state's main thread, which runs every chunk, and mlua's hook
@@ -138,7 +129,6 @@ impl Engine {
             env_meta,
             shared_env,
             fresh_env: RefCell::new(fresh_env),
-            chunks: RefCell::new(FxHashMap::default()),
             memory_limit: settings::memory_limit(),
             raw,
         })
@@ -268,25 +258,6 @@ fn string_rep(
         }
     };
     lua.create_string(out)
-}
-
-/// The compiled chunk for `code`, from this thread's cache.
-pub(crate) fn chunk(lua: &Lua, code: &str) -> mlua::Result<Function> {
-    ENGINE.with(|cell| {
-        let Some(Ok(engine)) = cell.get() else {
-            return lua.load(code).into_function();
-        };
-        if let Some(f) = engine.chunks.borrow().get(code) {
-            return Ok(f.clone());
-        }
-        let f = lua.load(code).set_name("=LUA record").into_function()?;
-        let mut chunks = engine.chunks.borrow_mut();
-        if chunks.len() >= MAX_CACHED_CHUNKS {
-            chunks.clear();
-        }
-        chunks.insert(Arc::from(code), f.clone());
-        Ok(f)
-    })
 }
 
 /// The state's memory after a failed evaluation: a script that hit the
