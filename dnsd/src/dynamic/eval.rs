@@ -365,17 +365,8 @@ pub enum Value {
     Bool(bool),
 }
 
-/// Evaluates a record for one query with fresh randomness.
-pub fn evaluate(
-    rule: &LuaRule,
-    q: &QueryContext<'_>,
-    health: &dyn HealthView,
-    geo: &dyn GeoView,
-) -> Result<Vec<Answer>, EvalError> {
-    evaluate_with(rule, q, health, geo, &mut fastrand::Rng::new())
-}
-
-/// [`evaluate`] with a caller-provided random source (tests seed it).
+/// Evaluates a native record with a caller-provided random source (scripts
+/// go through `engine::evaluate_with`).
 pub fn evaluate_with(
     rule: &LuaRule,
     q: &QueryContext<'_>,

@@ -11,7 +11,7 @@
 //! RDATA --syntax::join_chunks--> code --syntax::parse--> Expr
 //!       --rule::compile--> LuaRule (native Rule, or Rule::Script for the
 //!                          embedded engine, or why it cannot answer)
-//! query: eval::evaluate(&LuaRule, &QueryContext, &dyn HealthView, &dyn GeoView)
+//! query: engine::evaluate(&LuaRule, &QueryContext, &dyn HealthView, &dyn GeoView)
 //!       -> Result<Vec<Answer>, EvalError> -> Outcome (answer / NODATA / SERVFAIL)
 //! ```
 //!
