@@ -28,7 +28,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 bench_start lua "$@"
-if ((QUICK)); then DURATION=2 REPS=2 FREPS=2; else DURATION=5 REPS=5 FREPS=5; fi
+if ((QUICK)); then DURATION=2 REPS=2 FREPS=3; else DURATION=5 REPS=5 FREPS=12; fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 INTERVAL=1
 
@@ -72,6 +72,14 @@ andor    60 IN LUA A "country('us') and '192.0.2.1' or '192.0.2.2'"
 fmt      60 IN LUA A ";local label = string.match(qname:toString(), '^(%a+)') return string.format('192.0.2.%d', string.len(label) * 10)"
 efail    60 IN LUA A ";local targets = {'127.0.62.1', '127.0.62.2'} return ifportup($TPORT, targets, {selector='all'})"
 ZONE
+# Each server checks its own failover targets (127.0.6N.1 and .2, N below),
+# so a target's listener sees one server's checks: the accept times give that
+# server's check rounds, from which the failover is split into the wait for
+# the next round (set by the interval, the same for every server) and the
+# server's reaction after it.
+declare -A FNET=([dnsd]=62 [pdns]=63 [dnsd-shared]=64 [pdns-shared]=65)
+zone_of() { echo "$WORK/lua-$1.zone"; }
+for s in "${!FNET[@]}"; do sed "s/127\.0\.62\./127.0.${FNET[$s]}./g" "$ZONE" >"$(zone_of "$s")"; done
 NATIVE=(up wh geo)
 EMBEDDED=(script andor fmt)
 for f in "${NATIVE[@]}" "${EMBEDDED[@]}" static; do echo "$f.$ORIGIN A" >"$WORK/q-$f.txt"; done
@@ -82,7 +90,8 @@ printf '%s\n' "script.$ORIGIN A" "andor.$ORIGIN A" "fmt.$ORIGIN A" >"$WORK/q-emi
 cat >"$WORK/tool.py" <<'PY'
 import os, random, signal, socket, struct, sys, time
 
-def listen(addr, port, ready=None):
+def listen(addr, port, ready=None, accepts=None):
+    log = open(accepts, "a", buffering=1) if accepts else None
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
@@ -94,6 +103,8 @@ def listen(addr, port, ready=None):
         os.rename(ready + ".tmp", ready)
     while True:
         c, _ = s.accept()
+        if log:
+            log.write("%.6f\n" % time.time())
         c.close()
 
 def ask(port, name):
@@ -124,48 +135,68 @@ def ask(port, name):
 
 def wait(port, name, want, limit, t0=None):
     """Seconds from T0 (default: now) until the A set of NAME equals WANT
-    (polling every 10 ms), or -1 after LIMIT seconds."""
+    (asking continuously, one query at a time), or -1 after LIMIT seconds."""
     want = set(want.split(","))
     t0 = time.time() if t0 is None else t0
     while time.time() - t0 < float(limit):
         if ask(port, name) == want:
             return time.time() - t0
-        time.sleep(0.01)
     return -1
 
-def down(port, name, want, limit, pid):
-    """Stops the listener PID, then times until the answer is WANT: the clock
-    starts at the kill, not when this process started (Python's start-up
-    under load takes longer than most failovers)."""
+def accepts(path):
+    try:
+        with open(path) as f:
+            return [float(l) for l in f if l.strip()]
+    except OSError:
+        return []
+
+def down(port, name, want, limit, pid, log, interval):
+    """After a random pause (a uniform phase against the server's check
+    rounds), stops the listener PID and times until the answer is WANT, from
+    the kill (not from this process's start: Python's start-up under load
+    takes longer than most failovers). Also prints the reaction: that time
+    less the wait for the server's next check round, which is when the
+    surviving target's listener (accept LOG) saw that round's check."""
+    time.sleep(random.uniform(0, float(interval)))
     t0 = time.time()
     os.kill(int(pid), signal.SIGTERM)
-    return wait(port, name, want, limit, t0)
+    took = wait(port, name, want, limit, t0)
+    time.sleep(0.05)  # the listener logs the accept after the kernel took it
+    rounds = [a for a in accepts(log) if a >= t0]
+    if took < 0 or not rounds:
+        return "%.4f -1" % took
+    return "%.4f %.4f" % (took, t0 + took - rounds[0])
 
-def since(port, name, want, limit, ready):
+def since(port, name, want, limit, ready, log):
     """Times from the moment the listener wrote READY until the answer is
-    WANT."""
+    WANT, and the reaction: from the first check the listener accepted."""
     start = time.time()
     while not os.path.exists(ready):
         if time.time() - start > float(limit):
-            return -1
+            return "-1 -1"
         time.sleep(0.001)
     with open(ready) as f:
         t0 = float(f.read())
-    return wait(port, name, want, limit, t0)
+    took = wait(port, name, want, limit, t0)
+    time.sleep(0.05)
+    first = [a for a in accepts(log) if a >= t0]
+    if took < 0 or not first:
+        return "%.4f -1" % took
+    return "%.4f %.4f" % (took, t0 + took - first[0])
 
 if sys.argv[1] == "listen":
-    listen(*sys.argv[2:5])
+    listen(*sys.argv[2:6])
 elif sys.argv[1] == "wait":
     print("%.3f" % wait(*sys.argv[2:6]))
 elif sys.argv[1] == "down":
-    print("%.3f" % down(*sys.argv[2:7]))
+    print(down(*sys.argv[2:9]))
 elif sys.argv[1] == "since":
-    print("%.3f" % since(*sys.argv[2:7]))
+    print(since(*sys.argv[2:8]))
 PY
 declare -A TPID=()
-# start_target ADDR [READY-FILE]
+# start_target ADDR [READY-FILE]: accept times are logged to $WORK/accepts-ADDR.
 start_target() {
-    python3 "$WORK/tool.py" listen "$1" "$TPORT" ${2:+"$2"} 2>>"$WORK/listen.log" &
+    python3 "$WORK/tool.py" listen "$1" "$TPORT" "${2:-}" "$WORK/accepts-$1" 2>>"$WORK/listen.log" &
     TPID[$1]=$!
     PIDS+=("$!")
 }
@@ -173,7 +204,8 @@ stop_target() {
     kill -TERM "${TPID[$1]}" 2>/dev/null || true
     wait "${TPID[$1]}" 2>/dev/null || true
 }
-for a in 127.0.61.1 127.0.61.2 127.0.61.3 127.0.62.1 127.0.62.2; do start_target "$a"; done
+for a in 127.0.61.1 127.0.61.2 127.0.61.3; do start_target "$a"; done
+for n in "${FNET[@]}"; do start_target "127.0.$n.1"; start_target "127.0.$n.2"; done
 
 # Servers: dnsd and PowerDNS, each in its default Lua mode and in shared mode.
 SERVERS=(dnsd dnsd-shared pdns pdns-shared)
@@ -183,7 +215,7 @@ declare -A SPID=()
 start_dnsd() {
     local name=$1
     shift
-    taskset -c 0 "$DNSD" --listen "127.0.0.1:${PORT[$name]}" --zone "$ORIGIN=$ZONE" --workers 1 \
+    taskset -c 0 "$DNSD" --listen "127.0.0.1:${PORT[$name]}" --zone "$ORIGIN=$(zone_of "$name")" --workers 1 \
         --geoip "$WORK/fixture.mmdb" --lua-health-interval "$INTERVAL" --log-level warn "$@" \
         2>"$WORK/$name.log" &
     SPID[$name]=$!
@@ -193,7 +225,7 @@ start_dnsd() {
 start_pdns() {
     local name=$1 mode=$2 dir="$WORK/$1"
     mkdir -p "$dir"
-    echo "zone \"$ORIGIN\" { type master; file \"$ZONE\"; };" >"$dir/named.conf"
+    echo "zone \"$ORIGIN\" { type master; file \"$(zone_of "$name")\"; };" >"$dir/named.conf"
     echo "domains: []" >"$dir/geo.yaml"
     # PowerDNS as packaged (packet and query caches on; LUA answers are never
     # packet-cached), one receiver and one distributor thread, geoip backend
@@ -295,26 +327,29 @@ for rep in $(seq 1 "$REPS"); do
     done
 done
 
-# Failover, default Lua mode of each server: both targets up and answered;
-# stop 127.0.62.2; time from the kill until the answer is 127.0.62.1 alone;
-# start it again and time from its bind until it is back. `fail` is the native record, `efail` the same
-# ifportup called from an embedded script.
+# Failover, default Lua mode of each server: both of its targets up and
+# answered; after a random pause (uniform over one interval), stop the
+# second; time from the kill until the answer is the first alone, and the
+# reaction after the server's next check round; start it again and time from
+# its bind until it is back, and the reaction after the first check it
+# accepted. `fail` is the native record, `efail` the same ifportup called
+# from an embedded script.
 FCSV="$OUT/lua-failover.csv"
-echo "record,server,rep,down_s,up_s" >"$FCSV"
+echo "record,server,rep,down_s,down_reaction_s,up_s,up_reaction_s" >"$FCSV"
 for rep in $(seq 1 "$FREPS"); do
     for rec in fail efail; do
         for s in dnsd pdns; do
-            w=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15)
+            t1=127.0.${FNET[$s]}.1 t2=127.0.${FNET[$s]}.2
+            w=$(python3 "$WORK/tool.py" wait "${PORT[$s]}" "$rec.$ORIGIN" "$t1,$t2" 15)
             [[ $w != -1* ]] || { bench_log "$s: $rec.$ORIGIN never had both targets"; exit 1; }
-            # A random phase against the checker's rounds.
-            sleep "0.$((RANDOM % 10))"
-            # Timed from the kill and from the restarted listener's bind.
-            down=$(python3 "$WORK/tool.py" down "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1 15 "${TPID[127.0.62.2]}")
-            stop_target 127.0.62.2
+            read -r down down_r < <(python3 "$WORK/tool.py" down "${PORT[$s]}" "$rec.$ORIGIN" "$t1" 15 \
+                "${TPID[$t2]}" "$WORK/accepts-$t1" "$INTERVAL")
+            stop_target "$t2"
             rm -f "$WORK/ready"
-            start_target 127.0.62.2 "$WORK/ready"
-            up=$(python3 "$WORK/tool.py" since "${PORT[$s]}" "$rec.$ORIGIN" 127.0.62.1,127.0.62.2 15 "$WORK/ready")
-            echo "$rec,$s,$rep,$down,$up" >>"$FCSV"
+            start_target "$t2" "$WORK/ready"
+            read -r up up_r < <(python3 "$WORK/tool.py" since "${PORT[$s]}" "$rec.$ORIGIN" "$t1,$t2" 15 \
+                "$WORK/ready" "$WORK/accepts-$t2")
+            echo "$rec,$s,$rep,$down,$down_r,$up,$up_r" >>"$FCSV"
             tail -1 "$FCSV" >&2
         done
     done
@@ -325,6 +360,8 @@ median() { sort -g | awk '{v[NR]=$1} END { if (NR==0) {print ""; exit} m=(NR%2)?
 col() { awk -F, -v sc="$1" -v sv="$2" -v c="$3" '$1==sc && $2==sv && $3!="" {print $c}' "$CSV" | median; }
 qps() { col "$1" "$2" 4 | xargs printf '%.0f'; }
 fcol() { awk -F, -v r="$1" -v sv="$2" -v c="$3" '$1==r && $2==sv {print $c}' "$FCSV" | median; }
+# fms RECORD SERVER COLUMN: median in milliseconds.
+fms() { awk -F, -v r="$1" -v sv="$2" -v c="$3" '$1==r && $2==sv && $c >= -0.5 {print $c * 1000}' "$FCSV" | median; }
 fmax() { awk -F, -v r="$1" -v sv="$2" -v c="$3" '$1==r && $2==sv { if ($c > m) m = $c } END { printf "%.3f", m }' "$FCSV"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "" || b == "") print "-"; else printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.3f", a - b }'; }
@@ -344,7 +381,8 @@ VS_SHARED=$(ratio "$(col emix pdns-shared 5)" "$(col emix dnsd 5)")
 VS_SHARED_S=$(ratio "$(col emix pdns-shared 5)" "$(col emix dnsd-shared 5)")
 VS_DEFAULT=$(ratio "$(col emix pdns 5)" "$(col emix dnsd 5)")
 NATIVE_RATIO=$(ratio "$DC" "$DS")
-FD=$(fcol efail dnsd 4) FP=$(fcol efail pdns 4)
+FD=$(fcol efail dnsd 4) FP=$(fcol efail pdns 4) FDR=$(fms efail dnsd 5) FPR=$(fms efail pdns 5)
+FNR=$(fms fail dnsd 5) FNPR=$(fms fail pdns 5)
 {
     echo "<!-- lua results: generated by bench/lua.sh -->"
     echo "## LUA records: dnsd versus PowerDNS"
@@ -385,17 +423,18 @@ FD=$(fcol efail dnsd 4) FP=$(fcol efail pdns 4)
     echo "- The kernel's share (system time, the UDP receive and send) is about the same per answer in every server, so it bounds the total-CPU ratios; the user-space ratio, emix, PowerDNS \`shared\` ÷ dnsd: $(ratio "$(col emix pdns-shared 6)" "$(col emix dnsd 6)")×; PowerDNS \`yes\` ÷ dnsd: $(ratio "$(col emix pdns 6)" "$(col emix dnsd 6)")×."
     echo "- Answers: every run's answers were NOERROR: $(awk -F, 'NR>1 && $3!="" && $9!=$10 {bad++} END {print bad ? "**no** (" bad " runs had other RCODEs, see lua.csv)" : "yes"}' "$CSV"); lost: $(awk -F, 'NR>1 && $3!="" {s+=$8} END {print s+0}' "$CSV")."
     echo
-    echo "**Failover** (\`ifportup\`, selector \`all\`, 2 targets, each server in its default Lua mode; the listener of one target is stopped, so connects are refused; polled every 10 ms, $FREPS reps; \`fail\` is the native record, \`efail\` = \`;local targets = {2 addresses} return ifportup($TPORT, targets, {selector='all'})\` on the embedded engine)"
+    echo "**Failover** (\`ifportup\`, selector \`all\`, 2 targets, each server in its default Lua mode; the listener of one target is stopped, so connects are refused; polled continuously (one query at a time), $FREPS reps, each after a random pause of up to one interval; \`fail\` is the native record, \`efail\` = \`;local targets = {2 addresses} return ifportup($TPORT, targets, {selector='all'})\` on the embedded engine)"
     echo
-    echo "| record | server | down: median s | down: max s | back after restart: median s |"
-    echo "|---|---|---|---|---|"
+    echo "| record | server | down: median s | down: max s | down: reaction after the next round, median ms | back after restart: median s | back: reaction after the first check, median ms |"
+    echo "|---|---|---|---|---|---|---|"
     for rec in fail efail; do
         for s in dnsd pdns; do
-            echo "| $rec | ${LABEL[$s]} | $(fcol "$rec" "$s" 4) | $(fmax "$rec" "$s" 4) | $(fcol "$rec" "$s" 5) |"
+            echo "| $rec | ${LABEL[$s]} | $(fcol "$rec" "$s" 4) | $(fmax "$rec" "$s" 4) | $(fms "$rec" "$s" 5) | $(fcol "$rec" "$s" 6) | $(fms "$rec" "$s" 7) |"
         done
     done
     echo
-    echo "- Embedded \`ifportup\` failover, dnsd median **$FD s** vs PowerDNS $FP s (target: no slower than PowerDNS: $(verdict "$(minus "$FD" "$FP")" le 0); both ≤ interval + timeout + 1 s = $((INTERVAL + 2 + 1)) s: $(verdict "$(fmax efail dnsd 4)" le $((INTERVAL + 3)))). A target that times out instead of refusing adds up to the 2 s check timeout."
+    echo "- A failover is the wait for the server's next check round (uniform over the interval, the same for both servers: its median over $FREPS reps moves by a tenth of the interval from run to run) plus the server's reaction after that round. The reaction is what the server decides: the time from the round's start (when the surviving target's listener accepted that round's check, or the restarted one its first; each server checks its own pair of targets) until the answer changed."
+    echo "- Embedded \`ifportup\` failover, reaction after the round: dnsd median **$FDR ms** vs PowerDNS $FPR ms (target: no slower than PowerDNS: $(verdict "$(minus "$FDR" "$FPR")" le 0)); native: dnsd $FNR ms vs PowerDNS $FNPR ms. Whole failover, medians: dnsd $FD s, PowerDNS $FP s. Both ≤ interval + timeout + 1 s = $((INTERVAL + 2 + 1)) s: $(verdict "$(fmax efail dnsd 4)" le $((INTERVAL + 3))). A target that times out instead of refusing adds up to the 2 s check timeout."
     echo "<!-- end lua results -->"
 } >"$WORK/section.md"
 if grep -q '<!-- lua results' "$DOC"; then
