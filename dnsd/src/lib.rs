@@ -44,6 +44,8 @@ pub mod net;
 pub mod outcome;
 pub mod parse;
 mod run;
+#[cfg(test)]
+mod test_dir;
 pub mod wire;
 pub mod xfr;
 pub mod zone;

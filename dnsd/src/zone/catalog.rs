@@ -1,9 +1,17 @@
 //! The set of served zones, found by the most specific enclosing apex.
+//!
+//! A server may hold hundreds of thousands of zones (one per pool
+//! allocation), and every change to one of them publishes a new catalog.
+//! So the zones are kept in shards by the hash of their name, shared
+//! between catalogs: a new catalog copies the shard pointers and then the
+//! one shard it changes (a few hundred entries), never the whole set.
+//! Small catalogs have one shard and hash a name once per lookup.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 
 use super::tree::Zone;
 use crate::dnssec::ZoneKeys;
@@ -24,15 +32,31 @@ pub struct Served {
     pub expired: bool,
 }
 
+type Shard = FxHashMap<Box<[u8]>, Served>;
+
+/// Zones per shard a catalog grows to before it is re-sharded with twice
+/// as many shards: a change copies at most this many entries.
+const ZONES_PER_SHARD: usize = 512;
+
 /// Every zone the server answers for. Built off the answer path and
-/// published whole; never modified once shared.
-#[derive(Debug, Default, Clone)]
+/// published whole; never modified once shared (a clone shares the
+/// shards, and a change to the clone copies only the shard it touches).
+#[derive(Debug, Clone)]
 pub struct Catalog {
-    zones: FxHashMap<Box<[u8]>, Served>,
+    /// A power of two of shards; a zone lives in the one its apex's hash
+    /// selects.
+    shards: Box<[Arc<Shard>]>,
+    len: usize,
     /// Changes with every change to the zones; two catalogs with the same
     /// generation hold the same data (a clone keeps it). Workers' reply
     /// templates follow it.
     generation: u64,
+}
+
+impl Default for Catalog {
+    fn default() -> Catalog {
+        Catalog::with_shards(1)
+    }
 }
 
 /// Source of catalog generations; 0 is the empty default catalog's.
@@ -42,6 +66,46 @@ impl Catalog {
     /// An empty catalog.
     pub fn new() -> Catalog {
         Catalog::default()
+    }
+
+    fn with_shards(count: usize) -> Catalog {
+        Catalog {
+            shards: (0..count).map(|_| Arc::new(Shard::default())).collect(),
+            len: 0,
+            generation: 0,
+        }
+    }
+
+    #[inline]
+    fn shard_of(&self, key: &[u8]) -> usize {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        let mut hasher = FxHasher::default();
+        key.hash(&mut hasher);
+        // The high bits: the shard's own table uses the low ones.
+        (hasher.finish() >> 40) as usize & (self.shards.len() - 1)
+    }
+
+    #[inline]
+    fn lookup(&self, key: &[u8]) -> Option<&Served> {
+        self.shards[self.shard_of(key)].get(key)
+    }
+
+    /// Twice the shards once every shard is full on average, so a change
+    /// never copies more than about [`ZONES_PER_SHARD`] entries.
+    fn grow_if_full(&mut self) {
+        if self.len < self.shards.len() * ZONES_PER_SHARD {
+            return;
+        }
+        let mut grown = Catalog::with_shards(self.shards.len() * 2);
+        for shard in self.shards.iter() {
+            for (key, served) in shard.iter() {
+                let i = grown.shard_of(key);
+                Arc::make_mut(&mut grown.shards[i]).insert(key.clone(), served.clone());
+            }
+        }
+        self.shards = grown.shards;
     }
 
     /// Adds or replaces an unsigned zone at its origin.
@@ -56,28 +120,40 @@ impl Catalog {
     /// Adds or replaces a zone, signed when it has keys.
     pub fn insert_served(&mut self, served: Served) {
         self.changed();
-        self.zones
-            .insert(served.zone.origin.to_lowercase().as_wire().into(), served);
+        self.grow_if_full();
+        let key: Box<[u8]> = served.zone.origin.to_lowercase().as_wire().into();
+        let i = self.shard_of(&key);
+        if Arc::make_mut(&mut self.shards[i])
+            .insert(key, served)
+            .is_none()
+        {
+            self.len += 1;
+        }
     }
 
     /// Removes the zone at `origin`.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
         self.changed();
-        self.zones
-            .remove(origin.to_lowercase().as_wire())
-            .map(|s| s.zone)
+        let lower = origin.to_lowercase();
+        let key = lower.as_wire();
+        let i = self.shard_of(key);
+        // Only a shard that holds the zone is copied.
+        if !self.shards[i].contains_key(key) {
+            return None;
+        }
+        let removed = Arc::make_mut(&mut self.shards[i]).remove(key)?;
+        self.len -= 1;
+        Some(removed.zone)
     }
 
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &Name) -> Option<&Arc<Zone>> {
-        self.zones
-            .get(origin.to_lowercase().as_wire())
-            .map(|s| &s.zone)
+        self.get_served(origin).map(|s| &s.zone)
     }
 
     /// The zone with exactly this origin, with its keys.
     pub fn get_served(&self, origin: &Name) -> Option<&Served> {
-        self.zones.get(origin.to_lowercase().as_wire())
+        self.lookup(origin.to_lowercase().as_wire())
     }
 
     /// Identifies this catalog's content: equal generations, equal data.
@@ -91,17 +167,20 @@ impl Catalog {
 
     /// Number of zones.
     pub fn len(&self) -> usize {
-        self.zones.len()
+        self.len
     }
 
     /// True when no zone is served.
     pub fn is_empty(&self) -> bool {
-        self.zones.is_empty()
+        self.len == 0
     }
 
     /// Iterates over the zones.
     pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
-        self.zones.values().map(|s| &s.zone)
+        self.shards
+            .iter()
+            .flat_map(|shard| shard.values())
+            .map(|s| &s.zone)
     }
 
     /// The most specific zone enclosing `lower_wire` (a lowercase wire name),
@@ -110,7 +189,7 @@ impl Catalog {
     /// are answered by the parent side of a cut, RFC 4035 §3.1.4.1).
     #[inline]
     pub fn find(&self, lower_wire: &[u8], skip_exact: bool) -> Option<(&Served, usize)> {
-        if self.zones.is_empty() {
+        if self.len == 0 {
             return None;
         }
         let mut pos = 0;
@@ -118,7 +197,7 @@ impl Catalog {
             pos = 1 + lower_wire[0] as usize;
         }
         loop {
-            if let Some(served) = self.zones.get(&lower_wire[pos..]) {
+            if let Some(served) = self.lookup(&lower_wire[pos..]) {
                 return Some((served, pos));
             }
             let len = lower_wire[pos] as usize;
@@ -127,5 +206,100 @@ impl Catalog {
             }
             pos += 1 + len;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::{build_zone, load};
+
+    fn zone(origin: &str) -> Arc<Zone> {
+        let name = Name::from_text(origin, None).unwrap();
+        let text = "@ 300 IN SOA ns1 h 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 192.0.2.1\n";
+        let records = load::parse_untrusted(&name, text, "test").unwrap();
+        Arc::new(build_zone(&name, records).unwrap())
+    }
+
+    fn wire(text: &str) -> Vec<u8> {
+        Name::from_text(text, None)
+            .unwrap()
+            .to_lowercase()
+            .as_wire()
+            .to_vec()
+    }
+
+    fn found(catalog: &Catalog, qname: &str) -> Option<String> {
+        catalog
+            .find(&wire(qname), false)
+            .map(|(served, _)| served.zone.origin.to_string())
+    }
+
+    #[test]
+    fn many_zones_are_found_by_the_closest_apex() {
+        let mut catalog = Catalog::new();
+        for i in 0..3000 {
+            catalog.insert(zone(&format!("z{i}.pool.test.")));
+        }
+        catalog.insert(zone("pool.test."));
+        assert_eq!(catalog.len(), 3001);
+        assert!(catalog.shards.len() > 1, "grown past one shard");
+        for i in (0..3000).step_by(7) {
+            assert_eq!(
+                found(&catalog, &format!("www.Z{i}.pool.test.")).as_deref(),
+                Some(format!("z{i}.pool.test.").as_str())
+            );
+        }
+        assert_eq!(
+            found(&catalog, "other.pool.test.").as_deref(),
+            Some("pool.test.")
+        );
+        assert_eq!(found(&catalog, "example.org."), None);
+        assert_eq!(catalog.zones().count(), 3001);
+        // DS is answered by the parent side of a cut.
+        let (served, _) = catalog.find(&wire("z5.pool.test."), true).unwrap();
+        assert_eq!(served.zone.origin.to_string(), "pool.test.");
+    }
+
+    #[test]
+    fn a_change_copies_one_shard_and_leaves_the_old_catalog_whole() {
+        let mut old = Catalog::new();
+        for i in 0..5000 {
+            old.insert(zone(&format!("z{i}.pool.test.")));
+        }
+        let mut new = old.clone();
+        assert_eq!(new.generation(), old.generation());
+        new.insert(zone("fresh.pool.test."));
+        assert!(
+            new.remove(&Name::from_text("z17.pool.test.", None).unwrap())
+                .is_some()
+        );
+        assert!(
+            new.remove(&Name::from_text("absent.test.", None).unwrap())
+                .is_none()
+        );
+        assert_ne!(new.generation(), old.generation());
+        let shared = old
+            .shards
+            .iter()
+            .zip(new.shards.iter())
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count();
+        assert!(
+            shared >= old.shards.len() - 2,
+            "{shared} of {} shared",
+            old.shards.len()
+        );
+        assert_eq!((old.len(), new.len()), (5000, 5000));
+        assert_eq!(found(&old, "z17.pool.test."), Some("z17.pool.test.".into()));
+        assert_eq!(found(&new, "z17.pool.test."), None);
+        assert_eq!(found(&old, "fresh.pool.test."), None);
+        assert_eq!(
+            found(&new, "a.fresh.pool.test."),
+            Some("fresh.pool.test.".into())
+        );
+        // Replacing a zone keeps the count.
+        new.insert(zone("z1.pool.test."));
+        assert_eq!(new.len(), 5000);
     }
 }

@@ -113,6 +113,11 @@ impl ApiZones {
         self.served.values().map(|entry| entry.served.clone())
     }
 
+    /// What the catalog serves for the zone at `key`.
+    pub(super) fn served_at(&self, key: &Name) -> Option<Served> {
+        self.served.get(key).map(|entry| entry.served.clone())
+    }
+
     pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {
         self.served.values().map(ApiEntry::view)
     }

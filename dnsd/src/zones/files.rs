@@ -93,6 +93,11 @@ impl FileZones {
         self.served.values().map(|entry| entry.served.clone())
     }
 
+    /// What the catalog serves for the zone at `key`.
+    pub(super) fn served_at(&self, key: &Name) -> Option<Served> {
+        self.served.get(key).map(|entry| entry.served.clone())
+    }
+
     /// The zones marked `catalog = true` that are served, by lower-case
     /// name (members of the produced catalog zone).
     pub(super) fn catalog_members(&self) -> impl Iterator<Item = &Name> + Clone + '_ {

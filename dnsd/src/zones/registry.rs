@@ -11,6 +11,10 @@
 mod catalog_members;
 pub use catalog_members::Plan as CatalogPlan;
 
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -144,36 +148,76 @@ impl Inner {
 
     /// Records what changed between the published catalog `old` and the
     /// one about to replace it: a diff for every zone whose serial moved,
-    /// and an announcement for it and for every new zone.
-    fn record_changes(&mut self, old: &Catalog, new: &Catalog) -> Vec<ZoneChange> {
+    /// and an announcement for it and for every new zone. `only`: the
+    /// zones that can differ (all of them when `None`).
+    fn record_changes(
+        &mut self,
+        old: &Catalog,
+        new: &Catalog,
+        only: Option<&[Name]>,
+    ) -> Vec<ZoneChange> {
         let mut announced = Vec::new();
-        for zone in new.zones() {
-            let key = zone.origin.to_lowercase();
-            let hint = self.hints.remove(&key);
-            match old.get(&zone.origin) {
-                Some(previous) if Arc::ptr_eq(previous, zone) => continue,
-                Some(previous) if previous.serial == zone.serial => continue,
-                Some(previous) => match hint {
-                    Some(ChangeHint::Diffs(diffs)) => self.histories.push_all(&key, diffs),
-                    Some(ChangeHint::Names(names)) => {
-                        self.histories.record(&key, previous, zone, Some(&names))
+        let mut removed = Vec::new();
+        match only {
+            Some(keys) => {
+                for key in keys {
+                    match new.get(key) {
+                        Some(zone) => self.record_change(old, zone, &mut announced),
+                        None if old.get(key).is_some() => removed.push(key.clone()),
+                        None => {}
                     }
-                    None => self.histories.record(&key, previous, zone, None),
-                },
-                None => {}
+                }
             }
-            announced.push(ZoneChange {
-                origin: zone.origin.clone(),
-                serial: zone.serial,
-            });
+            None => {
+                for zone in new.zones() {
+                    self.record_change(old, zone, &mut announced);
+                }
+                removed.extend(
+                    old.zones()
+                        .filter(|zone| new.get(&zone.origin).is_none())
+                        .map(|zone| zone.origin.to_lowercase()),
+                );
+            }
         }
-        for zone in old.zones() {
-            if new.get(&zone.origin).is_none() && self.owner(&zone.origin.to_lowercase()).is_none()
-            {
-                self.histories.remove(&zone.origin.to_lowercase());
+        for key in removed {
+            if self.owner(&key).is_none() {
+                self.histories.remove(&key);
             }
         }
         announced
+    }
+
+    /// [`Inner::record_changes`] for one zone of the new catalog.
+    fn record_change(&mut self, old: &Catalog, zone: &Arc<Zone>, announced: &mut Vec<ZoneChange>) {
+        let key = zone.origin.to_lowercase();
+        let hint = self.hints.remove(&key);
+        match old.get(&zone.origin) {
+            Some(previous) if Arc::ptr_eq(previous, zone) => return,
+            Some(previous) if previous.serial == zone.serial => return,
+            Some(previous) => match hint {
+                Some(ChangeHint::Diffs(diffs)) => self.histories.push_all(&key, diffs),
+                Some(ChangeHint::Names(names)) => {
+                    self.histories.record(&key, previous, zone, Some(&names))
+                }
+                None => self.histories.record(&key, previous, zone, None),
+            },
+            None => {}
+        }
+        announced.push(ZoneChange {
+            origin: zone.origin.clone(),
+            serial: zone.serial,
+        });
+    }
+
+    /// The zone the catalog serves at `key` (a lower-case zone name): its
+    /// owner's, as [`Inner::served`] would give it.
+    fn served_at(&self, key: &Name) -> Option<Served> {
+        match self.owner(key)? {
+            Owner::File(_) => self.files.served_at(key),
+            Owner::Secondary(_) => self.secondaries.served_at(key),
+            Owner::Api => self.api.served_at(key),
+            Owner::Catalog => self.catalog_zone.as_ref().map(CatalogProducer::served),
+        }
     }
 
     /// Every served zone, as the catalog holds it.
@@ -345,10 +389,40 @@ impl Registry {
         for served in inner.served() {
             catalog.insert_served(served);
         }
+        self.swap_in(inner, catalog, None)
+    }
+
+    /// Publishes a change to the zone at `key` alone (a lower-case zone
+    /// name; added, changed or removed). The new catalog shares every
+    /// other zone with the current one, so a change costs the same with
+    /// a hundred thousand zones as with one. `membership`: the zone was
+    /// added or removed, which the produced catalog zone follows.
+    fn publish_zone(&self, inner: &mut Inner, key: &Name, membership: bool) -> Arc<Catalog> {
+        let mut keys = vec![key.clone()];
+        if membership {
+            inner.sync_catalog_zone();
+            if let Some(producer) = &inner.catalog_zone {
+                keys.push(producer.key().clone());
+            }
+        }
+        let mut catalog = Catalog::clone(&self.shared.load());
+        for key in &keys {
+            match inner.served_at(key) {
+                Some(served) => catalog.insert_served(served),
+                None => {
+                    catalog.remove(key);
+                }
+            }
+        }
+        self.swap_in(inner, catalog, Some(&keys))
+    }
+
+    /// Records `catalog`'s changes (`only`: in these zones) and swaps it in.
+    fn swap_in(&self, inner: &mut Inner, catalog: Catalog, only: Option<&[Name]>) -> Arc<Catalog> {
         // The history is written before the catalog is published, and
         // NOTIFY goes out after: a secondary told of the new serial finds
         // it served, and its diff kept.
-        let announced = inner.record_changes(&self.shared.load(), &catalog);
+        let announced = inner.record_changes(&self.shared.load(), &catalog, only);
         let old = self.shared.swap(Arc::new(catalog));
         if let Some(changes) = &inner.changes {
             for change in announced {
@@ -447,7 +521,7 @@ impl Registry {
             // each rebuild the whole served set: they go out together.
             inner.pending = true;
         } else {
-            let _ = self.publish(inner);
+            let _ = self.publish_zone(inner, &key, false);
         }
         Ok(zone.serial)
     }
@@ -475,7 +549,7 @@ impl Registry {
             inner.secondaries.set_keys(&key, keys);
         }
         inner.hints.insert(key.clone(), ChangeHint::Diffs(diffs));
-        let _ = self.publish(inner);
+        let _ = self.publish_zone(inner, &key, false);
         if inner.secondaries.wants_rewrite(&key) {
             // Now and then the whole copy is written again, so a restart
             // never depends on a long history.
@@ -490,8 +564,9 @@ impl Registry {
     pub fn set_secondary_keys(&self, name: &Name, keys: Option<Arc<ZoneKeys>>) {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        if inner.secondaries.set_keys(&name.to_lowercase(), keys) {
-            let _ = self.publish(inner);
+        let key = name.to_lowercase();
+        if inner.secondaries.set_keys(&key, keys) {
+            let _ = self.publish_zone(inner, &key, false);
         }
     }
 
@@ -529,9 +604,10 @@ impl Registry {
     pub fn expire_secondary(&self, name: &Name) {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        if inner.secondaries.expire(&name.to_lowercase()) {
+        let key = name.to_lowercase();
+        if inner.secondaries.expire(&key) {
             warn!(zone = %name, "secondary zone expired; answering SERVFAIL until a transfer succeeds");
-            let _ = self.publish(inner);
+            let _ = self.publish_zone(inner, &key, false);
         }
     }
 
@@ -558,8 +634,8 @@ impl Registry {
         if inner.owner(&key).is_some() {
             return Err(ZoneError::Exists(key));
         }
-        let model = inner.api.create(key, model)?;
-        let _ = self.publish(&mut inner);
+        let model = inner.api.create(key.clone(), model)?;
+        let _ = self.publish_zone(&mut inner, &key, true);
         Ok(model)
     }
 
@@ -586,7 +662,7 @@ impl Registry {
                 names.push(key.as_wire().into());
                 inner.hints.insert(key.clone(), ChangeHint::Names(names));
             }
-            let _ = self.publish(&mut inner);
+            let _ = self.publish_zone(&mut inner, &key, false);
         }
         Ok(result)
     }
@@ -604,7 +680,7 @@ impl Registry {
         let key = name.to_lowercase();
         inner.api_owns(&key)?;
         let result = inner.api.change_keys(&inner.signing, &key, change)?;
-        let _ = self.publish(inner);
+        let _ = self.publish_zone(inner, &key, false);
         Ok(result)
     }
 
@@ -623,12 +699,12 @@ impl Registry {
             if let Err(err) = super::keys::remove_all(&inner.signing.keys, &key) {
                 warn!(zone = %key, %err, "secondary zone deleted, but not its key files");
             }
-            let _ = self.publish(inner);
+            let _ = self.publish_zone(inner, &key, false);
             return Ok(());
         }
         inner.api_owns(&key)?;
         inner.api.delete(&inner.signing.keys, &key)?;
-        let _ = self.publish(inner);
+        let _ = self.publish_zone(inner, &key, true);
         Ok(())
     }
 }

@@ -51,6 +51,14 @@ pub(super) struct SecondaryEntry {
 }
 
 impl SecondaryEntry {
+    /// The copy as the catalog serves it (expired or not), once received.
+    fn published(&self) -> Option<Served> {
+        self.served.as_ref().map(|served| Served {
+            expired: self.expired,
+            ..served.clone()
+        })
+    }
+
     pub(super) fn view(&self) -> ZoneView {
         ZoneView::Secondary {
             source: self.source.clone(),
@@ -183,12 +191,12 @@ impl SecondaryZones {
     }
 
     pub(super) fn served(&self) -> impl Iterator<Item = Served> + '_ {
-        self.entries.values().filter_map(|entry| {
-            entry.served.as_ref().map(|served| Served {
-                expired: entry.expired,
-                ..served.clone()
-            })
-        })
+        self.entries.values().filter_map(SecondaryEntry::published)
+    }
+
+    /// What the catalog serves for the zone at `key`, once it has a copy.
+    pub(super) fn served_at(&self, key: &Name) -> Option<Served> {
+        self.entries.get(key)?.published()
     }
 
     pub(super) fn views(&self) -> impl Iterator<Item = ZoneView> + '_ {

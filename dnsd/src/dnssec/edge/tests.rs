@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 use super::*;
 use crate::dnssec::keys::{Algorithm, FLAGS_KSK, FLAGS_ZSK, KeyTiming};
 
@@ -145,17 +143,11 @@ fn no_signing_key_means_served_as_received() {
 }
 
 /// A fresh folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::test_dir::TempDir;
 
 #[test]
 fn first_seen_times_are_kept_at_rest() {
-    let dir = TempDir(std::env::temp_dir().join(format!("dnsd-edge-{}", std::process::id())));
+    let dir = TempDir::new("edge");
     let store = KeyStore::new(&dir.0);
     let zone = zone();
     // Imported as the sync does: active on the primary, not yet seen here.

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use data_encoding::{BASE64, HEXUPPER};
@@ -650,28 +649,7 @@ fn sbin(name: &str) -> PathBuf {
 }
 
 /// A fresh folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-static DIRS: AtomicU32 = AtomicU32::new(0);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "dnsd-signxfr-{tag}-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::test_dir::TempDir;
 
 /// Exit status and all output of `command`.
 fn run(command: &mut Command) -> (bool, String) {
