@@ -1084,3 +1084,32 @@ fn dnssec_through_the_api_as_pdm_enables_it() {
     let r = s.call("GET", &format!("{zones}/sec.test./cryptokeys/abc"), None);
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn the_zone_filter_of_the_list_finds_one_zone_by_name() {
+    let s = start();
+    for name in ["a.pool.test.", "b.pool.test."] {
+        assert_eq!(create_pool(&s, name).status, 201);
+    }
+    let names = |query: &str| -> Vec<String> {
+        let r = s.call("GET", &format!("{}{query}", s.zones()), None);
+        assert_eq!(r.status, 200, "{query}: {}", r.body);
+        r.json()
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|z| z["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("?zone=b.pool.test."), ["b.pool.test."]);
+    // Names compare without case, as everywhere in DNS.
+    assert_eq!(names("?zone=B.Pool.Test."), ["b.pool.test."]);
+    // The list form: no RRsets.
+    let r = s.call("GET", &format!("{}?zone=a.pool.test.", s.zones()), None);
+    assert!(r.json()[0].get("rrsets").is_none(), "{}", r.body);
+    assert!(names("?zone=missing.pool.test.").is_empty());
+    assert!(names("?zone=a.pool.test").is_empty(), "not absolute");
+    let mut all = names("");
+    all.sort();
+    assert_eq!(all, ["a.pool.test.", "b.pool.test.", "example.test."]);
+}
