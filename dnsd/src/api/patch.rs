@@ -4,6 +4,7 @@
 //! failed check rejects the whole request.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -334,10 +335,10 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
                     if rtype == RType::SOA {
                         soa_replaced = true;
                     }
-                    next.rrsets.insert(key, set);
+                    next.rrsets.insert(key, Arc::new(set));
                 } else if let Some(comments) = comments {
                     match next.rrsets.get_mut(&key) {
-                        Some(set) => set.comments = comments,
+                        Some(set) => Arc::make_mut(set).comments = comments,
                         None => {
                             return Err(unprocessable(format!(
                                 "No change for RRset {} IN {rtype}",
@@ -367,11 +368,13 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
                         Some(value) => Some(request_ttl(Some(value), &change.name, rtype)?),
                         None => None,
                     };
-                    let set = next.rrsets.entry(key).or_insert_with(|| StoredRRset {
-                        ttl: ttl.unwrap_or(3600),
-                        records: Vec::new(),
-                        comments: Vec::new(),
-                    });
+                    let set = Arc::make_mut(next.rrsets.entry(key).or_insert_with(|| {
+                        Arc::new(StoredRRset {
+                            ttl: ttl.unwrap_or(3600),
+                            records: Vec::new(),
+                            comments: Vec::new(),
+                        })
+                    }));
                     if !set.records.iter().any(|r| r.wire == stored.wire) {
                         set.records.push(StoredRecord {
                             disabled: records[0].disabled,
@@ -379,6 +382,7 @@ pub fn apply_patch(zone: &ApiZone, changes: &[RRsetChange], now: u64) -> Result<
                         });
                     }
                 } else if let Some(set) = next.rrsets.get_mut(&key) {
+                    let set = Arc::make_mut(set);
                     set.records.retain(|r| r.wire != stored.wire);
                     if set.records.is_empty() {
                         next.rrsets.remove(&key);
@@ -608,11 +612,13 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
                 owner: record.owner.to_lowercase(),
                 rtype: record.rtype,
             };
-            let set = zone.rrsets.entry(key).or_insert_with(|| StoredRRset {
-                ttl: record.ttl,
-                records: Vec::new(),
-                comments: Vec::new(),
-            });
+            let set = Arc::make_mut(zone.rrsets.entry(key).or_insert_with(|| {
+                Arc::new(StoredRRset {
+                    ttl: record.ttl,
+                    records: Vec::new(),
+                    comments: Vec::new(),
+                })
+            }));
             set.ttl = set.ttl.min(record.ttl);
             set.records.push(StoredRecord {
                 content,
@@ -636,7 +642,7 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
             let mut set = build_rrset(change, rtype, ttl, &name, &mut errors);
             set.comments = comments_from(change, now).unwrap_or_default();
             let key = RRsetKey { owner, rtype };
-            if zone.rrsets.insert(key, set).is_some() {
+            if zone.rrsets.insert(key, Arc::new(set)).is_some() {
                 errors.push(format!("Duplicate RRset {} IN {rtype}", change.name));
             }
         }
@@ -667,11 +673,11 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
         }
         zone.rrsets.insert(
             apex_ns.clone(),
-            StoredRRset {
+            Arc::new(StoredRRset {
                 ttl: 3600,
                 records,
                 comments: Vec::new(),
-            },
+            }),
         );
     }
 
@@ -693,11 +699,11 @@ pub fn create_zone(body: &CreateZone, now: u64) -> Result<ApiZone, ApiError> {
         let stored = check_record(name_text, RType::SOA, &content, &name).map_err(unprocessable)?;
         zone.rrsets.insert(
             apex_soa,
-            StoredRRset {
+            Arc::new(StoredRRset {
                 ttl: 3600,
                 records: vec![stored],
                 comments: Vec::new(),
-            },
+            }),
         );
     }
     check_zone_rules(&zone)?;

@@ -326,7 +326,7 @@ impl ServedNames<'_> {
             owner: name.clone(),
             rtype: RType(0),
         };
-        self.0.rrsets.range(first..)
+        self.0.rrsets.range(first..).map(|(key, set)| (key, &**set))
     }
 }
 

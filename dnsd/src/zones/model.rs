@@ -3,6 +3,8 @@
 //! type), each record kept as the canonical content string PowerDNS shows
 //! and as wire RDATA ready for indexing.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use imbl::OrdMap;
@@ -127,7 +129,7 @@ pub struct ApiZone {
     /// Lowercase, absolute.
     pub name: Name,
     pub settings: ZoneSettings,
-    pub rrsets: OrdMap<RRsetKey, StoredRRset>,
+    pub rrsets: OrdMap<RRsetKey, Arc<StoredRRset>>,
 }
 
 impl ApiZone {
@@ -176,7 +178,7 @@ impl ApiZone {
         let Some(record) = self
             .rrsets
             .get_mut(&key)
-            .and_then(|set| set.records.first_mut())
+            .and_then(|set| Arc::make_mut(set).records.first_mut())
         else {
             return;
         };
@@ -197,14 +199,14 @@ impl ApiZone {
     pub fn derive_wire(&mut self) -> Result<(), String> {
         let mut rrsets = OrdMap::new();
         for (key, set) in &self.rrsets {
-            let mut set = set.clone();
+            let mut set = StoredRRset::clone(set);
             for record in &mut set.records {
                 let wire = parse_content(key.rtype, &record.content, &self.name).map_err(|e| {
                     format!("{} {} {:?}: {e}", key.owner, key.rtype, record.content)
                 })?;
                 record.wire = wire.into_boxed_slice();
             }
-            rrsets.insert(key.clone(), set);
+            rrsets.insert(key.clone(), Arc::new(set));
         }
         self.rrsets = rrsets;
         Ok(())

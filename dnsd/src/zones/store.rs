@@ -243,7 +243,7 @@ impl Store {
                         owner,
                         rtype: RType(rtype),
                     },
-                    set,
+                    std::sync::Arc::new(set),
                 );
             }
             zone.derive_wire().map_err(corrupt)?;
@@ -343,7 +343,7 @@ impl Store {
                         .map(|(k, set)| RRsetEntry {
                             owner: k.owner.to_string(),
                             rtype: k.rtype.0,
-                            set: set.clone(),
+                            set: StoredRRset::clone(set),
                         })
                         .collect(),
                 })

@@ -61,7 +61,7 @@ pub(super) fn replace(
         owner: name(owner),
         rtype,
     };
-    next.rrsets.insert(key, set);
+    next.rrsets.insert(key, std::sync::Arc::new(set));
     next
 }
 
