@@ -423,6 +423,8 @@ impl KeyStore {
             let path = path.to_path_buf();
             move |source| KeyStoreError::Write { path, source }
         };
+        let new_root = !self.root.is_dir();
+        let new_dir = !dir.is_dir();
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -433,11 +435,14 @@ impl KeyStore {
             fs::set_permissions(path, fs::Permissions::from_mode(0o700))
                 .map_err(write_err(path))?;
         }
-        if let Some(parent) = self.root.parent() {
-            // The new `keys` entry must survive a crash too.
+        // A new folder's entry must survive a crash too: its parent is
+        // synced, and only then (one fsync per new zone, not three).
+        if new_root && let Some(parent) = self.root.parent() {
             let _ = sync_dir(parent);
         }
-        sync_dir(&self.root)?;
+        if new_dir {
+            sync_dir(&self.root)?;
+        }
         Ok(dir)
     }
 }
