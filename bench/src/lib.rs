@@ -5,6 +5,7 @@
 //! - [`histogram`]: the latency histogram the load generator reports from.
 //! - [`tracker`]: per-socket IDs, timeouts and loss.
 //! - [`report`]: medians and the markdown tables of `BENCHMARKS.md`.
+//! - [`restapi`]: HTTP requests to a PowerDNS-style REST API and a UDP answer probe.
 //! - [`sys`]: batched `recvmmsg`/`sendmmsg` I/O and socket setup (Linux).
 //!
 //! Binaries: `genzone` (writes zone and queries), `dnsload` (batched
@@ -17,6 +18,7 @@ pub mod generate;
 pub mod histogram;
 pub mod queryfile;
 pub mod report;
+pub mod restapi;
 pub mod rng;
 pub mod sys;
 pub mod tracker;
