@@ -10,7 +10,8 @@
 //!
 //! Binaries: `genzone` (writes zone and queries), `dnsload` (batched
 //! open/closed-loop load generator), `min-responder` (the fixed-answer
-//! floor), `bench-report` (CSV to `BENCHMARKS.md`). `peers.sh` and
+//! floor), `bench-report` (CSV to `BENCHMARKS.md`), `api_latency` and `zone-fleet`
+//! (PATCH-to-answer and many-zones figures through the REST API). `peers.sh` and
 //! `scale.sh` drive them against dnsd, NSD, Knot and PowerDNS; criterion
 //! micro-benchmarks of dnsd's pipeline are in `benches/`.
 
