@@ -8,11 +8,11 @@
 //! Finally it sends PATCHes back to back for `--seconds` and reports
 //! updates/s. Loopback only; every loop is bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use bench::restapi::{http, probe_a, require_loopback};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -43,11 +43,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    for addr in [args.dns, args.api] {
-        if !addr.ip().is_loopback() {
-            bail!("{addr} is not a loopback address");
-        }
-    }
+    require_loopback(&[args.dns, args.api])?;
     let zone = format!("{}.", args.zone.trim_end_matches('.'));
     let mut rrsets = Vec::with_capacity(args.records);
     for i in 0..args.records {
@@ -95,7 +91,7 @@ fn main() -> anyhow::Result<()> {
         to_ack.push(sent.elapsed());
         let deadline = sent + Duration::from_secs(2);
         loop {
-            if answers(&udp, args.dns, &name, round as u16)? {
+            if probe_a(&udp, args.dns, &name, round as u16)?.is_some() {
                 to_answer.push(sent.elapsed());
                 break;
             }
@@ -142,56 +138,4 @@ fn report(what: &str, samples: &mut [Duration]) {
         at(0.99).as_secs_f64() * 1e3,
         samples[samples.len() - 1].as_secs_f64() * 1e3
     );
-}
-
-/// True when `name` A answers NOERROR with at least one record.
-fn answers(udp: &UdpSocket, server: SocketAddr, name: &str, id: u16) -> anyhow::Result<bool> {
-    let mut q = Vec::with_capacity(64);
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    udp.send_to(&q, server)?;
-    let mut buf = [0u8; 1500];
-    loop {
-        match udp.recv_from(&mut buf) {
-            Ok((n, _)) if n >= 12 && buf[..2] == id.to_be_bytes() => {
-                let rcode = buf[3] & 0x0F;
-                let ancount = u16::from_be_bytes([buf[6], buf[7]]);
-                return Ok(rcode == 0 && ancount > 0);
-            }
-            Ok(_) => continue,
-            Err(_) => return Ok(false),
-        }
-    }
-}
-
-/// One HTTP/1.1 request; returns the status and body.
-fn http(
-    api: SocketAddr,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> anyhow::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(api).context("connecting to the API")?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\nX-API-Key: {key}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes())?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    let status = reply.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0);
-    let text = reply
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    Ok((status, text))
 }
