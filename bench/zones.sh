@@ -35,6 +35,9 @@ else
     SAMPLES=200 DURATION=5 REPS=3
 fi
 PDNS_MAX=${PDNS_MAX_ZONES:-10000}
+# ZONES_SERVERS="dnsd" runs only those (the other servers' rows of the last
+# run stay in zones.csv and the section).
+SERVERS=${ZONES_SERVERS:-"dnsd knot pdns"}
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 bench_install_peers
@@ -65,7 +68,7 @@ DNS="127.0.0.1:$DNS_PORT" API="127.0.0.1:$API_PORT"
 HZ=$(getconf CLK_TCK)
 
 CSV="$OUT/zones.csv"
-COLUMNS_CSV="server,zones,create_s,zones_per_s,rss_empty_kb,rss_kb,patch_ack_p50_ms,patch_p50_ms,patch_p99_ms,unanswered,cpu_us_per_query,qps,list_ms,list_bytes,metrics_ms,first_start_s,startup_s,rss_restart_kb,status"
+COLUMNS_CSV="server,zones,create_s,zones_per_s,rss_empty_kb,rss_kb,patch_ack_p50_ms,patch_p50_ms,patch_p99_ms,unanswered,cpu_us_per_query,qps,list_ms,list_bytes,metrics_ms,first_start_s,startup_s,rss_restart_kb,status,cpu_fixed_us_per_query"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
@@ -136,7 +139,7 @@ wait_api() {
 # CPU per query: REPS runs of dnsload on CPU 1 against the server on CPU 0;
 # the median of the server's (user + system) time per answer, and q/s.
 cpu_per_query() {
-    local qfile=$1 rep line bu bs au as
+    local qfile=$1 column=${2:-cpu_us_per_query} rep line bu bs au as
     : >"$WORK/cpu.txt"
     for rep in $(seq 0 "$REPS"); do
         sleep 0.2
@@ -149,7 +152,8 @@ cpu_per_query() {
             -v q="$(bench_field "$line" qps)" 'BEGIN { if (n > 0) printf "%.3f %.0f\n", t * 1e6 / hz / n, q }' \
             >>"$WORK/cpu.txt"
     done
-    ROW[cpu_us_per_query]=$(sort -g "$WORK/cpu.txt" | awk '{v[NR]=$1} END { if (NR) print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2 }')
+    ROW[$column]=$(sort -g "$WORK/cpu.txt" | awk '{v[NR]=$1} END { if (NR) print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2 }')
+    [[ $column == cpu_us_per_query ]] || return 0
     ROW[qps]=$(sort -g -k2 "$WORK/cpu.txt" | awk '{v[NR]=$2} END { if (NR) printf "%.0f", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2 }')
 }
 
@@ -165,6 +169,7 @@ measure_serving() {
     ROW[patch_p99_ms]=$(bench_field "$r" p99_ms)
     ROW[unanswered]=$(bench_field "$r" unanswered)
     cpu_per_query "$WORK/queries-$n.txt"
+    cpu_per_query "$WORK/queries-fixed-$n.txt" cpu_fixed_us_per_query
 }
 
 # restart_timed N CMD...: starts the server again on its persisted state;
@@ -358,11 +363,18 @@ run_knot() {
 
 # ZONES_REPORT_ONLY=1: only write the section again from an existing zones.csv.
 if [[ -z ${ZONES_REPORT_ONLY:-} ]]; then
-echo "$COLUMNS_CSV" >"$CSV"
+if [[ -n ${ZONES_SERVERS:-} && -s $CSV ]] && [[ $(head -1 "$CSV") == "$COLUMNS_CSV" ]]; then
+    # Only some servers run: the others' rows of the last run are kept.
+    awk -F, -v run=" $SERVERS " 'NR == 1 || index(run, " " $1 " ") == 0' "$CSV" >"$CSV.kept"
+    mv "$CSV.kept" "$CSV"
+else
+    echo "$COLUMNS_CSV" >"$CSV"
+fi
 KNOT_EMPTY_KB=$(knot_empty_rss)
 for n in $COUNTS; do
     "$FLEET" queries --count "$n" --lines 100000 --out "$WORK/queries-$n.txt" >/dev/null
-    for server in dnsd knot pdns; do
+    "$FLEET" queries --count "$n" --zones-asked 1000 --lines 100000 --out "$WORK/queries-fixed-$n.txt" >/dev/null
+    for server in $SERVERS; do
         row_reset "$server" "$n"
         if [[ $server == pdns ]] && ((n > PDNS_MAX)); then
             ROW[status]="skipped (above PDNS_MAX_ZONES=$PDNS_MAX)"
@@ -415,6 +427,12 @@ list_per_zone_us() {
     s=$(get "$1" "$2" list_ms)
     [[ -z $s ]] || calc "printf \"%.2f\", $s * 1000 / $2"
 }
+# /metrics holds a series per zone (its serial), so it too is O(zones).
+metrics_per_zone_us() {
+    local s
+    s=$(get "$1" "$2" metrics_ms)
+    [[ -z $s ]] || calc "printf \"%.2f\", $s * 1000 / $2"
+}
 # growth A B NA NB: the exponent k in value ∝ count^k between two counts
 # (0 = flat, 1 = linear).
 growth() {
@@ -444,19 +462,19 @@ MD="$OUT/zones.md"
     echo "- **Date:** $RUN_DATE; $CPU_MODEL, $(nproc) CPUs; load average at the start $LOAD_BEFORE, at the end $LOAD_AFTER"
     echo "- dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree), Knot $KNOT_VERSION, PowerDNS $PDNS_VERSION (gsqlite3 backend, packaged caches)."
     echo "- Zones \`z<i>.fleet.test.\`, 11 records each (SOA, 2 NS, their A, www A/AAAA, MX, mail A, TXT, CNAME); every odd zone signed (ECDSA P-256 CSK): dnsd and PowerDNS through their API as poolmgr does it (\`zone-fleet create\`, 4 requests in flight; PUT dnssec + soa_edit_api, cryptokeys, rectify), Knot by its signer (\`dnssec-signing: on\`, single-type-signing policy) from zone files, one \`zone:\` entry per zone; Knot keeps the signed zones in its journal (\`journal-content: all\`), so a restart does not sign again."
-    echo "- Each server runs alone, on CPU 0 with one UDP worker (PowerDNS: one receiver, one distributor). PATCH → answer: $SAMPLES changes, each a new A RRset in a random zone, polled over UDP until the new address answers (Knot: \`knotc zone-begin/zone-set/zone-commit\`, three knotc runs per change). CPU per query: dnsload on CPU 1 (closed loop, 200 outstanding, ${DURATION} s × $REPS after a warm-up; median) over 100,000 random names of the fleet (www A/AAAA, ftp CNAME, mail A, MX, TXT), server user + system time ÷ answers. Start-up: stop, start on the persisted state (dnsd's data dir, Knot's journal, PowerDNS's SQLite), until the last zone and 20 random ones answer \`www\` with their own address. RSS per zone = (RSS − RSS of the same server without zones) ÷ zones. Listing: GET the zone list; metrics: dnsd /metrics, PowerDNS /statistics; medians of 5."
+    echo "- Each server runs alone, on CPU 0 with one UDP worker (PowerDNS: one receiver, one distributor). PATCH → answer: $SAMPLES changes, each a new A RRset in a random zone, polled over UDP until the new address answers (Knot: \`knotc zone-begin/zone-set/zone-commit\`, three knotc runs per change). CPU per query: dnsload on CPU 1 (closed loop, 200 outstanding, ${DURATION} s × $REPS after a warm-up; median) over 100,000 random names of the fleet (www A/AAAA, ftp CNAME, mail A, MX, TXT), server user + system time ÷ answers; then over 100,000 names of the first 1,000 zones only (the same 6,000 questions at every count: the per-query cost the count itself adds; the whole-fleet figure adds what a working set larger than the caches costs, dnsd's 8,192 reply templates per worker and the CPU's caches, which grows for every server). Start-up: stop, start on the persisted state (dnsd's data dir, Knot's journal, PowerDNS's SQLite), until the last zone and 20 random ones answer \`www\` with their own address. RSS per zone = (RSS − RSS of the same server without zones) ÷ zones. Listing: GET the zone list; metrics: dnsd /metrics, PowerDNS /statistics; medians of 5."
     echo
     for n in "${NS[@]}"; do
         echo "**$n zones**"
         echo
-        echo "| server | create s (zones/s) | RSS MB | RSS/zone kB | PATCH → answer p50 / p99 ms | PATCH → 204 p50 ms | CPU µs/query | q/s | list ms | metrics ms | first start s | start-up s | RSS after restart MB | RSS/zone after restart kB | status |"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "| server | create s (zones/s) | RSS MB | RSS/zone kB | PATCH → answer p50 / p99 ms | PATCH → 204 p50 ms | CPU µs/query | CPU µs/query, 1,000 zones asked | q/s | list ms | metrics ms | first start s | start-up s | RSS after restart MB | RSS/zone after restart kB | status |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for s in dnsd knot pdns; do
             cs=$(get "$s" "$n" create_s) zps=$(get "$s" "$n" zones_per_s)
             create=$(show "$cs")
             [[ -z $zps || $cs == timeout ]] || create="$cs ($zps)"
             [[ $s != knot ]] || create="– (zone files)"
-            echo "| ${NAME[$s]} | $create | $(show "$(mb "$(get "$s" "$n" rss_kb)")") | $(show "$(per_zone "$s" "$n" rss_kb)") | $(show "$(get "$s" "$n" patch_p50_ms)") / $(show "$(get "$s" "$n" patch_p99_ms)") | $(show "$(get "$s" "$n" patch_ack_p50_ms)") | $(show "$(get "$s" "$n" cpu_us_per_query)") | $(show "$(get "$s" "$n" qps)") | $(show "$(get "$s" "$n" list_ms)") | $(show "$(get "$s" "$n" metrics_ms)") | $(show "$(get "$s" "$n" first_start_s)") | $(show "$(get "$s" "$n" startup_s)") | $(show "$(mb "$(get "$s" "$n" rss_restart_kb)")") | $(show "$(per_zone "$s" "$n" rss_restart_kb)") | $(get "$s" "$n" status) |"
+            echo "| ${NAME[$s]} | $create | $(show "$(mb "$(get "$s" "$n" rss_kb)")") | $(show "$(per_zone "$s" "$n" rss_kb)") | $(show "$(get "$s" "$n" patch_p50_ms)") / $(show "$(get "$s" "$n" patch_p99_ms)") | $(show "$(get "$s" "$n" patch_ack_p50_ms)") | $(show "$(get "$s" "$n" cpu_us_per_query)") | $(show "$(get "$s" "$n" cpu_fixed_us_per_query)") | $(show "$(get "$s" "$n" qps)") | $(show "$(get "$s" "$n" list_ms)") | $(show "$(get "$s" "$n" metrics_ms)") | $(show "$(get "$s" "$n" first_start_s)") | $(show "$(get "$s" "$n" startup_s)") | $(show "$(mb "$(get "$s" "$n" rss_restart_kb)")") | $(show "$(per_zone "$s" "$n" rss_restart_kb)") | $(get "$s" "$n" status) |"
         done
         echo
     done
@@ -468,7 +486,7 @@ MD="$OUT/zones.md"
     printf '|---|---|'
     for _ in "${NS[@]}"; do printf -- '---|'; done
     echo "---|"
-    for axis in "RSS per zone after restart, kB" "create time per zone, ms" "PATCH → answer p50, ms" "PATCH → answer p99, ms" "CPU per query, µs" "start-up per zone, ms" "listing per zone, µs" "/metrics, ms"; do
+    for axis in "RSS per zone after restart, kB" "create time per zone, ms" "PATCH → answer p50, ms" "PATCH → answer p99, ms" "CPU per query, µs" "CPU per query, 1,000 zones asked, µs" "start-up per zone, ms" "listing per zone, µs" "/metrics per zone, µs"; do
         for s in dnsd knot pdns; do
             vals=()
             for n in "${NS[@]}"; do
@@ -477,10 +495,11 @@ MD="$OUT/zones.md"
                     create*) v=$(create_per_zone_ms "$s" "$n") ;;
                     *p50*) v=$(get "$s" "$n" patch_p50_ms) ;;
                     *p99*) v=$(get "$s" "$n" patch_p99_ms) ;;
+                    *"zones asked"*) v=$(get "$s" "$n" cpu_fixed_us_per_query) ;;
                     CPU*) v=$(get "$s" "$n" cpu_us_per_query) ;;
                     start*) v=$(startup_per_zone_ms "$s" "$n") ;;
                     listing*) v=$(list_per_zone_us "$s" "$n") ;;
-                    /metrics*) v=$(get "$s" "$n" metrics_ms) ;;
+                    /metrics*) v=$(metrics_per_zone_us "$s" "$n") ;;
                 esac
                 vals+=("${v:-}")
             done
@@ -516,7 +535,7 @@ MD="$OUT/zones.md"
         d=$(per_zone dnsd "$n" rss_restart_kb) k=$(per_zone knot "$n" rss_restart_kb)
         echo "- $n zones: RSS per zone (after restart) dnsd $(show "$d") kB vs Knot $(show "$k") kB: $(verdict "$(le "$d" "$k")"); start-up dnsd $(show "$(get dnsd "$n" startup_s)") s vs Knot $(show "$(get knot "$n" startup_s)") s: $(verdict "$(le "$(get dnsd "$n" startup_s)" "$(get knot "$n" startup_s)")")."
     done
-    for metric in patch_p50_ms patch_p99_ms cpu_us_per_query metrics_ms; do
+    for metric in patch_p50_ms patch_p99_ms cpu_fixed_us_per_query cpu_us_per_query; do
         a=$(get dnsd "$FIRST" "$metric") b=$(get dnsd "$DLAST" "$metric")
         r=$(ratio "$b" "$a")
         ok=""
@@ -528,6 +547,11 @@ MD="$OUT/zones.md"
     ok=""
     [[ $r == – ]] || ok=$(le "$r" 1.5)
     echo "- dnsd listing per zone (the listing itself is O(zones)) from $FIRST to $DLAST: $(show "$a") → $(show "$b") µs: $(verdict "$ok")."
+    a=$(metrics_per_zone_us dnsd "$FIRST") b=$(metrics_per_zone_us dnsd "$DLAST")
+    r=$(ratio "$b" "$a")
+    ok=""
+    [[ $r == – ]] || ok=$(le "$r" 1.5)
+    echo "- dnsd /metrics per zone (it has a serial series per zone, so it is O(zones) too) from $FIRST to $DLAST: $(show "$a") → $(show "$b") µs: $(verdict "$ok")."
     ! grep -q 'timeout\|failed' <(cut -d, -f19 "$CSV") ||
         echo "- Phases that ran out of time or failed: $(awk -F, 'NR > 1 && ($19 ~ /timeout|failed/) {printf "%s%s %s zones: %s", sep, $1, $2, $19; sep = "; "}' "$CSV")."
     ! grep -q 'skipped' <(cut -d, -f19 "$CSV") ||
