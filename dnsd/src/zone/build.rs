@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::record::Record;
-use super::tree::{LuaRecord, Node, NodeMap, RRset, Zone};
+use super::tree::{LuaRecord, Node, NodeMap, PackedRdatas, RRset, Zone};
 use crate::dynamic::{compile_rdata, settings};
 use crate::wire::{Name, RType};
 
@@ -62,30 +62,44 @@ pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
 
 /// Indexes `records` as the zone `origin`.
 pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
-    let origin_lower = origin.to_lowercase();
-    let mut nodes = NodeMap::for_names(records.len());
     let record_count = records.len();
-
+    let mut nodes = NodeMap::for_names(record_count);
+    // Records of one name mostly come together: the node being filled is
+    // kept out of the map until the owner changes, so each record costs no
+    // lookup and each node's RRsets are sized once.
+    let mut filling: Option<Node> = None;
     for record in records {
         check_in_zone(&record.owner, origin)?;
-        let lower = record.owner.to_lowercase();
-        if !nodes.contains_key(lower.as_wire()) {
-            add_ancestors(&mut nodes, &record.owner, &origin_lower);
-            nodes.insert(
-                Arc::from(lower.as_wire()),
-                Arc::new(empty_node(record.owner.clone())),
-            );
+        let same_owner = filling.as_ref().is_some_and(|node| {
+            node.name
+                .as_wire()
+                .eq_ignore_ascii_case(record.owner.as_wire())
+        });
+        if !same_owner {
+            if let Some(done) = filling.take() {
+                nodes.insert(Arc::new(done));
+            }
+            filling = Some(match nodes.remove(record.owner.as_wire()) {
+                // Invariant: nodes are not shared while building.
+                Some(node) => Arc::try_unwrap(node).expect("nodes are not shared yet"),
+                None => {
+                    add_ancestors(&mut nodes, &record.owner, origin);
+                    empty_node(record.owner.clone())
+                }
+            });
         }
-        // Invariant: inserted just above when missing. Nodes are not shared
-        // yet, so make_mut never copies here.
-        let node = nodes.get_mut(lower.as_wire()).expect("node inserted above");
-        add_record(Arc::make_mut(node), record);
+        // Invariant: set just above when the owner changed.
+        let node = filling.as_mut().expect("a node is being filled");
+        add_record(node, record.rtype, record.ttl, &record.rdata);
+    }
+    if let Some(done) = filling {
+        nodes.insert(Arc::new(done));
     }
 
     for node in nodes.values() {
         check_rrsets_fit(node)?;
     }
-    let apex_key = origin_lower.as_wire();
+    let apex_key = origin.as_wire();
     let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
 
     adjust(&mut nodes, apex_key);
@@ -130,60 +144,52 @@ pub(super) fn soa_figures(apex: Option<&Node>, origin: &Name) -> Result<(u32, u3
 pub(super) fn empty_node(name: Name) -> Node {
     Node {
         name,
-        rrsets: Vec::new(),
+        rrsets: Box::default(),
         is_delegation: false,
         is_occluded: false,
         is_dname: false,
         has_wildcard_child: false,
-        lua: Vec::new(),
+        lua: Box::default(),
         records_loaded: 0,
     }
 }
 
 /// Creates the empty non-terminals between `owner` and the apex.
-fn add_ancestors(nodes: &mut NodeMap, owner: &Name, origin_lower: &Name) {
+fn add_ancestors(nodes: &mut NodeMap, owner: &Name, origin: &Name) {
     let mut current = owner.parent();
     while let Some(name) = current {
-        if name.wire_len() < origin_lower.wire_len() {
-            break;
-        }
-        let key: Arc<[u8]> = name.to_lowercase().as_wire().into();
-        if nodes.contains_key(&key) {
+        if name.wire_len() < origin.wire_len() || nodes.contains_key(name.as_wire()) {
             break;
         }
         let parent = name.parent();
-        nodes.insert(key, Arc::new(empty_node(name)));
+        nodes.insert(Arc::new(empty_node(name)));
         current = parent;
     }
 }
 
 /// Adds one record to its node: the RRset's TTL is the smallest given,
 /// and a duplicate (by [`rdata_eq`]) is counted but not stored twice.
-pub(super) fn add_record(node: &mut Node, record: Record) {
+pub(super) fn add_record(node: &mut Node, rtype: RType, ttl: u32, rdata: &[u8]) {
     node.records_loaded += 1;
-    let at = node
-        .rrsets
-        .binary_search_by_key(&record.rtype, |set| set.rtype);
-    match at {
+    match node.rrsets.binary_search_by_key(&rtype, |set| set.rtype) {
         Ok(i) => {
             let set = &mut node.rrsets[i];
-            set.ttl = set.ttl.min(record.ttl);
-            if !set
-                .rdatas
-                .iter()
-                .any(|r| rdata_eq(record.rtype, r, &record.rdata))
-            {
-                set.rdatas.push(record.rdata);
+            set.ttl = set.ttl.min(ttl);
+            if !set.rdatas.iter().any(|r| rdata_eq(rtype, r, rdata)) {
+                set.rdatas.push(rdata);
             }
         }
-        Err(i) => node.rrsets.insert(
-            i,
-            RRset {
-                rtype: record.rtype,
-                ttl: record.ttl,
-                rdatas: vec![record.rdata],
-            },
-        ),
+        Err(i) => {
+            // Exact capacity: a node keeps its RRsets in a boxed slice.
+            let mut rrsets = Vec::with_capacity(node.rrsets.len() + 1);
+            let mut old = std::mem::take(&mut node.rrsets).into_vec().into_iter();
+            rrsets.extend(old.by_ref().take(i));
+            let mut rdatas = PackedRdatas::default();
+            rdatas.push(rdata);
+            rrsets.push(RRset { rtype, ttl, rdatas });
+            rrsets.extend(old);
+            node.rrsets = rrsets.into_boxed_slice();
+        }
     }
 }
 
@@ -208,9 +214,9 @@ pub(super) fn set_own_flags(node: &mut Node, is_apex: bool) {
 
 /// Compiles every LUA record of `node` (lua-records.md §2). A record that
 /// does not compile is kept with its error: it answers SERVFAIL.
-fn compile_lua(node: &Node) -> Vec<LuaRecord> {
+fn compile_lua(node: &Node) -> Box<[LuaRecord]> {
     let Some(set) = node.rrset(RType::LUA) else {
-        return Vec::new();
+        return Box::default();
     };
     set.rdatas
         .iter()
@@ -222,8 +228,8 @@ fn compile_lua(node: &Node) -> Vec<LuaRecord> {
         .collect()
 }
 
-/// True when `key`, a lowercase wire name at or below `apex_key`, lies
-/// strictly below a zone cut (NS or DNAME between it and the apex).
+/// True when `key`, a wire name at or below `apex_key`, lies strictly
+/// below a zone cut (NS or DNAME between it and the apex).
 pub(super) fn is_below_cut(nodes: &NodeMap, key: &[u8], apex_key: &[u8]) -> bool {
     if key.len() <= apex_key.len() {
         return false;
@@ -249,20 +255,29 @@ pub(super) fn is_wildcard_key(key: &[u8]) -> bool {
 /// Computes the flags of every node once all records are in. Nodes are
 /// not shared yet, so make_mut never copies here.
 fn adjust(nodes: &mut NodeMap, apex_key: &[u8]) {
-    let keys: Vec<Arc<[u8]>> = nodes.keys().cloned().collect();
-    for key in &keys {
-        let node = nodes.get_mut(key).expect("key from this map");
-        set_own_flags(Arc::make_mut(node), &key[..] == apex_key);
+    let mut wildcards = Vec::new();
+    for node in nodes.values_mut() {
+        let node = Arc::make_mut(node);
+        let is_apex = node.name.as_wire().eq_ignore_ascii_case(apex_key);
+        set_own_flags(node, is_apex);
+        if is_wildcard_key(node.name.as_wire()) {
+            wildcards.push(node.name.clone());
+        }
     }
-    for key in &keys {
-        if is_wildcard_key(key)
-            && let Some(parent) = nodes.get_mut(&key[2..])
-        {
+    for wildcard in &wildcards {
+        if let Some(parent) = nodes.get_mut(&wildcard.as_wire()[2..]) {
             Arc::make_mut(parent).has_wildcard_child = true;
         }
-        if is_below_cut(nodes, key, apex_key) {
-            let node = nodes.get_mut(key).expect("key from this map");
-            Arc::make_mut(node).is_occluded = true;
-        }
+    }
+    // Glue and other data below cuts: found first, flagged after, since
+    // the test reads the map.
+    let occluded: Vec<Name> = nodes
+        .values()
+        .filter(|node| is_below_cut(nodes, node.name.as_wire(), apex_key))
+        .map(|node| node.name.clone())
+        .collect();
+    for name in &occluded {
+        let node = nodes.get_mut(name.as_wire()).expect("name from this map");
+        Arc::make_mut(node).is_occluded = true;
     }
 }

@@ -5,10 +5,15 @@
 //! the answer path needs (delegation, below a cut, wildcard child) are
 //! computed once at build time, never per query.
 //!
-//! Keys and nodes sit behind `Arc`, so a new version of a zone made by
+//! Nodes sit behind `Arc`, so a new version of a zone made by
 //! [`update_zone`](super::update_zone) shares every node it did not change
 //! with the previous version: copying the map costs reference-count bumps,
 //! not records.
+//!
+//! A large zone is mostly nodes, so a node is kept small: its name is
+//! stored once (the map is keyed by the node's own name, compared without
+//! case), its RRsets sit in one boxed slice and each RRset's RDATAs in one
+//! allocation ([`PackedRdatas`]).
 
 use std::sync::Arc;
 
@@ -23,8 +28,139 @@ pub struct RRset {
     /// One TTL for the whole set (RFC 2181 §5.2): the smallest one loaded.
     pub ttl: u32,
     /// Uncompressed wire RDATA of each record, duplicates removed, in load order.
-    pub rdatas: Vec<Box<[u8]>>,
+    pub rdatas: PackedRdatas,
 }
+
+/// The RDATAs of one RRset in a single allocation: a 32-bit count, then
+/// each RDATA as a 16-bit length and its bytes (RDLENGTH is 16 bits, RFC
+/// 1035 §3.2.1). One allocation per RRset instead of one per record plus
+/// a vector is most of what a large zone saves (see BENCHMARKS.md, scale).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PackedRdatas(Box<[u8]>);
+
+const COUNT_LEN: usize = 4;
+
+impl PackedRdatas {
+    /// The number of RDATAs.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self.0.first_chunk::<COUNT_LEN>() {
+            Some(count) => u32::from_ne_bytes(*count) as usize,
+            None => 0,
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The RDATAs in order.
+    #[inline]
+    pub fn iter(&self) -> RdataIter<'_> {
+        RdataIter {
+            rest: self.0.get(COUNT_LEN..).unwrap_or_default(),
+            left: self.len(),
+        }
+    }
+
+    /// The first RDATA, if any.
+    #[inline]
+    pub fn first(&self) -> Option<&[u8]> {
+        self.iter().next()
+    }
+
+    /// Appends one RDATA. Reallocates the whole set: for building zones
+    /// and LUA answers, not for the static answer path.
+    ///
+    /// # Panics
+    /// When `rdata` is longer than RDLENGTH can say (65,535 octets); the
+    /// zone parser and the wire reader never produce one.
+    pub fn push(&mut self, rdata: &[u8]) {
+        let len = u16::try_from(rdata.len()).expect("RDATA longer than 65535 octets");
+        let count = self.len() as u32 + 1;
+        let body = self.0.get(COUNT_LEN..).unwrap_or_default();
+        let mut packed = Vec::with_capacity(COUNT_LEN + body.len() + 2 + rdata.len());
+        packed.extend_from_slice(&count.to_ne_bytes());
+        packed.extend_from_slice(body);
+        packed.extend_from_slice(&len.to_ne_bytes());
+        packed.extend_from_slice(rdata);
+        self.0 = packed.into_boxed_slice();
+    }
+
+    /// Copies out each RDATA (tests and tools that sort or compare sets).
+    pub fn to_vec(&self) -> Vec<Box<[u8]>> {
+        self.iter().map(Box::from).collect()
+    }
+}
+
+impl<R: AsRef<[u8]>> FromIterator<R> for PackedRdatas {
+    fn from_iter<I: IntoIterator<Item = R>>(iter: I) -> Self {
+        let mut packed = vec![0; COUNT_LEN];
+        let mut count = 0u32;
+        for rdata in iter {
+            let rdata = rdata.as_ref();
+            let len = u16::try_from(rdata.len()).expect("RDATA longer than 65535 octets");
+            packed.extend_from_slice(&len.to_ne_bytes());
+            packed.extend_from_slice(rdata);
+            count += 1;
+        }
+        if count == 0 {
+            return PackedRdatas::default();
+        }
+        packed[..COUNT_LEN].copy_from_slice(&count.to_ne_bytes());
+        PackedRdatas(packed.into_boxed_slice())
+    }
+}
+
+impl std::ops::Index<usize> for PackedRdatas {
+    type Output = [u8];
+
+    fn index(&self, at: usize) -> &[u8] {
+        self.iter().nth(at).expect("RDATA index out of range")
+    }
+}
+
+impl<'a> IntoIterator for &'a PackedRdatas {
+    type Item = &'a [u8];
+    type IntoIter = RdataIter<'a>;
+
+    fn into_iter(self) -> RdataIter<'a> {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for PackedRdatas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The RDATAs of a [`PackedRdatas`], in order.
+#[derive(Clone, Debug)]
+pub struct RdataIter<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for RdataIter<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.rest.split_first_chunk::<2>()?;
+        let (rdata, rest) = rest.split_at(u16::from_ne_bytes(*len) as usize);
+        self.rest = rest;
+        self.left -= 1;
+        Some(rdata)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for RdataIter<'_> {}
 
 /// One LUA record compiled when the zone was built (lua-records.md §2).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +179,7 @@ pub struct Node {
     /// The name with the case of its first appearance in the zone data.
     pub name: Name,
     /// RRsets sorted by type code; empty for an empty non-terminal.
-    pub rrsets: Vec<RRset>,
+    pub rrsets: Box<[RRset]>,
     /// NS at a name other than the apex: a zone cut.
     pub is_delegation: bool,
     /// Strictly below a zone cut: only glue lives here.
@@ -55,10 +191,10 @@ pub struct Node {
     /// The LUA records of the node, compiled, in the order of the LUA
     /// RRset's RDATA; empty for most nodes. Computed with the other own
     /// flags, so a full build and an update agree.
-    pub lua: Vec<LuaRecord>,
+    pub lua: Box<[LuaRecord]>,
     /// Records given for this name, duplicates included (their sum is
     /// [`Zone::record_count`]), so an update can subtract what it replaces.
-    pub(crate) records_loaded: usize,
+    pub(crate) records_loaded: u32,
 }
 
 impl Node {
@@ -76,7 +212,7 @@ impl Node {
     }
 }
 
-/// Nodes by lowercase wire name, shared between versions of a zone.
+/// Nodes by wire name (compared without case), shared between versions of a zone.
 pub(crate) use super::nodemap::NodeMap;
 
 /// One zone, immutable once built.
@@ -84,8 +220,8 @@ pub(crate) use super::nodemap::NodeMap;
 pub struct Zone {
     /// The apex, case as configured.
     pub origin: Name,
-    /// Nodes by lowercase wire name; every ancestor of a node up to the
-    /// apex has a node too.
+    /// Nodes by wire name, compared without case; every ancestor of a
+    /// node up to the apex has a node too.
     pub(crate) nodes: NodeMap,
     /// TTL for the SOA in negative answers: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
     pub negative_ttl: u32,
@@ -106,7 +242,7 @@ impl Zone {
     pub fn apex(&self) -> &Node {
         // Invariant: build_zone refuses a zone without an apex SOA.
         self.nodes
-            .get(self.origin.to_lowercase().as_wire())
+            .get(self.origin.as_wire())
             .expect("zone has an apex node")
             .as_ref()
     }

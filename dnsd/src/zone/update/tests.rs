@@ -90,18 +90,18 @@ impl NamesBelow for Model {
 
 /// Panics with the first difference between two zones.
 fn assert_same(incremental: &Zone, full: &Zone) {
-    let mut keys: Vec<&[u8]> = incremental.nodes.keys().map(|k| &k[..]).collect();
-    let mut want: Vec<&[u8]> = full.nodes.keys().map(|k| &k[..]).collect();
+    let mut keys: Vec<Box<[u8]>> = incremental.nodes.keys().collect();
+    let mut want: Vec<Box<[u8]>> = full.nodes.keys().collect();
     keys.sort();
     want.sort();
-    let show = |keys: &[&[u8]]| -> Vec<String> {
+    let show = |keys: &[Box<[u8]>]| -> Vec<String> {
         keys.iter()
             .map(|k| Name::from_wire(k).unwrap().to_string())
             .collect()
     };
     assert_eq!(show(&keys), show(&want), "node names");
     for key in want {
-        let (got, want) = (&incremental.nodes[key], &full.nodes[key]);
+        let (got, want) = (&incremental.nodes[&key[..]], &full.nodes[&key[..]]);
         let at = want.name.to_string();
         assert_eq!(got.name, want.name, "{at}: name");
         assert_eq!(sorted(got), sorted(want), "{at}: rrsets");
@@ -147,7 +147,7 @@ fn sorted(node: &Node) -> Vec<SortedSet> {
         .rrsets
         .iter()
         .map(|set| {
-            let mut rdatas = set.rdatas.clone();
+            let mut rdatas = set.rdatas.to_vec();
             rdatas.sort();
             (set.rtype, set.ttl, rdatas)
         })
