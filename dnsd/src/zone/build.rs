@@ -60,49 +60,79 @@ pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Zones of at least this many records give the loader's freed memory
+/// back to the system once built.
+const TRIM_AFTER_RECORDS: usize = 100_000;
+
+/// Returns free heap pages to the system. The records and text a large
+/// zone was read from take more memory than the zone itself; freed, glibc
+/// keeps their pages, and the server's RSS would stay at the loader's peak.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Indexes `records` as the zone `origin`.
 pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
     let record_count = records.len();
     let mut nodes = NodeMap::for_names(record_count);
-    // Records of one name mostly come together: the node being filled is
-    // kept out of the map until the owner changes, so each record costs no
-    // lookup and each node's RRsets are sized once.
-    let mut filling: Option<Node> = None;
-    for record in records {
-        check_in_zone(&record.owner, origin)?;
-        let same_owner = filling.as_ref().is_some_and(|node| {
-            node.name
-                .as_wire()
-                .eq_ignore_ascii_case(record.owner.as_wire())
+    // The last owner whose ancestors all have nodes: records of one name,
+    // and names under one parent, mostly come together, so most records
+    // need no lookup for their ancestors.
+    let mut known: Option<Name> = None;
+    // Names two or more labels below the apex (only they can be below a
+    // cut), and wildcards: the flags that depend on other nodes are set
+    // for these alone once every node is in.
+    let mut deep: Vec<Name> = Vec::new();
+    let mut wildcards: Vec<Name> = Vec::new();
+    let mut records = records.into_iter().peekable();
+    while let Some(first) = records.next() {
+        check_in_zone(&first.owner, origin)?;
+        let owner = first.owner.as_wire();
+        // The parent is the last owner, or its parent.
+        let parent_known = known.as_ref().is_some_and(|known| {
+            let (parent, known) = (parent_wire(owner), known.as_wire());
+            parent.eq_ignore_ascii_case(known) || parent.eq_ignore_ascii_case(parent_wire(known))
         });
-        if !same_owner {
-            if let Some(done) = filling.take() {
-                nodes.insert(Arc::new(done));
-            }
-            filling = Some(match nodes.remove(record.owner.as_wire()) {
-                // Invariant: nodes are not shared while building.
-                Some(node) => Arc::try_unwrap(node).expect("nodes are not shared yet"),
-                None => {
-                    add_ancestors(&mut nodes, &record.owner, origin);
-                    empty_node(record.owner.clone())
-                }
-            });
+        if !parent_known {
+            add_ancestors(&mut nodes, &first.owner, origin, &mut deep, &mut wildcards);
         }
-        // Invariant: set just above when the owner changed.
-        let node = filling.as_mut().expect("a node is being filled");
-        add_record(node, record.rtype, record.ttl, &record.rdata);
-    }
-    if let Some(done) = filling {
-        nodes.insert(Arc::new(done));
-    }
-
-    for node in nodes.values() {
+        let mut is_new = false;
+        let node = nodes.get_or_insert_with(owner, || {
+            is_new = true;
+            empty_node(first.owner.clone())
+        });
+        // Invariant: nodes are not shared while the zone is built.
+        let node = Arc::get_mut(node).expect("nodes are not shared yet");
+        add_record(node, first.rtype, first.ttl, &first.rdata);
+        // The rest of this owner's run of records, under the same borrow.
+        while let Some(record) = records.next_if(|r| r.owner.as_wire().eq_ignore_ascii_case(owner))
+        {
+            add_record(node, record.rtype, record.ttl, &record.rdata);
+        }
+        // Checked and flagged here while the node is in cache; an owner
+        // that comes back later is done again then.
         check_rrsets_fit(node)?;
+        set_own_flags(node, owner.eq_ignore_ascii_case(origin.as_wire()));
+        if is_new && parent_wire(owner).len() > origin.wire_len() {
+            deep.push(first.owner.clone());
+        }
+        if is_new && is_wildcard_key(owner) {
+            wildcards.push(first.owner.clone());
+        }
+        known = Some(first.owner);
     }
+    drop(records);
+
     let apex_key = origin.as_wire();
     let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
-
-    adjust(&mut nodes, apex_key);
+    set_context_flags(&mut nodes, apex_key, &deep, &wildcards);
+    if record_count >= TRIM_AFTER_RECORDS {
+        trim_heap();
+    }
 
     Ok(Zone {
         origin: origin.clone(),
@@ -154,14 +184,33 @@ pub(super) fn empty_node(name: Name) -> Node {
     }
 }
 
-/// Creates the empty non-terminals between `owner` and the apex.
-fn add_ancestors(nodes: &mut NodeMap, owner: &Name, origin: &Name) {
+/// The wire name of the parent of the wire name `wire` (the root's is empty).
+fn parent_wire(wire: &[u8]) -> &[u8] {
+    wire.get(1 + usize::from(*wire.first().unwrap_or(&0))..)
+        .unwrap_or_default()
+}
+
+/// Creates the empty non-terminals between `owner` and the apex; those two
+/// or more labels below the apex go to `deep` too, wildcards to `wildcards`.
+fn add_ancestors(
+    nodes: &mut NodeMap,
+    owner: &Name,
+    origin: &Name,
+    deep: &mut Vec<Name>,
+    wildcards: &mut Vec<Name>,
+) {
     let mut current = owner.parent();
     while let Some(name) = current {
         if name.wire_len() < origin.wire_len() || nodes.contains_key(name.as_wire()) {
             break;
         }
         let parent = name.parent();
+        if parent_wire(name.as_wire()).len() > origin.wire_len() {
+            deep.push(name.clone());
+        }
+        if is_wildcard_key(name.as_wire()) {
+            wildcards.push(name.clone());
+        }
         nodes.insert(Arc::new(empty_node(name)));
         current = parent;
     }
@@ -252,31 +301,22 @@ pub(super) fn is_wildcard_key(key: &[u8]) -> bool {
     key.len() > 2 && key[0] == 1 && key[1] == b'*'
 }
 
-/// Computes the flags of every node once all records are in. Nodes are
-/// not shared yet, so make_mut never copies here.
-fn adjust(nodes: &mut NodeMap, apex_key: &[u8]) {
-    let mut wildcards = Vec::new();
-    for node in nodes.values_mut() {
-        let node = Arc::make_mut(node);
-        let is_apex = node.name.as_wire().eq_ignore_ascii_case(apex_key);
-        set_own_flags(node, is_apex);
-        if is_wildcard_key(node.name.as_wire()) {
-            wildcards.push(node.name.clone());
-        }
-    }
-    for wildcard in &wildcards {
+/// Sets the flags that depend on other nodes, once all records are in:
+/// `has_wildcard_child` at the parents of `wildcards`, and `is_occluded`
+/// at those of `deep` (every name two or more labels below the apex) that
+/// lie below a cut. Nodes are not shared yet, so make_mut never copies.
+fn set_context_flags(nodes: &mut NodeMap, apex_key: &[u8], deep: &[Name], wildcards: &[Name]) {
+    for wildcard in wildcards {
         if let Some(parent) = nodes.get_mut(&wildcard.as_wire()[2..]) {
             Arc::make_mut(parent).has_wildcard_child = true;
         }
     }
-    // Glue and other data below cuts: found first, flagged after, since
-    // the test reads the map.
-    let occluded: Vec<Name> = nodes
-        .values()
-        .filter(|node| is_below_cut(nodes, node.name.as_wire(), apex_key))
-        .map(|node| node.name.clone())
+    // Found first, flagged after, since the test reads the map.
+    let occluded: Vec<&Name> = deep
+        .iter()
+        .filter(|name| is_below_cut(nodes, name.as_wire(), apex_key))
         .collect();
-    for name in &occluded {
+    for name in occluded {
         let node = nodes.get_mut(name.as_wire()).expect("name from this map");
         Arc::make_mut(node).is_occluded = true;
     }

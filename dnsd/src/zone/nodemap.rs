@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
 
@@ -145,6 +146,27 @@ impl NodeMap {
         None
     }
 
+    /// The node named `wire` (any case), made by `make` when there is none
+    /// (one lookup either way); its shard is copied first if shared.
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        wire: &[u8],
+        make: impl FnOnce() -> Node,
+    ) -> &mut Arc<Node> {
+        let hash = name_hash(wire);
+        let at = self.shard_of(hash);
+        let shard = Arc::make_mut(&mut self.shards[at]);
+        match shard.entry(hash, |node| same_name(node, wire), hash_node) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let node = make();
+                debug_assert!(same_name(&node, wire), "node made for another name");
+                self.len += 1;
+                entry.insert(Arc::new(node)).into_mut()
+            }
+        }
+    }
+
     /// Takes out the node named `wire` (any case).
     pub(crate) fn remove(&mut self, wire: &[u8]) -> Option<Arc<Node>> {
         let hash = name_hash(wire);
@@ -170,14 +192,6 @@ impl NodeMap {
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<Node>> {
         self.shards.iter().flat_map(|shard| shard.iter())
-    }
-
-    /// Every node, to change in place (a shard shared with another
-    /// version is copied first). Names must not change.
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Arc<Node>> {
-        self.shards
-            .iter_mut()
-            .flat_map(|shard| Arc::make_mut(shard).iter_mut())
     }
 
     /// The lowercase wire names of the nodes that may differ between
