@@ -252,3 +252,52 @@ impl Zone {
         self.nodes.values().map(|node| &**node)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_rdatas_round_trip() {
+        let longest = vec![7u8; 65535];
+        let given: Vec<&[u8]> = vec![&[192, 0, 2, 1], &[], &longest, &[1]];
+        let packed: PackedRdatas = given.iter().collect();
+        assert_eq!(packed.len(), 4);
+        assert!(!packed.is_empty());
+        assert_eq!(packed.iter().collect::<Vec<_>>(), given);
+        assert_eq!(packed.iter().len(), 4, "exact size");
+        assert_eq!(packed.first(), Some(&[192, 0, 2, 1][..]));
+        assert_eq!(&packed[2], &longest[..]);
+        assert_eq!(&packed[3], &[1][..]);
+        assert_eq!(packed.to_vec().len(), 4);
+
+        let mut pushed = PackedRdatas::default();
+        assert!(pushed.is_empty() && pushed.first().is_none());
+        for rdata in &given {
+            pushed.push(rdata);
+        }
+        assert_eq!(pushed, packed, "push and collect agree");
+        assert_eq!(format!("{pushed:?}").len(), format!("{:?}", given).len());
+
+        let none: PackedRdatas = std::iter::empty::<&[u8]>().collect();
+        assert_eq!(none, PackedRdatas::default());
+        assert_eq!(none.iter().next(), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "RDATA longer than 65535 octets")]
+    fn an_rdata_longer_than_rdlength_is_refused() {
+        PackedRdatas::default().push(&vec![0; 65536]);
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // The per-name cost of a large zone (see BENCHMARKS.md, scale).
+        assert!(
+            std::mem::size_of::<Node>() <= 56,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+        assert_eq!(std::mem::size_of::<RRset>(), 24);
+    }
+}
