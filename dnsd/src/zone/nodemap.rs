@@ -18,8 +18,6 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use rustc_hash::FxHasher;
-use std::hash::Hasher;
 
 use super::tree::Node;
 
@@ -63,20 +61,32 @@ fn lowercase_word(word: u64) -> u64 {
     word | (upper >> 2)
 }
 
+/// Multiplies as 128 bits and folds the halves: every output bit depends
+/// on every input bit, which a plain 64-bit multiply does not give its
+/// low and high bits (with FxHash, names differing only in one digit
+/// shared shards and hashbrown's 7-bit tags, and lookups crawled).
+#[inline(always)]
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// The hash of a wire name, the same whatever the case of its letters
 /// (label length octets are below 64, so never letters).
 #[inline]
 pub(crate) fn name_hash(wire: &[u8]) -> u64 {
-    let mut hasher = FxHasher::default();
+    let mut hash = SEED ^ wire.len() as u64;
     let mut words = wire.chunks_exact(8);
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().expect("eight octets"));
-        hasher.write_u64(lowercase_word(word));
+        hash = fold_mul(hash ^ lowercase_word(word), MIX);
     }
     let mut tail = [0u8; 8];
     tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    hasher.write_u64(lowercase_word(u64::from_le_bytes(tail)));
-    hasher.finish()
+    fold_mul(hash ^ lowercase_word(u64::from_le_bytes(tail)), MIX)
 }
 
 /// True when two wire names are the same name.

@@ -15,7 +15,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use super::LoadError;
 use crate::wire::{Name, RType};
 use crate::zone::Record;
-use crate::zone::nodemap::name_hash;
+use crate::zone::nodemap::{fold_mul, name_hash};
 
 /// Largest TTL allowed (RFC 2181 §8).
 pub const MAX_TTL: u32 = 2_147_483_647;
@@ -255,8 +255,12 @@ pub fn dedup(records: Vec<Record>) -> Vec<Record> {
     // set of borrowed fields, which matters at a million records.
     let hash = |r: &Record| {
         let mut hasher = FxHasher::default();
-        (name_hash(r.owner.as_wire()), r.rtype, r.class, &r.rdata[..]).hash(&mut hasher);
-        hasher.finish()
+        (r.rtype, r.class, &r.rdata[..]).hash(&mut hasher);
+        // FxHash alone leaves hashbrown's tag bits poorly mixed.
+        fold_mul(
+            hasher.finish() ^ name_hash(r.owner.as_wire()),
+            0x9e37_79b9_7f4a_7c15,
+        )
     };
     let same = |a: &Record, b: &Record| {
         a.rtype == b.rtype
