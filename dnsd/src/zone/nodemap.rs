@@ -78,15 +78,34 @@ const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 /// (label length octets are below 64, so never letters).
 #[inline]
 pub(crate) fn name_hash(wire: &[u8]) -> u64 {
+    hash_words::<true>(wire)
+}
+
+/// [`name_hash`] of a name known to be lowercase already (the answer
+/// path's query names): the same value without folding the case.
+#[inline(always)]
+fn lowercase_name_hash(wire: &[u8]) -> u64 {
+    hash_words::<false>(wire)
+}
+
+#[inline(always)]
+fn hash_words<const FOLD_CASE: bool>(wire: &[u8]) -> u64 {
+    let fold = |word: u64| {
+        if FOLD_CASE {
+            lowercase_word(word)
+        } else {
+            word
+        }
+    };
     let mut hash = SEED ^ wire.len() as u64;
     let mut words = wire.chunks_exact(8);
     for word in &mut words {
         let word = u64::from_le_bytes(word.try_into().expect("eight octets"));
-        hash = fold_mul(hash ^ lowercase_word(word), MIX);
+        hash = fold_mul(hash ^ fold(word), MIX);
     }
     let mut tail = [0u8; 8];
     tail[..words.remainder().len()].copy_from_slice(words.remainder());
-    fold_mul(hash ^ lowercase_word(u64::from_le_bytes(tail)), MIX)
+    fold_mul(hash ^ fold(u64::from_le_bytes(tail)), MIX)
 }
 
 /// True when two wire names are the same name.
@@ -125,6 +144,15 @@ impl NodeMap {
     #[inline(always)]
     pub(crate) fn get(&self, wire: &[u8]) -> Option<&Arc<Node>> {
         let hash = name_hash(wire);
+        self.shards[self.shard_of(hash)].find(hash, |node| same_name(node, wire))
+    }
+
+    /// The node named `wire`, which must be lowercase (a query name):
+    /// what [`NodeMap::get`] finds, a little cheaper.
+    #[inline(always)]
+    pub(crate) fn get_lowercase(&self, wire: &[u8]) -> Option<&Arc<Node>> {
+        debug_assert!(!wire.iter().any(u8::is_ascii_uppercase), "not lowercase");
+        let hash = lowercase_name_hash(wire);
         self.shards[self.shard_of(hash)].find(hash, |node| same_name(node, wire))
     }
 
@@ -289,6 +317,11 @@ mod tests {
         let lower = Name::from_text("www.example.test.", None).unwrap();
         let upper = Name::from_text("WWW.EXAMPLE.TEST.", None).unwrap();
         assert_eq!(name_hash(lower.as_wire()), name_hash(upper.as_wire()));
+        assert_eq!(
+            name_hash(lower.as_wire()),
+            lowercase_name_hash(lower.as_wire())
+        );
+        assert!(map.get_lowercase(lower.as_wire()).is_some());
         let found = map
             .get(lower.as_wire())
             .expect("found by its lowercase name");

@@ -235,7 +235,7 @@ impl Zone {
     /// The node at a lowercase wire name.
     #[inline]
     pub fn node(&self, lower_wire: &[u8]) -> Option<&Node> {
-        self.nodes.get(lower_wire).map(|node| &**node)
+        self.nodes.get_lowercase(lower_wire).map(|node| &**node)
     }
 
     /// The apex node; every built zone has one.
