@@ -14,7 +14,7 @@ use arrayvec::ArrayVec;
 use crate::dnssec::store::ZoneKeys;
 use crate::wire::name::MAX_NAME_LEN;
 use crate::wire::{Class, RType, Rcode};
-use crate::zone::{RRset, Zone};
+use crate::zone::{RRset, RdataIter, Zone};
 
 /// Which section an entry goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,7 +338,7 @@ impl<'z> Outcome<'z> {
 /// The RDATAs of one entry (see [`Outcome::rdatas`]).
 #[derive(Clone)]
 pub enum Rdatas<'a> {
-    Many(std::slice::Iter<'a, Box<[u8]>>),
+    Many(RdataIter<'a>),
     One(Option<&'a [u8]>),
 }
 
@@ -346,7 +346,7 @@ impl<'a> Iterator for Rdatas<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
         match self {
-            Rdatas::Many(iter) => iter.next().map(|r| &r[..]),
+            Rdatas::Many(iter) => iter.next(),
             Rdatas::One(one) => one.take(),
         }
     }

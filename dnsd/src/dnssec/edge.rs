@@ -55,12 +55,7 @@ pub struct Decision {
 pub fn apex_dnskeys(zone: &Zone) -> Vec<Box<[u8]>> {
     zone.apex()
         .rrset(RType::DNSKEY)
-        .map(|set| {
-            set.rdatas
-                .iter()
-                .map(|r| Box::<[u8]>::from(&r[..]))
-                .collect()
-        })
+        .map(|set| set.rdatas.iter().map(Box::<[u8]>::from).collect())
         .unwrap_or_default()
 }
 

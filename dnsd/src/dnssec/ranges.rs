@@ -118,12 +118,13 @@ impl RangeChain {
         type Owner = (Box<[u8]>, Arc<[u8]>);
         let mut entries: Vec<Owner> = zone
             .nodes
-            .iter()
-            .filter(|(_, node)| in_chain(node))
-            .map(|(name, _)| {
+            .values()
+            .filter(|node| in_chain(node))
+            .map(|node| {
+                let name: Arc<[u8]> = node.name.as_wire().to_ascii_lowercase().into();
                 let mut key = CanonicalKey::new();
-                canonical_key_into(name, &mut key);
-                (Box::from(&key[..]), Arc::clone(name))
+                canonical_key_into(&name, &mut key);
+                (Box::from(&key[..]), name)
             })
             .collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));

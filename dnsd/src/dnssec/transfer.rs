@@ -120,12 +120,12 @@ pub fn signed_zone_records(
         position += 1;
         // The last name of the chain points back at the apex.
         let next = &names[chain[position % chain.len()]];
-        let nsec = nsec_of(name, next.key);
+        let nsec = nsec_of(name, &next.key);
         sealer.rrset(
             name,
             RType::NSEC,
             zone.negative_ttl,
-            &[nsec],
+            [&nsec[..]],
             true,
             &mut out,
         )?;
@@ -149,7 +149,7 @@ enum Kind {
 /// A name of the zone and what the copy makes of it.
 struct Named<'z> {
     /// Lowercase wire name.
-    key: &'z [u8],
+    key: Box<[u8]>,
     node: &'z Node,
     kind: Kind,
 }
@@ -157,10 +157,10 @@ struct Named<'z> {
 /// Every name of the zone, in canonical order (RFC 4034 §6.1), so the apex
 /// comes first and names below a cut follow the cut.
 fn canonical_names(zone: &Zone) -> Vec<Named<'_>> {
-    let mut names: Vec<(Vec<&[u8]>, Named<'_>)> = zone
+    let mut names: Vec<Named<'_>> = zone
         .nodes
-        .iter()
-        .map(|(key, node)| {
+        .values()
+        .map(|node| {
             let kind = if node.is_occluded {
                 Kind::Occluded
             } else if node.is_delegation {
@@ -170,19 +170,28 @@ fn canonical_names(zone: &Zone) -> Vec<Named<'_>> {
             } else {
                 Kind::Authoritative
             };
-            let named = Named {
-                key: &key[..],
+            Named {
+                key: node.name.as_wire().to_ascii_lowercase().into(),
                 node,
                 kind,
-            };
-            (labels_from_root(key), named)
+            }
         })
         .collect();
     // Labels compared from the root, each as lowercase octets, a label
     // that is a prefix of another first, a name before its descendants:
     // exactly slice order on the reversed label lists of lowercase keys.
-    names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    names.into_iter().map(|(_, named)| named).collect()
+    let mut order: Vec<(Vec<&[u8]>, usize)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, named)| (labels_from_root(&named.key), i))
+        .collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    let mut slots: Vec<Option<Named<'_>>> = names.drain(..).map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each index once"))
+        .collect()
 }
 
 /// The labels of an uncompressed wire name, the root's excluded, from the
@@ -233,13 +242,19 @@ fn nsec_of(name: &Named<'_>, next: &[u8]) -> Box<[u8]> {
 }
 
 /// Appends one RRset's records, as they are stored.
-fn push_rrset(node: &Node, rtype: RType, ttl: u32, rdatas: &[Box<[u8]>], out: &mut Vec<Record>) {
-    out.extend(rdatas.iter().map(|rdata| Record {
+fn push_rrset<'r>(
+    node: &Node,
+    rtype: RType,
+    ttl: u32,
+    rdatas: impl IntoIterator<Item = &'r [u8]>,
+    out: &mut Vec<Record>,
+) {
+    out.extend(rdatas.into_iter().map(|rdata| Record {
         owner: node.name.clone(),
         rtype,
         class: CLASS_IN,
         ttl,
-        rdata: rdata.clone(),
+        rdata: rdata.into(),
         location: None,
     }));
 }
@@ -280,16 +295,19 @@ impl Sealer<'_> {
 
     /// Appends one RRset and, when `signed`, its RRSIGs (one per key that
     /// signs the type, as online: KSK/CSK for DNSKEY, CDS and CDNSKEY).
-    fn rrset(
+    fn rrset<'r, I>(
         &mut self,
         name: &Named<'_>,
         rtype: RType,
         ttl: u32,
-        rdatas: &[Box<[u8]>],
+        rdatas: I,
         signed: bool,
         out: &mut Vec<Record>,
-    ) -> Result<(), TransferSignError> {
-        push_rrset(name.node, rtype, ttl, rdatas, out);
+    ) -> Result<(), TransferSignError>
+    where
+        I: IntoIterator<Item = &'r [u8]> + Clone,
+    {
+        push_rrset(name.node, rtype, ttl, rdatas.clone(), out);
         if !signed {
             return Ok(());
         }
@@ -299,11 +317,11 @@ impl Sealer<'_> {
         self.signer
             .rrsigs(
                 self.keys,
-                name.key,
+                &name.key,
                 rtype,
                 CLASS_IN,
                 ttl,
-                rdatas.iter().map(|rdata| &rdata[..]),
+                rdatas,
                 self.now,
                 &mut self.scratch,
                 &mut self.batch,

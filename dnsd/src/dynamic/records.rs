@@ -121,7 +121,7 @@ pub(crate) fn answer<'z>(
     let set = RRset {
         rtype: RType::CNAME,
         ttl: ctx.ttl,
-        rdatas: vec![target],
+        rdatas: [target].into_iter().collect(),
     };
     push_dynamic(owner, set, &ctx, out);
     if out.chain_contains(synth.as_wire(), qname) {
@@ -450,20 +450,22 @@ fn push_merged<'z>(
     ctx: &Context<'_>,
     out: &mut Outcome<'z>,
 ) {
-    let mut set = RRset {
-        rtype,
-        ttl: ctx.ttl,
-        rdatas: Vec::with_capacity(produced.len()),
-    };
+    let mut ttl = ctx.ttl;
+    let mut rdatas: Vec<&[u8]> = Vec::with_capacity(produced.len());
     if let Some(static_set) = node.rrset(rtype) {
-        set.ttl = set.ttl.min(static_set.ttl);
-        set.rdatas.extend(static_set.rdatas.iter().cloned());
+        ttl = ttl.min(static_set.ttl);
+        rdatas.extend(static_set.rdatas.iter());
     }
-    for wire in produced {
-        if !set.rdatas.iter().any(|r| same_rdata(rtype, r, &wire)) {
-            set.rdatas.push(wire);
+    for wire in &produced {
+        if !rdatas.iter().any(|r| same_rdata(rtype, r, wire)) {
+            rdatas.push(wire);
         }
     }
+    let set = RRset {
+        rtype,
+        ttl,
+        rdatas: rdatas.into_iter().collect(),
+    };
     push_dynamic(owner, set, ctx, out);
 }
 

@@ -23,7 +23,10 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::wire::{Name, RType, rdata};
-use crate::zone::{BuildError, NamesBelow, Node, OwnerChange, Record, Zone, rdata_eq, update_zone};
+use crate::zone::{
+    BuildError, NamesBelow, Node, OwnerChange, PackedRdatas, RRset, Record, Zone, rdata_eq,
+    update_zone,
+};
 
 /// One serial change of a zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,26 +121,24 @@ fn changed_keys(old: &Zone, new: &Zone) -> Vec<Box<[u8]>> {
     // Only the shards the versions do not share can hold a difference.
     let mut keys = Vec::new();
     for key in new.nodes.keys_not_shared(&old.nodes) {
-        match (old.nodes.get(key), new.nodes.get(key)) {
+        match (old.nodes.get(&key), new.nodes.get(&key)) {
             (Some(before), Some(after)) if Arc::ptr_eq(before, after) => {}
-            _ => keys.push(Box::from(&key[..])),
+            _ => keys.push(key),
         }
     }
     keys.extend(
         old.nodes
             .keys_not_shared(&new.nodes)
             .into_iter()
-            .filter(|key| !new.nodes.contains_key(&key[..]))
-            .map(|key| Box::from(&key[..])),
+            .filter(|key| !new.nodes.contains_key(key)),
     );
     keys
 }
 
 /// Adds to `diff` what differs between two versions of one name.
 fn diff_node(old: Option<&Node>, new: Option<&Node>, is_apex: bool, diff: &mut Diff) {
-    let empty = Vec::new();
-    let old_sets = old.map_or(&empty, |n| &n.rrsets);
-    let new_sets = new.map_or(&empty, |n| &n.rrsets);
+    let old_sets: &[RRset] = old.map_or(&[], |n| &n.rrsets);
+    let new_sets: &[RRset] = new.map_or(&[], |n| &n.rrsets);
     let (mut i, mut j) = (0, 0);
     // Both lists are sorted by type: walk them together.
     while i < old_sets.len() || j < new_sets.len() {
@@ -188,25 +189,15 @@ fn diff_node(old: Option<&Node>, new: Option<&Node>, is_apex: bool, diff: &mut D
 
 /// The RDATAs of `these` that `those` lacks (exact octets), in order.
 fn missing_from<'a>(
-    these: &'a [Box<[u8]>],
-    those: &'a [Box<[u8]>],
+    these: &'a PackedRdatas,
+    those: &'a PackedRdatas,
 ) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
     // A hash set only pays off for big sets (NS farms, TXT piles).
     if these.len() * those.len() > 1024 {
-        let set: FxHashSet<&[u8]> = those.iter().map(|r| &r[..]).collect();
-        Box::new(
-            these
-                .iter()
-                .map(|r| &r[..])
-                .filter(move |r| !set.contains(r)),
-        )
+        let set: FxHashSet<&[u8]> = those.iter().collect();
+        Box::new(these.iter().filter(move |r| !set.contains(r)))
     } else {
-        Box::new(
-            these
-                .iter()
-                .map(|r| &r[..])
-                .filter(move |r| !those.iter().any(|t| &t[..] == *r)),
-        )
+        Box::new(these.iter().filter(move |r| !those.iter().any(|t| t == *r)))
     }
 }
 
@@ -223,7 +214,7 @@ fn soa_record(zone: &Zone) -> Record {
         rtype: RType::SOA,
         class: 1,
         ttl: set.ttl,
-        rdata: set.rdatas.first().cloned().unwrap_or_default(),
+        rdata: set.rdatas.first().map(Box::from).unwrap_or_default(),
         location: None,
     }
 }
@@ -235,7 +226,7 @@ pub fn zone_records(zone: &Zone) -> Vec<Record> {
     out.push(soa_record(zone));
     let apex = zone.origin.to_lowercase();
     for (key, node) in nodes_in_canonical_order(zone) {
-        let is_apex = key == apex.as_wire();
+        let is_apex = &key[..] == apex.as_wire();
         for set in &node.rrsets {
             if is_apex && set.rtype == RType::SOA {
                 continue;
@@ -245,7 +236,7 @@ pub fn zone_records(zone: &Zone) -> Vec<Record> {
                 rtype: set.rtype,
                 class: 1,
                 ttl: set.ttl,
-                rdata: rdata.clone(),
+                rdata: rdata.into(),
                 location: None,
             }));
         }
@@ -256,11 +247,10 @@ pub fn zone_records(zone: &Zone) -> Vec<Record> {
 /// The nodes of `zone` with their lowercase wire keys, in canonical order
 /// (RFC 4034 §6.1; the apex first), for a transfer that streams a big
 /// zone instead of listing its records first.
-pub fn nodes_in_canonical_order(zone: &Zone) -> Vec<(&[u8], &Node)> {
-    let mut nodes: Vec<(&[u8], &Node)> = zone
-        .nodes
-        .iter()
-        .map(|(key, node)| (&key[..], &**node))
+pub fn nodes_in_canonical_order(zone: &Zone) -> Vec<(Box<[u8]>, &Node)> {
+    let mut nodes: Vec<(Box<[u8]>, &Node)> = zone
+        .nodes()
+        .map(|node| (node.name.as_wire().to_ascii_lowercase().into(), node))
         .collect();
     sort_canonical(&mut nodes, |(key, _)| key);
     nodes
@@ -476,7 +466,7 @@ fn node_records(node: &Node) -> Vec<Record> {
                 rtype: set.rtype,
                 class: 1,
                 ttl: set.ttl,
-                rdata: rdata.clone(),
+                rdata: rdata.into(),
                 location: None,
             })
         })
@@ -546,9 +536,12 @@ impl<'a> Below<'a> {
                 }
             }
         };
-        for (key, node) in &self.zone.nodes {
-            if !node.rrsets.is_empty() && !self.work.contains_key(&key[..]) {
-                note(key, &node.name);
+        let mut key = Vec::with_capacity(255);
+        for node in self.zone.nodes().filter(|node| !node.rrsets.is_empty()) {
+            key.clear();
+            key.extend(node.name.as_wire().iter().map(u8::to_ascii_lowercase));
+            if !self.work.contains_key(&key[..]) {
+                note(&key, &node.name);
             }
         }
         for (key, records) in self.work {

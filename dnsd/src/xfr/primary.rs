@@ -297,7 +297,7 @@ fn soa_record(served: &Served) -> Record {
         rtype: RType::SOA,
         class: 1,
         ttl: set.ttl,
-        rdata: set.rdatas[0].clone(),
+        rdata: set.rdatas[0].into(),
         location: None,
     }
 }

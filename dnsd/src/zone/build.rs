@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::record::Record;
-use super::tree::{LuaRecord, Node, NodeMap, RRset, Zone};
+use super::tree::{LuaRecord, Node, NodeMap, PackedRdatas, RRset, Zone};
 use crate::dynamic::{compile_rdata, settings};
 use crate::wire::{Name, RType};
 
@@ -60,35 +60,79 @@ pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// Zones of at least this many records give the loader's freed memory
+/// back to the system once built.
+const TRIM_AFTER_RECORDS: usize = 100_000;
+
+/// Returns free heap pages to the system. The records and text a large
+/// zone was read from take more memory than the zone itself; freed, glibc
+/// keeps their pages, and the server's RSS would stay at the loader's peak.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Indexes `records` as the zone `origin`.
 pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
-    let origin_lower = origin.to_lowercase();
-    let mut nodes = NodeMap::for_names(records.len());
     let record_count = records.len();
-
-    for record in records {
-        check_in_zone(&record.owner, origin)?;
-        let lower = record.owner.to_lowercase();
-        if !nodes.contains_key(lower.as_wire()) {
-            add_ancestors(&mut nodes, &record.owner, &origin_lower);
-            nodes.insert(
-                Arc::from(lower.as_wire()),
-                Arc::new(empty_node(record.owner.clone())),
-            );
+    let mut nodes = NodeMap::for_names(record_count);
+    // The last owner whose ancestors all have nodes: records of one name,
+    // and names under one parent, mostly come together, so most records
+    // need no lookup for their ancestors.
+    let mut known: Option<Name> = None;
+    // Names two or more labels below the apex (only they can be below a
+    // cut), and wildcards: the flags that depend on other nodes are set
+    // for these alone once every node is in.
+    let mut deep: Vec<Name> = Vec::new();
+    let mut wildcards: Vec<Name> = Vec::new();
+    let mut records = records.into_iter().peekable();
+    while let Some(first) = records.next() {
+        check_in_zone(&first.owner, origin)?;
+        let owner = first.owner.as_wire();
+        // The parent is the last owner, or its parent.
+        let parent_known = known.as_ref().is_some_and(|known| {
+            let (parent, known) = (parent_wire(owner), known.as_wire());
+            parent.eq_ignore_ascii_case(known) || parent.eq_ignore_ascii_case(parent_wire(known))
+        });
+        if !parent_known {
+            add_ancestors(&mut nodes, &first.owner, origin, &mut deep, &mut wildcards);
         }
-        // Invariant: inserted just above when missing. Nodes are not shared
-        // yet, so make_mut never copies here.
-        let node = nodes.get_mut(lower.as_wire()).expect("node inserted above");
-        add_record(Arc::make_mut(node), record);
-    }
-
-    for node in nodes.values() {
+        let mut is_new = false;
+        let node = nodes.get_or_insert_with(owner, || {
+            is_new = true;
+            empty_node(first.owner.clone())
+        });
+        // Invariant: nodes are not shared while the zone is built.
+        let node = Arc::get_mut(node).expect("nodes are not shared yet");
+        add_record(node, first.rtype, first.ttl, &first.rdata);
+        // The rest of this owner's run of records, under the same borrow.
+        while let Some(record) = records.next_if(|r| r.owner.as_wire().eq_ignore_ascii_case(owner))
+        {
+            add_record(node, record.rtype, record.ttl, &record.rdata);
+        }
+        // Checked and flagged here while the node is in cache; an owner
+        // that comes back later is done again then.
         check_rrsets_fit(node)?;
+        set_own_flags(node, owner.eq_ignore_ascii_case(origin.as_wire()));
+        if is_new && parent_wire(owner).len() > origin.wire_len() {
+            deep.push(first.owner.clone());
+        }
+        if is_new && is_wildcard_key(owner) {
+            wildcards.push(first.owner.clone());
+        }
+        known = Some(first.owner);
     }
-    let apex_key = origin_lower.as_wire();
-    let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
+    drop(records);
 
-    adjust(&mut nodes, apex_key);
+    let apex_key = origin.as_wire();
+    let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
+    set_context_flags(&mut nodes, apex_key, &deep, &wildcards);
+    if record_count >= TRIM_AFTER_RECORDS {
+        trim_heap();
+    }
 
     Ok(Zone {
         origin: origin.clone(),
@@ -130,60 +174,71 @@ pub(super) fn soa_figures(apex: Option<&Node>, origin: &Name) -> Result<(u32, u3
 pub(super) fn empty_node(name: Name) -> Node {
     Node {
         name,
-        rrsets: Vec::new(),
+        rrsets: Box::default(),
         is_delegation: false,
         is_occluded: false,
         is_dname: false,
         has_wildcard_child: false,
-        lua: Vec::new(),
+        lua: Box::default(),
         records_loaded: 0,
     }
 }
 
-/// Creates the empty non-terminals between `owner` and the apex.
-fn add_ancestors(nodes: &mut NodeMap, owner: &Name, origin_lower: &Name) {
+/// The wire name of the parent of the wire name `wire` (the root's is empty).
+fn parent_wire(wire: &[u8]) -> &[u8] {
+    wire.get(1 + usize::from(*wire.first().unwrap_or(&0))..)
+        .unwrap_or_default()
+}
+
+/// Creates the empty non-terminals between `owner` and the apex; those two
+/// or more labels below the apex go to `deep` too, wildcards to `wildcards`.
+fn add_ancestors(
+    nodes: &mut NodeMap,
+    owner: &Name,
+    origin: &Name,
+    deep: &mut Vec<Name>,
+    wildcards: &mut Vec<Name>,
+) {
     let mut current = owner.parent();
     while let Some(name) = current {
-        if name.wire_len() < origin_lower.wire_len() {
-            break;
-        }
-        let key: Arc<[u8]> = name.to_lowercase().as_wire().into();
-        if nodes.contains_key(&key) {
+        if name.wire_len() < origin.wire_len() || nodes.contains_key(name.as_wire()) {
             break;
         }
         let parent = name.parent();
-        nodes.insert(key, Arc::new(empty_node(name)));
+        if parent_wire(name.as_wire()).len() > origin.wire_len() {
+            deep.push(name.clone());
+        }
+        if is_wildcard_key(name.as_wire()) {
+            wildcards.push(name.clone());
+        }
+        nodes.insert(Arc::new(empty_node(name)));
         current = parent;
     }
 }
 
 /// Adds one record to its node: the RRset's TTL is the smallest given,
 /// and a duplicate (by [`rdata_eq`]) is counted but not stored twice.
-pub(super) fn add_record(node: &mut Node, record: Record) {
+pub(super) fn add_record(node: &mut Node, rtype: RType, ttl: u32, rdata: &[u8]) {
     node.records_loaded += 1;
-    let at = node
-        .rrsets
-        .binary_search_by_key(&record.rtype, |set| set.rtype);
-    match at {
+    match node.rrsets.binary_search_by_key(&rtype, |set| set.rtype) {
         Ok(i) => {
             let set = &mut node.rrsets[i];
-            set.ttl = set.ttl.min(record.ttl);
-            if !set
-                .rdatas
-                .iter()
-                .any(|r| rdata_eq(record.rtype, r, &record.rdata))
-            {
-                set.rdatas.push(record.rdata);
+            set.ttl = set.ttl.min(ttl);
+            if !set.rdatas.iter().any(|r| rdata_eq(rtype, r, rdata)) {
+                set.rdatas.push(rdata);
             }
         }
-        Err(i) => node.rrsets.insert(
-            i,
-            RRset {
-                rtype: record.rtype,
-                ttl: record.ttl,
-                rdatas: vec![record.rdata],
-            },
-        ),
+        Err(i) => {
+            // Exact capacity: a node keeps its RRsets in a boxed slice.
+            let mut rrsets = Vec::with_capacity(node.rrsets.len() + 1);
+            let mut old = std::mem::take(&mut node.rrsets).into_vec().into_iter();
+            rrsets.extend(old.by_ref().take(i));
+            let mut rdatas = PackedRdatas::default();
+            rdatas.push(rdata);
+            rrsets.push(RRset { rtype, ttl, rdatas });
+            rrsets.extend(old);
+            node.rrsets = rrsets.into_boxed_slice();
+        }
     }
 }
 
@@ -208,9 +263,9 @@ pub(super) fn set_own_flags(node: &mut Node, is_apex: bool) {
 
 /// Compiles every LUA record of `node` (lua-records.md §2). A record that
 /// does not compile is kept with its error: it answers SERVFAIL.
-fn compile_lua(node: &Node) -> Vec<LuaRecord> {
+fn compile_lua(node: &Node) -> Box<[LuaRecord]> {
     let Some(set) = node.rrset(RType::LUA) else {
-        return Vec::new();
+        return Box::default();
     };
     set.rdatas
         .iter()
@@ -222,8 +277,8 @@ fn compile_lua(node: &Node) -> Vec<LuaRecord> {
         .collect()
 }
 
-/// True when `key`, a lowercase wire name at or below `apex_key`, lies
-/// strictly below a zone cut (NS or DNAME between it and the apex).
+/// True when `key`, a wire name at or below `apex_key`, lies strictly
+/// below a zone cut (NS or DNAME between it and the apex).
 pub(super) fn is_below_cut(nodes: &NodeMap, key: &[u8], apex_key: &[u8]) -> bool {
     if key.len() <= apex_key.len() {
         return false;
@@ -246,23 +301,23 @@ pub(super) fn is_wildcard_key(key: &[u8]) -> bool {
     key.len() > 2 && key[0] == 1 && key[1] == b'*'
 }
 
-/// Computes the flags of every node once all records are in. Nodes are
-/// not shared yet, so make_mut never copies here.
-fn adjust(nodes: &mut NodeMap, apex_key: &[u8]) {
-    let keys: Vec<Arc<[u8]>> = nodes.keys().cloned().collect();
-    for key in &keys {
-        let node = nodes.get_mut(key).expect("key from this map");
-        set_own_flags(Arc::make_mut(node), &key[..] == apex_key);
-    }
-    for key in &keys {
-        if is_wildcard_key(key)
-            && let Some(parent) = nodes.get_mut(&key[2..])
-        {
+/// Sets the flags that depend on other nodes, once all records are in:
+/// `has_wildcard_child` at the parents of `wildcards`, and `is_occluded`
+/// at those of `deep` (every name two or more labels below the apex) that
+/// lie below a cut. Nodes are not shared yet, so make_mut never copies.
+fn set_context_flags(nodes: &mut NodeMap, apex_key: &[u8], deep: &[Name], wildcards: &[Name]) {
+    for wildcard in wildcards {
+        if let Some(parent) = nodes.get_mut(&wildcard.as_wire()[2..]) {
             Arc::make_mut(parent).has_wildcard_child = true;
         }
-        if is_below_cut(nodes, key, apex_key) {
-            let node = nodes.get_mut(key).expect("key from this map");
-            Arc::make_mut(node).is_occluded = true;
-        }
+    }
+    // Found first, flagged after, since the test reads the map.
+    let occluded: Vec<&Name> = deep
+        .iter()
+        .filter(|name| is_below_cut(nodes, name.as_wire(), apex_key))
+        .collect();
+    for name in occluded {
+        let node = nodes.get_mut(name.as_wire()).expect("name from this map");
+        Arc::make_mut(node).is_occluded = true;
     }
 }

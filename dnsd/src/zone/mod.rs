@@ -22,5 +22,5 @@ pub use build::{BuildError, build_zone};
 pub use catalog::{Catalog, Served, SharedCatalog};
 pub use record::{Location, Record};
 pub use text::write_zone_text;
-pub use tree::{LuaRecord, Node, RRset, Zone};
+pub use tree::{LuaRecord, Node, PackedRdatas, RRset, RdataIter, Zone};
 pub use update::{NamesBelow, OwnerChange, update_zone};

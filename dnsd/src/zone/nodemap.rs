@@ -1,29 +1,34 @@
-//! Nodes by lowercase wire name, kept in shards so that a new version of a
-//! zone copies only the shards it changes.
+//! Nodes by wire name, kept in shards so that a new version of a zone
+//! copies only the shards it changes.
 //!
 //! A change to one name in a zone of a million names must not cost a
 //! million reference-count bumps: that is what a single hash map shared
 //! between versions costs, since the new version needs a map of its own.
 //! Here the map is cut into shards by the name's hash; versions share
 //! every shard they did not touch, and a change copies one shard of a few
-//! thousand entries. Small zones have a single shard and never hash a name
-//! twice; a zone that grows is re-sharded as it passes each power of two.
+//! thousand entries. Small zones have a single shard; a zone that grows is
+//! re-sharded as it passes each power of two.
+//!
+//! The map holds no key of its own: an entry is the node, found by the
+//! node's name hashed and compared without ASCII case, so a name is stored
+//! once (in the case of its first appearance) and a lookup by a lowercase
+//! query name still finds it. One hash picks both the shard and the slot.
 
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHasher};
-use std::hash::{Hash, Hasher};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use super::tree::Node;
 
-type Shard = FxHashMap<Arc<[u8]>, Arc<Node>>;
+type Shard = HashTable<Arc<Node>>;
 
 /// Names per shard a zone is built with; it is re-sharded when it reaches
 /// four times as many.
 const NAMES_PER_SHARD: usize = 2048;
 const MAX_SHARDS: usize = 4096;
 
-/// Nodes by lowercase wire name.
+/// Nodes by wire name, compared without ASCII case.
 #[derive(Debug, Clone)]
 pub(crate) struct NodeMap {
     /// A power of two of shards; entry `i` holds the names whose hash
@@ -44,6 +49,77 @@ fn shard_count(names: usize) -> usize {
         .clamp(1, MAX_SHARDS)
 }
 
+/// Eight octets with `A`..=`Z` made lowercase, all at once: a byte's high
+/// bit after each addition says whether it is at least `A`, or above `Z`.
+#[inline(always)]
+fn lowercase_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = word & (0x7f * ONES);
+    let from_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let after_z = low7 + (0x7f - u64::from(b'Z')) * ONES;
+    let upper = from_a & !after_z & !word & (0x80 * ONES);
+    word | (upper >> 2)
+}
+
+/// Multiplies as 128 bits and folds the halves: every output bit depends
+/// on every input bit, which a plain 64-bit multiply does not give its
+/// low and high bits (with FxHash, names differing only in one digit
+/// shared shards and hashbrown's 7-bit tags, and lookups crawled).
+#[inline(always)]
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The hash of a wire name, the same whatever the case of its letters
+/// (label length octets are below 64, so never letters).
+#[inline]
+pub(crate) fn name_hash(wire: &[u8]) -> u64 {
+    hash_words::<true>(wire)
+}
+
+/// [`name_hash`] of a name known to be lowercase already (the answer
+/// path's query names): the same value without folding the case.
+#[inline(always)]
+fn lowercase_name_hash(wire: &[u8]) -> u64 {
+    hash_words::<false>(wire)
+}
+
+#[inline(always)]
+fn hash_words<const FOLD_CASE: bool>(wire: &[u8]) -> u64 {
+    let fold = |word: u64| {
+        if FOLD_CASE {
+            lowercase_word(word)
+        } else {
+            word
+        }
+    };
+    let mut hash = SEED ^ wire.len() as u64;
+    let mut words = wire.chunks_exact(8);
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("eight octets"));
+        hash = fold_mul(hash ^ fold(word), MIX);
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    fold_mul(hash ^ fold(u64::from_le_bytes(tail)), MIX)
+}
+
+/// True when two wire names are the same name.
+#[inline(always)]
+fn same_name(node: &Node, wire: &[u8]) -> bool {
+    let name = node.name.as_wire();
+    // Zone names are mostly lowercase already: one memcmp.
+    name == wire || name.eq_ignore_ascii_case(wire)
+}
+
+fn hash_node(node: &Arc<Node>) -> u64 {
+    name_hash(node.name.as_wire())
+}
+
 impl NodeMap {
     /// An empty map sized for about `names` names.
     pub(crate) fn for_names(names: usize) -> NodeMap {
@@ -51,74 +127,93 @@ impl NodeMap {
         let per_shard = names / count;
         NodeMap {
             shards: (0..count)
-                .map(|_| {
-                    let mut shard = Shard::default();
-                    shard.reserve(per_shard);
-                    Arc::new(shard)
-                })
+                .map(|_| Arc::new(Shard::with_capacity(per_shard)))
                 .collect(),
             len: 0,
         }
     }
 
-    #[inline]
-    fn shard_of(&self, key: &[u8]) -> usize {
-        if self.shards.len() == 1 {
-            return 0;
-        }
-        self.hashed_shard(key)
-    }
-
-    #[inline(never)]
-    fn hashed_shard(&self, key: &[u8]) -> usize {
-        let mut hasher = FxHasher::default();
-        key.hash(&mut hasher);
-        // The high bits: the shard's own table uses the low ones.
-        (hasher.finish() >> 40) as usize & (self.shards.len() - 1)
-    }
-
     #[inline(always)]
-    pub(crate) fn get(&self, key: &[u8]) -> Option<&Arc<Node>> {
-        self.shards[self.shard_of(key)].get(key)
+    fn shard_of(&self, hash: u64) -> usize {
+        // The high bits: the shard's own table uses the low ones and the
+        // top seven.
+        (hash >> 40) as usize & (self.shards.len() - 1)
     }
 
-    pub(crate) fn get_key_value(&self, key: &[u8]) -> Option<(&Arc<[u8]>, &Arc<Node>)> {
-        self.shards[self.shard_of(key)].get_key_value(key)
+    /// The node named `wire` (any case).
+    #[inline(always)]
+    pub(crate) fn get(&self, wire: &[u8]) -> Option<&Arc<Node>> {
+        let hash = name_hash(wire);
+        self.shards[self.shard_of(hash)].find(hash, |node| same_name(node, wire))
     }
 
-    pub(crate) fn contains_key(&self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+    /// The node named `wire`, which must be lowercase (a query name):
+    /// what [`NodeMap::get`] finds, a little cheaper.
+    #[inline(always)]
+    pub(crate) fn get_lowercase(&self, wire: &[u8]) -> Option<&Arc<Node>> {
+        debug_assert!(!wire.iter().any(u8::is_ascii_uppercase), "not lowercase");
+        let hash = lowercase_name_hash(wire);
+        self.shards[self.shard_of(hash)].find(hash, |node| same_name(node, wire))
     }
 
-    /// The node at `key`, to change; its shard is copied first if another
-    /// version shares it.
-    pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut Arc<Node>> {
-        let at = self.shard_of(key);
-        if !self.shards[at].contains_key(key) {
-            return None;
+    pub(crate) fn contains_key(&self, wire: &[u8]) -> bool {
+        self.get(wire).is_some()
+    }
+
+    /// The node named `wire`, to change; its shard is copied first if
+    /// another version shares it.
+    pub(crate) fn get_mut(&mut self, wire: &[u8]) -> Option<&mut Arc<Node>> {
+        let hash = name_hash(wire);
+        let at = self.shard_of(hash);
+        self.shards[at].find(hash, |node| same_name(node, wire))?;
+        Arc::make_mut(&mut self.shards[at]).find_mut(hash, |node| same_name(node, wire))
+    }
+
+    /// Puts `node` in under its own name, replacing the node of that name
+    /// (any case), which is returned.
+    pub(crate) fn insert(&mut self, node: Arc<Node>) -> Option<Arc<Node>> {
+        let hash = hash_node(&node);
+        let at = self.shard_of(hash);
+        let shard = Arc::make_mut(&mut self.shards[at]);
+        let wire = node.name.as_wire();
+        if let Some(old) = shard.find_mut(hash, |n| same_name(n, wire)) {
+            return Some(std::mem::replace(old, node));
         }
-        Arc::make_mut(&mut self.shards[at]).get_mut(key)
+        shard.insert_unique(hash, node, hash_node);
+        self.len += 1;
+        None
     }
 
-    pub(crate) fn insert(&mut self, key: Arc<[u8]>, node: Arc<Node>) -> Option<Arc<Node>> {
-        let at = self.shard_of(&key);
-        let old = Arc::make_mut(&mut self.shards[at]).insert(key, node);
-        if old.is_none() {
-            self.len += 1;
+    /// The node named `wire` (any case), made by `make` when there is none
+    /// (one lookup either way); its shard is copied first if shared.
+    pub(crate) fn get_or_insert_with(
+        &mut self,
+        wire: &[u8],
+        make: impl FnOnce() -> Node,
+    ) -> &mut Arc<Node> {
+        let hash = name_hash(wire);
+        let at = self.shard_of(hash);
+        let shard = Arc::make_mut(&mut self.shards[at]);
+        match shard.entry(hash, |node| same_name(node, wire), hash_node) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let node = make();
+                debug_assert!(same_name(&node, wire), "node made for another name");
+                self.len += 1;
+                entry.insert(Arc::new(node)).into_mut()
+            }
         }
-        old
     }
 
-    pub(crate) fn remove_entry(&mut self, key: &[u8]) -> Option<(Arc<[u8]>, Arc<Node>)> {
-        let at = self.shard_of(key);
-        if !self.shards[at].contains_key(key) {
-            return None;
-        }
-        let removed = Arc::make_mut(&mut self.shards[at]).remove_entry(key);
-        if removed.is_some() {
-            self.len -= 1;
-        }
-        removed
+    /// Takes out the node named `wire` (any case).
+    pub(crate) fn remove(&mut self, wire: &[u8]) -> Option<Arc<Node>> {
+        let hash = name_hash(wire);
+        let at = self.shard_of(hash);
+        self.shards[at].find(hash, |node| same_name(node, wire))?;
+        let shard = Arc::make_mut(&mut self.shards[at]);
+        let entry = shard.find_entry(hash, |node| same_name(node, wire)).ok()?;
+        self.len -= 1;
+        Some(entry.remove().0)
     }
 
     #[cfg(test)]
@@ -126,30 +221,31 @@ impl NodeMap {
         self.len
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Arc<[u8]>, &Arc<Node>)> {
-        self.shards.iter().flat_map(|shard| shard.iter())
-    }
-
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<[u8]>> {
-        self.iter().map(|(key, _)| key)
+    /// The lowercase wire name of every node.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Box<[u8]>> + '_ {
+        self.values()
+            .map(|node| node.name.as_wire().to_ascii_lowercase().into())
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<Node>> {
-        self.iter().map(|(_, node)| node)
+        self.shards.iter().flat_map(|shard| shard.iter())
     }
 
-    /// The keys that may differ between `self` and `other` (two versions
-    /// of one zone): those of the shards the two do not share. Shards are
-    /// the same layout when both have as many.
-    pub(crate) fn keys_not_shared<'a>(&'a self, other: &'a NodeMap) -> Vec<&'a Arc<[u8]>> {
+    /// The lowercase wire names of the nodes that may differ between
+    /// `self` and `other` (two versions of one zone): those of the shards
+    /// the two do not share. Shards are the same layout when both have as
+    /// many.
+    pub(crate) fn keys_not_shared(&self, other: &NodeMap) -> Vec<Box<[u8]>> {
+        let lower = |node: &Arc<Node>| node.name.as_wire().to_ascii_lowercase().into();
         if self.shards.len() != other.shards.len() {
-            return self.keys().collect();
+            return self.values().map(lower).collect();
         }
         self.shards
             .iter()
             .zip(other.shards.iter())
             .filter(|(mine, theirs)| !Arc::ptr_eq(mine, theirs))
-            .flat_map(|(mine, _)| mine.keys())
+            .flat_map(|(mine, _)| mine.iter().map(lower))
             .collect()
     }
 
@@ -162,27 +258,18 @@ impl NodeMap {
             return;
         }
         let mut resharded = NodeMap::for_names(self.len);
-        for (key, node) in self.iter() {
-            resharded.insert(key.clone(), node.clone());
+        for node in self.values() {
+            resharded.insert(node.clone());
         }
         *self = resharded;
-    }
-}
-
-impl<'a> IntoIterator for &'a NodeMap {
-    type Item = (&'a Arc<[u8]>, &'a Arc<Node>);
-    type IntoIter = Box<dyn Iterator<Item = Self::Item> + 'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
     }
 }
 
 impl std::ops::Index<&[u8]> for NodeMap {
     type Output = Arc<Node>;
 
-    fn index(&self, key: &[u8]) -> &Arc<Node> {
-        self.get(key).expect("no node at that name")
+    fn index(&self, wire: &[u8]) -> &Arc<Node> {
+        self.get(wire).expect("no node at that name")
     }
 }
 
@@ -197,11 +284,65 @@ mod tests {
         ))
     }
 
-    fn key(i: usize) -> Arc<[u8]> {
-        Name::from_text(&format!("h{i}.example.test."), None)
-            .unwrap()
-            .as_wire()
-            .into()
+    fn name(i: usize) -> String {
+        format!("h{i}.example.test.")
+    }
+
+    fn key(i: usize) -> Box<[u8]> {
+        Name::from_text(&name(i), None).unwrap().as_wire().into()
+    }
+
+    #[test]
+    fn lowercase_word_folds_letters_only() {
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b, b'Q', 0x5b, 0x40, b'a', 0xc1, b'Z', b'@']);
+            let want = u64::from_le_bytes([
+                b.to_ascii_lowercase(),
+                b'q',
+                0x5b,
+                0x40,
+                b'a',
+                0xc1,
+                b'z',
+                b'@',
+            ]);
+            assert_eq!(lowercase_word(word), want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn names_are_found_in_any_case_and_keep_their_own() {
+        let mut map = NodeMap::default();
+        assert!(map.insert(node("WwW.Example.TEST.")).is_none());
+        let lower = Name::from_text("www.example.test.", None).unwrap();
+        let upper = Name::from_text("WWW.EXAMPLE.TEST.", None).unwrap();
+        assert_eq!(name_hash(lower.as_wire()), name_hash(upper.as_wire()));
+        assert_eq!(
+            name_hash(lower.as_wire()),
+            lowercase_name_hash(lower.as_wire())
+        );
+        assert!(map.get_lowercase(lower.as_wire()).is_some());
+        let found = map
+            .get(lower.as_wire())
+            .expect("found by its lowercase name");
+        assert_eq!(found.name.to_string(), "WwW.Example.TEST.", "case kept");
+        assert!(map.get(upper.as_wire()).is_some());
+        assert!(map.get(b"\x03wwx\x07example\x04test\x00").is_none());
+        // Replacing by another spelling keeps one entry.
+        let old = map.insert(node("www.example.test.")).expect("replaced");
+        assert_eq!(old.name.to_string(), "WwW.Example.TEST.");
+        assert_eq!(map.len(), 1);
+        assert_eq!(
+            map.keys_not_shared(&NodeMap::default()),
+            vec![key_of(&lower)]
+        );
+        assert!(map.remove(upper.as_wire()).is_some());
+        assert!(map.get(lower.as_wire()).is_none());
+        assert_eq!(map.len(), 0);
+    }
+
+    fn key_of(name: &Name) -> Box<[u8]> {
+        name.as_wire().into()
     }
 
     #[test]
@@ -209,11 +350,14 @@ mod tests {
         let mut map = NodeMap::for_names(100_000);
         assert!(map.shards.len() > 1);
         for i in 0..100_000 {
-            map.insert(key(i), node("x.example.test."));
+            map.insert(node(&name(i)));
         }
         assert_eq!(map.len(), 100_000);
         let mut next = map.clone();
-        next.insert(key(7), node("y.example.test."));
+        let replaced = next
+            .insert(node(&name(7).to_uppercase()))
+            .expect("replaced");
+        assert_eq!(replaced.name.as_wire(), &key(7)[..]);
         let shared = map
             .shards
             .iter()
@@ -221,15 +365,21 @@ mod tests {
             .filter(|(a, b)| Arc::ptr_eq(a, b))
             .count();
         assert_eq!(shared, map.shards.len() - 1, "one shard copied");
+        let not_shared = next.keys_not_shared(&map);
         assert_eq!(
-            next.keys_not_shared(&map).len(),
-            map.shards[map.shard_of(&key(7))].len()
+            not_shared.len(),
+            map.shards[map.shard_of(name_hash(&key(7)))].len()
         );
-        assert!(next.remove_entry(&key(8)).is_some());
-        assert!(next.remove_entry(&key(8)).is_none());
+        assert!(
+            not_shared.contains(&key(7)),
+            "lowercase key of the new node"
+        );
+        assert!(next.remove(&key(8)).is_some());
+        assert!(next.remove(&key(8)).is_none());
         assert_eq!(next.len(), 99_999);
         assert!(map.contains_key(&key(8)), "the old version is untouched");
-        assert_eq!(next.iter().count(), 99_999);
+        assert_eq!(next.values().count(), 99_999);
+        assert!(Arc::ptr_eq(&map[&key(9)], &next[&key(9)]), "nodes shared");
     }
 
     #[test]
@@ -237,7 +387,7 @@ mod tests {
         let mut map = NodeMap::default();
         assert_eq!(map.shards.len(), 1);
         for i in 0..40_000 {
-            map.insert(key(i), node("x.example.test."));
+            map.insert(node(&name(i)));
         }
         map.fit();
         assert!(map.shards.len() > 1, "re-sharded");

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::tree::Zone;
+use super::tree::{PackedRdatas, Zone};
 use crate::wire::{Name, RType, rdata};
 
 /// Writes every record of `zone` to `out`, the SOA first, straight from
@@ -30,7 +30,7 @@ fn write_rrset(
     owner: &Name,
     rtype: RType,
     ttl: u32,
-    rdatas: &[Box<[u8]>],
+    rdatas: &PackedRdatas,
 ) -> io::Result<()> {
     for rdata in rdatas {
         let text = rdata::to_text(rtype, rdata).unwrap_or_else(|_| generic(rdata));

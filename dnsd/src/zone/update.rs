@@ -71,26 +71,26 @@ pub fn update_zone(
     let mut changed: Vec<Name> = Vec::new();
     // Owners left with records (case kept, for the names of new ENTs).
     let mut filled: Vec<Name> = Vec::new();
-    // Nodes built here, whose context-dependent flags are still unset.
-    let mut fresh: Vec<Arc<[u8]>> = Vec::new();
-    // Names that came into or went out of existence.
-    let mut appeared_or_gone: Vec<Arc<[u8]>> = Vec::new();
+    // Lowercase names of the nodes built here, whose context-dependent
+    // flags are still unset.
+    let mut fresh: Vec<Box<[u8]>> = Vec::new();
+    // Lowercase names that came into or went out of existence.
+    let mut appeared_or_gone: Vec<Box<[u8]>> = Vec::new();
 
     // 1. Replace each changed name's node; one left without records stays
     //    for now as an empty node and may go in step 2.
     for change in changes {
         check_in_zone(&change.owner, origin)?;
         let lower = change.owner.to_lowercase();
-        let old = nodes.get_key_value(lower.as_wire());
-        let key: Arc<[u8]> = old.map_or_else(|| lower.as_wire().into(), |(k, _)| k.clone());
-        let mut node =
-            empty_node(old.map_or_else(|| change.owner.clone(), |(_, n)| n.name.clone()));
-        record_count -= old.map_or(0, |(_, n)| n.records_loaded);
+        let old = nodes.get(lower.as_wire());
+        let key: Box<[u8]> = lower.as_wire().into();
+        let mut node = empty_node(old.map_or_else(|| change.owner.clone(), |n| n.name.clone()));
+        record_count -= old.map_or(0, |n| n.records_loaded as usize);
         record_count += change.records.len();
         let existed = old.is_some();
         for record in change.records {
             debug_assert!(record.owner == change.owner, "record of another name");
-            add_record(&mut node, record);
+            add_record(&mut node, record.rtype, record.ttl, &record.rdata);
         }
         check_rrsets_fit(&node)?;
         set_own_flags(&mut node, &key[..] == apex_key);
@@ -101,7 +101,7 @@ pub fn update_zone(
             if !existed {
                 appeared_or_gone.push(key.clone());
             }
-            nodes.insert(key.clone(), Arc::new(node));
+            nodes.insert(Arc::new(node));
             fresh.push(key);
         }
         changed.push(lower);
@@ -119,8 +119,8 @@ pub fn update_zone(
             {
                 break;
             }
-            if let Some((key, _)) = nodes.remove_entry(key) {
-                appeared_or_gone.push(key);
+            if nodes.remove(key).is_some() {
+                appeared_or_gone.push(key.into());
             }
             current = name.parent();
         }
@@ -138,8 +138,8 @@ pub fn update_zone(
             if key.len() < apex_key.len() || nodes.contains_key(key) {
                 break;
             }
-            let key: Arc<[u8]> = key.into();
-            nodes.insert(key.clone(), Arc::new(empty_node(name.clone())));
+            let key: Box<[u8]> = key.into();
+            nodes.insert(Arc::new(empty_node(name.clone())));
             appeared_or_gone.push(key.clone());
             fresh.push(key);
             current = name.parent();
@@ -148,7 +148,7 @@ pub fn update_zone(
 
     // 4. Occlusion: every fresh node, and everything under a name whose
     //    cut status flipped. (The apex is never a cut.)
-    let mut recheck: FxHashSet<Arc<[u8]>> = FxHashSet::default();
+    let mut recheck: FxHashSet<Box<[u8]>> = FxHashSet::default();
     for owner in changed.iter().filter(|name| name.as_wire() != apex_key) {
         let key = owner.as_wire();
         let was_cut = prev.nodes.get(key).is_some_and(|n| is_cut(n));
@@ -161,9 +161,7 @@ pub fn update_zone(
             let wire = lower.as_wire();
             let mut pos = 0;
             while wire.len() - pos > key.len() {
-                if let Some((k, _)) = nodes.get_key_value(&wire[pos..])
-                    && !recheck.insert(k.clone())
-                {
+                if nodes.contains_key(&wire[pos..]) && !recheck.insert(wire[pos..].into()) {
                     // Seen already, and so was every ancestor up to `owner`.
                     break;
                 }

@@ -152,7 +152,7 @@ pub fn read_members(zone: &Zone) -> Result<Listing, CatalogError> {
         .node(version_owner.as_wire())
         .and_then(|node| node.rrset(RType::TXT))
         .ok_or_else(|| CatalogError::NoVersion(catalog.clone()))?;
-    let found: Vec<String> = version.rdatas.iter().map(|r| txt_text(r)).collect();
+    let found: Vec<String> = version.rdatas.iter().map(txt_text).collect();
     if found.len() != 1 || found[0] != VERSION {
         return Err(CatalogError::WrongVersion {
             catalog,

@@ -602,7 +602,7 @@ fn check_touched(zone: &Zone, diffs: &[Diff]) -> Result<(), ZoneError> {
                     rtype: set.rtype,
                     class: 1,
                     ttl: set.ttl,
-                    rdata: rdata.clone(),
+                    rdata: rdata.into(),
                     location: None,
                 }));
             }

@@ -21,7 +21,7 @@ fn snapshot(zone: &Zone) -> Vec<String> {
                 .rrsets
                 .iter()
                 .map(|set| {
-                    let mut rdatas = set.rdatas.clone();
+                    let mut rdatas = set.rdatas.to_vec();
                     rdatas.sort();
                     format!("{} {} {:?}", set.rtype, set.ttl, rdatas)
                 })

@@ -391,7 +391,7 @@ fn signatures_come_from_the_online_cache() {
             RType::A,
             1,
             set.ttl,
-            set.rdatas.iter().map(|r| &r[..]),
+            set.rdatas.iter(),
             t,
             &mut Scratch::new(),
             &mut online,

@@ -104,12 +104,8 @@ fn texts(out: &Outcome<'_>) -> Vec<String> {
     for entry in &out.answer {
         let rtype = entry.data.rtype();
         let rdatas: Vec<&[u8]> = match entry.data {
-            Data::Set(set) => set.rdatas.iter().map(|r| &r[..]).collect(),
-            Data::Dynamic(_, i) => out.dynamic[i as usize]
-                .rdatas
-                .iter()
-                .map(|r| &r[..])
-                .collect(),
+            Data::Set(set) => set.rdatas.iter().collect(),
+            Data::Dynamic(_, i) => out.dynamic[i as usize].rdatas.iter().collect(),
             _ => continue,
         };
         for r in rdatas {

@@ -73,20 +73,20 @@ fn as_set(records: &[Record]) -> Vec<SetItem> {
 /// Panics with the first difference between two zones.
 fn assert_same_zone(got: &Zone, want: &Zone) {
     let keys = |zone: &Zone| {
-        let mut keys: Vec<Vec<u8>> = zone.nodes.keys().map(|k| k.to_vec()).collect();
+        let mut keys: Vec<Box<[u8]>> = zone.nodes.keys().collect();
         keys.sort();
         keys
     };
     assert_eq!(keys(got), keys(want), "node names");
-    for (key, want_node) in &want.nodes {
-        let got_node = &got.nodes[key];
+    for want_node in want.nodes() {
+        let got_node = &got.nodes[want_node.name.as_wire()];
         let at = want_node.name.to_string();
         let sets = |node: &Node| {
             let mut sets: Vec<_> = node
                 .rrsets
                 .iter()
                 .map(|s| {
-                    let mut rdatas = s.rdatas.clone();
+                    let mut rdatas = s.rdatas.to_vec();
                     rdatas.sort();
                     (s.rtype, s.ttl, rdatas)
                 })

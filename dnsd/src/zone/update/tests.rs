@@ -90,18 +90,18 @@ impl NamesBelow for Model {
 
 /// Panics with the first difference between two zones.
 fn assert_same(incremental: &Zone, full: &Zone) {
-    let mut keys: Vec<&[u8]> = incremental.nodes.keys().map(|k| &k[..]).collect();
-    let mut want: Vec<&[u8]> = full.nodes.keys().map(|k| &k[..]).collect();
+    let mut keys: Vec<Box<[u8]>> = incremental.nodes.keys().collect();
+    let mut want: Vec<Box<[u8]>> = full.nodes.keys().collect();
     keys.sort();
     want.sort();
-    let show = |keys: &[&[u8]]| -> Vec<String> {
+    let show = |keys: &[Box<[u8]>]| -> Vec<String> {
         keys.iter()
             .map(|k| Name::from_wire(k).unwrap().to_string())
             .collect()
     };
     assert_eq!(show(&keys), show(&want), "node names");
     for key in want {
-        let (got, want) = (&incremental.nodes[key], &full.nodes[key]);
+        let (got, want) = (&incremental.nodes[&key[..]], &full.nodes[&key[..]]);
         let at = want.name.to_string();
         assert_eq!(got.name, want.name, "{at}: name");
         assert_eq!(sorted(got), sorted(want), "{at}: rrsets");
@@ -147,7 +147,7 @@ fn sorted(node: &Node) -> Vec<SortedSet> {
         .rrsets
         .iter()
         .map(|set| {
-            let mut rdatas = set.rdatas.clone();
+            let mut rdatas = set.rdatas.to_vec();
             rdatas.sort();
             (set.rtype, set.ttl, rdatas)
         })
@@ -517,4 +517,125 @@ fn rrset_larger_than_a_message_is_refused() {
         build_zone(&origin(), all),
         Err(BuildError::RRsetTooLarge { .. })
     ));
+}
+
+/// Records of a zone with what the build derives flags from: ENTs, a
+/// delegation with glue and data below it, a DNAME, a wildcard (and an ENT
+/// that is a wildcard), an RRset of several records, duplicates.
+fn varied_records() -> Vec<Record> {
+    let mut records = vec![soa(7, 3600, 300)];
+    let ns = |owner: &str, target: &str| rec(&name(owner), RType::NS, 300, target);
+    let a = |owner: &str, ttl: u32, addr: &str| rec(&name(owner), RType::A, ttl, addr);
+    records.push(ns("@", "ns1"));
+    records.push(a("ns1", 300, "192.0.2.1"));
+    records.push(a("www.a.b", 300, "192.0.2.2"));
+    records.push(a("www.a.b", 60, "192.0.2.3"));
+    records.push(a("www.a.b", 300, "192.0.2.2"));
+    records.push(rec(&name("www.a.b"), RType::AAAA, 300, "2001:db8::1"));
+    records.push(ns("sub", "ns.sub"));
+    records.push(ns("sub", "ns.sub"));
+    records.push(a("ns.sub", 300, "192.0.2.4"));
+    records.push(a("deep.x.sub", 300, "192.0.2.5"));
+    records.push(rec(&name("old"), RType::DNAME, 300, "new.example."));
+    records.push(a("below.old", 300, "192.0.2.6"));
+    records.push(a("*.wild", 300, "192.0.2.7"));
+    records.push(a("x.*.w2", 300, "192.0.2.8"));
+    records.push(rec(&name("txt"), RType::TXT, 300, "\"one\""));
+    records.push(rec(&name("txt"), RType::TXT, 300, "\"two\""));
+    records
+}
+
+#[test]
+fn build_does_not_depend_on_record_order() {
+    let records = varied_records();
+    let want = build_zone(&origin(), records.clone()).unwrap();
+    // Reversed (SOA last), and interleaved so that every owner's records
+    // are split into runs that come back later.
+    let reversed: Vec<Record> = records.iter().rev().cloned().collect();
+    let (even, odd): (Vec<_>, Vec<_>) = records
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let interleaved: Vec<Record> = odd.into_iter().chain(even).map(|(_, r)| r).collect();
+    for order in [reversed, interleaved] {
+        let got = build_zone(&origin(), order).unwrap();
+        assert_same(&got, &want);
+    }
+    assert_eq!(want.record_count, records.len());
+    let sub = node(&want, "sub").unwrap();
+    assert!(sub.is_delegation && !sub.is_occluded);
+    assert_eq!(sub.rrset(RType::NS).unwrap().rdatas.len(), 1, "duplicate");
+    assert!(node(&want, "ns.sub").unwrap().is_occluded);
+    assert!(node(&want, "x.sub").unwrap().is_occluded, "ENT below a cut");
+    assert!(node(&want, "deep.x.sub").unwrap().is_occluded);
+    assert!(node(&want, "below.old").unwrap().is_occluded);
+    assert!(node(&want, "old").unwrap().is_dname);
+    assert!(node(&want, "wild").unwrap().has_wildcard_child);
+    assert!(
+        node(&want, "w2").unwrap().has_wildcard_child,
+        "wildcard ENT"
+    );
+    assert!(node(&want, "a.b").unwrap().is_empty());
+    let www = node(&want, "www.a.b").unwrap();
+    let a = www.rrset(RType::A).unwrap();
+    assert_eq!(a.ttl, 60, "smallest TTL");
+    let addrs: Vec<&[u8]> = a.rdatas.iter().collect();
+    assert_eq!(
+        addrs,
+        [&[192, 0, 2, 2][..], &[192, 0, 2, 3][..]],
+        "load order, no duplicate"
+    );
+    assert_eq!(www.records_loaded, 4);
+}
+
+#[test]
+fn a_node_keeps_the_case_of_its_first_appearance() {
+    let upper = name("WWW.Mixed");
+    let lower = name("www.mixed");
+    let records = vec![
+        soa(1, 3600, 300),
+        rec(&upper, RType::A, 300, "192.0.2.1"),
+        rec(&name("other"), RType::A, 300, "192.0.2.2"),
+        rec(&lower, RType::AAAA, 300, "2001:db8::1"),
+    ];
+    let zone = build_zone(&origin(), records).unwrap();
+    let node = zone
+        .node(lower.to_lowercase().as_wire())
+        .expect("found by lowercase name");
+    assert_eq!(node.name.to_string(), "WWW.Mixed.example.test.");
+    assert_eq!(node.rrsets.len(), 2, "both spellings are one node");
+    assert_eq!(zone.nodes().count(), 4, "apex, www.mixed, mixed, other");
+    let ent = zone.node(name("mixed").as_wire()).unwrap();
+    assert_eq!(
+        ent.name.to_string(),
+        "Mixed.example.test.",
+        "ENT named from the first owner below it"
+    );
+
+    // An update keeps the stored spelling and shares every other node.
+    let mut model = Model::with_soa();
+    model.set(upper.clone(), vec![rec(&upper, RType::A, 300, "192.0.2.1")]);
+    let other = name("other");
+    model.set(other.clone(), vec![rec(&other, RType::A, 300, "192.0.2.2")]);
+    let zone = model.full();
+    let next = step(
+        &mut model,
+        &zone,
+        vec![(upper.clone(), vec![rec(&upper, RType::A, 300, "192.0.2.9")])],
+    );
+    let changed = next.node(lower.as_wire()).unwrap();
+    assert_eq!(changed.name.to_string(), "WWW.Mixed.example.test.");
+    assert_eq!(
+        changed.rrset(RType::A).unwrap().rdatas.first(),
+        Some(&[192, 0, 2, 9][..])
+    );
+    let key = other.to_lowercase();
+    assert!(
+        std::ptr::eq(
+            zone.node(key.as_wire()).unwrap(),
+            next.node(key.as_wire()).unwrap()
+        ),
+        "unchanged node shared"
+    );
 }
