@@ -79,7 +79,9 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 ORIGIN=big.test
-PORT=15311
+# Not 15311: other benchmarks (old scale.sh, dnssec.sh) use it, and two
+# dnsd on one port both bind (SO_REUSEPORT) and split the queries.
+PORT=${SCALE_PORT:-15361}
 RATE=20000
 BASE_SECONDS=5
 LUA_PERCENT=10

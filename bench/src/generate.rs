@@ -168,7 +168,18 @@ impl ZoneSpec {
             writeln!(out, "sub{k} IN NS ns1.sub{k}.{o}.")?;
             writeln!(out, "sub{k} IN NS ns2.sub{k}.{o}.")?;
             writeln!(out, "ns1.sub{k} IN A 198.51.{c}.{d}")?;
-            writeln!(out, "ns2.sub{k} IN AAAA 2001:db8:2::{:x}", k)?;
+            // Two groups past 65,535 delegations (10M-record zones); the
+            // same text as always below that.
+            if k > 0xffff {
+                writeln!(
+                    out,
+                    "ns2.sub{k} IN AAAA 2001:db8:2::{:x}:{:x}",
+                    k >> 16,
+                    k & 0xffff
+                )?;
+            } else {
+                writeln!(out, "ns2.sub{k} IN AAAA 2001:db8:2::{k:x}")?;
+            }
         }
         Ok(())
     }
@@ -528,6 +539,31 @@ mod tests {
         }
         for ty in ["A", "AAAA", "MX", "TXT", "SRV", "CAA"] {
             assert!(types.contains(ty), "{ty}");
+        }
+    }
+
+    #[test]
+    fn addresses_stay_valid_past_65536_names_and_delegations() {
+        for mixed in [false, true] {
+            let s = ZoneSpec {
+                names: 70_000,
+                delegations: 70_000,
+                mixed,
+                ..spec(13)
+            };
+            let z = zone_text(&s);
+            for l in z
+                .lines()
+                .filter(|l| l.contains(" IN A") || l.contains(" IN AAAA "))
+            {
+                let addr = l.rsplit(' ').next().unwrap();
+                if l.contains(" IN AAAA ") {
+                    assert!(addr.parse::<std::net::Ipv6Addr>().is_ok(), "{l}");
+                } else if l.contains(" IN A ") {
+                    assert!(addr.parse::<std::net::Ipv4Addr>().is_ok(), "{l}");
+                }
+            }
+            assert!(z.contains("ns2.sub69999 IN AAAA 2001:db8:2::1:116f\n"));
         }
     }
 
