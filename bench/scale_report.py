@@ -275,6 +275,11 @@ def verdicts(cells, variants):
                        + "; ".join(rate_lossy))
         if unmeasured:
             detail += f"; {unmeasured} run(s) without a stream (load timed out)"
+        outlasted = [f"{k[0]} {size_label(k[1])} run {r['run']}" for k, r in runs
+                     if Cell([r]).uncovered()]
+        if outlasted:
+            detail += ("; the reload outlasted the stream (losses after it not seen) in: "
+                       + ", ".join(outlasted))
         lines.append(f"No lost query during reload (dnsd): {verdict}: {detail}")
     return lines
 
