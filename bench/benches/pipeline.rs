@@ -38,6 +38,8 @@ fn spec() -> ZoneSpec {
         names: 1000,
         delegations: 50,
         seed: 1,
+        mixed: false,
+        lua_percent: 0,
     }
 }
 

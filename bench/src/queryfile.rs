@@ -77,6 +77,7 @@ pub fn type_code(mnemonic: &str) -> Option<u16> {
         "NAPTR" => 35,
         "DNAME" => 39,
         "DS" => 43,
+        "SSHFP" => 44,
         "RRSIG" => 46,
         "NSEC" => 47,
         "DNSKEY" => 48,

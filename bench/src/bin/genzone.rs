@@ -4,6 +4,7 @@
 //! ```sh
 //! genzone --zone bench.zone --queries bench.queries            # ~1,700 records
 //! genzone --records 1000000 --zone big.zone --queries big.queries
+//! genzone --records 1000000 --mixed --lua-percent 10 --zone lua.zone --queries lua.queries
 //! ```
 
 use std::fs::File;
@@ -34,9 +35,16 @@ struct Args {
     /// Number of queries to write.
     #[arg(long = "count", default_value_t = 100_000)]
     count: u64,
-    /// Seed for the query mix and letter case.
+    /// Seed for the query mix and letter case (and which hosts are LUA).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Mixed record types: hosts in ten shapes (A+AAAA, MX, TXT, CNAME,
+    /// SRV, CAA, wildcard `*.hostN`) instead of A and every other AAAA.
+    #[arg(long)]
+    mixed: bool,
+    /// Percent of the A hosts written as LUA A records (implies --mixed).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    lua_percent: u64,
     /// Zone file to write.
     #[arg(long)]
     zone: PathBuf,
@@ -47,13 +55,19 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let mixed = args.mixed || args.lua_percent > 0;
     let spec = match args.records {
+        Some(records) if mixed => {
+            ZoneSpec::mixed_with_records(&args.origin, records, args.seed, args.lua_percent)
+        }
         Some(records) => ZoneSpec::with_records(&args.origin, records, args.seed),
         None => ZoneSpec {
             origin: args.origin.trim_end_matches('.').to_owned(),
             names: args.names.max(1),
             delegations: args.delegations.max(1),
             seed: args.seed,
+            mixed,
+            lua_percent: args.lua_percent,
         },
     };
     let mut zone = BufWriter::new(
