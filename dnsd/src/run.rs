@@ -50,6 +50,11 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let offers_transfers = !replication.allow_transfer.is_empty()
         || settings.zones.iter().any(|z| !z.allow_transfer.is_empty());
     let keeps_state = store.is_some() || settings.api_listen.is_some();
+    // IXFR diffs are kept only when a client may ask for them.
+    let records_history = keeps_state
+        || offers_transfers
+        || !replication.secondaries.is_empty()
+        || !replication.catalog_consumers.is_empty();
     let stores = ReplicationStores {
         // A consumed catalog zone is a secondary zone like any other; its
         // members are added by the replicator as the catalog says.
@@ -66,11 +71,8 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             || !replication.secondaries.is_empty()
             || !replication.catalog_consumers.is_empty())
         .then(|| settings.data_dir.join("secondary")),
-        history_dir: (keeps_state
-            || offers_transfers
-            || !replication.secondaries.is_empty()
-            || !replication.catalog_consumers.is_empty())
-        .then(|| settings.data_dir.join("ixfr")),
+        history_dir: records_history.then(|| settings.data_dir.join("ixfr")),
+        record_history: records_history,
         history_limits: crate::xfr::history::Limits {
             max_diffs: replication.ixfr_max_diffs,
             ..Default::default()

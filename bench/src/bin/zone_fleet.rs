@@ -156,7 +156,11 @@ fn main() -> anyhow::Result<()> {
             out,
             seed,
         } => {
-            let asked = if zones_asked == 0 { count } else { zones_asked.min(count) };
+            let asked = if zones_asked == 0 {
+                count
+            } else {
+                zones_asked.min(count)
+            };
             queries(asked, lines, &out, seed)
         }
         Cmd::ZoneFiles { count, dir, conf } => zone_files(count, &dir, &conf),

@@ -55,6 +55,11 @@ pub struct ReplicationStores {
     pub secondary_dir: Option<std::path::PathBuf>,
     /// IXFR histories (`DATA-DIR/ixfr`); `None`: memory only.
     pub history_dir: Option<std::path::PathBuf>,
+    /// Whether changes are recorded as IXFR diffs at all: only when some
+    /// client may ask for them (transfers allowed, an API or secondaries).
+    /// Otherwise a reload of a large zone file would diff the whole zone
+    /// for nobody.
+    pub record_history: bool,
     pub history_limits: crate::xfr::history::Limits,
     /// `--key-source`: this server signs its signed secondary zones with
     /// keys fetched from the primary, held back this long after they are
@@ -96,6 +101,8 @@ struct Inner {
     /// The produced catalog zone (`--catalog`), if any.
     catalog_zone: Option<CatalogProducer>,
     histories: Histories,
+    /// [`ReplicationStores::record_history`].
+    record_history: bool,
     /// What the writer of the next publish knows it changed, by zone, so
     /// the IXFR history need not compare whole zones.
     hints: std::collections::HashMap<Name, ChangeHint>,
@@ -194,6 +201,7 @@ impl Inner {
         match old.get(&zone.origin) {
             Some(previous) if Arc::ptr_eq(previous, zone) => return,
             Some(previous) if previous.serial == zone.serial => return,
+            Some(_) if !self.record_history => {}
             Some(previous) => match hint {
                 Some(ChangeHint::Diffs(diffs)) => self.histories.push_all(&key, diffs),
                 Some(ChangeHint::Names(names)) => {
@@ -334,6 +342,7 @@ impl Registry {
                 api,
                 catalog_zone,
                 histories: Histories::new(replication.history_dir, replication.history_limits),
+                record_history: replication.record_history,
                 hints: Default::default(),
                 changes: None,
                 defer_first_copies: false,

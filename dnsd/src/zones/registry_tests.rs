@@ -25,6 +25,10 @@ fn name(text: &str) -> Name {
 }
 
 fn open(dir: &TempDir) -> Registry {
+    open_recording(dir, true)
+}
+
+fn open_recording(dir: &TempDir, record_history: bool) -> Registry {
     let signing = ZoneSigning {
         keys: KeyStore::new(dir.path()),
         policy: KeyPolicy::default(),
@@ -34,7 +38,10 @@ fn open(dir: &TempDir) -> Registry {
         Vec::new(),
         Some(store),
         signing,
-        ReplicationStores::default(),
+        ReplicationStores {
+            record_history,
+            ..ReplicationStores::default()
+        },
     )
     .unwrap()
 }
@@ -123,5 +130,28 @@ fn one_zones_change_is_published_as_a_full_publish_would_publish_it() {
         let again = reopened.get(&zone.origin).unwrap();
         assert_eq!(again.serial, zone.serial);
         assert_eq!(again.record_count, zone.record_count);
+    }
+}
+
+#[test]
+fn diffs_are_recorded_only_when_someone_may_ask_for_them() {
+    for record in [true, false] {
+        let dir = TempDir::new("registry-history");
+        let registry = open_recording(&dir, record);
+        let origin = name("h.pool.test.");
+        registry.create(zone("h.pool.test.")).unwrap();
+        let before = registry.catalog().load().get(&origin).unwrap().serial;
+        registry
+            .update(&origin, |model| {
+                let next = replace(model, "www.h.pool.test.", "A", 300, &[("192.0.2.9", false)]);
+                Ok::<_, ZoneError>((Some(bump_serial(&next, NOW)), ()))
+            })
+            .unwrap();
+        let diffs = registry.ixfr_since(&origin, before);
+        assert_eq!(
+            diffs.map(|d| d.len()),
+            record.then_some(1),
+            "recording {record}"
+        );
     }
 }
