@@ -194,11 +194,11 @@ start_dnsd() {
     PIDS+=("$SPID")
 }
 
-run_dnsd() {
-    local n=$1 r
-    rm -rf "$WORK/dnsd-data"
-    start_dnsd
-    wait_api /healthz || { ROW[status]="failed to start"; return 1; }
+# measure_api_server N METRICS-PATH: a server with an API (dnsd, PowerDNS),
+# up and empty: creates N zones through it, then measures serving, the zone
+# listing and METRICS-PATH.
+measure_api_server() {
+    local n=$1 metrics=$2 r
     sleep 0.5
     ROW[rss_empty_kb]=$(bench_rss_kb "$SPID")
     phase create $((PHASE + 60)) "$FLEET" create --api "$API" --key "$KEY" --count "$n" \
@@ -217,9 +217,17 @@ run_dnsd() {
     phase list 600 "$FLEET" time --api "$API" --key "$KEY" --path /api/v1/servers/localhost/zones || return 1
     r=$R
     ROW[list_ms]=$(bench_field "$r" median_ms) ROW[list_bytes]=$(bench_field "$r" bytes)
-    phase metrics 120 "$FLEET" time --api "$API" --key "$KEY" --path /metrics || return 1
+    phase metrics 120 "$FLEET" time --api "$API" --key "$KEY" --path "$metrics" || return 1
     r=$R
     ROW[metrics_ms]=$(bench_field "$r" median_ms)
+}
+
+run_dnsd() {
+    local n=$1
+    rm -rf "$WORK/dnsd-data"
+    start_dnsd
+    wait_api /healthz || { ROW[status]="failed to start"; return 1; }
+    measure_api_server "$n" /metrics || return 1
     restart_timed "$n" start_dnsd
 }
 
@@ -231,7 +239,7 @@ start_pdns() {
 }
 
 run_pdns() {
-    local n=$1 r
+    local n=$1
     rm -rf "$PDNS_DIR"
     mkdir -p "$PDNS_DIR"
     sqlite3 "$PDNS_DIR/pdns.sqlite3" <"$SCHEMA"
@@ -258,28 +266,7 @@ webserver-allow-from=127.0.0.0/8
 CONF
     start_pdns
     wait_api /api/v1/servers/localhost || { ROW[status]="failed to start"; return 1; }
-    sleep 0.5
-    ROW[rss_empty_kb]=$(bench_rss_kb "$SPID")
-    phase create $((PHASE + 60)) "$FLEET" create --api "$API" --key "$KEY" --count "$n" \
-        --concurrency 4 --timeout "$PHASE" || return 1
-    r=$R
-    ROW[create_s]=$(bench_field "$r" seconds)
-    ROW[zones_per_s]=$(bench_field "$r" zones_per_s)
-    if [[ $(bench_field "$r" complete) != 1 ]]; then
-        ROW[status]="timeout in create ($(bench_field "$r" created) of $n in ${PHASE}s)"
-        ROW[create_s]=timeout
-        return 1
-    fi
-    sleep 1
-    ROW[rss_kb]=$(bench_rss_kb "$SPID")
-    measure_serving "$n" || return 1
-    phase list 600 "$FLEET" time --api "$API" --key "$KEY" --path /api/v1/servers/localhost/zones || return 1
-    r=$R
-    ROW[list_ms]=$(bench_field "$r" median_ms) ROW[list_bytes]=$(bench_field "$r" bytes)
-    phase metrics 120 "$FLEET" time --api "$API" --key "$KEY" --path /api/v1/servers/localhost/statistics ||
-        return 1
-    r=$R
-    ROW[metrics_ms]=$(bench_field "$r" median_ms)
+    measure_api_server "$n" /api/v1/servers/localhost/statistics || return 1
     restart_timed "$n" start_pdns
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::queryfile::{QueryOptions, build_query};
+
 /// Fails unless every address is on loopback (127.0.0.0/8 or ::1).
 pub fn require_loopback(addrs: &[SocketAddr]) -> anyhow::Result<()> {
     for addr in addrs {
@@ -80,14 +82,8 @@ pub fn probe_a(
     name: &str,
     id: u16,
 ) -> anyhow::Result<Option<Ipv4Addr>> {
-    let mut q = Vec::with_capacity(64);
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut q = build_query(name, 1, QueryOptions::default()).map_err(anyhow::Error::msg)?;
+    q[..2].copy_from_slice(&id.to_be_bytes());
     // A server not listening yet (start-up) makes send or recv fail with
     // "connection refused": not answered yet.
     if udp.send_to(&q, server).is_err() {

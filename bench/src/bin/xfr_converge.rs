@@ -28,6 +28,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bench::queryfile::{QueryOptions, build_query};
 use clap::{Args, Parser, Subcommand};
 
 /// Columns of the `CSV,` line, in order.
@@ -502,16 +503,9 @@ impl Probe {
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let mut q = Vec::with_capacity(64);
-        q.extend_from_slice(&id.to_be_bytes());
-        q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-        for label in name.trim_end_matches('.').split('.') {
-            q.push(label.len() as u8);
-            q.extend_from_slice(label.as_bytes());
-        }
-        q.push(0);
-        q.extend_from_slice(&qtype.to_be_bytes());
-        q.extend_from_slice(&[0, 1]);
+        let mut q =
+            build_query(name, qtype, QueryOptions::default()).map_err(anyhow::Error::msg)?;
+        q[..2].copy_from_slice(&id.to_be_bytes());
         self.socket.send_to(&q, server)?;
         let mut buf = [0u8; 4096];
         loop {
