@@ -7,11 +7,12 @@
 //! one shard it changes (a few hundred entries), never the whole set.
 //! Small catalogs have one shard and hash a name once per lookup.
 
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustc_hash::{FxHashMap, FxHasher};
+use super::nodemap::lowercase_name_hash;
 
 use super::tree::Zone;
 use crate::dnssec::ZoneKeys;
@@ -32,7 +33,27 @@ pub struct Served {
     pub expired: bool,
 }
 
-type Shard = FxHashMap<Box<[u8]>, Served>;
+type Shard = HashMap<Box<[u8]>, Served, BuildHasherDefault<ApexHasher>>;
+
+/// Hashes apex names (lowercase wire) with the node map's name hash, whose
+/// every bit depends on every octet: FxHash gives names that differ in one
+/// digit (`z17.pool.test.`, `z18.pool.test.`) nearly the same high bits,
+/// which pick the shard and the table's tags.
+#[derive(Default)]
+struct ApexHasher(u64);
+
+impl Hasher for ApexHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 ^= lowercase_name_hash(bytes);
+    }
+
+    // The slice's length prefix: the name hash covers the length already.
+    fn write_usize(&mut self, _: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Zones per shard a catalog grows to before it is re-sharded with twice
 /// as many shards: a change copies at most this many entries.
@@ -81,10 +102,8 @@ impl Catalog {
         if self.shards.len() == 1 {
             return 0;
         }
-        let mut hasher = FxHasher::default();
-        key.hash(&mut hasher);
         // The high bits: the shard's own table uses the low ones.
-        (hasher.finish() >> 40) as usize & (self.shards.len() - 1)
+        (lowercase_name_hash(key) >> 40) as usize & (self.shards.len() - 1)
     }
 
     #[inline]

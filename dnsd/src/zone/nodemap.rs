@@ -84,7 +84,7 @@ pub(crate) fn name_hash(wire: &[u8]) -> u64 {
 /// [`name_hash`] of a name known to be lowercase already (the answer
 /// path's query names): the same value without folding the case.
 #[inline(always)]
-fn lowercase_name_hash(wire: &[u8]) -> u64 {
+pub(crate) fn lowercase_name_hash(wire: &[u8]) -> u64 {
     hash_words::<false>(wire)
 }
 
