@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -201,10 +201,17 @@ pub(crate) fn database(backend: &str) -> Option<String> {
                 eprintln!("POOLMGR_TEST_POSTGRES_URL unset: skipping the PostgreSQL variant");
                 return None;
             };
+            // The process id repeats across CI containers and the database server may
+            // outlive a run, so the name also carries the wall clock and a counter.
+            static N: AtomicU32 = AtomicU32::new(0);
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
             let name = format!(
-                "poolmgr_e2e_{}_{}",
+                "poolmgr_e2e_{}_{}_{}",
                 std::process::id(),
-                Instant::now().elapsed().as_nanos() ^ u128::from(free_port(localhost()))
+                since_epoch.as_nanos(),
+                N.fetch_add(1, Ordering::Relaxed)
             );
             let out = Command::new("psql")
                 .arg(&admin)
