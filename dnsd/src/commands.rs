@@ -35,6 +35,9 @@ pub fn check_zone(origin: &str, file: PathBuf) -> anyhow::Result<ExitCode> {
                 zone.serial,
                 zone.record_count
             ))?;
+            // The process ends now: freeing a large zone node by node
+            // would take a fifth of the check's time for nothing.
+            std::mem::forget(zone);
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => {

@@ -32,8 +32,9 @@ fuzz_target!(|text: &str| {
     // A directory that does not exist, so relative $INCLUDEs fail fast.
     let file = Path::new("/nonexistent/fuzz.zone");
     if let Ok(records) = load::parse_str(&origin, text, file) {
-        let _ = load::validate(&origin, &records);
-        let _ = load::dedup(records);
+        let (kept, errors) = load::dedup_and_validate(&origin, records.clone());
+        assert_eq!(errors.len(), load::validate(&origin, &records).len());
+        assert!(kept.len() <= records.len());
     }
     for rtype in TYPES {
         if let Ok(wire) = rdata::parse_str(rtype, text, &origin) {

@@ -4,6 +4,7 @@
 //! data, ...); this step only indexes, and refuses the few shapes it cannot
 //! index at all, so a zone built here is always answerable.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use super::record::Record;
@@ -64,10 +65,19 @@ pub(super) fn check_rrsets_fit(node: &Node) -> Result<(), BuildError> {
 /// back to the system once built.
 const TRIM_AFTER_RECORDS: usize = 100_000;
 
-/// Returns free heap pages to the system. The records and text a large
-/// zone was read from take more memory than the zone itself; freed, glibc
-/// keeps their pages, and the server's RSS would stay at the loader's peak.
-fn trim_heap() {
+/// Called once the `records` a zone was built from are freed: for a large
+/// zone, gives their memory back to the system. The records and text a
+/// large zone was read from take more memory than the zone itself; freed,
+/// glibc keeps their pages, and the server's RSS would stay at the
+/// loader's peak.
+pub(crate) fn records_freed(records: usize) {
+    if records >= TRIM_AFTER_RECORDS {
+        trim_heap();
+    }
+}
+
+/// Returns free heap pages to the system (glibc only; elsewhere a no-op).
+pub(crate) fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {
@@ -75,28 +85,34 @@ fn trim_heap() {
     }
 }
 
-/// Indexes `records` as the zone `origin`.
-pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildError> {
-    let record_count = records.len();
-    let mut nodes = NodeMap::for_names(record_count);
+/// Indexes `records` as the zone `origin`. Records may be given owned or
+/// borrowed; exact duplicates are ignored ([`add_record`]).
+pub fn build_zone<R: Borrow<Record>>(
+    origin: &Name,
+    records: impl IntoIterator<Item = R>,
+) -> Result<Zone, BuildError> {
+    let mut records = records.into_iter().peekable();
+    let mut nodes = NodeMap::for_names(records.size_hint().0);
+    let mut record_count = 0;
     // The last owner whose ancestors all have nodes: records of one name,
     // and names under one parent, mostly come together, so most records
-    // need no lookup for their ancestors.
-    let mut known: Option<Name> = None;
+    // need no lookup for their ancestors. Kept in one buffer, not a Name
+    // per owner.
+    let mut known: Vec<u8> = Vec::new();
     // Names two or more labels below the apex (only they can be below a
     // cut), and wildcards: the flags that depend on other nodes are set
     // for these alone once every node is in.
     let mut deep: Vec<Name> = Vec::new();
     let mut wildcards: Vec<Name> = Vec::new();
-    let mut records = records.into_iter().peekable();
     while let Some(first) = records.next() {
+        let first = first.borrow();
         check_in_zone(&first.owner, origin)?;
         let owner = first.owner.as_wire();
         // The parent is the last owner, or its parent.
-        let parent_known = known.as_ref().is_some_and(|known| {
-            let (parent, known) = (parent_wire(owner), known.as_wire());
-            parent.eq_ignore_ascii_case(known) || parent.eq_ignore_ascii_case(parent_wire(known))
-        });
+        let parent_known = !known.is_empty() && {
+            let parent = parent_wire(owner);
+            parent.eq_ignore_ascii_case(&known) || parent.eq_ignore_ascii_case(parent_wire(&known))
+        };
         if !parent_known {
             add_ancestors(&mut nodes, &first.owner, origin, &mut deep, &mut wildcards);
         }
@@ -107,11 +123,13 @@ pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildErro
         });
         // Invariant: nodes are not shared while the zone is built.
         let node = Arc::get_mut(node).expect("nodes are not shared yet");
-        add_record(node, first.rtype, first.ttl, &first.rdata);
+        record_count += usize::from(add_record(node, first.rtype, first.ttl, &first.rdata));
         // The rest of this owner's run of records, under the same borrow.
-        while let Some(record) = records.next_if(|r| r.owner.as_wire().eq_ignore_ascii_case(owner))
+        while let Some(record) =
+            records.next_if(|r| r.borrow().owner.as_wire().eq_ignore_ascii_case(owner))
         {
-            add_record(node, record.rtype, record.ttl, &record.rdata);
+            let record = record.borrow();
+            record_count += usize::from(add_record(node, record.rtype, record.ttl, &record.rdata));
         }
         // Checked and flagged here while the node is in cache; an owner
         // that comes back later is done again then.
@@ -123,16 +141,14 @@ pub fn build_zone(origin: &Name, records: Vec<Record>) -> Result<Zone, BuildErro
         if is_new && is_wildcard_key(owner) {
             wildcards.push(first.owner.clone());
         }
-        known = Some(first.owner);
+        known.clear();
+        known.extend_from_slice(owner);
     }
     drop(records);
 
     let apex_key = origin.as_wire();
     let (negative_ttl, serial) = soa_figures(nodes.get(apex_key).map(|n| &**n), origin)?;
     set_context_flags(&mut nodes, apex_key, &deep, &wildcards);
-    if record_count >= TRIM_AFTER_RECORDS {
-        trim_heap();
-    }
 
     Ok(Zone {
         origin: origin.clone(),
@@ -216,17 +232,21 @@ fn add_ancestors(
     }
 }
 
-/// Adds one record to its node: the RRset's TTL is the smallest given,
-/// and a duplicate (by [`rdata_eq`]) is counted but not stored twice.
-pub(super) fn add_record(node: &mut Node, rtype: RType, ttl: u32, rdata: &[u8]) {
-    node.records_loaded += 1;
+/// Adds one record to its node: the RRset's TTL is the smallest given.
+/// A record equal to a stored one by [`rdata_eq`] but written in another
+/// case is counted but not stored twice; an exact copy of a stored one is
+/// ignored, TTL included, as the loader's dedup drops it (the first
+/// occurrence and its TTL are kept). Returns whether the record counted.
+pub(super) fn add_record(node: &mut Node, rtype: RType, ttl: u32, rdata: &[u8]) -> bool {
     match node.rrsets.binary_search_by_key(&rtype, |set| set.rtype) {
         Ok(i) => {
             let set = &mut node.rrsets[i];
-            set.ttl = set.ttl.min(ttl);
-            if !set.rdatas.iter().any(|r| rdata_eq(rtype, r, rdata)) {
-                set.rdatas.push(rdata);
+            match set.rdatas.iter().find(|r| rdata_eq(rtype, r, rdata)) {
+                Some(stored) if stored == rdata => return false,
+                Some(_) => {}
+                None => set.rdatas.push(rdata),
             }
+            set.ttl = set.ttl.min(ttl);
         }
         Err(i) => {
             // Exact capacity: a node keeps its RRsets in a boxed slice.
@@ -240,6 +260,8 @@ pub(super) fn add_record(node: &mut Node, rtype: RType, ttl: u32, rdata: &[u8]) 
             node.rrsets = rrsets.into_boxed_slice();
         }
     }
+    node.records_loaded += 1;
+    true
 }
 
 /// RDATA equality; names in the RDATA of the classic types compare without case

@@ -19,6 +19,7 @@ mod update;
 
 pub(crate) use build::rdata_eq;
 pub use build::{BuildError, build_zone};
+pub(crate) use build::{records_freed, trim_heap};
 pub use catalog::{Catalog, Served, SharedCatalog};
 pub use record::{Location, Record};
 pub use text::write_zone_text;

@@ -86,11 +86,15 @@ pub fn update_zone(
         let key: Box<[u8]> = lower.as_wire().into();
         let mut node = empty_node(old.map_or_else(|| change.owner.clone(), |n| n.name.clone()));
         record_count -= old.map_or(0, |n| n.records_loaded as usize);
-        record_count += change.records.len();
         let existed = old.is_some();
         for record in change.records {
             debug_assert!(record.owner == change.owner, "record of another name");
-            add_record(&mut node, record.rtype, record.ttl, &record.rdata);
+            record_count += usize::from(add_record(
+                &mut node,
+                record.rtype,
+                record.ttl,
+                &record.rdata,
+            ));
         }
         check_rrsets_fit(&node)?;
         set_own_flags(&mut node, &key[..] == apex_key);

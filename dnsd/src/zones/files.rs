@@ -3,6 +3,7 @@
 //! reload, keeps its previous version; the other zones go on either way.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use tracing::{error, info};
@@ -12,7 +13,7 @@ use super::view::ZoneView;
 use crate::config::ZoneSource;
 use crate::dnssec::{KeyStoreError, ZoneKeys};
 use crate::wire::Name;
-use crate::zone::{Served, Zone, build_zone, load};
+use crate::zone::{Record, Served, Zone, build_zone, load};
 
 /// Why a zone could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +28,21 @@ pub enum ZoneLoadError {
 
 /// Reads, checks and indexes one zone file.
 pub fn load_zone(source: &ZoneSource) -> Result<Zone, ZoneLoadError> {
-    let records = load::load_file(&source.origin, &source.file)?;
-    Ok(build_zone(&source.origin, records)?)
+    read_and_index(&source.origin, &source.file, &[])
+}
+
+/// Reads, checks and indexes one zone file, with `extra` records (its
+/// DNSSEC keys) added to what is served; the checks and the indexing run
+/// side by side ([`load::load_file_indexed`]).
+pub(super) fn read_and_index(
+    origin: &Name,
+    file: &Path,
+    extra: &[Record],
+) -> Result<Zone, ZoneLoadError> {
+    let built = load::load_file_indexed(origin, file, |records| {
+        build_zone(origin, records.iter().chain(extra))
+    })?;
+    Ok(built?)
 }
 
 /// Reads, checks and indexes one zone file; for a signed zone, loads (or,
@@ -39,13 +53,13 @@ fn load_served_zone(
     source: &ZoneSource,
     signing: &ZoneSigning,
 ) -> Result<(Zone, Option<Arc<ZoneKeys>>), ZoneLoadError> {
-    let mut records = load::load_file(&source.origin, &source.file)?;
     if !source.dnssec {
-        return Ok((build_zone(&source.origin, records)?, None));
+        return Ok((read_and_index(&source.origin, &source.file, &[])?, None));
     }
     let keys = signing.keys.ensure_keys(&source.origin, &signing.policy)?;
-    records.extend(key_records(&source.origin, &keys));
-    Ok((build_zone(&source.origin, records)?, Some(Arc::new(keys))))
+    let keys_served = key_records(&source.origin, &keys);
+    let zone = read_and_index(&source.origin, &source.file, &keys_served)?;
+    Ok((zone, Some(Arc::new(keys))))
 }
 
 /// One served zone file, and what is served from it.
@@ -157,5 +171,59 @@ impl FileZones {
         }
         self.served = served;
         failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_dir::TempDir;
+    use crate::zone::write_zone_text;
+
+    fn text_of(zone: &Zone) -> String {
+        let mut out = Vec::new();
+        write_zone_text(zone, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Checking and indexing side by side gives the zone that checking
+    /// first and indexing the kept records gives, duplicates, cuts,
+    /// wildcards and an owner that comes back included; and a file with
+    /// errors gives the same errors and no zone.
+    #[test]
+    fn side_by_side_load_matches_check_then_build() {
+        let dir = TempDir::new("files-load");
+        let origin: Name = "example.test.".parse().unwrap();
+        let path = dir.0.join("zone.db");
+        std::fs::write(
+            &path,
+            "$TTL 300\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n\
+             www A 192.0.2.2\nWWW 60 A 192.0.2.2\nwww TXT \"x\"\n*.w A 192.0.2.3\n\
+             sub NS ns.sub\nns.sub A 192.0.2.4\nmail MX 10 www\nwww A 192.0.2.5\n",
+        )
+        .unwrap();
+        let zone = read_and_index(&origin, &path, &[]).unwrap();
+        let records = load::load_file(&origin, &path).unwrap();
+        let expected = build_zone(&origin, records.clone()).unwrap();
+        assert_eq!(text_of(&zone), text_of(&expected));
+        assert_eq!(zone.record_count, records.len());
+        assert_eq!(zone.record_count, 10, "one exact duplicate dropped");
+        assert_eq!(
+            zone.nodes()
+                .map(|n| n.records_loaded as usize)
+                .sum::<usize>(),
+            10
+        );
+        assert_eq!(zone.serial, 7);
+
+        std::fs::write(
+            &path,
+            "$TTL 300\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\nc CNAME www\nc A 192.0.2.1\n",
+        )
+        .unwrap();
+        let side_by_side = read_and_index(&origin, &path, &[]).unwrap_err();
+        let sequential = load::load_file(&origin, &path).unwrap_err();
+        assert_eq!(side_by_side.to_string(), sequential.to_string());
+        assert!(side_by_side.to_string().contains("beside other data"));
     }
 }

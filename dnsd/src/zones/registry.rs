@@ -737,18 +737,9 @@ fn retire(old: Arc<Catalog>) {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             drop(old);
-            trim_heap();
+            crate::zone::trim_heap();
         });
     if let Err(e) = spawned {
         warn!(error = %e, "could not start the thread that frees the old zones");
-    }
-}
-
-/// Returns free heap pages to the system (glibc only; elsewhere a no-op).
-fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

@@ -23,6 +23,7 @@ use std::time::SystemTime;
 use tracing::{info, warn};
 
 use super::error::ZoneError;
+use super::files::read_and_index;
 use super::history::Histories;
 use super::view::{RefreshState, ZoneView};
 use crate::config::replication::{Peer, SecondarySource};
@@ -138,11 +139,7 @@ impl SecondaryZones {
         if let Some(dir) = &self.dir {
             let path = dir.join(format!("{}.zone", file_stem(&key)));
             if path.exists() {
-                match load::load_file(&entry.source.origin, &path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|records| {
-                        build_zone(&entry.source.origin, records).map_err(|e| e.to_string())
-                    }) {
+                match read_and_index(&entry.source.origin, &path, &[]) {
                     Ok(zone) => {
                         info!(zone = %entry.source.origin, serial = zone.serial, "secondary zone: serving the stored copy");
                         entry.state.last_refresh =
@@ -220,7 +217,9 @@ impl SecondaryZones {
             .ok_or_else(|| ZoneError::NotFound(key.clone()))?;
         let origin = entry.source.origin.clone();
         let records = load::check_records(&origin, records).map_err(ZoneError::Transfer)?;
+        let count = records.len();
         let zone = build_zone(&origin, records)?;
+        crate::zone::records_freed(count);
         self.persist(key, &zone)?;
         if let Some(entry) = self.entries.get_mut(key) {
             entry.diffs_since_written = 0;

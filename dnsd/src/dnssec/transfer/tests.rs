@@ -514,7 +514,7 @@ fn stored_dnssec_records_give_way_to_the_copy() {
         &TypeBitmap::from_types([RType::A, RType::NSEC]),
         &mut old_nsec,
     );
-    let records = vec![
+    let records: Vec<Record> = vec![
         soa_record(&zone_name),
         record(&zone_name, RType::NS, b"\x03ns1\x07example\x04test\x00"),
         record(&www, RType::A, &[192, 0, 2, 1]),

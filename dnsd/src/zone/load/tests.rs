@@ -508,10 +508,55 @@ fn mismatched_ttls_in_an_rrset_are_kept() {
 
 #[test]
 fn dedup_keeps_the_first_and_ignores_owner_case() {
-    let records = parse_ok("$TTL 5\nwww A 192.0.2.1\nWWW 9 A 192.0.2.1\nwww A 192.0.2.2\n");
-    let kept = dedup(records);
-    assert_eq!(kept.len(), 2);
-    assert_eq!(kept[0].ttl, 5);
+    let records = parse_ok(&format!(
+        "{HEAD}$TTL 5\nwww A 192.0.2.1\nWWW 9 A 192.0.2.1\nwww A 192.0.2.2\n"
+    ));
+    let (kept, errors) = dedup_and_validate(&origin(), records);
+    assert!(errors.is_empty(), "{errors:?}");
+    // HEAD holds three records.
+    assert_eq!(kept.len(), 3 + 2);
+    assert_eq!(kept[3].ttl, 5);
+}
+
+#[test]
+fn duplicates_are_found_apart_and_in_large_rrsets() {
+    // A small owner whose duplicate comes back after other names, and one
+    // large enough for the hash table, with duplicates in mixed case.
+    let mut text = String::from(HEAD);
+    text.push_str("www A 192.0.2.1\nmail A 192.0.2.9\nWww A 192.0.2.1\nwww A 192.0.2.2\n");
+    for i in 0..40 {
+        text.push_str(&format!("big A 192.0.3.{i}\n"));
+    }
+    for i in (0..40).step_by(3) {
+        text.push_str(&format!("BIG A 192.0.3.{i}\n"));
+    }
+    // The same data under another type or owner is no duplicate.
+    text.push_str("big AAAA ::1\nother A 192.0.3.1\nalias CNAME www\nalias CNAME www\n");
+    let records = parse_ok(&text);
+    let before = records.len();
+    let (kept, errors) = dedup_and_validate(&origin(), records.clone());
+    // The repeated CNAME is one record, not a second CNAME.
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(validate(&origin(), &records).len(), 0);
+    assert_eq!(before - kept.len(), 1 + 14 + 1);
+    let count = |owner: &str, rtype: RType| {
+        kept.iter()
+            .filter(|r| {
+                r.rtype == rtype
+                    && r.owner.labels().next().map(|l| l.to_ascii_lowercase())
+                        == Some(owner.as_bytes().to_vec())
+            })
+            .count()
+    };
+    assert_eq!(count("www", RType::A), 2);
+    assert_eq!(count("big", RType::A), 40);
+    assert_eq!(count("big", RType::AAAA), 1);
+    assert_eq!(count("alias", RType::CNAME), 1);
+    // The first occurrence is kept, with its case.
+    assert!(
+        kept.iter()
+            .all(|r| r.owner.to_string() != "Www.example.test.")
+    );
 }
 
 #[test]
@@ -529,8 +574,8 @@ fn large_zone_loads_in_linear_time() {
     }
     let start = std::time::Instant::now();
     let records = parse_ok(&text);
-    assert!(validate(&origin(), &records).is_empty());
-    let records = dedup(records);
+    let (records, errors) = dedup_and_validate(&origin(), records);
+    assert!(errors.is_empty());
     assert!(records.len() > 200_000);
     // Generous even for a debug build on a busy machine; quadratic work
     // would take minutes.

@@ -4,7 +4,9 @@
 //!
 //! Work is linear in the number of records: names are grouped in a hash map
 //! keyed by their wire bytes (case-insensitively), and ancestors are looked
-//! up as suffixes of the same bytes, so no name is copied.
+//! up as suffixes of the same bytes, so no name is copied. The same grouping
+//! finds duplicate records, which can only share an owner: one hash lookup
+//! per run of records at one owner serves both jobs.
 
 use std::hash::{Hash, Hasher};
 
@@ -41,6 +43,8 @@ impl Hash for Key<'_> {
 /// What one owner name holds, as far as the rules care.
 #[derive(Default)]
 struct Node<'a> {
+    /// Records at this owner, duplicates included.
+    records: u32,
     ns: bool,
     dname: bool,
     cnames: u32,
@@ -62,41 +66,72 @@ fn is_dnssec_meta(rtype: RType) -> bool {
     rtype == RType::RRSIG || rtype == RType::NSEC
 }
 
-/// Checks the zone rules; returns every violation in file order.
-pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
-    let apex = origin.as_wire();
-    let mut errors: Vec<(usize, LoadError)> = Vec::new();
-    let err = |i: usize, reason: String| (i, LoadError::new(records[i].location.clone(), reason));
+/// `node_of` of a record outside the zone.
+const OUTSIDE: u32 = u32::MAX;
 
-    // Pass 1: group in-zone records by owner.
-    let mut index: FxHashMap<Key<'_>, usize> = FxHashMap::default();
+/// The in-zone records grouped by owner (pass 1 of the checks).
+struct Owners<'a> {
+    /// Owner name -> index into `nodes`.
+    index: FxHashMap<Key<'a>, u32>,
+    nodes: Vec<Node<'a>>,
+    /// The node of each record, or [`OUTSIDE`].
+    node_of: Vec<u32>,
+}
+
+/// Checks the zone rules; returns every violation in file order.
+/// Identical records are checked as one.
+pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
+    let owners = group_owners(origin, records);
+    let duplicate = find_duplicates(records, &owners);
+    check_rules(origin, records, owners, &duplicate)
+}
+
+/// Drops records identical to an earlier one (same owner, ignoring case;
+/// same type, class and RDATA; the first occurrence and its TTL are kept),
+/// and checks the zone rules as [`validate`] does. Both need the records
+/// grouped by owner, so they share the grouping.
+pub fn dedup_and_validate(origin: &Name, records: Vec<Record>) -> (Vec<Record>, Vec<LoadError>) {
+    let owners = group_owners(origin, &records);
+    let duplicate = find_duplicates(&records, &owners);
+    let errors = check_rules(origin, &records, owners, &duplicate);
+    if !duplicate.contains(&true) {
+        return (records, errors);
+    }
+    let kept = records
+        .into_iter()
+        .zip(duplicate)
+        .filter_map(|(r, dup)| (!dup).then_some(r))
+        .collect();
+    (kept, errors)
+}
+
+/// Pass 1: groups in-zone records by owner.
+fn group_owners<'a>(origin: &Name, records: &'a [Record]) -> Owners<'a> {
+    let mut index: FxHashMap<Key<'_>, u32> = FxHashMap::default();
     // Most zones have one to two records per name: no rehash while filling.
     index.reserve(records.len() / 2);
     let mut nodes: Vec<Node<'_>> = Vec::new();
-    let mut node_of: Vec<Option<usize>> = Vec::with_capacity(records.len());
+    let mut node_of: Vec<u32> = Vec::with_capacity(records.len());
     // Records of one owner mostly come together: the previous in-zone
     // record's owner is tried before the map.
-    let mut last: Option<(&[u8], usize)> = None;
-    for (i, record) in records.iter().enumerate() {
+    let mut last: Option<(&[u8], u32)> = None;
+    for record in records {
         let owner = record.owner.as_wire();
         let id = match last {
             Some((wire, id)) if wire.eq_ignore_ascii_case(owner) => id,
             _ if !record.owner.is_subdomain_of(origin) => {
-                errors.push(err(
-                    i,
-                    format!("{} is outside the zone {origin}", record.owner),
-                ));
-                node_of.push(None);
+                node_of.push(OUTSIDE);
                 continue;
             }
             _ => *index.entry(Key(owner)).or_insert_with(|| {
                 nodes.push(Node::default());
-                nodes.len() - 1
+                (nodes.len() - 1) as u32
             }),
         };
         last = Some((owner, id));
-        node_of.push(Some(id));
-        let node = &mut nodes[id];
+        node_of.push(id);
+        let node = &mut nodes[id as usize];
+        node.records += 1;
         match record.rtype {
             RType::NS => node.ns = true,
             RType::DNAME => node.dname = true,
@@ -105,6 +140,92 @@ pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
         }
         if record.rtype != RType::CNAME && !is_dnssec_meta(record.rtype) && node.other.is_none() {
             node.other = Some(record.rtype);
+        }
+    }
+    Owners {
+        index,
+        nodes,
+        node_of,
+    }
+}
+
+/// Owners with at most this many records are searched for duplicates by
+/// walking their earlier records; larger ones go through a hash table, so
+/// a name with a huge RRset stays linear.
+const WALK_LIMIT: u32 = 8;
+
+/// Marks each record identical to an earlier one at the same owner.
+fn find_duplicates(records: &[Record], owners: &Owners<'_>) -> Vec<bool> {
+    const NONE: u32 = u32::MAX;
+    let same =
+        |a: &Record, b: &Record| a.rtype == b.rtype && a.class == b.class && a.rdata == b.rdata;
+    let mut duplicate = vec![false; records.len()];
+    // The last kept record of each small owner, and for each kept record
+    // the one before it at the same owner.
+    let mut last = vec![NONE; owners.nodes.len()];
+    let mut earlier = vec![NONE; records.len()];
+    // Kept records of large owners, by owner and data.
+    let hash = |node: u32, r: &Record| {
+        let mut hasher = FxHasher::default();
+        (node, r.rtype, r.class, &r.rdata[..]).hash(&mut hasher);
+        // FxHash alone leaves hashbrown's tag bits poorly mixed.
+        fold_mul(hasher.finish(), 0x9e37_79b9_7f4a_7c15)
+    };
+    let mut large: HashTable<u32> = HashTable::new();
+    for (i, record) in records.iter().enumerate() {
+        let node = owners.node_of[i];
+        if node == OUTSIDE {
+            continue;
+        }
+        if owners.nodes[node as usize].records <= WALK_LIMIT {
+            let mut j = last[node as usize];
+            while j != NONE && !same(&records[j as usize], record) {
+                j = earlier[j as usize];
+            }
+            if j == NONE {
+                earlier[i] = last[node as usize];
+                last[node as usize] = i as u32;
+            } else {
+                duplicate[i] = true;
+            }
+            continue;
+        }
+        let found = large.entry(
+            hash(node, record),
+            |&j| owners.node_of[j as usize] == node && same(&records[j as usize], record),
+            |&j| hash(owners.node_of[j as usize], &records[j as usize]),
+        );
+        match found {
+            Entry::Occupied(_) => duplicate[i] = true,
+            Entry::Vacant(slot) => {
+                slot.insert(i as u32);
+            }
+        }
+    }
+    duplicate
+}
+
+/// Passes 2 and 3: every rule, over the records not marked `duplicate`.
+fn check_rules(
+    origin: &Name,
+    records: &[Record],
+    owners: Owners<'_>,
+    duplicate: &[bool],
+) -> Vec<LoadError> {
+    let Owners {
+        index,
+        mut nodes,
+        node_of,
+    } = owners;
+    let apex = origin.as_wire();
+    let mut errors: Vec<(usize, LoadError)> = Vec::new();
+    let err = |i: usize, reason: String| (i, LoadError::new(records[i].location.clone(), reason));
+    for (i, record) in records.iter().enumerate() {
+        if node_of[i] == OUTSIDE {
+            errors.push(err(
+                i,
+                format!("{} is outside the zone {origin}", record.owner),
+            ));
         }
     }
 
@@ -124,6 +245,7 @@ pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
             }
             let suffix = &wire[pos..];
             if let Some(&anc) = index.get(&Key(suffix)) {
+                let anc = anc as usize;
                 if nodes[anc].ns {
                     below = Some((Occluder::Cut, suffix));
                 } else if nodes[anc].dname {
@@ -131,16 +253,19 @@ pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
                 }
             }
         }
-        nodes[id].below = below;
+        nodes[id as usize].below = below;
     }
 
     // Pass 3: per-record rules.
     let is_apex = |name: &Name| Key(name.as_wire()) == apex_key;
     let mut soa_seen = None;
-    let mut cnames_seen: FxHashMap<usize, u32> = FxHashMap::default();
+    let mut cnames_seen: FxHashMap<u32, u32> = FxHashMap::default();
     for (i, record) in records.iter().enumerate() {
-        let Some(id) = node_of[i] else { continue };
-        let node = &nodes[id];
+        let id = node_of[i];
+        if id == OUTSIDE || duplicate[i] {
+            continue;
+        }
+        let node = &nodes[id as usize];
         let owner = &record.owner;
         let at_apex = is_apex(owner);
         if record.ttl > MAX_TTL {
@@ -229,7 +354,9 @@ pub fn validate(origin: &Name, records: &[Record]) -> Vec<LoadError> {
             format!("zone {origin} has no SOA record at its apex"),
         )),
         Some(soa) => {
-            let apex_ns = index.get(&apex_key).is_some_and(|&id| nodes[id].ns);
+            let apex_ns = index
+                .get(&apex_key)
+                .is_some_and(|&id| nodes[id as usize].ns);
             if !apex_ns {
                 errors.push(LoadError::new(
                     records[soa].location.clone(),
@@ -246,48 +373,4 @@ fn display_wire(wire: &[u8]) -> String {
     Name::from_wire(wire)
         .map(|n| n.to_string())
         .unwrap_or_else(|_| format!("{wire:?}"))
-}
-
-/// Drops records identical to an earlier one (same owner, ignoring case;
-/// same type, class and RDATA). The first occurrence, and its TTL, is kept.
-pub fn dedup(records: Vec<Record>) -> Vec<Record> {
-    // Indices into `records`, hashed by record: a fifth of the memory of a
-    // set of borrowed fields, which matters at a million records.
-    let hash = |r: &Record| {
-        let mut hasher = FxHasher::default();
-        (r.rtype, r.class, &r.rdata[..]).hash(&mut hasher);
-        // FxHash alone leaves hashbrown's tag bits poorly mixed.
-        fold_mul(
-            hasher.finish() ^ name_hash(r.owner.as_wire()),
-            0x9e37_79b9_7f4a_7c15,
-        )
-    };
-    let same = |a: &Record, b: &Record| {
-        a.rtype == b.rtype
-            && a.class == b.class
-            && a.rdata == b.rdata
-            && a.owner.as_wire().eq_ignore_ascii_case(b.owner.as_wire())
-    };
-    let mut seen: HashTable<u32> = HashTable::with_capacity(records.len());
-    let mut keep = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let found = seen.entry(
-            hash(record),
-            |&j| same(&records[j as usize], record),
-            |&j| hash(&records[j as usize]),
-        );
-        keep.push(matches!(found, Entry::Vacant(_)));
-        if let Entry::Vacant(slot) = found {
-            slot.insert(i as u32);
-        }
-    }
-    drop(seen);
-    if keep.iter().all(|&k| k) {
-        return records;
-    }
-    records
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(r, k)| k.then_some(r))
-        .collect()
 }

@@ -562,7 +562,8 @@ fn build_does_not_depend_on_record_order() {
         let got = build_zone(&origin(), order).unwrap();
         assert_same(&got, &want);
     }
-    assert_eq!(want.record_count, records.len());
+    // Two exact duplicates: stored and counted once.
+    assert_eq!(want.record_count, records.len() - 2);
     let sub = node(&want, "sub").unwrap();
     assert!(sub.is_delegation && !sub.is_occluded);
     assert_eq!(sub.rrset(RType::NS).unwrap().rdatas.len(), 1, "duplicate");
@@ -586,7 +587,7 @@ fn build_does_not_depend_on_record_order() {
         [&[192, 0, 2, 2][..], &[192, 0, 2, 3][..]],
         "load order, no duplicate"
     );
-    assert_eq!(www.records_loaded, 4);
+    assert_eq!(www.records_loaded, 3);
 }
 
 #[test]
