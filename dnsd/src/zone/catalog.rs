@@ -7,12 +7,12 @@
 //! one shard it changes (a few hundred entries), never the whole set.
 //! Small catalogs have one shard and hash a name once per lookup.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::nodemap::lowercase_name_hash;
+use hashbrown::HashTable;
+
+use super::nodemap::{lowercase_name_hash, name_hash};
 
 use super::tree::Zone;
 use crate::dnssec::ZoneKeys;
@@ -33,27 +33,12 @@ pub struct Served {
     pub expired: bool,
 }
 
-type Shard = HashMap<Box<[u8]>, Served, BuildHasherDefault<ApexHasher>>;
-
-/// Hashes apex names (lowercase wire) with the node map's name hash, whose
-/// every bit depends on every octet: FxHash gives names that differ in one
-/// digit (`z17.pool.test.`, `z18.pool.test.`) nearly the same high bits,
-/// which pick the shard and the table's tags.
-#[derive(Default)]
-struct ApexHasher(u64);
-
-impl Hasher for ApexHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 ^= lowercase_name_hash(bytes);
-    }
-
-    // The slice's length prefix: the name hash covers the length already.
-    fn write_usize(&mut self, _: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// The zones whose apex hash selects one shard, each with that hash. The
+/// apex is not stored again as a key: a change copies a shard, and copying
+/// a few hundred entries without an allocation each keeps that cheap. The
+/// full hash tells entries apart; the apex itself is compared only on a
+/// match.
+type Shard = HashTable<(u64, Served)>;
 
 /// Zones per shard a catalog grows to before it is re-sharded with twice
 /// as many shards: a change copies at most this many entries.
@@ -98,17 +83,18 @@ impl Catalog {
     }
 
     #[inline]
-    fn shard_of(&self, key: &[u8]) -> usize {
-        if self.shards.len() == 1 {
-            return 0;
-        }
+    fn shard_of(&self, hash: u64) -> usize {
         // The high bits: the shard's own table uses the low ones.
-        (lowercase_name_hash(key) >> 40) as usize & (self.shards.len() - 1)
+        (hash >> 40) as usize & (self.shards.len() - 1)
     }
 
+    /// The zone at `key`, a lowercase wire name.
     #[inline]
     fn lookup(&self, key: &[u8]) -> Option<&Served> {
-        self.shards[self.shard_of(key)].get(key)
+        let hash = lowercase_name_hash(key);
+        self.shards[self.shard_of(hash)]
+            .find(hash, |(h, served)| *h == hash && is_apex_of(served, key))
+            .map(|(_, served)| served)
     }
 
     /// Twice the shards once every shard is full on average, so a change
@@ -119,9 +105,13 @@ impl Catalog {
         }
         let mut grown = Catalog::with_shards(self.shards.len() * 2);
         for shard in self.shards.iter() {
-            for (key, served) in shard.iter() {
-                let i = grown.shard_of(key);
-                Arc::make_mut(&mut grown.shards[i]).insert(key.clone(), served.clone());
+            for (hash, served) in shard.iter() {
+                let i = grown.shard_of(*hash);
+                Arc::make_mut(&mut grown.shards[i]).insert_unique(
+                    *hash,
+                    (*hash, served.clone()),
+                    |(h, _)| *h,
+                );
             }
         }
         self.shards = grown.shards;
@@ -140,29 +130,36 @@ impl Catalog {
     pub fn insert_served(&mut self, served: Served) {
         self.changed();
         self.grow_if_full();
-        let key: Box<[u8]> = served.zone.origin.to_lowercase().as_wire().into();
-        let i = self.shard_of(&key);
-        if Arc::make_mut(&mut self.shards[i])
-            .insert(key, served)
-            .is_none()
-        {
-            self.len += 1;
+        let apex = served.zone.origin.as_wire();
+        let hash = name_hash(apex);
+        let i = self.shard_of(hash);
+        let shard = Arc::make_mut(&mut self.shards[i]);
+        match shard.entry(
+            hash,
+            |(h, old)| *h == hash && is_apex_of(old, apex),
+            |(h, _)| *h,
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut entry) => entry.get_mut().1 = served,
+            hashbrown::hash_table::Entry::Vacant(entry) => {
+                entry.insert((hash, served));
+                self.len += 1;
+            }
         }
     }
 
     /// Removes the zone at `origin`.
     pub fn remove(&mut self, origin: &Name) -> Option<Arc<Zone>> {
         self.changed();
-        let lower = origin.to_lowercase();
-        let key = lower.as_wire();
-        let i = self.shard_of(key);
+        let apex = origin.as_wire();
+        let hash = name_hash(apex);
+        let i = self.shard_of(hash);
+        let matches = |(h, served): &(u64, Served)| *h == hash && is_apex_of(served, apex);
         // Only a shard that holds the zone is copied.
-        if !self.shards[i].contains_key(key) {
-            return None;
-        }
-        let removed = Arc::make_mut(&mut self.shards[i]).remove(key)?;
+        self.shards[i].find(hash, matches)?;
+        let shard = Arc::make_mut(&mut self.shards[i]);
+        let (entry, _) = shard.find_entry(hash, matches).ok()?.remove();
         self.len -= 1;
-        Some(removed.zone)
+        Some(entry.1.zone)
     }
 
     /// The zone with exactly this origin.
@@ -172,7 +169,11 @@ impl Catalog {
 
     /// The zone with exactly this origin, with its keys.
     pub fn get_served(&self, origin: &Name) -> Option<&Served> {
-        self.lookup(origin.to_lowercase().as_wire())
+        let apex = origin.as_wire();
+        let hash = name_hash(apex);
+        self.shards[self.shard_of(hash)]
+            .find(hash, |(h, served)| *h == hash && is_apex_of(served, apex))
+            .map(|(_, served)| served)
     }
 
     /// Identifies this catalog's content: equal generations, equal data.
@@ -198,8 +199,8 @@ impl Catalog {
     pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
         self.shards
             .iter()
-            .flat_map(|shard| shard.values())
-            .map(|s| &s.zone)
+            .flat_map(|shard| shard.iter())
+            .map(|(_, served)| &served.zone)
     }
 
     /// The most specific zone enclosing `lower_wire` (a lowercase wire name),
@@ -228,6 +229,12 @@ impl Catalog {
     }
 }
 
+/// True when `apex` (a wire name, any case) is the origin of `served`.
+#[inline]
+fn is_apex_of(served: &Served, apex: &[u8]) -> bool {
+    served.zone.origin.as_wire().eq_ignore_ascii_case(apex)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +259,39 @@ mod tests {
         catalog
             .find(&wire(qname), false)
             .map(|(served, _)| served.zone.origin.to_string())
+    }
+
+    /// Apexes are matched whatever the case they were written in, on
+    /// insert, replace, lookup and removal, in one shard and in many.
+    #[test]
+    fn apex_case_does_not_matter() {
+        for fillers in [0, 2000] {
+            let mut catalog = Catalog::new();
+            for i in 0..fillers {
+                catalog.insert(zone(&format!("f{i}.test.")));
+            }
+            catalog.insert(zone("Mixed.Example."));
+            assert_eq!(
+                found(&catalog, "www.mixed.example.").as_deref(),
+                Some("Mixed.Example.")
+            );
+            catalog.insert(zone("MIXED.example."));
+            assert_eq!(catalog.len(), fillers + 1, "replaced, not added");
+            assert_eq!(
+                found(&catalog, "mixed.example.").as_deref(),
+                Some("MIXED.example.")
+            );
+            let lower = Name::from_text("mixed.example.", None).unwrap();
+            assert!(catalog.get(&lower).is_some());
+            assert!(
+                catalog
+                    .remove(&Name::from_text("Mixed.EXAMPLE.", None).unwrap())
+                    .is_some()
+            );
+            assert_eq!(catalog.len(), fillers);
+            assert_eq!(found(&catalog, "www.mixed.example."), None);
+            assert!(catalog.remove(&lower).is_none());
+        }
     }
 
     #[test]

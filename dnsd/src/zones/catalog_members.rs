@@ -100,7 +100,7 @@ impl Registry {
             warn!(catalog = %key, %err, "catalog member list not written");
         }
         if !(plan.remove.is_empty() && plan.reset.is_empty()) {
-            let _ = self.publish(inner);
+            self.publish(inner);
         }
         plan
     }

@@ -62,6 +62,8 @@ mod keys;
 pub mod model;
 /// The lock, the owner of each name, the writers' entry points, publishing.
 mod registry;
+/// Frees replaced catalogs on a thread of its own, off the answer path.
+mod retire;
 /// Secondary zones: copies kept by zone transfers.
 mod secondary;
 pub mod serial;

@@ -27,6 +27,7 @@ use super::files::FileZones;
 use super::history::Histories;
 use super::keys::ZoneSigning;
 use super::model::ApiZone;
+use super::retire::Retirer;
 use super::secondary::SecondaryZones;
 use super::store::{Store, StoreError};
 use super::view::RefreshState;
@@ -296,6 +297,7 @@ fn secondary_error(source: &SecondarySource) -> ZoneError {
 pub struct Registry {
     shared: SharedCatalog,
     inner: Mutex<Inner>,
+    retirer: Retirer,
 }
 
 impl Registry {
@@ -334,6 +336,7 @@ impl Registry {
             None => None,
         };
         let registry = Registry {
+            retirer: Retirer::start(),
             shared: Arc::new(ArcSwap::from_pointee(Catalog::new())),
             inner: Mutex::new(Inner {
                 signing,
@@ -388,17 +391,23 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Builds the catalog from `inner` and swaps it in; returns the one it
-    /// replaced. Writers call it while still holding the lock, so catalogs
-    /// are published in the order their changes were made.
-    fn publish(&self, inner: &mut Inner) -> Arc<Catalog> {
+    /// Builds the catalog from `inner` and swaps it in. Writers call it
+    /// while still holding the lock, so catalogs are published in the
+    /// order their changes were made.
+    fn publish(&self, inner: &mut Inner) {
+        self.publish_whole(inner, false);
+    }
+
+    /// [`Registry::publish`]; `large`: the replaced catalog's memory goes
+    /// back to the system once freed (a reload of large zone files).
+    fn publish_whole(&self, inner: &mut Inner, large: bool) {
         // Membership changes reach the catalog zone in this same snapshot.
         inner.sync_catalog_zone();
         let mut catalog = Catalog::new();
         for served in inner.served() {
             catalog.insert_served(served);
         }
-        self.swap_in(inner, catalog, None)
+        self.swap_in(inner, catalog, None, large);
     }
 
     /// Publishes a change to the zone at `key` alone (a lower-case zone
@@ -406,7 +415,7 @@ impl Registry {
     /// other zone with the current one, so a change costs the same with
     /// a hundred thousand zones as with one. `membership`: the zone was
     /// added or removed, which the produced catalog zone follows.
-    fn publish_zone(&self, inner: &mut Inner, key: &Name, membership: bool) -> Arc<Catalog> {
+    fn publish_zone(&self, inner: &mut Inner, key: &Name, membership: bool) {
         let mut keys = vec![key.clone()];
         if membership {
             inner.sync_catalog_zone();
@@ -423,22 +432,24 @@ impl Registry {
                 }
             }
         }
-        self.swap_in(inner, catalog, Some(&keys))
+        self.swap_in(inner, catalog, Some(&keys), false);
     }
 
-    /// Records `catalog`'s changes (`only`: in these zones) and swaps it in.
-    fn swap_in(&self, inner: &mut Inner, catalog: Catalog, only: Option<&[Name]>) -> Arc<Catalog> {
+    /// Records `catalog`'s changes (`only`: in these zones), swaps it in,
+    /// and hands the one it replaced to the retire thread (`large`: see
+    /// [`Registry::publish_whole`]).
+    fn swap_in(&self, inner: &mut Inner, catalog: Catalog, only: Option<&[Name]>, large: bool) {
         // The history is written before the catalog is published, and
         // NOTIFY goes out after: a secondary told of the new serial finds
         // it served, and its diff kept.
         let announced = inner.record_changes(&self.shared.load(), &catalog, only);
         let old = self.shared.swap(Arc::new(catalog));
+        self.retirer.retire(old, large);
         if let Some(changes) = &inner.changes {
             for change in announced {
                 let _ = changes.send(change);
             }
         }
-        old
     }
 
     /// Every zone, of every writer, by name.
@@ -478,10 +489,8 @@ impl Registry {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let failed = inner.files.load(&inner.signing, true);
-        let old = self.publish(inner);
+        self.publish_whole(inner, true);
         info!(zones = inner.files.configured(), failed, "reload done");
-        drop(guard);
-        retire(old);
         failed
     }
 }
@@ -530,7 +539,7 @@ impl Registry {
             // each rebuild the whole served set: they go out together.
             inner.pending = true;
         } else {
-            let _ = self.publish_zone(inner, &key, false);
+            self.publish_zone(inner, &key, false);
         }
         Ok(zone.serial)
     }
@@ -558,7 +567,7 @@ impl Registry {
             inner.secondaries.set_keys(&key, keys);
         }
         inner.hints.insert(key.clone(), ChangeHint::Diffs(diffs));
-        let _ = self.publish_zone(inner, &key, false);
+        self.publish_zone(inner, &key, false);
         if inner.secondaries.wants_rewrite(&key) {
             // Now and then the whole copy is written again, so a restart
             // never depends on a long history.
@@ -575,7 +584,7 @@ impl Registry {
         let inner = &mut *guard;
         let key = name.to_lowercase();
         if inner.secondaries.set_keys(&key, keys) {
-            let _ = self.publish_zone(inner, &key, false);
+            self.publish_zone(inner, &key, false);
         }
     }
 
@@ -591,7 +600,7 @@ impl Registry {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if std::mem::take(&mut inner.pending) {
-            let _ = self.publish(inner);
+            self.publish(inner);
         }
     }
 
@@ -616,7 +625,7 @@ impl Registry {
         let key = name.to_lowercase();
         if inner.secondaries.expire(&key) {
             warn!(zone = %name, "secondary zone expired; answering SERVFAIL until a transfer succeeds");
-            let _ = self.publish_zone(inner, &key, false);
+            self.publish_zone(inner, &key, false);
         }
     }
 
@@ -644,7 +653,7 @@ impl Registry {
             return Err(ZoneError::Exists(key));
         }
         let model = inner.api.create(key.clone(), model)?;
-        let _ = self.publish_zone(&mut inner, &key, true);
+        self.publish_zone(&mut inner, &key, true);
         Ok(model)
     }
 
@@ -671,7 +680,7 @@ impl Registry {
                 names.push(key.as_wire().into());
                 inner.hints.insert(key.clone(), ChangeHint::Names(names));
             }
-            let _ = self.publish_zone(&mut inner, &key, false);
+            self.publish_zone(&mut inner, &key, false);
         }
         Ok(result)
     }
@@ -689,7 +698,7 @@ impl Registry {
         let key = name.to_lowercase();
         inner.api_owns(&key)?;
         let result = inner.api.change_keys(&inner.signing, &key, change)?;
-        let _ = self.publish_zone(inner, &key, false);
+        self.publish_zone(inner, &key, false);
         Ok(result)
     }
 
@@ -708,38 +717,12 @@ impl Registry {
             if let Err(err) = super::keys::remove_all(&inner.signing.keys, &key) {
                 warn!(zone = %key, %err, "secondary zone deleted, but not its key files");
             }
-            let _ = self.publish_zone(inner, &key, false);
+            self.publish_zone(inner, &key, false);
             return Ok(());
         }
         inner.api_owns(&key)?;
         inner.api.delete(&inner.signing.keys, &key)?;
-        let _ = self.publish_zone(inner, &key, true);
+        self.publish_zone(inner, &key, true);
         Ok(())
-    }
-}
-
-/// Frees a replaced catalog off the answer path and gives its memory back
-/// to the system.
-///
-/// After a reload of large zones the old snapshot is as big as the new one.
-/// The UDP workers drop their references at their next batch; waiting for
-/// that here (on a thread of its own) makes this thread, not a worker, pay
-/// for freeing millions of nodes. glibc keeps freed memory in its arenas,
-/// so without a trim the process would hold both generations' worth of RSS.
-fn retire(old: Arc<Catalog>) {
-    let spawned = std::thread::Builder::new()
-        .name("retire".into())
-        .spawn(move || {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            // An idle worker keeps its reference until its next packet;
-            // then that worker frees it and the trim below still helps.
-            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            drop(old);
-            crate::zone::trim_heap();
-        });
-    if let Err(e) = spawned {
-        warn!(error = %e, "could not start the thread that frees the old zones");
     }
 }
