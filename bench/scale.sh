@@ -5,6 +5,8 @@
 #
 #   bench/scale.sh                      # whole matrix: 100k, 1M, 10M × plain, mixed, lua, dnssec
 #   bench/scale.sh --quick              # 10k and 100k, one run per server
+#   bench/scale.sh --all                # both axes of issue 16: this matrix, then
+#                                       # bench/zones.sh (1k, 10k, 100k API zones)
 #   bench/scale.sh --records N --variant V [--servers dnsd,knot] [--reps R] [--append]
 #
 # --records and --variant take comma-separated lists. --append keeps the
@@ -56,6 +58,7 @@ VARIANTS=plain,mixed,lua,dnssec
 SERVERS=dnsd,nsd,knot
 REPS=""
 APPEND=0
+ALL=0
 
 ARGS="$*"
 while (($#)); do
@@ -66,6 +69,7 @@ while (($#)); do
         --servers) SERVERS=$2; shift ;;
         --reps) REPS=$2; shift ;;
         --append) APPEND=1 ;;
+        --all) ALL=1 ;;
         # The old interface: `scale.sh RECORDS`.
         [0-9]*) RECORDS_LIST=$1 VARIANTS=plain ;;
         *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
@@ -317,3 +321,7 @@ for RECORDS in "${RECORDS_ARR[@]}"; do
     done
 done
 cat "$OUT/scale.md"
+if ((ALL)); then
+    bench_log "many zones: bench/zones.sh"
+    "$ROOT/bench/zones.sh"
+fi

@@ -32,7 +32,7 @@ if ((QUICK)); then
     SAMPLES=50 DURATION=2 REPS=2
 else
     COUNTS=${ZONES_COUNTS:-"1000 10000 100000"} PHASE=${ZONES_PHASE_TIMEOUT:-1800}
-    SAMPLES=200 DURATION=5 REPS=3
+    SAMPLES=500 DURATION=5 REPS=3
 fi
 PDNS_MAX=${PDNS_MAX_ZONES:-10000}
 # ZONES_SERVERS="dnsd" runs only those (the other servers' rows of the last
@@ -161,6 +161,11 @@ cpu_per_query() {
 # server is up with N zones).
 measure_serving() {
     local n=$1 knotc=("${@:2}") r
+    # Creating the fleet leaves its files to the kernel's writeback (more
+    # of them the more zones); changes measured during that writeback wait
+    # behind it in every fdatasync. Steady service starts after it.
+    sync
+    sleep 2
     phase patch $((SAMPLES * 6 + 60)) "$FLEET" patch-latency --api "$API" --key "$KEY" --dns "$DNS" \
         --count "$n" --samples "$SAMPLES" "${knotc[@]}" || return 1
     r=$R
@@ -449,7 +454,7 @@ MD="$OUT/zones.md"
     echo "- **Date:** $RUN_DATE; $CPU_MODEL, $(nproc) CPUs; load average at the start $LOAD_BEFORE, at the end $LOAD_AFTER"
     echo "- dnsd $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree), Knot $KNOT_VERSION, PowerDNS $PDNS_VERSION (gsqlite3 backend, packaged caches)."
     echo "- Zones \`z<i>.fleet.test.\`, 11 records each (SOA, 2 NS, their A, www A/AAAA, MX, mail A, TXT, CNAME); every odd zone signed (ECDSA P-256 CSK): dnsd and PowerDNS through their API as poolmgr does it (\`zone-fleet create\`, 4 requests in flight; PUT dnssec + soa_edit_api, cryptokeys, rectify), Knot by its signer (\`dnssec-signing: on\`, single-type-signing policy) from zone files, one \`zone:\` entry per zone; Knot keeps the signed zones in its journal (\`journal-content: all\`), so a restart does not sign again."
-    echo "- Each server runs alone, on CPU 0 with one UDP worker (PowerDNS: one receiver, one distributor). PATCH → answer: $SAMPLES changes, each a new A RRset in a random zone, polled over UDP until the new address answers (Knot: \`knotc zone-begin/zone-set/zone-commit\`, three knotc runs per change). CPU per query: dnsload on CPU 1 (closed loop, 200 outstanding, ${DURATION} s × $REPS after a warm-up; median) over 100,000 random names of the fleet (www A/AAAA, ftp CNAME, mail A, MX, TXT), server user + system time ÷ answers; then over 100,000 names of the first 1,000 zones only (the same 6,000 questions at every count: the per-query cost the count itself adds; the whole-fleet figure adds what a working set larger than the caches costs, dnsd's 8,192 reply templates per worker and the CPU's caches, which grows for every server). Start-up: stop, start on the persisted state (dnsd's data dir, Knot's journal, PowerDNS's SQLite), until the last zone and 20 random ones answer \`www\` with their own address. RSS per zone = (RSS − RSS of the same server without zones) ÷ zones. Listing: GET the zone list; metrics: dnsd /metrics, PowerDNS /statistics; medians of 5."
+    echo "- Each server runs alone, on CPU 0 with one UDP worker (PowerDNS: one receiver, one distributor). PATCH → answer: after a `sync` and 2 s (the creation's writeback done), $SAMPLES changes, each a new A RRset in a random zone, polled over UDP until the new address answers (Knot: \`knotc zone-begin/zone-set/zone-commit\`, three knotc runs per change). CPU per query: dnsload on CPU 1 (closed loop, 200 outstanding, ${DURATION} s × $REPS after a warm-up; median) over 100,000 random names of the fleet (www A/AAAA, ftp CNAME, mail A, MX, TXT), server user + system time ÷ answers; then over 100,000 names of the first 1,000 zones only (the same 6,000 questions at every count: the per-query cost the count itself adds; the whole-fleet figure adds what a working set larger than the caches costs, dnsd's 8,192 reply templates per worker and the CPU's caches, which grows for every server). Start-up: stop, start on the persisted state (dnsd's data dir, Knot's journal, PowerDNS's SQLite), until the last zone and 20 random ones answer \`www\` with their own address. RSS per zone = (RSS − RSS of the same server without zones) ÷ zones. Listing: GET the zone list; metrics: dnsd /metrics, PowerDNS /statistics; medians of 5."
     echo
     for n in "${NS[@]}"; do
         echo "**$n zones**"

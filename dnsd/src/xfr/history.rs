@@ -10,7 +10,12 @@
 //!
 //! On disk, one file per zone, `<zone>.ixfr`, append-only, one diff per
 //! line: `<crc32 hex> <json>\n`, the framing of the zone store's journal
-//! (`zones::store`). A push is one append and one `fdatasync`. The file is
+//! (`zones::store`). A push is one append, not synced: the change itself
+//! is durable in the zone store's journal (or, for a secondary, at its
+//! primary), and a history that lost its tail in a crash no longer ends at
+//! the zone's serial, so it is dropped at the first use (`keep_if_at`) and
+//! clients get a full transfer. Syncing it too would double the cost of
+//! every API change for nothing a crash could take. The file is
 //! replayed through the same rules as `push`, so it may hold diffs that
 //! the limits or a restart of the chain have since dropped; once it holds
 //! twice as many lines as are kept, it is rewritten (temp file, fsync,
@@ -314,13 +319,11 @@ impl HistoryFile {
         move |source| HistoryError::Io { path, source }
     }
 
-    /// Appends one line and syncs it; on failure the file is cut back, so
-    /// a half-written line never sits before later ones.
+    /// Appends one line (not synced: see the module doc); on failure the
+    /// file is cut back, so a half-written line never sits before later
+    /// ones.
     fn append(&mut self, line: &str) -> Result<(), HistoryError> {
-        let written = self
-            .file
-            .write_all(line.as_bytes())
-            .and_then(|()| self.file.sync_data());
+        let written = self.file.write_all(line.as_bytes());
         if let Err(err) = written {
             // Best effort: if this fails too, `open` cuts the torn line.
             let _ = self.file.set_len(self.len);
