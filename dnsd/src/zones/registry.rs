@@ -366,7 +366,9 @@ impl Registry {
                     .load_edge_keys(store, delay.as_secs(), now);
             }
         }
-        registry.publish(&mut registry.lock());
+        // The first catalog may hold large zone files: what loading them
+        // left on the heap goes back to the system once it is published.
+        registry.publish_whole(&mut registry.lock(), true);
         Ok(registry)
     }
 

@@ -57,9 +57,10 @@ pub fn load_file_indexed<T: Send>(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (indexed, errors)
     });
-    let count = records.len();
+    // The heap is not trimmed here: the caller publishes first and the
+    // trim follows on the retire thread (`zones::retire`), so the zone
+    // answers without waiting for it.
     drop(records);
-    crate::zone::records_freed(count);
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
